@@ -1,0 +1,192 @@
+/**
+ * The shapefold graph IR: a plain, JSON-serialisable DAG in NCHW layout.
+ *
+ * Everything that produces a model (the typed DSL, importers, the CLI) produces a `Graph`;
+ * everything that consumes one (runtime shape inference, the tfjs executor, the float64
+ * reference, the rewrite engine) reads only this module's types. Layouts follow PyTorch so a
+ * weight means the same thing everywhere:
+ *   conv2d            weight [Cout, Cin/groups, kH, kW]
+ *   convTranspose2d   weight [Cin, Cout/groups, kH, kW]
+ *   linear            weight [out, in]
+ *   per-channel params     [C]
+ * A node's output shape is inferred (`src/ir/shapes.ts`), never trusted from the producer.
+ */
+
+/** A dimension: a literal size, or a symbolic expression in canonical form (`src/shape/dim.ts`). */
+export type Dim = number | string;
+export type Shape = readonly Dim[];
+
+/** Explicit zero padding [top, bottom, left, right], or a rule resolved once H and W are known. */
+export type Padding2d = 'same' | 'valid' | readonly [top: number, bottom: number, left: number, right: number];
+
+export type Pair = readonly [number, number];
+
+/**
+ * How a BatchNorm-like node updates its running statistics in train mode:
+ *   running <- decay * running + (1 - decay) * batchStatistic
+ * Keras' `momentum=0.99` is decay 0.99; PyTorch's `momentum=0.1` is decay 0.9.
+ * `unbiasedRunningVar`: PyTorch stores the unbiased batch variance (n/(n-1)), Keras the biased one.
+ * Normalisation itself always uses the biased batch variance.
+ */
+export interface RunningStatsUpdate {
+  readonly decay: number;
+  readonly unbiasedRunningVar: boolean;
+}
+
+export interface Conv2dAttrs {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernel: Pair;
+  readonly stride: Pair;
+  readonly padding: Padding2d;
+  readonly dilation: Pair;
+  readonly groups: number;
+  readonly bias: boolean;
+}
+
+export interface ConvTranspose2dAttrs {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernel: Pair;
+  readonly stride: Pair;
+  /** Symmetric padding as in PyTorch: output = (H-1)*S - 2P + D*(K-1) + outputPadding + 1. */
+  readonly padding: Pair;
+  readonly outputPadding: Pair;
+  readonly dilation: Pair;
+  readonly groups: number;
+  readonly bias: boolean;
+}
+
+export interface LinearAttrs {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly bias: boolean;
+}
+
+export interface BatchNormAttrs extends RunningStatsUpdate {
+  readonly numFeatures: number;
+  readonly eps: number;
+  /** A frozen BN uses its running statistics and updates nothing, in train mode too. */
+  readonly frozen: boolean;
+}
+
+export interface BatchRenormAttrs extends RunningStatsUpdate {
+  readonly numFeatures: number;
+  readonly eps: number;
+  /** r = clip(sigma_B / sigma, 1/rMax, rMax); d = clip((mu_B - mu) / sigma, -dMax, dMax). */
+  readonly rMax: number;
+  readonly dMax: number;
+}
+
+export interface PoolAttrs {
+  readonly kernel: Pair;
+  readonly stride: Pair;
+  readonly padding: Padding2d;
+}
+
+export interface AttrsByOp {
+  /** A graph input; `shape` may hold symbolic dims ('N', 'H', ...). */
+  input: { readonly shape: Shape };
+  conv2d: Conv2dAttrs;
+  convTranspose2d: ConvTranspose2dAttrs;
+  linear: LinearAttrs;
+  /** weight = g * v / ||v||, the norm taken per output unit over all other axes. */
+  weightNormConv2d: Conv2dAttrs;
+  weightNormLinear: LinearAttrs;
+  /** On [N, C] (BatchNorm1d) or [N, C, H, W] (BatchNorm2d). */
+  batchNorm: BatchNormAttrs;
+  batchRenorm: BatchRenormAttrs;
+  /**
+   * `over: 'chw'` normalises each sample over C, H and W; `over: 'c'` normalises each position
+   * over channels only (ConvNeXt style). Affine parameters are per channel in both cases.
+   */
+  layerNorm: { readonly numChannels: number; readonly over: 'chw' | 'c'; readonly eps: number; readonly affine: boolean };
+  instanceNorm: { readonly numFeatures: number; readonly eps: number; readonly affine: boolean };
+  groupNorm: { readonly numChannels: number; readonly groups: number; readonly eps: number; readonly affine: boolean };
+  /** IBN-a: InstanceNorm on the first `instanceChannels` channels, BatchNorm on the rest. */
+  ibn: BatchNormAttrs & { readonly instanceChannels: number };
+  /** Switchable Normalization: softmax-weighted mix of IN, LN and BN statistics. */
+  switchableNorm: RunningStatsUpdate & { readonly numFeatures: number; readonly eps: number };
+  /** y = x * scale + shift per channel (axis 1): what BN chains and folds collapse into. */
+  scaleShift: { readonly numChannels: number };
+  /** Input preprocessing y = (x - mean[c]) / std[c]; constants, not trained. */
+  normalize: { readonly mean: readonly number[]; readonly std: readonly number[] };
+  relu: Record<string, never>;
+  relu6: Record<string, never>;
+  leakyRelu: { readonly alpha: number };
+  sigmoid: Record<string, never>;
+  tanh: Record<string, never>;
+  /** Elementwise sum of two or more inputs of equal shape (residual merge). */
+  add: Record<string, never>;
+  /** Concatenation along the channel axis (axis 1). */
+  concat: Record<string, never>;
+  maxPool2d: PoolAttrs;
+  /** `countIncludePad: false` divides by the number of real (unpadded) elements, as tfjs does. */
+  avgPool2d: PoolAttrs & { readonly countIncludePad: boolean };
+  /** Mean over H and W: [N, C, H, W] -> [N, C] (or [N, C, 1, 1] with keepDims). */
+  globalAvgPool: { readonly keepDims: boolean };
+  /** [N, ...] -> [N, product of the rest], in NCHW order. */
+  flatten: Record<string, never>;
+  identity: Record<string, never>;
+}
+
+export type OpKind = keyof AttrsByOp;
+
+/** The parameter tensors each op owns, by name. Shapes are checked by `validateGraph`. */
+export interface ParamsByOp {
+  input: never;
+  conv2d: 'weight' | 'bias';
+  convTranspose2d: 'weight' | 'bias';
+  linear: 'weight' | 'bias';
+  weightNormConv2d: 'v' | 'g' | 'bias';
+  weightNormLinear: 'v' | 'g' | 'bias';
+  batchNorm: 'gamma' | 'beta' | 'runningMean' | 'runningVar';
+  batchRenorm: 'gamma' | 'beta' | 'runningMean' | 'runningVar';
+  layerNorm: 'gamma' | 'beta';
+  instanceNorm: 'gamma' | 'beta';
+  groupNorm: 'gamma' | 'beta';
+  /** gamma/beta cover all channels; runningMean/runningVar only the BatchNorm part. */
+  ibn: 'gamma' | 'beta' | 'runningMean' | 'runningVar';
+  /** meanWeights/varWeights: 3 logits each, for (IN, LN, BN). */
+  switchableNorm: 'gamma' | 'beta' | 'runningMean' | 'runningVar' | 'meanWeights' | 'varWeights';
+  scaleShift: 'scale' | 'shift';
+  normalize: never;
+  relu: never;
+  relu6: never;
+  leakyRelu: never;
+  sigmoid: never;
+  tanh: never;
+  add: never;
+  concat: never;
+  maxPool2d: never;
+  avgPool2d: never;
+  globalAvgPool: never;
+  flatten: never;
+  identity: never;
+}
+
+/** A dense float32 tensor, row-major. */
+export interface ParamTensor {
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+export type NodeOf<K extends OpKind> = {
+  /** Unique within the graph; the layer name users see in errors and reports. */
+  readonly name: string;
+  readonly op: K;
+  /** Names of the producing nodes, in argument order. */
+  readonly inputs: readonly string[];
+  readonly attrs: AttrsByOp[K];
+  readonly params: { readonly [P in ParamsByOp[K]]?: ParamTensor };
+};
+
+export type Node = { [K in OpKind]: NodeOf<K> }[OpKind];
+
+export interface Graph {
+  /** Topologically ordered: every node's inputs appear before it. */
+  readonly nodes: readonly Node[];
+  /** Names of `input` nodes, in the order the executor takes its arguments. */
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+}
