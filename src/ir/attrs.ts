@@ -1,0 +1,190 @@
+/**
+ * Well-formedness of each op's attrs, one declarative schema per op: every field present with a
+ * value of its kind, no unknown fields. Relations between attrs and the input (channel counts,
+ * groups dividing channels, pool padding against the kernel) are shape rules, in `shapes.ts`.
+ *
+ * Ranges follow what the math needs: eps > 0 keeps 1/sqrt(var + eps) finite; a running-stat
+ * decay outside [0, 1] is not an average; BatchRenorm needs rMax >= 1 (the clip interval
+ * [1/rMax, rMax] must be non-empty) and dMax >= 0.
+ */
+import { isSymbolName } from '../shape/dim.ts';
+import { GraphError, nodePrefix } from './errors.ts';
+import type { AttrsByOp, Node, OpKind, Shape } from './graph.ts';
+import { dimLabel } from './labels.ts';
+
+type FieldKind =
+  | 'positiveInt'
+  | 'positivePair'
+  | 'nonNegativePair'
+  | 'padding'
+  | 'boolean'
+  | 'eps'
+  | 'decay'
+  | 'rMax'
+  | 'dMax'
+  | 'finite'
+  | 'finiteList'
+  | 'positiveList'
+  | 'normAxes'
+  | 'inputShape';
+
+type Schema<K extends OpKind> = { readonly [F in keyof AttrsByOp[K] & string]-?: FieldKind };
+
+const CONV: Schema<'conv2d'> = {
+  inChannels: 'positiveInt',
+  outChannels: 'positiveInt',
+  kernel: 'positivePair',
+  stride: 'positivePair',
+  padding: 'padding',
+  dilation: 'positivePair',
+  groups: 'positiveInt',
+  bias: 'boolean',
+};
+const LINEAR: Schema<'linear'> = { inFeatures: 'positiveInt', outFeatures: 'positiveInt', bias: 'boolean' };
+const RUNNING_STATS = { decay: 'decay', unbiasedRunningVar: 'boolean' } as const;
+const BATCH_NORM: Schema<'batchNorm'> = { numFeatures: 'positiveInt', eps: 'eps', frozen: 'boolean', ...RUNNING_STATS };
+const POOL: Schema<'maxPool2d'> = { kernel: 'positivePair', stride: 'positivePair', padding: 'padding' };
+const NONE = {} as const;
+
+const SCHEMAS: { readonly [K in OpKind]: Schema<K> } = {
+  input: { shape: 'inputShape' },
+  conv2d: CONV,
+  convTranspose2d: {
+    inChannels: 'positiveInt',
+    outChannels: 'positiveInt',
+    kernel: 'positivePair',
+    stride: 'positivePair',
+    padding: 'nonNegativePair',
+    outputPadding: 'nonNegativePair',
+    dilation: 'positivePair',
+    groups: 'positiveInt',
+    bias: 'boolean',
+  },
+  linear: LINEAR,
+  weightNormConv2d: CONV,
+  weightNormLinear: LINEAR,
+  batchNorm: BATCH_NORM,
+  batchRenorm: { numFeatures: 'positiveInt', eps: 'eps', rMax: 'rMax', dMax: 'dMax', ...RUNNING_STATS },
+  layerNorm: { numChannels: 'positiveInt', over: 'normAxes', eps: 'eps', affine: 'boolean' },
+  instanceNorm: { numFeatures: 'positiveInt', eps: 'eps', affine: 'boolean' },
+  groupNorm: { numChannels: 'positiveInt', groups: 'positiveInt', eps: 'eps', affine: 'boolean' },
+  ibn: { ...BATCH_NORM, instanceChannels: 'positiveInt' },
+  switchableNorm: { numFeatures: 'positiveInt', eps: 'eps', ...RUNNING_STATS },
+  scaleShift: { numChannels: 'positiveInt' },
+  normalize: { mean: 'finiteList', std: 'positiveList' },
+  relu: NONE,
+  relu6: NONE,
+  leakyRelu: { alpha: 'finite' },
+  sigmoid: NONE,
+  tanh: NONE,
+  add: NONE,
+  concat: NONE,
+  maxPool2d: POOL,
+  avgPool2d: { ...POOL, countIncludePad: 'boolean' },
+  globalAvgPool: { keepDims: 'boolean' },
+  flatten: NONE,
+  identity: NONE,
+};
+
+export const OP_KINDS: readonly OpKind[] = Object.keys(SCHEMAS) as OpKind[];
+
+export function isOpKind(op: unknown): op is OpKind {
+  return typeof op === 'string' && Object.hasOwn(SCHEMAS, op);
+}
+
+const isPositiveInt = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) > 0;
+const isNonNegativeInt = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+function isPairOf(v: unknown, element: (x: unknown) => boolean): boolean {
+  return Array.isArray(v) && v.length === 2 && v.every(element);
+}
+
+/** Why `value` is not of `kind`, or undefined when it is. */
+function fieldProblem(kind: FieldKind, value: unknown): string | undefined {
+  switch (kind) {
+    case 'positiveInt':
+      return isPositiveInt(value) ? undefined : 'must be a positive integer';
+    case 'positivePair':
+      return isPairOf(value, isPositiveInt) ? undefined : 'must be a pair of positive integers';
+    case 'nonNegativePair':
+      return isPairOf(value, isNonNegativeInt) ? undefined : 'must be a pair of non-negative integers';
+    case 'padding':
+      return value === 'same' ||
+        value === 'valid' ||
+        (Array.isArray(value) && value.length === 4 && value.every(isNonNegativeInt))
+        ? undefined
+        : "must be 'same', 'valid' or [top, bottom, left, right] of non-negative integers";
+    case 'boolean':
+      return typeof value === 'boolean' ? undefined : 'must be true or false';
+    case 'eps':
+      return isFiniteNumber(value) && value > 0 ? undefined : 'must be a finite number > 0';
+    case 'decay':
+      return isFiniteNumber(value) && value >= 0 && value <= 1 ? undefined : 'must be a number in [0, 1]';
+    case 'rMax':
+      return isFiniteNumber(value) && value >= 1 ? undefined : 'must be a finite number >= 1';
+    case 'dMax':
+      return isFiniteNumber(value) && value >= 0 ? undefined : 'must be a finite number >= 0';
+    case 'finite':
+      return isFiniteNumber(value) ? undefined : 'must be a finite number';
+    case 'finiteList':
+      return Array.isArray(value) && value.length > 0 && value.every(isFiniteNumber)
+        ? undefined
+        : 'must be a non-empty list of finite numbers';
+    case 'positiveList':
+      return Array.isArray(value) && value.length > 0 && value.every((v) => isFiniteNumber(v) && v > 0)
+        ? undefined
+        : 'must be a non-empty list of finite numbers > 0';
+    case 'normAxes':
+      return value === 'chw' || value === 'c' ? undefined : "must be 'chw' or 'c'";
+    case 'inputShape':
+      return Array.isArray(value) && value.length > 0 ? undefined : 'must be a non-empty list of dims';
+  }
+}
+
+/** A value as a message shows it: like JSON, but NaN and infinities spelled out. */
+export function show(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  if (Array.isArray(value)) return `[${value.map(show).join(', ')}]`;
+  return JSON.stringify(value) ?? String(value);
+}
+
+/** Checks one input dim: a positive integer or a symbol name (an identifier other than 'floor'). */
+export function checkInputDims(name: string, shape: Shape): void {
+  shape.forEach((d, i) => {
+    const ok = typeof d === 'number' ? isPositiveInt(d) : typeof d === 'string' && isSymbolName(d);
+    if (!ok) {
+      throw new GraphError(
+        `${nodePrefix('input', name)}dim ${i} (${dimLabel(shape.length, i)}) must be a positive integer or a ` +
+          `symbol name (an identifier other than 'floor'), got ${show(d)}`,
+        name,
+      );
+    }
+  });
+}
+
+/** Throws a GraphError naming the node and the field when the attrs do not fit the op's schema. */
+export function checkAttrs(node: Pick<Node, 'name' | 'op' | 'attrs'>): void {
+  const prefix = nodePrefix(node.op, node.name);
+  const attrs: unknown = node.attrs;
+  if (typeof attrs !== 'object' || attrs === null || Array.isArray(attrs)) {
+    throw new GraphError(`${prefix}attrs must be an object, got ${show(attrs)}`, node.name);
+  }
+  const schema: Readonly<Record<string, FieldKind>> = SCHEMAS[node.op];
+  const record = attrs as Record<string, unknown>;
+  for (const field of Object.keys(record)) {
+    if (!Object.hasOwn(schema, field)) {
+      const known = Object.keys(schema);
+      const expected = known.length === 0 ? 'this op takes no attrs' : `known: ${known.join(', ')}`;
+      throw new GraphError(`${prefix}unknown attr '${field}' (${expected})`, node.name);
+    }
+  }
+  for (const [field, kind] of Object.entries(schema)) {
+    const value = record[field];
+    const problem = fieldProblem(kind, value);
+    if (problem === undefined) continue;
+    const message = value === undefined ? `is missing (it ${problem})` : `${problem}, got ${show(value)}`;
+    throw new GraphError(`${prefix}attrs.${field} ${message}`, node.name);
+  }
+  if (node.op === 'input') checkInputDims(node.name, (node.attrs as AttrsByOp['input']).shape);
+}

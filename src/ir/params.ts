@@ -1,0 +1,154 @@
+/**
+ * The parameter tensors each node must carry, with their shapes (PyTorch layouts):
+ *   conv2d            weight [Cout, Cin/groups, kH, kW]       bias [Cout]
+ *   convTranspose2d   weight [Cin, Cout/groups, kH, kW]       bias [Cout]
+ *   linear            weight [out, in]                        bias [out]
+ *   weightNorm*       v like the weight, g [Cout]             bias [Cout]
+ *   per-channel norms gamma, beta, runningMean, runningVar [C]; IBN's running stats [C - instanceChannels]
+ *   switchableNorm    meanWeights, varWeights [3]             (IN, LN, BN logits)
+ * Biases exist only when `attrs.bias`; norm gamma/beta only when `attrs.affine`.
+ */
+import { GraphError, nodePrefix } from './errors.ts';
+import type { AttrsByOp, Node, OpKind, ParamTensor } from './graph.ts';
+
+/** An op together with its attrs, correlated (so a switch on `op` narrows `attrs`). */
+export type OpWithAttrs = { [K in OpKind]: { readonly op: K; readonly attrs: AttrsByOp[K] } }[OpKind];
+
+type ShapeTable = Readonly<Record<string, readonly number[]>>;
+
+function withBias(weights: ShapeTable, bias: boolean, channels: number): ShapeTable {
+  return bias ? { ...weights, bias: [channels] } : weights;
+}
+
+function batchStats(channels: number, statChannels: number): ShapeTable {
+  return { gamma: [channels], beta: [channels], runningMean: [statChannels], runningVar: [statChannels] };
+}
+
+function affine(enabled: boolean, channels: number): ShapeTable {
+  return enabled ? { gamma: [channels], beta: [channels] } : {};
+}
+
+/** Every parameter the node must have, by name, with its shape. */
+export function paramShapes(node: OpWithAttrs): ShapeTable {
+  switch (node.op) {
+    case 'conv2d':
+    case 'weightNormConv2d': {
+      const a = node.attrs;
+      const weight = [a.outChannels, a.inChannels / a.groups, a.kernel[0], a.kernel[1]];
+      const weights: ShapeTable = node.op === 'conv2d' ? { weight } : { v: weight, g: [a.outChannels] };
+      return withBias(weights, a.bias, a.outChannels);
+    }
+    case 'convTranspose2d': {
+      const a = node.attrs;
+      const weight = [a.inChannels, a.outChannels / a.groups, a.kernel[0], a.kernel[1]];
+      return withBias({ weight }, a.bias, a.outChannels);
+    }
+    case 'linear':
+    case 'weightNormLinear': {
+      const a = node.attrs;
+      const weight = [a.outFeatures, a.inFeatures];
+      const weights: ShapeTable = node.op === 'linear' ? { weight } : { v: weight, g: [a.outFeatures] };
+      return withBias(weights, a.bias, a.outFeatures);
+    }
+    case 'batchNorm':
+    case 'batchRenorm':
+      return batchStats(node.attrs.numFeatures, node.attrs.numFeatures);
+    case 'ibn':
+      return batchStats(node.attrs.numFeatures, node.attrs.numFeatures - node.attrs.instanceChannels);
+    case 'switchableNorm':
+      return { ...batchStats(node.attrs.numFeatures, node.attrs.numFeatures), meanWeights: [3], varWeights: [3] };
+    case 'layerNorm':
+    case 'groupNorm':
+      return affine(node.attrs.affine, node.attrs.numChannels);
+    case 'instanceNorm':
+      return affine(node.attrs.affine, node.attrs.numFeatures);
+    case 'scaleShift':
+      return { scale: [node.attrs.numChannels], shift: [node.attrs.numChannels] };
+    default:
+      return {};
+  }
+}
+
+/** Parameters whose values must be non-negative (variances). */
+const NON_NEGATIVE: ReadonlySet<string> = new Set(['runningVar']);
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function spell(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/** The L2 norm of each row of a row-major tensor whose first axis has `rows` entries. */
+export function rowNorms(data: Float32Array, rows: number): Float64Array {
+  const perRow = data.length / rows;
+  const norms = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let sum = 0;
+    for (let k = r * perRow; k < (r + 1) * perRow; k++) sum += data[k] * data[k];
+    norms[r] = Math.sqrt(sum);
+  }
+  return norms;
+}
+
+/** Checks one parameter tensor against its expected shape; `label` names it in messages. */
+function checkTensor(prefix: string, node: string, label: string, tensor: ParamTensor, expected: readonly number[]): void {
+  const fail = (detail: string): never => {
+    throw new GraphError(`${prefix}${label} ${detail}`, node);
+  };
+  if (typeof tensor !== 'object' || tensor === null || !(tensor.data instanceof Float32Array)) {
+    fail('must be a { shape, data: Float32Array } tensor');
+  }
+  if (!Array.isArray(tensor.shape) || !sameShape(tensor.shape, expected)) {
+    fail(`has shape ${Array.isArray(tensor.shape) ? spell(tensor.shape) : String(tensor.shape)}, expected ${spell(expected)}`);
+  }
+  const size = expected.reduce((p, d) => p * d, 1);
+  if (tensor.data.length !== size) fail(`has ${tensor.data.length} values, its shape ${spell(expected)} needs ${size}`);
+  const bad = tensor.data.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) fail(`has a non-finite value ${tensor.data[bad]} at index ${bad}`);
+}
+
+/**
+ * Throws a GraphError naming the node and the parameter unless the node carries exactly the
+ * parameters its op and attrs call for, each with the right shape and finite values.
+ * `allowMissing` checks only the parameters present (the builder's user-supplied ones).
+ */
+export function checkParams(node: Node, options: { readonly allowMissing?: boolean } = {}): void {
+  const prefix = nodePrefix(node.op, node.name);
+  const expected = paramShapes(node);
+  const given: Readonly<Record<string, ParamTensor | undefined>> = node.params;
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) {
+    throw new GraphError(`${prefix}params must be an object of named tensors`, node.name);
+  }
+  for (const name of Object.keys(given)) {
+    if (!Object.hasOwn(expected, name)) {
+      const takes = Object.keys(expected);
+      const hint = takes.length === 0 ? 'this node takes no params' : `this node takes: ${takes.join(', ')}`;
+      throw new GraphError(`${prefix}unexpected param '${name}' (${hint})`, node.name);
+    }
+  }
+  for (const [name, shape] of Object.entries(expected)) {
+    const tensor = given[name];
+    if (tensor === undefined) {
+      if (options.allowMissing === true) continue;
+      throw new GraphError(`${prefix}param '${name}' is missing`, node.name);
+    }
+    checkTensor(prefix, node.name, `param '${name}'`, tensor, shape);
+    if (NON_NEGATIVE.has(name)) {
+      const negative = tensor.data.findIndex((v) => v < 0);
+      if (negative >= 0) {
+        throw new GraphError(
+          `${prefix}param '${name}' is a variance but has ${tensor.data[negative]} at index ${negative}`,
+          node.name,
+        );
+      }
+    }
+  }
+  const v = given.v;
+  if ((node.op === 'weightNormConv2d' || node.op === 'weightNormLinear') && v !== undefined) {
+    const zero = rowNorms(v.data, v.shape[0]).findIndex((n) => n === 0);
+    // weight = g * v / ||v|| is undefined for that output unit.
+    if (zero >= 0) throw new GraphError(`${prefix}param 'v' is all zeros for output unit ${zero}`, node.name);
+  }
+}

@@ -1,0 +1,357 @@
+/**
+ * Run-time shape inference: one rule per op, all dim arithmetic through `src/shape/dim.ts` so
+ * symbolic sizes come out in the canonical spelling the type-level DSL also prints.
+ *
+ *   conv / pool (floor mode)   out = floor((x + padTotal - D(K-1) - 1) / S) + 1
+ *   'same' padding             out = ceil(x / S)
+ *   transposed conv            out = (x - 1)S - 2P + D(K-1) + outputPadding + 1
+ *   concat                     C = C_1 + ... + C_n
+ *   flatten                    [N, C*H*W]
+ *
+ * Messages after the `${op} '${name}': ` prefix are the same words the DSL's type-level checks
+ * produce, so a model reads the same in the editor and at run time.
+ */
+import {
+  convOutDim,
+  convTransposeOutDim,
+  dimEqual,
+  dimProduct,
+  dimSum,
+  isLiteral,
+  isSymbolName,
+  sameOutDim,
+  type Dim,
+} from '../shape/dim.ts';
+import { checkAttrs, checkInputDims } from './attrs.ts';
+import { GraphError, ShapeError, nodePrefix } from './errors.ts';
+import type {
+  AttrsByOp,
+  Conv2dAttrs,
+  Graph,
+  LinearAttrs,
+  Node,
+  OpKind,
+  Padding2d,
+  PoolAttrs,
+  Shape,
+} from './graph.ts';
+import { dimLabel, rankLabelList } from './labels.ts';
+
+export { dimLabel } from './labels.ts';
+
+const SIDES = ['height', 'width'] as const;
+type Axis = 0 | 1;
+
+/** Raises ShapeErrors for one node, with its prefix. */
+class Check {
+  constructor(
+    private readonly name: string,
+    private readonly op: OpKind,
+  ) {}
+
+  fail(detail: string, dim?: number): never {
+    throw new ShapeError(this.name, this.op, detail, dim);
+  }
+
+  rank(shape: Shape, rank: number): void {
+    if (shape.length !== rank) {
+      this.fail(`expects a rank-${rank} input [${rankLabelList(rank)}], got rank ${shape.length}`);
+    }
+  }
+
+  rank2or4(shape: Shape): void {
+    if (shape.length !== 2 && shape.length !== 4) {
+      this.fail(`expects a rank-2 input [N, C] or a rank-4 input [N, C, H, W], got rank ${shape.length}`);
+    }
+  }
+
+  /** Dim 1 (channels or features) equals what the layer was built for. */
+  count(shape: Shape, expected: number, noun: 'channels' | 'features'): void {
+    if (!dimEqual(shape[1], expected)) this.fail(`input has ${shape[1]} ${noun}, layer expects ${expected}`, 1);
+  }
+
+  groupsDivide(groups: number, channels: number, what: string): void {
+    if (channels % groups !== 0) this.fail(`${groups} groups do not divide ${channels} ${what}`, 1);
+  }
+
+  /** Every shape in `shapes` equals the first, except at `skipAxis`. */
+  sameShapes(shapes: readonly Shape[], what: 'branch shapes' | 'inputs', skipAxis?: number): void {
+    const [first, ...rest] = shapes;
+    for (const other of rest) {
+      if (other.length !== first.length) this.fail(`${what} differ in rank: ${first.length} vs ${other.length}`);
+      first.forEach((d, i) => {
+        if (i !== skipAxis && !dimEqual(d, other[i])) {
+          this.fail(`${what} differ at dim ${i} (${dimLabel(first.length, i)}): ${d} vs ${other[i]}`, i);
+        }
+      });
+    }
+  }
+
+  /** A literal output size below 1 means the input is too small for the window. */
+  positiveOutput(out: Dim, x: Dim, axis: Axis, window: { kernel: number; dilation: number; padding: string }): Dim {
+    if (isLiteral(out) && out < 1) {
+      const side = SIDES[axis];
+      this.fail(
+        `output ${side} is ${out}: input ${side} ${x} is too small for kernel ${window.kernel} ` +
+          `(dilation ${window.dilation}, padding ${window.padding})`,
+        2 + axis,
+      );
+    }
+    return out;
+  }
+}
+
+/** The zero padding before and after along one axis of an explicit or 'valid' padding. */
+function padsAlong(padding: Exclude<Padding2d, 'same'>, axis: Axis): readonly [number, number] {
+  if (padding === 'valid') return [0, 0];
+  return axis === 0 ? [padding[0], padding[1]] : [padding[2], padding[3]];
+}
+
+function spellPads([before, after]: readonly [number, number]): string {
+  return before === after ? `${before}` : `${before}+${after}`;
+}
+
+/** The output size along one spatial axis of a conv or floor-mode pool. */
+function windowOut(
+  check: Check,
+  x: Dim,
+  axis: Axis,
+  window: { kernel: number; stride: number; dilation: number; padding: Padding2d },
+): Dim {
+  const { kernel, stride, dilation, padding } = window;
+  if (padding === 'same') return sameOutDim(x, stride);
+  const pads = padsAlong(padding, axis);
+  const out = convOutDim(x, { kernel, stride, dilation, padTotal: pads[0] + pads[1] });
+  return check.positiveOutput(out, x, axis, { kernel, dilation, padding: spellPads(pads) });
+}
+
+type Rule<K extends OpKind> = (attrs: AttrsByOp[K], inputs: readonly Shape[], check: Check) => Shape;
+
+function conv2dRule(a: Conv2dAttrs, [x]: readonly Shape[], check: Check): Shape {
+  check.rank(x, 4);
+  check.count(x, a.inChannels, 'channels');
+  check.groupsDivide(a.groups, a.inChannels, 'input channels');
+  check.groupsDivide(a.groups, a.outChannels, 'output channels');
+  const along = (axis: Axis): Dim =>
+    windowOut(check, x[2 + axis], axis, {
+      kernel: a.kernel[axis],
+      stride: a.stride[axis],
+      dilation: a.dilation[axis],
+      padding: a.padding,
+    });
+  return [x[0], a.outChannels, along(0), along(1)];
+}
+
+function linearRule(a: LinearAttrs, [x]: readonly Shape[], check: Check): Shape {
+  check.rank(x, 2);
+  check.count(x, a.inFeatures, 'features');
+  return [x[0], a.outFeatures];
+}
+
+function poolRule(a: PoolAttrs, [x]: readonly Shape[], check: Check): Shape {
+  check.rank(x, 4);
+  const along = (axis: Axis): Dim => {
+    const kernel = a.kernel[axis];
+    if (a.padding !== 'same') {
+      // PyTorch rejects a pad of more than half the kernel: a window could then lie wholly in padding.
+      for (const pad of padsAlong(a.padding, axis)) {
+        if (2 * pad > kernel) {
+          check.fail(`padding ${pad} along the ${SIDES[axis]} is more than half the kernel ${kernel}`, 2 + axis);
+        }
+      }
+    }
+    return windowOut(check, x[2 + axis], axis, { kernel, stride: a.stride[axis], dilation: 1, padding: a.padding });
+  };
+  return [x[0], x[1], along(0), along(1)];
+}
+
+/** Per-channel layers (norms, scale/shift) keep the shape; `ranks` are the ranks they accept. */
+function perChannel(x: Shape, channels: number, ranks: '2or4' | '4', check: Check): Shape {
+  if (ranks === '4') check.rank(x, 4);
+  else check.rank2or4(x);
+  check.count(x, channels, 'channels');
+  return x;
+}
+
+const sameShape: Rule<OpKind> = (_a, [x]) => x;
+
+const RULES: { readonly [K in OpKind]: Rule<K> } = {
+  input: (a) => a.shape,
+  conv2d: conv2dRule,
+  weightNormConv2d: conv2dRule,
+  convTranspose2d: (a, [x], check) => {
+    check.rank(x, 4);
+    check.count(x, a.inChannels, 'channels');
+    check.groupsDivide(a.groups, a.inChannels, 'input channels');
+    check.groupsDivide(a.groups, a.outChannels, 'output channels');
+    const along = (axis: Axis): Dim => {
+      const [kernel, stride, dilation] = [a.kernel[axis], a.stride[axis], a.dilation[axis]];
+      const [padding, outputPadding] = [a.padding[axis], a.outputPadding[axis]];
+      if (outputPadding >= stride && outputPadding >= dilation) {
+        check.fail(
+          `outputPadding ${outputPadding} (${SIDES[axis]}) must be smaller than stride ${stride} or dilation ${dilation}`,
+          2 + axis,
+        );
+      }
+      const out = convTransposeOutDim(x[2 + axis], { kernel, stride, dilation, padding, outputPadding });
+      return check.positiveOutput(out, x[2 + axis], axis, { kernel, dilation, padding: `${padding}` });
+    };
+    return [x[0], a.outChannels, along(0), along(1)];
+  },
+  linear: linearRule,
+  weightNormLinear: linearRule,
+  batchNorm: (a, [x], check) => perChannel(x, a.numFeatures, '2or4', check),
+  batchRenorm: (a, [x], check) => perChannel(x, a.numFeatures, '2or4', check),
+  layerNorm: (a, [x], check) => perChannel(x, a.numChannels, '2or4', check),
+  instanceNorm: (a, [x], check) => perChannel(x, a.numFeatures, '4', check),
+  groupNorm: (a, [x], check) => {
+    const out = perChannel(x, a.numChannels, '4', check);
+    check.groupsDivide(a.groups, a.numChannels, 'channels');
+    return out;
+  },
+  ibn: (a, [x], check) => {
+    const out = perChannel(x, a.numFeatures, '4', check);
+    if (a.instanceChannels >= a.numFeatures) {
+      check.fail(
+        `instanceChannels ${a.instanceChannels} must be less than ${a.numFeatures} channels ` +
+          '(IBN needs channels for both InstanceNorm and BatchNorm)',
+        1,
+      );
+    }
+    return out;
+  },
+  switchableNorm: (a, [x], check) => perChannel(x, a.numFeatures, '4', check),
+  scaleShift: (a, [x], check) => perChannel(x, a.numChannels, '2or4', check),
+  normalize: (a, [x], check) => {
+    if (a.mean.length !== a.std.length) check.fail(`mean has ${a.mean.length} values but std has ${a.std.length}`);
+    return perChannel(x, a.mean.length, '2or4', check);
+  },
+  relu: sameShape,
+  relu6: sameShape,
+  leakyRelu: sameShape,
+  sigmoid: sameShape,
+  tanh: sameShape,
+  identity: sameShape,
+  add: (_a, inputs, check) => {
+    check.sameShapes(inputs, 'branch shapes');
+    return inputs[0];
+  },
+  concat: (_a, inputs, check) => {
+    check.rank2or4(inputs[0]);
+    check.sameShapes(inputs, 'inputs', 1);
+    const [first] = inputs;
+    return first.map((d, i) => (i === 1 ? dimSum(inputs.map((s) => s[1])) : d));
+  },
+  maxPool2d: poolRule,
+  avgPool2d: poolRule,
+  globalAvgPool: (a, [x], check) => {
+    check.rank(x, 4);
+    return a.keepDims ? [x[0], x[1], 1, 1] : [x[0], x[1]];
+  },
+  flatten: (_a, [x], check) => {
+    if (x.length < 2) check.fail(`expects a rank-2 or higher input [N, ...], got rank ${x.length}`);
+    return [x[0], dimProduct(x.slice(1))];
+  },
+};
+
+const VARIADIC: ReadonlySet<OpKind> = new Set(['add', 'concat']);
+
+function checkArity(node: Node, inputShapes: readonly Shape[]): void {
+  const n = node.inputs.length;
+  const fail = (detail: string): never => {
+    throw new GraphError(`${nodePrefix(node.op, node.name)}${detail}`, node.name);
+  };
+  if (node.op === 'input') {
+    if (n !== 0) fail(`takes no inputs, got ${n}`);
+  } else if (VARIADIC.has(node.op)) {
+    if (n < 2) fail(`needs at least 2 inputs, got ${n}`);
+  } else if (n !== 1) {
+    fail(`takes 1 input, got ${n}`);
+  }
+  if (inputShapes.length !== n) fail(`has ${n} inputs but ${inputShapes.length} input shapes were given`);
+}
+
+/**
+ * The output shape of `node` given its inputs' shapes. Throws a ShapeError when the inputs do
+ * not fit the layer, a GraphError when the node itself is malformed (attrs, number of inputs).
+ */
+export function inferNodeShape(node: Node, inputShapes: readonly Shape[]): Shape {
+  checkAttrs(node);
+  checkArity(node, inputShapes);
+  const rule = RULES[node.op] as Rule<OpKind>;
+  return rule(node.attrs as never, inputShapes, new Check(node.name, node.op));
+}
+
+/**
+ * Every node's shape, in node order. `inputShapes` replaces the declared shapes of the named
+ * input nodes (e.g. concrete sizes at run time; see `bindInputShapes` to check them first).
+ */
+export function inferShapes(graph: Graph, inputShapes: Readonly<Record<string, Shape>> = {}): Map<string, Shape> {
+  const inputNodes = new Set(graph.nodes.filter((n) => n.op === 'input').map((n) => n.name));
+  for (const [name, shape] of Object.entries(inputShapes)) {
+    if (!inputNodes.has(name)) throw new GraphError(`a shape was given for '${name}', which is not an input node`);
+    checkInputDims(name, shape);
+  }
+  const shapes = new Map<string, Shape>();
+  for (const node of graph.nodes) {
+    const argShapes = node.inputs.map((input) => {
+      const shape = shapes.get(input);
+      if (shape === undefined) {
+        throw new GraphError(`${nodePrefix(node.op, node.name)}input '${input}' is not an earlier node`, node.name);
+      }
+      return shape;
+    });
+    const inferred = inferNodeShape(node, argShapes);
+    shapes.set(node.name, Object.hasOwn(inputShapes, node.name) ? inputShapes[node.name] : inferred);
+  }
+  return shapes;
+}
+
+/**
+ * Checks concrete input sizes against the declared input shapes and returns the value of every
+ * symbol: a literal dim must match exactly and a symbol must take one value wherever it appears.
+ */
+export function bindInputShapes(
+  graph: Graph,
+  concrete: Readonly<Record<string, readonly number[]>>,
+): Record<string, number> {
+  for (const name of Object.keys(concrete)) {
+    if (!graph.inputs.includes(name)) {
+      throw new GraphError(`'${name}' is not an input of the graph (its inputs: ${graph.inputs.join(', ')})`);
+    }
+  }
+  const bindings: Record<string, number> = {};
+  const boundAt = new Map<string, { input: string; dim: number }>();
+  for (const name of graph.inputs) {
+    const node = graph.nodes.find((n) => n.name === name);
+    if (node?.op !== 'input') throw new GraphError(`graph input '${name}' is not an input node`, name);
+    if (!Object.hasOwn(concrete, name)) throw new GraphError(`no value given for input '${name}'`, name);
+    const declared = node.attrs.shape;
+    const values = concrete[name];
+    const fail = (detail: string, dim?: number): never => {
+      throw new ShapeError(name, 'input', detail, dim);
+    };
+    if (values.length !== declared.length) {
+      fail(`expects a rank-${declared.length} input [${rankLabelList(declared.length)}], got rank ${values.length}`);
+    }
+    declared.forEach((d, i) => {
+      const v = values[i];
+      const label = dimLabel(declared.length, i);
+      if (!Number.isSafeInteger(v) || v < 1) fail(`dim ${i} (${label}) must be a positive integer, got ${v}`, i);
+      if (isLiteral(d)) {
+        if (v !== d) fail(`dim ${i} (${label}) is ${v}, the model expects ${d}`, i);
+        return;
+      }
+      if (!isSymbolName(d)) throw new GraphError(`input '${name}': declared dim ${i} '${d}' is not a symbol`, name);
+      const first = boundAt.get(d);
+      if (first === undefined) {
+        bindings[d] = v;
+        boundAt.set(d, { input: name, dim: i });
+      } else if (bindings[d] !== v) {
+        const where = first.input === name ? `dim ${first.dim}` : `input '${first.input}' dim ${first.dim}`;
+        fail(`symbol ${d} is ${bindings[d]} in ${where} but ${v} in dim ${i}`, i);
+      }
+    });
+  }
+  return bindings;
+}

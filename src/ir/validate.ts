@@ -1,0 +1,117 @@
+/**
+ * Whole-graph validation: everything a consumer of a `Graph` may then take for granted.
+ *
+ *   names      unique, non-empty
+ *   order      every input of a node names an earlier node; a reference forward is either a
+ *              cycle (the referenced node depends on this one) or just out of order, and the
+ *              message says which
+ *   interface  graph.inputs are exactly the input nodes; outputs exist
+ *   attrs      per-op schema (attrs.ts) and shape rules (shapes.ts)
+ *   params     exactly the op's parameters, right shapes, finite values (params.ts)
+ */
+import { isOpKind } from './attrs.ts';
+import { GraphError, nodePrefix } from './errors.ts';
+import type { Graph, Node, Shape } from './graph.ts';
+import { checkParams } from './params.ts';
+import { inferShapes } from './shapes.ts';
+
+function checkNames(nodes: readonly Node[]): Map<string, number> {
+  const position = new Map<string, number>();
+  nodes.forEach((node, i) => {
+    if (typeof node.name !== 'string' || node.name === '') {
+      throw new GraphError(`node #${i} has no name (got ${JSON.stringify(node.name)})`);
+    }
+    if (!isOpKind(node.op)) throw new GraphError(`node '${node.name}': unknown op '${String(node.op)}'`, node.name);
+    const earlier = position.get(node.name);
+    if (earlier !== undefined) {
+      throw new GraphError(`two nodes are named '${node.name}' (nodes #${earlier} and #${i})`, node.name);
+    }
+    position.set(node.name, i);
+  });
+  return position;
+}
+
+/**
+ * The chain by which `from` reaches `target` through inputs, as ['from', ..., 'target'], or
+ * undefined when it does not.
+ */
+function dependencyPath(nodes: readonly Node[], position: ReadonlyMap<string, number>, from: string, target: string): string[] | undefined {
+  const cameFrom = new Map<string, string | undefined>([[from, undefined]]);
+  const stack = [from];
+  while (stack.length > 0) {
+    const current = stack.pop() as string;
+    if (current === target) {
+      const path: string[] = [];
+      for (let at: string | undefined = current; at !== undefined; at = cameFrom.get(at)) path.unshift(at);
+      return path;
+    }
+    const index = position.get(current);
+    if (index === undefined) continue;
+    for (const input of nodes[index].inputs) {
+      if (!cameFrom.has(input)) {
+        cameFrom.set(input, current);
+        stack.push(input);
+      }
+    }
+  }
+  return undefined;
+}
+
+function checkOrder(nodes: readonly Node[], position: ReadonlyMap<string, number>): void {
+  nodes.forEach((node, i) => {
+    const prefix = nodePrefix(node.op, node.name);
+    if (!Array.isArray(node.inputs) || !node.inputs.every((x) => typeof x === 'string')) {
+      throw new GraphError(`${prefix}inputs must be a list of node names`, node.name);
+    }
+    for (const input of node.inputs) {
+      const j = position.get(input);
+      if (j === undefined) throw new GraphError(`${prefix}input '${input}' is not a node of the graph`, node.name);
+      if (j < i) continue;
+      const path = dependencyPath(nodes, position, input, node.name);
+      if (path !== undefined) {
+        const cycle = [node.name, ...path];
+        const reads = cycle.slice(0, -1).map((name, k) => `'${name}' reads '${cycle[k + 1]}'`);
+        throw new GraphError(`${prefix}input '${input}' closes a cycle: ${reads.join(', ')}`, node.name);
+      }
+      throw new GraphError(
+        `${prefix}input '${input}' is node #${j}, after this node (#${i}); ` +
+          'nodes must be listed so that every input comes before the node reading it',
+        node.name,
+      );
+    }
+  });
+}
+
+function checkInterface(graph: Graph, position: ReadonlyMap<string, number>): void {
+  const listed = new Set<string>();
+  for (const name of graph.inputs) {
+    const i = position.get(name);
+    if (i === undefined) throw new GraphError(`graph input '${name}' is not a node of the graph`, name);
+    const op = graph.nodes[i].op;
+    if (op !== 'input') throw new GraphError(`graph input '${name}' is a ${op} node, not an input node`, name);
+    if (listed.has(name)) throw new GraphError(`graph input '${name}' is listed twice`, name);
+    listed.add(name);
+  }
+  for (const node of graph.nodes) {
+    if (node.op === 'input' && !listed.has(node.name)) {
+      throw new GraphError(`input node '${node.name}' is missing from the graph's inputs`, node.name);
+    }
+  }
+  if (graph.outputs.length === 0) throw new GraphError('the graph has no outputs');
+  const outputs = new Set<string>();
+  for (const name of graph.outputs) {
+    if (!position.has(name)) throw new GraphError(`output '${name}' is not a node of the graph`, name);
+    if (outputs.has(name)) throw new GraphError(`output '${name}' is listed twice`, name);
+    outputs.add(name);
+  }
+}
+
+/** Checks the whole graph (see the file comment); returns every node's inferred shape. */
+export function validateGraph(graph: Graph): Map<string, Shape> {
+  const position = checkNames(graph.nodes);
+  checkOrder(graph.nodes, position);
+  checkInterface(graph, position);
+  const shapes = inferShapes(graph);
+  for (const node of graph.nodes) checkParams(node);
+  return shapes;
+}
