@@ -1,0 +1,9 @@
+/**
+ * The float64 reference interpreter: the oracle that the rewrite engine's property tests and the
+ * tfjs executor are checked against. Independent of tfjs by design.
+ */
+export { ReferenceRunError } from './errors.ts';
+export { resolvePadding2d, resolveSamePadding } from './padding.ts';
+export type { ReferenceMode, RunningStats } from './ops/runningStats.ts';
+export { runReference, toFloat64, type ReferenceOptions, type ReferenceResult } from './run.ts';
+export { sizeOf, tensor, zeros, type Float64Tensor } from './tensor.ts';

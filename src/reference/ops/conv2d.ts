@@ -1,0 +1,80 @@
+/**
+ * 2-D convolution (cross-correlation, as in every framework), NCHW.
+ *
+ *   x [N, Cin, H, W], weight [Cout, Cin/G, kH, kW], bias [Cout], G = groups
+ *   y[n, co, oh, ow] = bias[co]
+ *       + sum_{ci < Cin/G, kh, kw} weight[co, ci, kh, kw]
+ *                                  * xpad[n, g*(Cin/G) + ci, oh*sH + kh*dH, ow*sW + kw*dW]
+ *   where g = floor(co / (Cout/G)) and xpad is x with zero padding [top, bottom, left, right]
+ *   (explicit, 'valid' = none, 'same' = TensorFlow's rule, see ../padding.ts).
+ *   outH = floor((H + top + bottom - dH(kH-1) - 1) / sH) + 1, likewise outW.
+ * Depthwise convolution is the case G = Cin.
+ */
+import type { Conv2dAttrs } from '../../ir/graph.ts';
+import { paramIf, requireDim, requireDivisible, requireParam, requirePositiveOutput, requireRank } from '../check.ts';
+import { resolvePadding2d, windowCount } from '../padding.ts';
+import { zeros, type Float64Tensor } from '../tensor.ts';
+
+export interface ConvParams {
+  readonly weight?: Float64Tensor;
+  readonly bias?: Float64Tensor;
+}
+
+/** The checks every conv-shaped op (conv2d, weightNormConv2d) shares: returns the weight shape. */
+export function checkConvArgs(x: Float64Tensor, attrs: Conv2dAttrs): readonly number[] {
+  requireRank(x, [4]);
+  requireDim(x, 1, attrs.inChannels, 'attrs.inChannels');
+  requireDivisible(attrs.inChannels, 'inChannels', attrs.groups, 'groups');
+  requireDivisible(attrs.outChannels, 'outChannels', attrs.groups, 'groups');
+  return [attrs.outChannels, attrs.inChannels / attrs.groups, attrs.kernel[0], attrs.kernel[1]];
+}
+
+export function conv2d(x: Float64Tensor, params: ConvParams, attrs: Conv2dAttrs): Float64Tensor {
+  const weightShape = checkConvArgs(x, attrs);
+  const weight = requireParam(params.weight, 'weight', weightShape).data;
+  const bias = paramIf(attrs.bias, 'bias', params.bias, 'bias', [attrs.outChannels])?.data;
+
+  const [batch, inChannels, height, width] = x.shape;
+  const { outChannels, groups, kernel: [kH, kW], stride: [sH, sW], dilation: [dH, dW] } = attrs;
+  const [top, bottom, left, right] = resolvePadding2d(attrs.padding, height, width, attrs.kernel, attrs.stride, attrs.dilation);
+  const outH = windowCount(height, top + bottom, kH, sH, dH);
+  const outW = windowCount(width, left + right, kW, sW, dW);
+  requirePositiveOutput(outH, outW, `the dilated ${kH}x${kW} kernel does not fit the padded ${height}x${width} input`);
+
+  const inPerGroup = inChannels / groups;
+  const outPerGroup = outChannels / groups;
+  const y = zeros([batch, outChannels, outH, outW]);
+  const out = y.data;
+  const xs = x.data;
+  const xStrideC = height * width;
+  const xStrideN = inChannels * xStrideC;
+  const wStrideCo = inPerGroup * kH * kW;
+
+  for (let n = 0; n < batch; n++) {
+    for (let co = 0; co < outChannels; co++) {
+      const firstIn = Math.floor(co / outPerGroup) * inPerGroup;
+      const outBase = (n * outChannels + co) * outH * outW;
+      const b = bias === undefined ? 0 : bias[co];
+      for (let oh = 0; oh < outH; oh++) {
+        for (let ow = 0; ow < outW; ow++) {
+          let sum = b;
+          for (let ci = 0; ci < inPerGroup; ci++) {
+            const xBase = n * xStrideN + (firstIn + ci) * xStrideC;
+            const wBase = co * wStrideCo + ci * kH * kW;
+            for (let kh = 0; kh < kH; kh++) {
+              const ih = oh * sH + kh * dH - top;
+              if (ih < 0 || ih >= height) continue;
+              for (let kw = 0; kw < kW; kw++) {
+                const iw = ow * sW + kw * dW - left;
+                if (iw < 0 || iw >= width) continue;
+                sum += weight[wBase + kh * kW + kw] * xs[xBase + ih * width + iw];
+              }
+            }
+          }
+          out[outBase + oh * outW + ow] = sum;
+        }
+      }
+    }
+  }
+  return y;
+}

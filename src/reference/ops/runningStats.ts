@@ -1,0 +1,53 @@
+/**
+ * Running statistics of the BatchNorm-like ops (batchNorm, batchRenorm, ibn, switchableNorm).
+ *
+ * In train mode, after normalising with the batch statistics over n elements per channel:
+ *   runningMean' = decay * runningMean + (1 - decay) * batchMean
+ *   runningVar'  = decay * runningVar  + (1 - decay) * batchVar * (unbiasedRunningVar ? n/(n-1) : 1)
+ * batchVar is the biased variance (the one used to normalise); PyTorch stores the unbiased one,
+ * Keras the biased one. The graph's params are never mutated: the new values are returned.
+ */
+import type { RunningStatsUpdate } from '../../ir/graph.ts';
+import { ReferenceRunError } from '../errors.ts';
+import type { Float64Tensor } from '../tensor.ts';
+
+export type ReferenceMode = 'eval' | 'train';
+
+export interface RunningStats {
+  readonly runningMean: Float64Array;
+  readonly runningVar: Float64Array;
+}
+
+/** A normalization's output and, for a train-mode BatchNorm-like op, its new running statistics. */
+export interface NormResult {
+  readonly output: Float64Tensor;
+  readonly updatedStats?: RunningStats;
+}
+
+/**
+ * `count[k]` is the number of elements behind batch statistic k. The unbiased correction needs
+ * at least two (PyTorch refuses to train BatchNorm on one value per channel for the same reason).
+ */
+export function updateRunningStats(
+  running: RunningStats,
+  batchMean: ArrayLike<number>,
+  batchVar: ArrayLike<number>,
+  count: ArrayLike<number>,
+  update: RunningStatsUpdate,
+): RunningStats {
+  const { decay, unbiasedRunningVar } = update;
+  const channels = running.runningMean.length;
+  const runningMean = new Float64Array(channels);
+  const runningVar = new Float64Array(channels);
+  for (let c = 0; c < channels; c++) {
+    if (unbiasedRunningVar && count[c] < 2) {
+      throw new ReferenceRunError(
+        `train mode with unbiasedRunningVar needs more than one value per channel, channel ${c} has ${count[c]}`,
+      );
+    }
+    const correction = unbiasedRunningVar ? count[c] / (count[c] - 1) : 1;
+    runningMean[c] = decay * running.runningMean[c] + (1 - decay) * batchMean[c];
+    runningVar[c] = decay * running.runningVar[c] + (1 - decay) * batchVar[c] * correction;
+  }
+  return { runningMean, runningVar };
+}
