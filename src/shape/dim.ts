@@ -141,12 +141,24 @@ function asAffineFloor(s: string): AffineFloor | undefined {
   return isSymbolName(s) ? symbolOnly(s) : parseAffineFloor(s);
 }
 
+/** True when s has a + or - outside every parenthesis, i.e. s is a sum at its top level. */
+function hasTopLevelSign(s: string): boolean {
+  let depth = 0;
+  for (const ch of s) {
+    if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+    else if ((ch === '+' || ch === '-') && depth === 0) return true;
+  }
+  return false;
+}
+
 /**
  * Parenthesises an opaque operand that contains + or - unless it already ends in a closing
- * parenthesis (floor(...) and m*floor(...) need none).
+ * parenthesis (floor(...) and m*floor(...) need none) and has no + or - at its top level
+ * ('H+floor(3*H/4)' ends in one but is still a sum).
  */
 export function wrapOperand(s: string): string {
-  return /[+-]/.test(s) && !s.endsWith(')') ? `(${s})` : s;
+  return /[+-]/.test(s) && (!s.endsWith(')') || hasTopLevelSign(s)) ? `(${s})` : s;
 }
 
 function checkInteger(name: string, k: number, min: number): void {
