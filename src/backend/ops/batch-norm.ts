@@ -1,0 +1,96 @@
+/**
+ * batchNorm and batchRenorm over every axis but the channel axis (the last one here):
+ *
+ *   eval, or frozen:   y = gamma * (x - runningMean) / sqrt(runningVar + eps) + beta
+ *   train:             mu_B, var_B = mean and biased variance of the batch
+ *                      y = gamma * (x - mu_B) / sqrt(var_B + eps) + beta
+ *                      running <- decay * running + (1 - decay) * stat, with var_B * n/(n-1)
+ *                      (n values per channel) when unbiasedRunningVar
+ *   batchRenorm train: sigma_B = sqrt(var_B + eps), sigma = sqrt(runningVar + eps)
+ *                      r = clip(sigma_B / sigma, 1/rMax, rMax)
+ *                      d = clip((mu_B - runningMean) / sigma, -dMax, dMax)
+ *                      y = gamma * ((x - mu_B) / sigma_B * r + d) + beta
+ *                      r and d are constants to backprop (stop-gradient), and come from the
+ *                      running statistics as they were before this batch updates them.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { NodeOf, RunningStatsUpdate } from '../../ir/graph.ts';
+import { ExecutionError } from '../errors.ts';
+import type { Mode, OpBuilder, RunningStats } from './types.ts';
+
+/** Forward: identity. Backward: zero. (tfjs has no tf.stopGradient.) */
+export const stopGradient: (x: tf.Tensor) => tf.Tensor = tf.customGrad((x) => ({
+  value: tf.clone(x as tf.Tensor),
+  gradFunc: (dy) => tf.zerosLike(dy as tf.Tensor),
+}));
+
+/** Mean and biased variance per channel, and n, the number of values each is taken over. */
+export function batchMoments(x: tf.Tensor): { mean: tf.Tensor; variance: tf.Tensor; count: number } {
+  const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
+  const { mean, variance } = tf.moments(x, axes);
+  return { mean, variance, count: x.size / x.shape[x.rank - 1] };
+}
+
+export function updateRunningStats(
+  node: { readonly name: string; readonly op: string },
+  stats: RunningStats,
+  rule: RunningStatsUpdate,
+  batch: { mean: tf.Tensor; variance: tf.Tensor; count: number },
+): void {
+  if (rule.unbiasedRunningVar && batch.count < 2) {
+    throw new ExecutionError(
+      node.name,
+      node.op,
+      `train mode needs more than 1 value per channel for an unbiased running variance, got ${batch.count}`,
+    );
+  }
+  const unbias = rule.unbiasedRunningVar ? batch.count / (batch.count - 1) : 1;
+  tf.tidy(() => {
+    const { decay } = rule;
+    stats.runningMean.assign(tf.add(tf.mul(stats.runningMean, decay), tf.mul(batch.mean, 1 - decay)));
+    stats.runningVar.assign(tf.add(tf.mul(stats.runningVar, decay), tf.mul(batch.variance, (1 - decay) * unbias)));
+  });
+}
+
+/** Batch normalisation without the affine part unless gamma/beta are given. */
+export function batchNormalize(
+  node: NodeOf<'batchNorm'> | NodeOf<'ibn'>,
+  stats: RunningStats,
+  x: tf.Tensor,
+  mode: Mode,
+  gamma?: tf.Tensor,
+  beta?: tf.Tensor,
+): tf.Tensor {
+  const a = node.attrs;
+  if (mode === 'eval' || a.frozen) return tf.batchNorm(x, stats.runningMean, stats.runningVar, beta, gamma, a.eps);
+  const batch = batchMoments(x);
+  updateRunningStats(node, stats, a, batch);
+  return tf.batchNorm(x, batch.mean, batch.variance, beta, gamma, a.eps);
+}
+
+export const batchNorm: OpBuilder<'batchNorm'> = (node, params) => {
+  const gamma = params.trainable('gamma');
+  const beta = params.trainable('beta');
+  const stats = params.runningStats();
+  return { forward: ([x], mode) => batchNormalize(node, stats, x, mode, gamma, beta) };
+};
+
+export const batchRenorm: OpBuilder<'batchRenorm'> = (node, params) => {
+  const a = node.attrs;
+  const gamma = params.trainable('gamma');
+  const beta = params.trainable('beta');
+  const stats = params.runningStats();
+  return {
+    forward: ([x], mode) => {
+      if (mode === 'eval') return tf.batchNorm(x, stats.runningMean, stats.runningVar, beta, gamma, a.eps);
+      const batch = batchMoments(x);
+      const sigmaB = tf.sqrt(tf.add(batch.variance, a.eps));
+      const sigma = tf.sqrt(tf.add(stats.runningVar, a.eps));
+      const r = stopGradient(tf.clipByValue(tf.div(sigmaB, sigma), 1 / a.rMax, a.rMax));
+      const d = stopGradient(tf.clipByValue(tf.div(tf.sub(batch.mean, stats.runningMean), sigma), -a.dMax, a.dMax));
+      updateRunningStats(node, stats, a, batch);
+      const xHat = tf.add(tf.mul(tf.div(tf.sub(x, batch.mean), sigmaB), r), d);
+      return tf.add(tf.mul(xHat, gamma), beta);
+    },
+  };
+};

@@ -1,0 +1,165 @@
+/**
+ * conv2d and weightNormConv2d.
+ *
+ *   y[n, o, i, j] = b[o] + sum_{c in group(o), p, q} W[o, c, p, q] * x[n, c, S*i + D*p - pad_t, S*j + D*q - pad_l]
+ *
+ * Weights move once, at compile time, from PyTorch's [Cout, Cin/g, kH, kW] to tfjs':
+ *   groups = 1              conv2d filter [kH, kW, Cin, Cout]
+ *   groups = Cin            depthwiseConv2d filter [kH, kW, Cin, Cout/Cin]; output channel o = c*mult + m
+ *                           is PyTorch's o, because group c owns outputs [c*mult, (c+1)*mult)
+ *   other groups            [kH, kW, Cin/g, Cout]; input channels and filter columns are split
+ *                           into g slices, convolved pairwise and concatenated
+ * Weight norm: W = g * v / ||v||, the norm over everything but the output unit, computed inside
+ * the forward so gradients reach both v and g.
+ *
+ * tfjs limits worked around here:
+ *   - 'same' is resolved to explicit padding (TensorFlow's rule, ../../reference/padding.ts)
+ *     before any kernel sees it: tfjs-backend-wasm 4.22 returns zeros for some 'same' convs
+ *     (e.g. a 1x2 kernel at stride [2, 1]), explicit padding is computed correctly;
+ *   - strides and dilations both > 1 are refused: convolve at stride 1 with the padding the
+ *     strided conv would use, then keep every S-th row and column (identical output);
+ *   - conv gradients with dilation > 1 are not implemented: in train mode the filter is dilated
+ *     explicitly (zeros between taps), which is the same function with dilation 1.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Conv2dAttrs, NodeOf, Pair } from '../../ir/graph.ts';
+import { resolvePadding2d } from '../../reference/padding.ts';
+import { applyActivation, fusedGradientExists } from './activation.ts';
+import type { BuiltNode, FusedActivation, Layout, Mode, NodeParams, OpBuilder } from './types.ts';
+
+type TfPadding = 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
+
+function tfPadding([top, bottom, left, right]: readonly [number, number, number, number]): TfPadding {
+  if (top === 0 && bottom === 0 && left === 0 && right === 0) return 'valid';
+  return [[0, 0], [top, bottom], [left, right], [0, 0]];
+}
+
+const isOne = (p: Pair): boolean => p[0] === 1 && p[1] === 1;
+
+/** tfjs wants mutable tuples; the IR's are readonly. */
+export const pair = (p: Pair): [number, number] => [p[0], p[1]];
+
+/**
+ * Inserts D-1 zeros between neighbouring taps of a [kH, kW, a, b] filter, giving
+ * [D_h(kH-1)+1, D_w(kW-1)+1, a, b]; built from pad and reshape so it is differentiable.
+ */
+export function dilateFilter(filter: tf.Tensor4D, [dh, dw]: Pair): tf.Tensor4D {
+  const [kh, kw, a, b] = filter.shape;
+  const spread = tf.pad(tf.reshape(filter, [kh, 1, kw, 1, a * b]), [[0, 0], [0, dh - 1], [0, 0], [0, dw - 1], [0, 0]]);
+  const dilated = tf.reshape(spread, [kh * dh, kw * dw, a, b]);
+  return tf.slice(dilated, [0, 0, 0, 0], [dh * (kh - 1) + 1, dw * (kw - 1) + 1, a, b]) as tf.Tensor4D;
+}
+
+type ConvKind = 'standard' | 'depthwise' | 'grouped';
+
+function convKind(a: Conv2dAttrs): ConvKind {
+  if (a.groups === 1) return 'standard';
+  return a.groups === a.inChannels ? 'depthwise' : 'grouped';
+}
+
+/** PyTorch [Cout, Cin/g, kH, kW] <-> the filter layout of `kind`. */
+function filterLayout(a: Conv2dAttrs, kind: ConvKind): Layout {
+  const [kh, kw] = a.kernel;
+  if (kind === 'depthwise') {
+    return {
+      toExec: (w) => tf.reshape(tf.transpose(w, [2, 3, 1, 0]), [kh, kw, a.inChannels, a.outChannels / a.inChannels]),
+      toIR: (f) => tf.transpose(tf.reshape(f, [kh, kw, 1, a.outChannels]), [3, 2, 0, 1]),
+    };
+  }
+  return { toExec: (w) => tf.transpose(w, [2, 3, 1, 0]), toIR: (f) => tf.transpose(f, [3, 2, 0, 1]) };
+}
+
+/** The tfjs calls one conv becomes for an input of spatial size h x w. */
+interface Lowering {
+  readonly pad: TfPadding;
+  readonly strides: Pair;
+  readonly dilations: Pair;
+  /** Dilate the filter explicitly (train mode) instead of passing `dilations`. */
+  readonly dilateFilter: boolean;
+  /** Keep every S-th output row/column after a stride-1 conv. */
+  readonly subsample?: Pair;
+}
+
+function lower(a: Conv2dAttrs, h: number, w: number, mode: Mode): Lowering {
+  const pad = tfPadding(resolvePadding2d(a.padding, h, w, a.kernel, a.stride, a.dilation));
+  if (isOne(a.dilation)) return { pad, strides: a.stride, dilations: a.dilation, dilateFilter: false };
+  if (mode === 'train') return { pad, strides: a.stride, dilations: [1, 1], dilateFilter: true };
+  if (isOne(a.stride)) return { pad, strides: a.stride, dilations: a.dilation, dilateFilter: false };
+  return { pad, strides: [1, 1], dilations: a.dilation, dilateFilter: false, subsample: a.stride };
+}
+
+function subsample(y: tf.Tensor4D, [sh, sw]: Pair): tf.Tensor4D {
+  return tf.stridedSlice(y, [0, 0, 0, 0], y.shape, [1, sh, sw, 1]) as tf.Tensor4D;
+}
+
+function convolve(kind: ConvKind, a: Conv2dAttrs, x: tf.Tensor4D, filter: tf.Tensor4D, how: Lowering): tf.Tensor4D {
+  const f = how.dilateFilter ? dilateFilter(filter, a.dilation) : filter;
+  const run = (xs: tf.Tensor4D, fs: tf.Tensor4D): tf.Tensor4D =>
+    kind === 'depthwise'
+      ? tf.depthwiseConv2d(xs, fs, pair(how.strides), how.pad, 'NHWC', pair(how.dilations))
+      : tf.conv2d(xs, fs, pair(how.strides), how.pad, 'NHWC', pair(how.dilations));
+  let y: tf.Tensor4D;
+  if (kind === 'grouped') {
+    const xParts = tf.split<tf.Tensor4D>(x, a.groups, 3);
+    const fParts = tf.split<tf.Tensor4D>(f, a.groups, 3);
+    y = tf.concat(xParts.map((xp, i) => run(xp, fParts[i])), 3);
+  } else {
+    y = run(x, f);
+  }
+  return how.subsample ? subsample(y, how.subsample) : y;
+}
+
+/** The builder shared by conv2d and weightNormConv2d, given how to obtain the filter per call. */
+function convNode(a: Conv2dAttrs, filter: () => tf.Tensor4D, bias: tf.Variable | undefined): BuiltNode {
+  const kind = convKind(a);
+  const unfused = (x: tf.Tensor4D, mode: Mode): tf.Tensor4D => {
+    const y = convolve(kind, a, x, filter(), lower(a, x.shape[1], x.shape[2], mode));
+    return bias ? tf.add(y, bias) : y;
+  };
+  const forward = ([x]: readonly tf.Tensor[], mode: Mode): tf.Tensor => unfused(x as tf.Tensor4D, mode);
+  if (kind === 'grouped') return { forward };
+
+  const fuse = (activation: FusedActivation) => ([input]: readonly tf.Tensor[], mode: Mode): tf.Tensor => {
+    const x = input as tf.Tensor4D;
+    const how = lower(a, x.shape[1], x.shape[2], mode);
+    const needsGradient = mode === 'train' && !fusedGradientExists(activation);
+    if (how.dilateFilter || how.subsample || needsGradient) return applyActivation(unfused(x, mode), activation);
+    const args = {
+      x,
+      filter: filter(),
+      strides: pair(how.strides),
+      // The fused depthwise d.ts omits explicit padding; the op hands `pad` to the same
+      // computeConv2DInfo as the unfused one, which accepts it (checked in the backend tests).
+      pad: how.pad as 'valid',
+      dataFormat: 'NHWC' as const,
+      dilations: pair(how.dilations),
+      bias,
+      activation: activation.kind,
+      leakyreluAlpha: activation.leakyreluAlpha,
+    };
+    return kind === 'depthwise' ? tf.fused.depthwiseConv2d(args) : tf.fused.conv2d(args);
+  };
+  return { forward, fuse };
+}
+
+export const conv2d: OpBuilder<'conv2d'> = (node, params) => {
+  const a = node.attrs;
+  const weight = params.trainable('weight', filterLayout(a, convKind(a))) as tf.Variable<tf.Rank.R4>;
+  return convNode(a, () => weight, a.bias ? params.trainable('bias') : undefined);
+};
+
+/** g * v / ||v|| for a filter whose output units sit on the axes after `normAxes`. */
+export function weightNormFilter(v: tf.Tensor, g: tf.Tensor, normAxes: number[]): tf.Tensor {
+  const norms = tf.sqrt(tf.sum(tf.square(v), normAxes));
+  return tf.mul(v, tf.div(tf.reshape(g, norms.shape), norms));
+}
+
+export const weightNormConv2d: OpBuilder<'weightNormConv2d'> = (node: NodeOf<'weightNormConv2d'>, params: NodeParams) => {
+  const a = node.attrs;
+  const kind = convKind(a);
+  const v = params.trainable('v', filterLayout(a, kind));
+  const g = params.trainable('g');
+  // Depthwise filters keep output units on two axes [Cin, mult]; the others on the last one.
+  const normAxes = kind === 'depthwise' ? [0, 1] : [0, 1, 2];
+  return convNode(a, () => weightNormFilter(v, g, normAxes) as tf.Tensor4D, a.bias ? params.trainable('bias') : undefined);
+};

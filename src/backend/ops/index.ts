@@ -1,0 +1,42 @@
+/** One builder per IR op; `input` nodes are the executor's own business. */
+import type { OpKind } from '../../ir/graph.ts';
+import { leakyRelu, relu, relu6, sigmoid, tanh } from './activation.ts';
+import { batchNorm, batchRenorm } from './batch-norm.ts';
+import { convTranspose2d } from './conv-transpose.ts';
+import { conv2d, weightNormConv2d } from './conv.ts';
+import { ibn } from './ibn.ts';
+import { linear, weightNormLinear } from './linear.ts';
+import { avgPool2d, globalAvgPool, maxPool2d } from './pool.ts';
+import { groupNorm, instanceNorm, layerNorm } from './sample-norm.ts';
+import { add, concat, flatten, identity, normalize, scaleShift } from './structural.ts';
+import { switchableNorm } from './switchable-norm.ts';
+import type { OpBuilder } from './types.ts';
+
+export const BUILDERS: { readonly [K in Exclude<OpKind, 'input'>]: OpBuilder<K> } = {
+  conv2d,
+  convTranspose2d,
+  linear,
+  weightNormConv2d,
+  weightNormLinear,
+  batchNorm,
+  batchRenorm,
+  layerNorm,
+  instanceNorm,
+  groupNorm,
+  ibn,
+  switchableNorm,
+  scaleShift,
+  normalize,
+  relu,
+  relu6,
+  leakyRelu,
+  sigmoid,
+  tanh,
+  add,
+  concat,
+  maxPool2d,
+  avgPool2d,
+  globalAvgPool,
+  flatten,
+  identity,
+};

@@ -1,0 +1,50 @@
+/**
+ * linear and weightNormLinear on [N, in]:
+ *
+ *   y[n, o] = b[o] + sum_i W[o, i] * x[n, i]          i.e. y = x W^T + b
+ *
+ * PyTorch's W [out, in] is stored transposed, [in, out], so the product is a plain matMul.
+ * Weight norm: W = g * v / ||v||, one norm per output unit (a column of the stored [in, out]).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { LinearAttrs } from '../../ir/graph.ts';
+import { applyActivation, fusedGradientExists } from './activation.ts';
+import { weightNormFilter } from './conv.ts';
+import type { BuiltNode, FusedActivation, Layout, Mode, OpBuilder } from './types.ts';
+
+const LAYOUT: Layout = { toExec: (w) => tf.transpose(w), toIR: (w) => tf.transpose(w) };
+
+function linearNode(a: LinearAttrs, weight: () => tf.Tensor2D, bias: tf.Variable | undefined): BuiltNode {
+  const unfused = (x: tf.Tensor): tf.Tensor => {
+    const y = tf.matMul(x as tf.Tensor2D, weight());
+    return bias ? tf.add(y, bias) : y;
+  };
+  return {
+    forward: ([x]) => unfused(x),
+    fuse: (activation: FusedActivation) => ([x]: readonly tf.Tensor[], mode: Mode): tf.Tensor => {
+      if (mode === 'train' && !fusedGradientExists(activation)) return applyActivation(unfused(x), activation);
+      return tf.fused.matMul({
+        a: x as tf.Tensor2D,
+        b: weight(),
+        bias,
+        activation: activation.kind,
+        leakyreluAlpha: activation.leakyreluAlpha,
+      });
+    },
+  };
+}
+
+export const linear: OpBuilder<'linear'> = (node, params) => {
+  const weight = params.trainable('weight', LAYOUT) as tf.Variable<tf.Rank.R2>;
+  return linearNode(node.attrs, () => weight, node.attrs.bias ? params.trainable('bias') : undefined);
+};
+
+export const weightNormLinear: OpBuilder<'weightNormLinear'> = (node, params) => {
+  const v = params.trainable('v', LAYOUT);
+  const g = params.trainable('g');
+  return linearNode(
+    node.attrs,
+    () => weightNormFilter(v, g, [0]) as tf.Tensor2D,
+    node.attrs.bias ? params.trainable('bias') : undefined,
+  );
+};

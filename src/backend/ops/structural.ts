@@ -1,0 +1,47 @@
+/**
+ * Ops that move or combine values without parameters to learn, on channels-last tensors:
+ *   add         y = x_1 + ... + x_n
+ *   concat      along the IR channel axis 1, which is the last axis here
+ *   flatten     [N, H, W, C] -> [N, C*H*W] in NCHW order: back to channels-first, then reshape,
+ *               so a following linear sees the features in the order the IR's weights assume
+ *   normalize   y = (x - mean[c]) / std[c] with constant mean and std
+ *   scaleShift  y = x * scale[c] + shift[c]
+ *   identity    y = x
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { OpBuilder } from './types.ts';
+
+export const identity: OpBuilder<'identity'> = () => ({ forward: ([x]) => x });
+
+export const add: OpBuilder<'add'> = () => ({ forward: (xs) => tf.addN(xs as tf.Tensor[]) });
+
+export const concat: OpBuilder<'concat'> = () => ({ forward: (xs) => tf.concat(xs as tf.Tensor[], -1) });
+
+/** The permutation taking a channels-last tensor of rank r back to channels-first. */
+export function channelsFirstPerm(rank: number): number[] {
+  return [0, rank - 1, ...Array.from({ length: rank - 2 }, (_, i) => i + 1)];
+}
+
+/** The permutation taking a channels-first tensor of rank r to channels-last. */
+export function channelsLastPerm(rank: number): number[] {
+  return [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2), 1];
+}
+
+export const flatten: OpBuilder<'flatten'> = () => ({
+  forward: ([x]) => {
+    const channelsFirst = x.rank > 2 ? tf.transpose(x, channelsFirstPerm(x.rank)) : x;
+    return tf.reshape(channelsFirst, [x.shape[0], -1]);
+  },
+});
+
+export const normalize: OpBuilder<'normalize'> = (node, params) => {
+  const mean = params.constant(node.attrs.mean);
+  const std = params.constant(node.attrs.std);
+  return { forward: ([x]) => tf.div(tf.sub(x, mean), std) };
+};
+
+export const scaleShift: OpBuilder<'scaleShift'> = (_node, params) => {
+  const scale = params.trainable('scale');
+  const shift = params.trainable('shift');
+  return { forward: ([x]) => tf.add(tf.mul(x, scale), shift) };
+};

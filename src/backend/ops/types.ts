@@ -1,0 +1,50 @@
+/**
+ * The contract between the executor and the per-op builders.
+ *
+ * Inside the executor every tensor is channels-last: [N, H, W, C] for images, [N, F] for
+ * features (the IR's [N, C, H, W] transposed once at the graph boundary), so per-channel
+ * parameters broadcast along the last axis and tfjs' NHWC kernels run without transposes.
+ * A builder runs once at compile time: it turns its node's params into variables (converted to
+ * the tfjs layout there, once) and returns the forward function the executor calls per run.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import type { NodeOf, OpKind } from '../../ir/graph.ts';
+
+export type Mode = 'eval' | 'train';
+
+export type Forward = (inputs: readonly tf.Tensor[], mode: Mode) => tf.Tensor;
+
+/** Activations tfjs can fuse into conv2d / depthwiseConv2d / matMul kernels. */
+export interface FusedActivation {
+  readonly kind: 'linear' | 'relu' | 'relu6' | 'leakyrelu' | 'sigmoid';
+  readonly leakyreluAlpha?: number;
+}
+
+export interface BuiltNode {
+  readonly forward: Forward;
+  /** Present on layers with a fused tfjs kernel: the layer, its bias and `activation` in one call. */
+  readonly fuse?: (activation: FusedActivation) => Forward;
+}
+
+/** How a param moves between its IR layout and the executor's; `toIR(toExec(t))` equals `t`. */
+export interface Layout {
+  readonly toExec: (t: tf.Tensor) => tf.Tensor;
+  readonly toIR: (t: tf.Tensor) => tf.Tensor;
+}
+
+export interface RunningStats {
+  readonly runningMean: tf.Variable;
+  readonly runningVar: tf.Variable;
+}
+
+/** A node's parameters, handed to its builder; everything it creates is released by dispose(). */
+export interface NodeParams {
+  /** The param as a trainable variable in the executor layout (`${node}.${param}` in `variables`). */
+  trainable(param: string, layout?: Layout): tf.Variable;
+  /** runningMean and runningVar as non-trainable variables (`node` in `stats`). */
+  runningStats(): RunningStats;
+  /** A constant per-channel vector held for the life of the compiled graph. */
+  constant(values: readonly number[]): tf.Tensor1D;
+}
+
+export type OpBuilder<K extends OpKind> = (node: NodeOf<K>, params: NodeParams) => BuiltNode;

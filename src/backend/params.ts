@@ -1,0 +1,82 @@
+/**
+ * The tensors a compiled graph owns: trainable variables (`${node}.${param}`), running
+ * statistics (by node) and constants. Each param is converted to the executor layout once, here,
+ * and remembers how to convert back so `exportGraph` can write current values in IR layout.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { GraphError, nodePrefix } from '../ir/errors.ts';
+import type { Node, ParamTensor } from '../ir/graph.ts';
+import type { Layout, NodeParams, RunningStats } from './ops/types.ts';
+
+const AS_IS: Layout = { toExec: (t) => t, toIR: (t) => t };
+
+export class ParamRegistry {
+  readonly variables = new Map<string, tf.Variable>();
+  readonly stats = new Map<string, RunningStats>();
+  private readonly constants: tf.Tensor[] = [];
+  private readonly exporters = new Map<string, Map<string, () => ParamTensor>>();
+
+  forNode(node: Node): NodeParams {
+    const source = (param: string): ParamTensor => {
+      const tensor = (node.params as Readonly<Record<string, ParamTensor | undefined>>)[param];
+      if (tensor === undefined) throw new GraphError(`${nodePrefix(node.op, node.name)}param '${param}' is missing`, node.name);
+      return tensor;
+    };
+    const hold = (param: string, layout: Layout, trainable: boolean): tf.Variable => {
+      const { shape, data } = source(param);
+      const variable = tf.tidy(() => tf.variable(layout.toExec(tf.tensor(data, [...shape], 'float32')), trainable));
+      this.exporterMap(node.name).set(param, () => ({
+        shape,
+        data: new Float32Array(tf.tidy(() => layout.toIR(variable).dataSync())),
+      }));
+      return variable;
+    };
+    return {
+      trainable: (param, layout = AS_IS) => {
+        const variable = hold(param, layout, true);
+        this.variables.set(`${node.name}.${param}`, variable);
+        return variable;
+      },
+      runningStats: () => {
+        const stats = { runningMean: hold('runningMean', AS_IS, false), runningVar: hold('runningVar', AS_IS, false) };
+        this.stats.set(node.name, stats);
+        return stats;
+      },
+      constant: (values) => {
+        const tensor = tf.tensor1d([...values], 'float32');
+        this.constants.push(tensor);
+        return tensor;
+      },
+    };
+  }
+
+  /** The node's params with every held one replaced by its current value. */
+  exportParams(node: Node): Node['params'] {
+    const exporters = this.exporters.get(node.name);
+    if (exporters === undefined) return node.params;
+    const params: Record<string, ParamTensor> = { ...node.params };
+    for (const [param, exportParam] of exporters) params[param] = exportParam();
+    return params;
+  }
+
+  dispose(): void {
+    for (const v of this.variables.values()) v.dispose();
+    for (const s of this.stats.values()) {
+      s.runningMean.dispose();
+      s.runningVar.dispose();
+    }
+    for (const c of this.constants) c.dispose();
+    this.variables.clear();
+    this.stats.clear();
+    this.constants.length = 0;
+  }
+
+  private exporterMap(node: string): Map<string, () => ParamTensor> {
+    let map = this.exporters.get(node);
+    if (map === undefined) {
+      map = new Map();
+      this.exporters.set(node, map);
+    }
+    return map;
+  }
+}
