@@ -1,0 +1,44 @@
+/**
+ * Elementwise activations and identity: the shape passes through unchanged. ReLU and
+ * leakyReLU are positively homogeneous (f(a*x) = a*f(x) for a >= 0), which the fold engine uses;
+ * relu6, sigmoid and tanh are not.
+ */
+import type { Layer, ShapeFn } from '../layer.ts';
+import { reusable } from '../runtime.ts';
+import { DslError } from '../scope.ts';
+
+export interface ActivationConfig {
+  readonly name?: string;
+}
+
+export interface SameShapeFn extends ShapeFn {
+  readonly output: this['input'];
+}
+
+type UnaryOp = 'relu' | 'relu6' | 'sigmoid' | 'tanh' | 'identity';
+
+function unary(op: UnaryOp, config: ActivationConfig): Layer<SameShapeFn> {
+  return reusable<SameShapeFn>(op, (scope, [x]) => scope.node({ op, inputs: [x], name: config.name, attrs: {} }));
+}
+
+export const relu = (config: ActivationConfig = {}): Layer<SameShapeFn> => unary('relu', config);
+/** min(max(x, 0), 6) */
+export const relu6 = (config: ActivationConfig = {}): Layer<SameShapeFn> => unary('relu6', config);
+export const sigmoid = (config: ActivationConfig = {}): Layer<SameShapeFn> => unary('sigmoid', config);
+export const tanh = (config: ActivationConfig = {}): Layer<SameShapeFn> => unary('tanh', config);
+export const identity = (config: ActivationConfig = {}): Layer<SameShapeFn> => unary('identity', config);
+
+export interface LeakyReluConfig extends ActivationConfig {
+  /** Slope for x < 0 (default 0.01). */
+  readonly alpha?: number;
+}
+
+export function leakyRelu(config: LeakyReluConfig = {}): Layer<SameShapeFn> {
+  const alpha = config.alpha ?? 0.01;
+  if (typeof alpha !== 'number' || !Number.isFinite(alpha)) {
+    throw new DslError(`leakyRelu: alpha must be a finite number, got ${JSON.stringify(alpha)}`);
+  }
+  return reusable<SameShapeFn>('leakyRelu', (scope, [x]) =>
+    scope.node({ op: 'leakyRelu', inputs: [x], name: config.name, attrs: { alpha } }),
+  );
+}

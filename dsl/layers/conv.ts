@@ -1,0 +1,266 @@
+/**
+ * Convolutions: conv2d, depthwiseConv2d, convTranspose2d and the weight-normalised conv.
+ *
+ * Spatial output, per axis (PyTorch floor mode; 'same' is TensorFlow's ceil(X/S)):
+ *   conv:      floor((X + 2P - D(K-1) - 1) / S) + 1
+ *   transpose: (X - 1)S - 2P + D(K-1) + outputPadding + 1
+ * computed at type level by `dsl/types` and at run time by `src/shape/dim.ts`, the same formulas.
+ */
+import type { Conv2dAttrs, Padding2d } from '../../src/ir/graph.ts';
+import type { FirstFailure, Layer, Prefix, ShapeFn } from '../layer.ts';
+import { type PairOption, literalChannels, pair, requireInteger, singleUse } from '../runtime.ts';
+import { DslError, type Scope } from '../scope.ts';
+import type { CheckCount, CheckRank, PairOf } from '../shape.ts';
+import type { ConvOutDim, ConvTransposeOutDim, DimToString, Lt, Mod, Mul, SameOutDim } from '../types/index.ts';
+
+export type PaddingOption = 'same' | 'valid' | number | readonly [number, number];
+
+export interface Conv2dConfig {
+  /** Input channels; taken from the input when omitted. */
+  readonly in?: number;
+  readonly out: number;
+  readonly kernel: PairOption;
+  readonly stride?: PairOption;
+  /** Zero padding on each side (`n` or `[ph, pw]`), or 'same' (output ceil(X/S)) or 'valid' (none). */
+  readonly padding?: PaddingOption;
+  readonly dilation?: PairOption;
+  readonly groups?: number;
+  readonly bias?: boolean;
+  readonly name?: string;
+}
+
+type NameOf<C> = C extends { readonly name: infer N extends string } ? N : undefined;
+type InOf<C, Ch> = C extends { readonly in: infer I extends number } ? I : Ch;
+type GroupsOf<C> = C extends { readonly groups: infer G extends number } ? G : 1;
+
+type PadAxis<P, Axis extends 0 | 1> = P extends 'same' | 'valid'
+  ? P
+  : P extends readonly [number, number]
+    ? P[Axis]
+    : P extends number
+      ? P
+      : 0;
+type PaddingOf<C> = C extends { readonly padding: infer P } ? P : 0;
+
+type ConvAxis<X, K extends number, S extends number, D extends number, P> = P extends 'same'
+  ? SameOutDim<X, S>
+  : ConvOutDim<X, K, S, D, P extends number ? Mul<P, 2> : 0>;
+
+type CheckOutputSize<Out, X, K, D, P, Which extends string> = Out extends number
+  ? number extends Out
+    ? true
+    : Lt<Out, 1> extends true
+      ? `output ${Which} is ${Out}: input ${Which} ${DimToString<X>} is too small for kernel ${K & number} (dilation ${D & number}, padding ${P extends number ? P : 0})`
+      : true
+  : true;
+
+type CheckGroups<In, Out, G extends number> = In extends number
+  ? number extends In
+    ? true
+    : Mod<In, G> extends 0
+      ? Out extends number
+        ? Mod<Out, G> extends 0
+          ? true
+          : `${G} groups do not divide ${Out} output channels`
+        : true
+      : `${G} groups do not divide ${In} input channels`
+  : `input channels ${DimToString<In>} must be a literal size to create weights; pass 'in'`;
+
+/** The output shape of a conv2d-like op, or its message. */
+export type Conv2dOut<Op extends string, C, S> = S extends readonly [infer N, infer Ch, infer H, infer W]
+  ? ConvSpatial<C, H, W> extends [infer HO, infer WO]
+    ? FirstFailure<
+        [
+          C extends { readonly in: number } ? CheckCount<Ch, InOf<C, Ch>, 'channels'> : true,
+          C extends { readonly pool: true } ? true : CheckGroups<InOf<C, Ch>, C extends { readonly out: infer O } ? O : never, GroupsOf<C>>,
+          ConvCheckAxis<C, H, HO, 0, 'height'>,
+          ConvCheckAxis<C, W, WO, 1, 'width'>,
+        ]
+      > extends infer E
+      ? E extends string
+        ? `${Prefix<Op, NameOf<C>>}${E}`
+        : [N, C extends { readonly out: infer O } ? O : never, HO, WO]
+      : never
+    : never
+  : `${Prefix<Op, NameOf<C>>}${CheckRank<S, 4> & string}`;
+
+type ConvSpatial<C, H, W> = [
+  ConvAxis<H, PairOf<KernelOf<C>, 1>[0], PairOf<StrideOf<C>, 1>[0], PairOf<DilationOf<C>, 1>[0], PadAxis<PaddingOf<C>, 0>>,
+  ConvAxis<W, PairOf<KernelOf<C>, 1>[1], PairOf<StrideOf<C>, 1>[1], PairOf<DilationOf<C>, 1>[1], PadAxis<PaddingOf<C>, 1>>,
+];
+type ConvCheckAxis<C, X, Out, Axis extends 0 | 1, Which extends string> = CheckOutputSize<
+  Out,
+  X,
+  PairOf<KernelOf<C>, 1>[Axis],
+  PairOf<DilationOf<C>, 1>[Axis],
+  PadAxis<PaddingOf<C>, Axis>,
+  Which
+>;
+type KernelOf<C> = C extends { readonly kernel: infer K } ? K : 1;
+type StrideOf<C> = C extends { readonly stride: infer S } ? S : 1;
+type DilationOf<C> = C extends { readonly dilation: infer D } ? D : 1;
+
+export interface Conv2dFn<C> extends ShapeFn {
+  readonly output: Conv2dOut<'conv2d', C, this['input']>;
+}
+export interface WeightNormConv2dFn<C> extends ShapeFn {
+  readonly output: Conv2dOut<'weightNormConv2d', C, this['input']>;
+}
+
+function irPadding(op: string, padding: PaddingOption | undefined): Padding2d {
+  if (padding === 'same' || padding === 'valid') return padding;
+  const [ph, pw] = pair(op, 'padding', padding, 0, 0);
+  return [ph, ph, pw, pw];
+}
+
+function convAttrs(op: string, config: Conv2dConfig, inChannels: number): Conv2dAttrs {
+  const groups = requireInteger(op, 'groups', config.groups ?? 1, 1);
+  const outChannels = requireInteger(op, 'out', config.out, 1);
+  return {
+    inChannels: requireInteger(op, 'in', inChannels, 1),
+    outChannels,
+    kernel: pair(op, 'kernel', config.kernel, 1, 1),
+    stride: pair(op, 'stride', config.stride, 1, 1),
+    padding: irPadding(op, config.padding),
+    dilation: pair(op, 'dilation', config.dilation, 1, 1),
+    groups,
+    bias: config.bias ?? true,
+  };
+}
+
+function checkConfig(op: string, config: Conv2dConfig): void {
+  if (config === null || typeof config !== 'object') throw new DslError(`${op}: expects a config object`);
+  convAttrs(op, config, config.in ?? 1);
+}
+
+function convLayer<F extends ShapeFn>(op: 'conv2d' | 'weightNormConv2d', config: Conv2dConfig): Layer<F> {
+  checkConfig(op, config);
+  return singleUse<F>(op, config.name, (scope: Scope, [x]) =>
+    scope.node({ op, inputs: [x], name: config.name, attrs: convAttrs(op, config, literalChannels(scope, op, x, config.in)) }),
+  );
+}
+
+/** A 2-D convolution on [N, C, H, W], weight [out, in/groups, kH, kW]. */
+export function conv2d<const C extends Conv2dConfig>(config: C): Layer<Conv2dFn<C>> {
+  return convLayer('conv2d', config);
+}
+
+/** conv2d with weight = g * v / ||v|| (Salimans & Kingma 2016), the norm per output channel. */
+export function weightNormConv2d<const C extends Conv2dConfig>(config: C): Layer<WeightNormConv2dFn<C>> {
+  return convLayer('weightNormConv2d', config);
+}
+
+export interface DepthwiseConv2dConfig extends Omit<Conv2dConfig, 'in' | 'out' | 'groups'> {
+  /** Output channels per input channel (default 1). */
+  readonly multiplier?: number;
+}
+
+type MultiplierOf<C> = C extends { readonly multiplier: infer M extends number } ? M : 1;
+
+export interface DepthwiseConv2dFn<C> extends ShapeFn {
+  readonly output: this['input'] extends readonly [unknown, infer Ch, unknown, unknown]
+    ? Ch extends number
+      ? Conv2dOut<'depthwiseConv2d', C & { readonly in: Ch; readonly out: Mul<Ch, MultiplierOf<C>>; readonly groups: Ch }, this['input']>
+      : `${Prefix<'depthwiseConv2d', NameOf<C>>}input channels ${DimToString<Ch>} must be a literal size to create weights`
+    : `${Prefix<'depthwiseConv2d', NameOf<C>>}${CheckRank<this['input'], 4> & string}`;
+}
+
+/** A depthwise conv: groups = in channels, out = in * multiplier. Recorded as a grouped conv2d. */
+export function depthwiseConv2d<const C extends DepthwiseConv2dConfig>(config: C): Layer<DepthwiseConv2dFn<C>> {
+  const op = 'depthwiseConv2d';
+  const multiplier = requireInteger(op, 'multiplier', config.multiplier ?? 1, 1);
+  checkConfig(op, { ...config, out: multiplier });
+  return singleUse<DepthwiseConv2dFn<C>>(op, config.name, (scope, [x]) => {
+    const channels = literalChannels(scope, op, x, undefined);
+    const attrs = convAttrs(op, { ...config, in: channels, out: channels * multiplier, groups: channels }, channels);
+    return scope.node({ op: 'conv2d', inputs: [x], name: config.name, attrs });
+  });
+}
+
+export interface ConvTranspose2dConfig {
+  readonly in?: number;
+  readonly out: number;
+  readonly kernel: PairOption;
+  readonly stride?: PairOption;
+  /** Symmetric padding removed from each side of the full output (PyTorch). */
+  readonly padding?: PairOption;
+  readonly outputPadding?: PairOption;
+  readonly dilation?: PairOption;
+  readonly groups?: number;
+  readonly bias?: boolean;
+  readonly name?: string;
+}
+
+type OutputPaddingOf<C> = C extends { readonly outputPadding: infer P } ? P : 0;
+
+type CheckOutputPadding<OP extends number, S extends number, D extends number, Which extends string> =
+  Lt<OP, S> extends true ? true : Lt<OP, D> extends true ? true : `outputPadding ${OP} (${Which}) must be smaller than stride ${S} or dilation ${D}`;
+
+type TransposeAxis<C, X, Axis extends 0 | 1> = ConvTransposeOutDim<
+  X,
+  PairOf<KernelOf<C>, 1>[Axis],
+  PairOf<StrideOf<C>, 1>[Axis],
+  PairOf<DilationOf<C>, 1>[Axis],
+  PairOf<PaddingOf<C>, 0>[Axis],
+  PairOf<OutputPaddingOf<C>, 0>[Axis]
+>;
+
+type CheckTransposeAxis<C, X, Out, Axis extends 0 | 1, Which extends string> = FirstFailure<
+  [
+    CheckOutputPadding<PairOf<OutputPaddingOf<C>, 0>[Axis], PairOf<StrideOf<C>, 1>[Axis], PairOf<DilationOf<C>, 1>[Axis], Which>,
+    CheckOutputSize<Out, X, PairOf<KernelOf<C>, 1>[Axis], PairOf<DilationOf<C>, 1>[Axis], PairOf<PaddingOf<C>, 0>[Axis], Which>,
+  ]
+>;
+
+export type ConvTranspose2dOut<C, S> = S extends readonly [infer N, infer Ch, infer H, infer W]
+  ? [TransposeAxis<C, H, 0>, TransposeAxis<C, W, 1>] extends [infer HO, infer WO]
+    ? FirstFailure<
+        [
+          C extends { readonly in: number } ? CheckCount<Ch, InOf<C, Ch>, 'channels'> : true,
+          CheckGroups<InOf<C, Ch>, C extends { readonly out: infer O } ? O : never, GroupsOf<C>>,
+          CheckTransposeAxis<C, H, HO, 0, 'height'>,
+          CheckTransposeAxis<C, W, WO, 1, 'width'>,
+        ]
+      > extends infer E
+      ? E extends string
+        ? `${Prefix<'convTranspose2d', NameOf<C>>}${E}`
+        : [N, C extends { readonly out: infer O } ? O : never, HO, WO]
+      : never
+    : never
+  : `${Prefix<'convTranspose2d', NameOf<C>>}${CheckRank<S, 4> & string}`;
+
+export interface ConvTranspose2dFn<C> extends ShapeFn {
+  readonly output: ConvTranspose2dOut<C, this['input']>;
+}
+
+/** A transposed conv, weight [in, out/groups, kH, kW] (PyTorch layout). */
+export function convTranspose2d<const C extends ConvTranspose2dConfig>(config: C): Layer<ConvTranspose2dFn<C>> {
+  const op = 'convTranspose2d';
+  if (config === null || typeof config !== 'object') throw new DslError(`${op}: expects a config object`);
+  const attrsFor = (inChannels: number) => {
+    const stride = pair(op, 'stride', config.stride, 1, 1);
+    const dilation = pair(op, 'dilation', config.dilation, 1, 1);
+    const outputPadding = pair(op, 'outputPadding', config.outputPadding, 0, 0);
+    outputPadding.forEach((p, axis) => {
+      if (p >= stride[axis] && p >= dilation[axis]) {
+        const label = config.name === undefined ? op : `${op} '${config.name}'`;
+        throw new DslError(`${label}: outputPadding ${p} (${axis === 0 ? 'height' : 'width'}) must be smaller than stride ${stride[axis]} or dilation ${dilation[axis]}`);
+      }
+    });
+    return {
+      inChannels: requireInteger(op, 'in', inChannels, 1),
+      outChannels: requireInteger(op, 'out', config.out, 1),
+      kernel: pair(op, 'kernel', config.kernel, 1, 1),
+      stride,
+      padding: pair(op, 'padding', config.padding, 0, 0),
+      outputPadding,
+      dilation,
+      groups: requireInteger(op, 'groups', config.groups ?? 1, 1),
+      bias: config.bias ?? true,
+    };
+  };
+  attrsFor(config.in ?? 1);
+  return singleUse<ConvTranspose2dFn<C>>(op, config.name, (scope, [x]) =>
+    scope.node({ op, inputs: [x], name: config.name, attrs: attrsFor(literalChannels(scope, op, x, config.in)) }),
+  );
+}

@@ -1,0 +1,289 @@
+/**
+ * Normalization layers. All keep the input shape; the checks are the rank, the channel count
+ * (dim 1) when the config states it, and the op's own divisibility rules.
+ *
+ * Running statistics (BatchNorm, Batch Renorm, IBN, SwitchableNorm) follow one of two
+ * conventions, recorded in the IR as `decay` (the weight kept on the old value):
+ *   'pytorch' (default): momentum m = 0.1, running <- (1-m)*running + m*batch, the running
+ *                        variance from the unbiased batch variance;
+ *   'keras':             momentum m = 0.99, running <- m*running + (1-m)*batch, the biased one.
+ * Normalisation itself always divides by sqrt(biased batch variance + eps).
+ */
+import type { RunningStatsUpdate } from '../../src/ir/graph.ts';
+import type { FirstFailure, Layer, Prefix, ShapeFn } from '../layer.ts';
+import { literalChannels, requireFraction, requireInteger, requirePositive, singleUse } from '../runtime.ts';
+import { DslError } from '../scope.ts';
+import type { CheckCount, CheckRank, CheckRank2or4 } from '../shape.ts';
+import type { DimToString, Lt, Mod } from '../types/index.ts';
+
+export interface RunningStatsConfig {
+  /** Default 0.1 with 'pytorch', 0.99 with 'keras' (see the file comment). */
+  readonly momentum?: number;
+  readonly convention?: 'pytorch' | 'keras';
+}
+
+interface ChannelsConfig {
+  /** Channel count; taken from the input when omitted. */
+  readonly channels?: number;
+  readonly eps?: number;
+  readonly name?: string;
+}
+
+type NameOf<C> = C extends { readonly name: infer N extends string } ? N : undefined;
+
+type ChannelCheck<C, Ch> = C extends { readonly channels: infer E } ? CheckCount<Ch, E, 'channels'> : true;
+
+/** The shape is kept; fails with the first message among rank, channel and extra checks. */
+type NormOut<Op extends string, C, S, RankCheck, Extra = true> = RankCheck extends string
+  ? `${Prefix<Op, NameOf<C>>}${RankCheck}`
+  : S extends readonly [unknown, infer Ch, ...unknown[]]
+    ? FirstFailure<[ChannelCheck<C, Ch>, Extra]> extends infer E
+      ? E extends string
+        ? `${Prefix<Op, NameOf<C>>}${E}`
+        : S
+      : never
+    : never;
+
+type ChannelsOf<C, S> = C extends { readonly channels: infer E } ? E : S extends readonly [unknown, infer Ch, ...unknown[]] ? Ch : never;
+
+function runningStats(op: string, config: RunningStatsConfig): RunningStatsUpdate {
+  const convention = config.convention ?? 'pytorch';
+  if (convention !== 'pytorch' && convention !== 'keras') {
+    throw new DslError(`${op}: convention must be 'pytorch' or 'keras', got ${JSON.stringify(convention)}`);
+  }
+  if (convention === 'keras') {
+    return { decay: requireFraction(op, 'momentum', config.momentum ?? 0.99), unbiasedRunningVar: false };
+  }
+  return { decay: 1 - requireFraction(op, 'momentum', config.momentum ?? 0.1), unbiasedRunningVar: true };
+}
+
+function eps(op: string, config: ChannelsConfig): number {
+  return requirePositive(op, 'eps', config.eps ?? 1e-5);
+}
+
+function channelsConfig(op: string, config: ChannelsConfig): void {
+  if (config === null || typeof config !== 'object') throw new DslError(`${op}: expects a config object`);
+  if (config.channels !== undefined) requireInteger(op, 'channels', config.channels, 1);
+  eps(op, config);
+}
+
+export interface BatchNormConfig extends ChannelsConfig, RunningStatsConfig {
+  /** Always use the running statistics and never update them, in train mode too. */
+  readonly frozen?: boolean;
+}
+export interface BatchNormFn<C> extends ShapeFn {
+  readonly output: NormOut<'batchNorm', C, this['input'], CheckRank2or4<this['input']>>;
+}
+/** BatchNorm over [N, C] (1d) or [N, C, H, W] (2d), per channel. */
+export function batchNorm<const C extends BatchNormConfig>(config: C = {} as C): Layer<BatchNormFn<C>> {
+  const op = 'batchNorm';
+  channelsConfig(op, config);
+  const stats = runningStats(op, config);
+  return singleUse<BatchNormFn<C>>(op, config.name, (scope, [x]) =>
+    scope.node({
+      op,
+      inputs: [x],
+      name: config.name,
+      attrs: { numFeatures: literalChannels(scope, op, x, config.channels), eps: eps(op, config), frozen: config.frozen ?? false, ...stats },
+    }),
+  );
+}
+
+export interface BatchRenormConfig extends ChannelsConfig, RunningStatsConfig {
+  /** Clip for r = sigma_B / sigma to [1/rMax, rMax] (default 3). */
+  readonly rMax?: number;
+  /** Clip for d = (mu_B - mu) / sigma to [-dMax, dMax] (default 5). */
+  readonly dMax?: number;
+}
+export interface BatchRenormFn<C> extends ShapeFn {
+  readonly output: NormOut<'batchRenorm', C, this['input'], CheckRank2or4<this['input']>>;
+}
+/** Batch Renormalization (Ioffe 2017); at inference it is a BatchNorm. */
+export function batchRenorm<const C extends BatchRenormConfig>(config: C = {} as C): Layer<BatchRenormFn<C>> {
+  const op = 'batchRenorm';
+  channelsConfig(op, config);
+  const stats = runningStats(op, config);
+  const rMax = config.rMax ?? 3;
+  const dMax = config.dMax ?? 5;
+  if (!(rMax >= 1)) throw new DslError(`${op}: rMax must be >= 1, got ${rMax}`);
+  if (!(dMax >= 0)) throw new DslError(`${op}: dMax must be >= 0, got ${dMax}`);
+  return singleUse<BatchRenormFn<C>>(op, config.name, (scope, [x]) =>
+    scope.node({
+      op,
+      inputs: [x],
+      name: config.name,
+      attrs: { numFeatures: literalChannels(scope, op, x, config.channels), eps: eps(op, config), rMax, dMax, ...stats },
+    }),
+  );
+}
+
+export interface AffineNormConfig extends ChannelsConfig {
+  /** Learned per-channel gamma and beta (default true). */
+  readonly affine?: boolean;
+}
+
+export interface LayerNormConfig extends AffineNormConfig {
+  /** 'chw': each sample over C, H, W (default); 'c': each position over the channels. */
+  readonly over?: 'chw' | 'c';
+}
+export interface LayerNormFn<C> extends ShapeFn {
+  readonly output: NormOut<'layerNorm', C, this['input'], CheckRank2or4<this['input']>>;
+}
+export function layerNorm<const C extends LayerNormConfig>(config: C = {} as C): Layer<LayerNormFn<C>> {
+  const op = 'layerNorm';
+  channelsConfig(op, config);
+  const over = config.over ?? 'chw';
+  if (over !== 'chw' && over !== 'c') throw new DslError(`${op}: over must be 'chw' or 'c', got ${JSON.stringify(over)}`);
+  return singleUse<LayerNormFn<C>>(op, config.name, (scope, [x]) =>
+    scope.node({
+      op,
+      inputs: [x],
+      name: config.name,
+      attrs: { numChannels: literalChannels(scope, op, x, config.channels), over, eps: eps(op, config), affine: config.affine ?? true },
+    }),
+  );
+}
+
+export interface InstanceNormFn<C> extends ShapeFn {
+  readonly output: NormOut<'instanceNorm', C, this['input'], CheckRank<this['input'], 4>>;
+}
+/** Per sample and channel over H, W. Affine by default (PyTorch's InstanceNorm2d defaults to none). */
+export function instanceNorm<const C extends AffineNormConfig>(config: C = {} as C): Layer<InstanceNormFn<C>> {
+  const op = 'instanceNorm';
+  channelsConfig(op, config);
+  return singleUse<InstanceNormFn<C>>(op, config.name, (scope, [x]) =>
+    scope.node({
+      op,
+      inputs: [x],
+      name: config.name,
+      attrs: { numFeatures: literalChannels(scope, op, x, config.channels), eps: eps(op, config), affine: config.affine ?? true },
+    }),
+  );
+}
+
+export interface GroupNormConfig extends AffineNormConfig {
+  readonly groups: number;
+}
+type GroupsDivide<G, Ch> = Ch extends number
+  ? number extends Ch
+    ? true
+    : G extends number
+      ? Mod<Ch, G> extends 0
+        ? true
+        : `${G} groups do not divide ${Ch} channels`
+      : true
+  : `channels ${DimToString<Ch>} must be a literal size`;
+export interface GroupNormFn<C> extends ShapeFn {
+  readonly output: NormOut<
+    'groupNorm',
+    C,
+    this['input'],
+    CheckRank<this['input'], 4>,
+    GroupsDivide<C extends { readonly groups: infer G } ? G : never, ChannelsOf<C, this['input']>>
+  >;
+}
+/** Per sample over each group of C/G channels and H, W; `groups` must divide the channels. */
+export function groupNorm<const C extends GroupNormConfig>(config: C): Layer<GroupNormFn<C>> {
+  const op = 'groupNorm';
+  channelsConfig(op, config);
+  const groups = requireInteger(op, 'groups', config.groups, 1);
+  return singleUse<GroupNormFn<C>>(op, config.name, (scope, [x]) => {
+    const numChannels = literalChannels(scope, op, x, config.channels);
+    return scope.node({ op, inputs: [x], name: config.name, attrs: { numChannels, groups, eps: eps(op, config), affine: config.affine ?? true } });
+  });
+}
+
+export interface IbnConfig extends ChannelsConfig, RunningStatsConfig {
+  /** Channels given to InstanceNorm, the first ones (default half, rounded down). */
+  readonly instanceChannels?: number;
+}
+type IbnSplit<C, Ch> = C extends { readonly instanceChannels: infer I extends number }
+  ? Ch extends number
+    ? number extends Ch
+      ? true
+      : Lt<0, I> extends true
+        ? Lt<I, Ch> extends true
+          ? true
+          : `instanceChannels ${I} must be between 1 and ${Ch} - 1`
+        : `instanceChannels ${I} must be between 1 and ${Ch} - 1`
+    : true
+  : true;
+export interface IbnFn<C> extends ShapeFn {
+  readonly output: NormOut<'ibn', C, this['input'], CheckRank<this['input'], 4>, IbnSplit<C, ChannelsOf<C, this['input']>>>;
+}
+/** IBN-a (Pan et al. 2018): InstanceNorm on the first channels, BatchNorm on the rest. */
+export function ibn<const C extends IbnConfig>(config: C = {} as C): Layer<IbnFn<C>> {
+  const op = 'ibn';
+  channelsConfig(op, config);
+  const stats = runningStats(op, config);
+  return singleUse<IbnFn<C>>(op, config.name, (scope, [x]) => {
+    const numFeatures = literalChannels(scope, op, x, config.channels);
+    const instanceChannels = config.instanceChannels ?? Math.floor(numFeatures / 2);
+    if (!Number.isInteger(instanceChannels) || instanceChannels < 1 || instanceChannels >= numFeatures) {
+      throw new DslError(`${op}: instanceChannels ${instanceChannels} must be between 1 and ${numFeatures} - 1`);
+    }
+    return scope.node({
+      op,
+      inputs: [x],
+      name: config.name,
+      attrs: { numFeatures, instanceChannels, eps: eps(op, config), frozen: false, ...stats },
+    });
+  });
+}
+
+export interface SwitchableNormConfig extends ChannelsConfig, RunningStatsConfig {}
+export interface SwitchableNormFn<C> extends ShapeFn {
+  readonly output: NormOut<'switchableNorm', C, this['input'], CheckRank<this['input'], 4>>;
+}
+/** Switchable Normalization (Luo et al. 2018): a learned softmax mix of IN, LN and BN statistics. */
+export function switchableNorm<const C extends SwitchableNormConfig>(config: C = {} as C): Layer<SwitchableNormFn<C>> {
+  const op = 'switchableNorm';
+  channelsConfig(op, config);
+  const stats = runningStats(op, config);
+  return singleUse<SwitchableNormFn<C>>(op, config.name, (scope, [x]) =>
+    scope.node({ op, inputs: [x], name: config.name, attrs: { numFeatures: literalChannels(scope, op, x, config.channels), eps: eps(op, config), ...stats } }),
+  );
+}
+
+export interface ScaleShiftConfig {
+  readonly channels?: number;
+  readonly name?: string;
+}
+export interface ScaleShiftFn<C> extends ShapeFn {
+  readonly output: NormOut<'scaleShift', C, this['input'], CheckRank2or4<this['input']>>;
+}
+/** y = x * scale[c] + shift[c], learned per channel (starts as the identity). */
+export function scaleShift<const C extends ScaleShiftConfig>(config: C = {} as C): Layer<ScaleShiftFn<C>> {
+  const op = 'scaleShift';
+  if (config.channels !== undefined) requireInteger(op, 'channels', config.channels, 1);
+  return singleUse<ScaleShiftFn<C>>(op, config.name, (scope, [x]) =>
+    scope.node({ op, inputs: [x], name: config.name, attrs: { numChannels: literalChannels(scope, op, x, config.channels) } }),
+  );
+}
+
+export interface NormalizeConfig {
+  readonly mean: readonly number[];
+  readonly std: readonly number[];
+  readonly name?: string;
+}
+export interface NormalizeFn<C> extends ShapeFn {
+  readonly output: C extends { readonly mean: infer M extends readonly number[]; readonly std: infer D extends readonly number[] }
+    ? M['length'] extends D['length']
+      ? NormOut<'normalize', { channels: M['length']; name: NameOf<C> }, this['input'], CheckRank2or4<this['input']>>
+      : `${Prefix<'normalize', NameOf<C>>}${M['length']} means but ${D['length']} standard deviations`
+    : never;
+}
+/** Input preprocessing (x - mean[c]) / std[c], e.g. ImageNet's mean (0.485, 0.456, 0.406). */
+export function normalize<const C extends NormalizeConfig>(config: C): Layer<NormalizeFn<C>> {
+  const op = 'normalize';
+  if (!Array.isArray(config.mean) || !Array.isArray(config.std)) throw new DslError(`${op}: mean and std must be arrays`);
+  if (config.mean.length !== config.std.length) {
+    throw new DslError(`${op}: ${config.mean.length} means but ${config.std.length} standard deviations`);
+  }
+  config.mean.forEach((m, c) => {
+    if (!Number.isFinite(m)) throw new DslError(`${op}: mean[${c}] must be finite, got ${m}`);
+  });
+  config.std.forEach((s, c) => requirePositive(op, `std[${c}]`, s));
+  const attrs = { mean: [...config.mean], std: [...config.std] };
+  return singleUse<NormalizeFn<C>>(op, config.name, (scope, [x]) => scope.node({ op, inputs: [x], name: config.name, attrs }));
+}

@@ -1,0 +1,103 @@
+/**
+ * Pooling and flatten. Max and average pooling use the conv output formula with dilation 1
+ * (PyTorch floor mode; 'same' is ceil(X/S)); the stride defaults to the kernel.
+ */
+import type { Padding2d } from '../../src/ir/graph.ts';
+import type { Layer, Prefix, ShapeFn } from '../layer.ts';
+import { type PairOption, pair, reusable } from '../runtime.ts';
+import { DslError } from '../scope.ts';
+import type { CheckRank } from '../shape.ts';
+import type { DimProduct } from '../types/index.ts';
+import type { Conv2dOut, PaddingOption } from './conv.ts';
+
+export interface PoolConfig {
+  readonly kernel: PairOption;
+  /** Default: the kernel. */
+  readonly stride?: PairOption;
+  readonly padding?: PaddingOption;
+  readonly name?: string;
+}
+
+export interface AvgPoolConfig extends PoolConfig {
+  /** Divide by the kernel area even where it overlaps padding (default false: real elements only). */
+  readonly countIncludePad?: boolean;
+}
+
+/** A pool is a conv with the channel count kept, the stride defaulting to the kernel. */
+type AsConv<C, Ch> = Omit<C, 'stride'> & {
+  readonly pool: true;
+  readonly out: Ch;
+  readonly stride: C extends { readonly stride: infer S } ? S : C extends { readonly kernel: infer K } ? K : 1;
+};
+
+type PoolOut<Op extends string, C, S> = S extends readonly [unknown, infer Ch, unknown, unknown]
+  ? Conv2dOut<Op, AsConv<C, Ch>, S>
+  : `${Prefix<Op, C extends { readonly name: infer N extends string } ? N : undefined>}${CheckRank<S, 4> & string}`;
+
+export interface MaxPoolFn<C> extends ShapeFn {
+  readonly output: PoolOut<'maxPool2d', C, this['input']>;
+}
+export interface AvgPoolFn<C> extends ShapeFn {
+  readonly output: PoolOut<'avgPool2d', C, this['input']>;
+}
+
+function poolAttrs(op: string, config: PoolConfig): { kernel: [number, number]; stride: [number, number]; padding: Padding2d } {
+  if (config === null || typeof config !== 'object') throw new DslError(`${op}: expects a config object`);
+  const kernel = pair(op, 'kernel', config.kernel, 1, 1);
+  const stride = config.stride === undefined ? kernel : pair(op, 'stride', config.stride, 1, 1);
+  let padding: Padding2d;
+  if (config.padding === 'same' || config.padding === 'valid') padding = config.padding;
+  else {
+    const [ph, pw] = pair(op, 'padding', config.padding, 0, 0);
+    if (2 * ph > kernel[0] || 2 * pw > kernel[1]) {
+      throw new DslError(`${op}: padding [${ph}, ${pw}] must be at most half the kernel [${kernel[0]}, ${kernel[1]}]`);
+    }
+    padding = [ph, ph, pw, pw];
+  }
+  return { kernel, stride, padding };
+}
+
+export function maxPool<const C extends PoolConfig>(config: C): Layer<MaxPoolFn<C>> {
+  const attrs = poolAttrs('maxPool2d', config);
+  return reusable<MaxPoolFn<C>>('maxPool2d', (scope, [x]) => scope.node({ op: 'maxPool2d', inputs: [x], name: config.name, attrs }));
+}
+
+export function avgPool<const C extends AvgPoolConfig>(config: C): Layer<AvgPoolFn<C>> {
+  const attrs = { ...poolAttrs('avgPool2d', config), countIncludePad: config.countIncludePad ?? false };
+  return reusable<AvgPoolFn<C>>('avgPool2d', (scope, [x]) => scope.node({ op: 'avgPool2d', inputs: [x], name: config.name, attrs }));
+}
+
+export interface GlobalAvgPoolConfig {
+  /** Keep H and W as 1 ([N, C, 1, 1]); default false ([N, C]). */
+  readonly keepDims?: boolean;
+  readonly name?: string;
+}
+
+export interface GlobalAvgPoolFn<C> extends ShapeFn {
+  readonly output: this['input'] extends readonly [infer N, infer Ch, unknown, unknown]
+    ? C extends { readonly keepDims: true }
+      ? [N, Ch, 1, 1]
+      : [N, Ch]
+    : `${Prefix<'globalAvgPool', C extends { readonly name: infer N extends string } ? N : undefined>}${CheckRank<this['input'], 4> & string}`;
+}
+
+/** Mean over H and W. */
+export function globalAvgPool<const C extends GlobalAvgPoolConfig>(config: C = {} as C): Layer<GlobalAvgPoolFn<C>> {
+  const keepDims = config.keepDims ?? false;
+  return reusable<GlobalAvgPoolFn<C>>('globalAvgPool', (scope, [x]) =>
+    scope.node({ op: 'globalAvgPool', inputs: [x], name: config.name, attrs: { keepDims } }),
+  );
+}
+
+export interface FlattenFn extends ShapeFn {
+  readonly output: this['input'] extends readonly [infer N, ...infer Rest extends readonly (number | string)[]]
+    ? Rest extends readonly []
+      ? 'flatten: expects a rank-2 or higher input [N, ...], got rank 1'
+      : [N, DimProduct<Rest>]
+    : 'flatten: expects a rank-2 or higher input [N, ...]';
+}
+
+/** [N, C, H, W] -> [N, C*H*W], in NCHW order. */
+export function flatten(config: { readonly name?: string } = {}): Layer<FlattenFn> {
+  return reusable<FlattenFn>('flatten', (scope, [x]) => scope.node({ op: 'flatten', inputs: [x], name: config.name, attrs: {} }));
+}

@@ -1,0 +1,70 @@
+/**
+ * Type-level shape checks and the words they fail with. Each mirrors a run-time check in
+ * `src/ir/shapes.ts`, with the same message text after the `op 'name': ` prefix.
+ */
+import type { Shape } from '../src/ir/graph.ts';
+import type { DimEqual, DimToString } from './types/index.ts';
+
+export type { Shape };
+
+type Rank4Labels = ['N', 'C', 'H', 'W'];
+type Rank2Labels = ['N', 'C'];
+
+export type DimLabel<Rank extends number, I extends number> = Rank extends 4
+  ? Rank4Labels[I]
+  : Rank extends 2
+    ? Rank2Labels[I]
+    : `dim ${I}`;
+
+type LabelList<Rank extends number> = Rank extends 4 ? 'N, C, H, W' : Rank extends 2 ? 'N, C' : `rank ${Rank}`;
+
+/** `true` when S has rank R, else the message (prefix added by the caller). */
+export type CheckRank<S, R extends number> = S extends readonly unknown[]
+  ? S['length'] extends R
+    ? true
+    : number extends S['length']
+      ? true
+      : `expects a rank-${R} input [${LabelList<R>}], got rank ${S['length']}`
+  : `expects a rank-${R} input [${LabelList<R>}], got a non-tuple shape`;
+
+/** `true` when the rank is 2 or 4. */
+export type CheckRank2or4<S> = S extends readonly unknown[]
+  ? S['length'] extends 2 | 4
+    ? true
+    : `expects a rank-2 input [N, C] or a rank-4 input [N, C, H, W], got rank ${S['length']}`
+  : 'expects a tuple shape';
+
+/**
+ * The first dim where A and B differ, as `${what} differ at dim i (L): a vs b`, or `true`.
+ * `what` is 'branch shapes' for add and 'inputs' for concat; `Skip` is an axis not compared.
+ */
+export type CompareShapes<A extends Shape, B extends Shape, What extends string, Skip extends number = -1> =
+  A['length'] extends B['length']
+    ? CompareFrom<A, B, What, Skip, A['length'], []>
+    : `${What} differ in rank: ${A['length']} vs ${B['length']}`;
+
+type CompareFrom<
+  A extends Shape,
+  B extends Shape,
+  What extends string,
+  Skip extends number,
+  Rank extends number,
+  Index extends unknown[],
+> = Index['length'] extends Rank
+  ? true
+  : Index['length'] extends Skip
+    ? CompareFrom<A, B, What, Skip, Rank, [...Index, unknown]>
+    : DimEqual<A[Index['length']], B[Index['length']]> extends true
+      ? CompareFrom<A, B, What, Skip, Rank, [...Index, unknown]>
+      : `${What} differ at dim ${Index['length']} (${DimLabel<Rank, Index['length']>}): ${DimToString<A[Index['length']]>} vs ${DimToString<B[Index['length']]>}`;
+
+/** `true` when the input's channel dim C matches what the layer expects. */
+export type CheckCount<Got, Expected, Noun extends string> =
+  DimEqual<Got, Expected> extends true ? true : `input has ${DimToString<Got>} ${Noun}, layer expects ${DimToString<Expected>}`;
+
+/** A pair option (`3` or `[3, 5]`) as a pair; absent means `Default`. */
+export type PairOf<T, Default extends number> = T extends readonly [infer A extends number, infer B extends number]
+  ? [A, B]
+  : T extends number
+    ? [T, T]
+    : [Default, Default];

@@ -1,0 +1,199 @@
+/**
+ * Type-level shapes and run-time shapes are the same function. fast-check generates random DSL
+ * programs (conv, transposed conv, pools, norms, flatten + linear, with sizes literal up to 10^4
+ * or symbolic); each program runs at run time first. Its outcome is then written into a snippet
+ * that the compiler must agree with: the exact output shape as a type equality, or, when the run
+ * time raised a shape error, a type error on the same line with the same message (every layer is
+ * named, so even the `op 'name': ` prefix must match).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import * as d from '../../dsl/index.ts';
+import type { Layer } from '../../dsl/index.ts';
+import type { Shape } from '../../src/ir/graph.ts';
+import { checkSnippet } from '../types/harness.ts';
+
+type Pad = number | [number, number] | 'same' | 'valid';
+
+type Step =
+  | { op: 'conv2d'; out: number; kernel: number; stride: number; dilation: number; padding: Pad; groups: number; statedIn?: number }
+  | { op: 'convTranspose2d'; out: number; kernel: number; stride: number; dilation: number; padding: number; outputPadding: number }
+  | { op: 'maxPool' | 'avgPool'; kernel: number; stride: number; padding: number }
+  | { op: 'batchNorm'; channels?: number }
+  | { op: 'groupNorm'; groups: number }
+  | { op: 'relu' }
+  | { op: 'flattenLinear'; in: number; out: number };
+
+interface Program {
+  input: [string | number, number, string | number, string | number];
+  steps: Step[];
+}
+
+const padding: fc.Arbitrary<Pad> = fc.oneof(
+  fc.integer({ min: 0, max: 3 }),
+  fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 })),
+  fc.constantFrom<Pad>('same', 'valid'),
+);
+
+const step: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 5, arbitrary: fc.record({
+    op: fc.constant('conv2d' as const),
+    out: fc.integer({ min: 1, max: 12 }),
+    kernel: fc.integer({ min: 1, max: 7 }),
+    stride: fc.integer({ min: 1, max: 3 }),
+    dilation: fc.integer({ min: 1, max: 3 }),
+    padding,
+    groups: fc.constantFrom(1, 1, 1, 2, 3),
+    statedIn: fc.option(fc.integer({ min: 1, max: 12 }), { nil: undefined }),
+  }) },
+  { weight: 2, arbitrary: fc.record({
+    op: fc.constant('convTranspose2d' as const),
+    out: fc.integer({ min: 1, max: 8 }),
+    kernel: fc.integer({ min: 1, max: 5 }),
+    stride: fc.integer({ min: 1, max: 3 }),
+    dilation: fc.integer({ min: 1, max: 2 }),
+    padding: fc.integer({ min: 0, max: 2 }),
+    outputPadding: fc.integer({ min: 0, max: 2 }),
+  }) },
+  { weight: 2, arbitrary: fc.record({
+    op: fc.constantFrom('maxPool' as const, 'avgPool' as const),
+    kernel: fc.integer({ min: 1, max: 4 }),
+    stride: fc.integer({ min: 1, max: 3 }),
+    padding: fc.integer({ min: 0, max: 2 }),
+  }).filter((p) => 2 * p.padding <= p.kernel) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('batchNorm' as const), channels: fc.option(fc.integer({ min: 1, max: 12 }), { nil: undefined }) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('groupNorm' as const), groups: fc.integer({ min: 1, max: 6 }) }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'relu' as const }) },
+);
+
+const sizeOrSymbol = (symbol: string) => fc.oneof(fc.integer({ min: 1, max: 10_000 }), fc.integer({ min: 1, max: 40 }), fc.constant(symbol));
+
+const program: fc.Arbitrary<Program> = fc
+  .record({
+    input: fc.tuple(fc.constantFrom<string | number>('N', 2), fc.integer({ min: 1, max: 12 }), sizeOrSymbol('H'), sizeOrSymbol('W')),
+    steps: fc.array(step, { minLength: 1, maxLength: 5 }),
+    tail: fc.option(fc.record({ op: fc.constant('flattenLinear' as const), in: fc.integer({ min: 1, max: 400 }), out: fc.integer({ min: 1, max: 10 }) }), { nil: undefined }),
+  })
+  .map(({ input, steps, tail }) => ({ input, steps: tail ? [...steps, tail] : steps }));
+
+function layersOf(s: Step, i: number): Layer[] {
+  const name = `l${i}`;
+  switch (s.op) {
+    case 'conv2d':
+      return [d.conv2d({ in: s.statedIn, out: s.out * s.groups, kernel: s.kernel, stride: s.stride, dilation: s.dilation, padding: s.padding, groups: s.groups, name })];
+    case 'convTranspose2d':
+      return [d.convTranspose2d({ out: s.out, kernel: s.kernel, stride: s.stride, dilation: s.dilation, padding: s.padding, outputPadding: s.outputPadding, name })];
+    case 'maxPool':
+      return [d.maxPool({ kernel: s.kernel, stride: s.stride, padding: s.padding, name })];
+    case 'avgPool':
+      return [d.avgPool({ kernel: s.kernel, stride: s.stride, padding: s.padding, name })];
+    case 'batchNorm':
+      return [d.batchNorm({ channels: s.channels, name })];
+    case 'groupNorm':
+      return [d.groupNorm({ groups: s.groups, name })];
+    case 'relu':
+      return [d.relu({ name })];
+    case 'flattenLinear':
+      return [d.flatten({ name: `${name}f` }), d.linear({ in: s.in, out: s.out, name })];
+  }
+}
+
+function sourceOf(s: Step, i: number): string[] {
+  const name = `name: 'l${i}'`;
+  const lit = (v: unknown) => JSON.stringify(v);
+  switch (s.op) {
+    case 'conv2d':
+      return [`d.conv2d({ ${s.statedIn === undefined ? '' : `in: ${s.statedIn}, `}out: ${s.out * s.groups}, kernel: ${s.kernel}, stride: ${s.stride}, dilation: ${s.dilation}, padding: ${lit(s.padding)}, groups: ${s.groups}, ${name} })`];
+    case 'convTranspose2d':
+      return [`d.convTranspose2d({ out: ${s.out}, kernel: ${s.kernel}, stride: ${s.stride}, dilation: ${s.dilation}, padding: ${s.padding}, outputPadding: ${s.outputPadding}, ${name} })`];
+    case 'maxPool':
+    case 'avgPool':
+      return [`d.${s.op}({ kernel: ${s.kernel}, stride: ${s.stride}, padding: ${s.padding}, ${name} })`];
+    case 'batchNorm':
+      return [`d.batchNorm({ ${s.channels === undefined ? '' : `channels: ${s.channels}, `}${name} })`];
+    case 'groupNorm':
+      return [`d.groupNorm({ groups: ${s.groups}, ${name} })`];
+    case 'relu':
+      return [`d.relu({ ${name} })`];
+    case 'flattenLinear':
+      return [`d.flatten({ name: 'l${i}f' })`, `d.linear({ in: ${s.in}, out: ${s.out}, ${name} })`];
+  }
+}
+
+type Outcome = { shape: Shape } | { error: string; line: number };
+
+/** Runs the program; on error, which applied layer (0-based among `.to` calls) raised it. */
+function runProgram(p: Program): { shape: Shape } | { error: string; call: number } {
+  let call = 0;
+  try {
+    let t: d.Tensor<Shape> = d.input(p.input as never) as d.Tensor<Shape>;
+    p.steps.forEach((s, i) => {
+      for (const layer of layersOf(s, i)) {
+        // A config the builder rejects before any shape is known has no type-level twin.
+        t = t.to(layer as never);
+        call++;
+      }
+    });
+    return { shape: t.shape };
+  } catch (e) {
+    return { error: (e as Error).message, call };
+  }
+}
+
+const tupleType = (shape: Shape) => `[${shape.map((x) => JSON.stringify(x).replace(/"/g, "'")).join(', ')}]`;
+
+function snippetFor(programs: Program[]): { code: string; expected: Outcome[] } {
+  const lines = ["import * as d from '../../dsl/index.ts';", 'type Exact<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;'];
+  const expected: Outcome[] = [];
+  programs.forEach((p, k) => {
+    const outcome = runProgram(p);
+    const calls = p.steps.flatMap(sourceOf);
+    lines.push(`export function program${k}() {`);
+    lines.push(`  const x = d.input(${JSON.stringify(p.input).replace(/"/g, "'")});`);
+    let prev = 'x';
+    // Calls after a failing one have no run-time outcome to compare with.
+    const emitted = 'call' in outcome ? calls.slice(0, outcome.call + 1) : calls;
+    emitted.forEach((c, j) => {
+      lines.push(`  const t${j} = ${prev}.to(${c});`);
+      if ('call' in outcome && outcome.call === j) expected.push({ error: outcome.error, line: lines.length });
+      prev = `t${j}`;
+    });
+    if ('shape' in outcome) {
+      lines.push(`  const exact: Exact<(typeof ${prev})['shape'], ${tupleType(outcome.shape)}> = true;`);
+      expected.push({ shape: outcome.shape });
+    }
+    lines.push('}');
+  });
+  return { code: lines.join('\n'), expected };
+}
+
+/** The message inside `parameter of type '"..."'`, i.e. the type-level check's words. */
+function typeLevelMessage(diagnostic: string): string | undefined {
+  return /parameter of type '"(.*)"'/.exec(diagnostic)?.[1];
+}
+
+describe('type-level and run-time shapes agree on random programs', () => {
+  it('shapes and error messages match, program by program', () => {
+    fc.assert(
+      fc.property(fc.array(program, { minLength: 20, maxLength: 40 }), (programs) => {
+        const { code, expected } = snippetFor(programs);
+        const { errors } = checkSnippet(code);
+        const expectedErrors = expected.filter((o): o is { error: string; line: number } => 'error' in o);
+        const lineOf = (n: number) => code.split('\n')[n - 1].trim();
+        const mismatches: string[] = [];
+        for (const want of expectedErrors) {
+          const got = errors.find((e) => e.line === want.line);
+          const message = got === undefined ? undefined : typeLevelMessage(got.message);
+          if (message !== want.error) {
+            mismatches.push(`${lineOf(want.line)}\n  run time:   ${want.error}\n  type level: ${message ?? got?.message ?? '(no error)'}`);
+          }
+        }
+        for (const e of errors.filter((e) => !expectedErrors.some((w) => w.line === e.line))) {
+          mismatches.push(`${lineOf(e.line)}\n  run time:   (no error)\n  type level: ${e.message}`);
+        }
+        expect(mismatches.join('\n\n')).toBe('');
+      }),
+      { numRuns: Number(process.env.SHAPEFOLD_TYPE_RUNS ?? 6), seed: process.env.SHAPEFOLD_SEED ? Number(process.env.SHAPEFOLD_SEED) : undefined },
+    );
+  });
+});

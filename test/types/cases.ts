@@ -1,0 +1,208 @@
+/**
+ * Type-level cases for the DSL builders. A case either compiles and gives `y` the stated shape
+ * (checked with an exact type equality, not assignability), or fails with its first error on the
+ * line marked `// <-` and with a message containing the stated text.
+ */
+export interface ShapeCase {
+  readonly name: string;
+  /** Statements defining `y`; may use `d` (the DSL namespace). */
+  readonly code: string;
+  readonly shape: string;
+}
+
+export interface ErrorCase {
+  readonly name: string;
+  /** One line ends with `// <-`: the first error must be there. */
+  readonly code: string;
+  readonly message: string;
+}
+
+export const PRELUDE = [
+  "import * as d from '../../dsl/index.ts';",
+  'type Exact<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;',
+].join('\n');
+
+const img = (c: number | string, h: number | string, w: number | string = h) =>
+  `d.input(['N', ${JSON.stringify(c)}, ${JSON.stringify(h)}, ${JSON.stringify(w)}])`;
+
+export const shapeCases: ShapeCase[] = [
+  // conv2d
+  { name: 'conv2d ResNet stem', code: `const y = ${img(3, 224)}.to(d.conv2d({ in: 3, out: 64, kernel: 7, stride: 2, padding: 3 }));`, shape: "['N', 64, 112, 112]" },
+  { name: "conv2d 'same' stride 2 on an odd size", code: `const y = ${img(3, 225)}.to(d.conv2d({ out: 8, kernel: 3, stride: 2, padding: 'same' }));`, shape: "['N', 8, 113, 113]" },
+  { name: "conv2d 'valid'", code: `const y = ${img(3, 32)}.to(d.conv2d({ out: 8, kernel: 3, padding: 'valid' }));`, shape: "['N', 8, 30, 30]" },
+  { name: 'conv2d default padding 0', code: `const y = ${img(3, 32)}.to(d.conv2d({ out: 8, kernel: 5 }));`, shape: "['N', 8, 28, 28]" },
+  { name: 'conv2d rectangular kernel and padding', code: `const y = ${img(3, 32)}.to(d.conv2d({ out: 4, kernel: [3, 5], padding: [1, 2] }));`, shape: "['N', 4, 32, 32]" },
+  { name: 'conv2d rectangular input and stride', code: `const y = ${img(3, 40, 30)}.to(d.conv2d({ out: 4, kernel: 3, stride: [2, 1], padding: 1 }));`, shape: "['N', 4, 20, 30]" },
+  { name: 'conv2d dilation 2 keeps size with padding 2', code: `const y = ${img(8, 17)}.to(d.conv2d({ out: 8, kernel: 3, dilation: 2, padding: 2 }));`, shape: "['N', 8, 17, 17]" },
+  { name: 'conv2d dilation 3 valid', code: `const y = ${img(8, 20)}.to(d.conv2d({ out: 8, kernel: 3, dilation: 3 }));`, shape: "['N', 8, 14, 14]" },
+  { name: 'conv2d groups', code: `const y = ${img(8, 16)}.to(d.conv2d({ in: 8, out: 16, kernel: 3, padding: 1, groups: 4 }));`, shape: "['N', 16, 16, 16]" },
+  { name: 'conv2d without bias', code: `const y = ${img(3, 16)}.to(d.conv2d({ out: 16, kernel: 1, bias: false }));`, shape: "['N', 16, 16, 16]" },
+  { name: 'conv2d in taken from the input', code: `const y = ${img(5, 9)}.to(d.conv2d({ out: 2, kernel: 3 }));`, shape: "['N', 2, 7, 7]" },
+  { name: 'conv2d literal batch', code: "const y = d.input([8, 3, 64, 64]).to(d.conv2d({ out: 16, kernel: 3, stride: 2, padding: 1 }));", shape: '[8, 16, 32, 32]' },
+  { name: 'conv2d stride 3 kernel 7 on 1000', code: `const y = ${img(1, 1000)}.to(d.conv2d({ out: 1, kernel: 7, stride: 3 }));`, shape: "['N', 1, 332, 332]" },
+  { name: 'conv2d on 10^6 (digit arithmetic)', code: `const y = ${img(1, 1000000)}.to(d.conv2d({ out: 1, kernel: 3, stride: 2, padding: 1 }));`, shape: "['N', 1, 500000, 500000]" },
+  { name: 'conv2d on 999999 with dilation', code: `const y = ${img(1, 999999)}.to(d.conv2d({ out: 1, kernel: 5, dilation: 3, stride: 2 }));`, shape: "['N', 1, 499994, 499994]" },
+  { name: 'conv2d symbolic stride 2', code: `const y = ${img(3, 'H', 'W')}.to(d.conv2d({ out: 8, kernel: 3, stride: 2, padding: 1 }));`, shape: "['N', 8, 'floor((H+1)/2)', 'floor((W+1)/2)']" },
+  { name: 'conv2d symbolic valid', code: `const y = ${img(3, 'H', 'W')}.to(d.conv2d({ out: 8, kernel: 5 }));`, shape: "['N', 8, 'H-4', 'W-4']" },
+  { name: 'conv2d symbolic same stride 3', code: `const y = ${img(3, 'H', 'W')}.to(d.conv2d({ out: 8, kernel: 3, stride: 3, padding: 'same' }));`, shape: "['N', 8, 'floor((H+2)/3)', 'floor((W+2)/3)']" },
+  { name: 'two stride-2 convs normalise', code: `const y = ${img(3, 'H')}.to(d.conv2d({ out: 8, kernel: 3, stride: 2, padding: 1 })).to(d.conv2d({ out: 8, kernel: 3, stride: 2, padding: 1 }));`, shape: "['N', 8, 'floor((H+3)/4)', 'floor((H+3)/4)']" },
+  { name: 'stride-4 1x1 conv gives the same form', code: `const y = ${img(3, 'H')}.to(d.conv2d({ out: 8, kernel: 1, stride: 4 }));`, shape: "['N', 8, 'floor((H+3)/4)', 'floor((H+3)/4)']" },
+  { name: 'conv2d on number dims stays number', code: `const n: number = 7;\nconst y = d.input([n, 3, n, n]).to(d.conv2d({ out: 4, kernel: 3 }));`, shape: '[number, 4, number, number]' },
+  { name: 'weightNormConv2d', code: `const y = ${img(3, 32)}.to(d.weightNormConv2d({ out: 16, kernel: 3, padding: 1 }));`, shape: "['N', 16, 32, 32]" },
+  // depthwise
+  { name: 'depthwiseConv2d', code: `const y = ${img(32, 56)}.to(d.depthwiseConv2d({ kernel: 3, padding: 1 }));`, shape: "['N', 32, 56, 56]" },
+  { name: 'depthwiseConv2d multiplier and stride', code: `const y = ${img(32, 56)}.to(d.depthwiseConv2d({ kernel: 3, padding: 1, stride: 2, multiplier: 2 }));`, shape: "['N', 64, 28, 28]" },
+  // transposed
+  { name: 'convTranspose2d k2 s2', code: `const y = ${img(16, 14)}.to(d.convTranspose2d({ out: 8, kernel: 2, stride: 2 }));`, shape: "['N', 8, 28, 28]" },
+  { name: 'convTranspose2d k3 s2 p1 outputPadding 1', code: `const y = ${img(16, 14)}.to(d.convTranspose2d({ out: 8, kernel: 3, stride: 2, padding: 1, outputPadding: 1 }));`, shape: "['N', 8, 28, 28]" },
+  { name: 'convTranspose2d stride 1 grows by K-1', code: `const y = ${img(4, 10)}.to(d.convTranspose2d({ out: 4, kernel: 5 }));`, shape: "['N', 4, 14, 14]" },
+  { name: 'convTranspose2d dilation', code: `const y = ${img(4, 10)}.to(d.convTranspose2d({ out: 4, kernel: 3, dilation: 2, groups: 2 }));`, shape: "['N', 4, 14, 14]" },
+  { name: 'convTranspose2d symbolic', code: `const y = ${img(4, 'H')}.to(d.convTranspose2d({ out: 4, kernel: 2, stride: 2 }));`, shape: "['N', 4, '2*H', '2*H']" },
+  { name: 'down then up gives 2*floor((H+1)/2)', code: `const y = ${img(4, 'H')}.to(d.conv2d({ out: 8, kernel: 3, stride: 2, padding: 1 })).to(d.convTranspose2d({ out: 4, kernel: 2, stride: 2 }));`, shape: "['N', 4, '2*floor((H+1)/2)', '2*floor((H+1)/2)']" },
+  { name: 'down, up, down again is floor((H+1)/2)', code: `const y = ${img(4, 'H')}.to(d.conv2d({ out: 8, kernel: 3, stride: 2, padding: 1 })).to(d.convTranspose2d({ out: 4, kernel: 2, stride: 2 })).to(d.conv2d({ out: 4, kernel: 3, stride: 2, padding: 1 }));`, shape: "['N', 4, 'floor((H+1)/2)', 'floor((H+1)/2)']" },
+  // linear, flatten
+  { name: 'linear', code: "const y = d.input(['N', 512]).to(d.linear({ in: 512, out: 10 }));", shape: "['N', 10]" },
+  { name: 'linear in from input', code: "const y = d.input(['N', 84]).to(d.linear({ out: 10, bias: false }));", shape: "['N', 10]" },
+  { name: 'weightNormLinear', code: "const y = d.input(['N', 20]).to(d.weightNormLinear({ in: 20, out: 5 }));", shape: "['N', 5]" },
+  { name: 'flatten', code: `const y = ${img(16, 4)}.to(d.flatten());`, shape: "['N', 256]" },
+  { name: 'flatten big', code: `const y = ${img(2048, 7)}.to(d.flatten());`, shape: "['N', 100352]" },
+  { name: 'flatten then linear', code: `const y = ${img(16, 4)}.to(d.flatten()).to(d.linear({ in: 256, out: 120 }));`, shape: "['N', 120]" },
+  { name: 'flatten symbolic single dim', code: "const y = d.input(['N', 64, 'L']).to(d.flatten());", shape: "['N', '64*L']" },
+  { name: 'flatten symbolic product', code: `const y = ${img(64, 'H', 'W')}.to(d.flatten());`, shape: "['N', '64*H*W']" },
+  // pools
+  { name: 'maxPool kernel 2', code: `const y = ${img(6, 24)}.to(d.maxPool({ kernel: 2 }));`, shape: "['N', 6, 12, 12]" },
+  { name: 'maxPool k3 s2 p1', code: `const y = ${img(64, 112)}.to(d.maxPool({ kernel: 3, stride: 2, padding: 1 }));`, shape: "['N', 64, 56, 56]" },
+  { name: 'maxPool odd size floors', code: `const y = ${img(6, 25)}.to(d.maxPool({ kernel: 2 }));`, shape: "['N', 6, 12, 12]" },
+  { name: "avgPool 'same'", code: `const y = ${img(6, 25)}.to(d.avgPool({ kernel: 3, stride: 2, padding: 'same' }));`, shape: "['N', 6, 13, 13]" },
+  { name: 'avgPool symbolic', code: `const y = ${img(6, 'H')}.to(d.avgPool({ kernel: 2 }));`, shape: "['N', 6, 'floor(H/2)', 'floor(H/2)']" },
+  { name: 'pool on symbolic channels', code: `const y = ${img('C', 8)}.to(d.maxPool({ kernel: 2 }));`, shape: "['N', 'C', 4, 4]" },
+  { name: 'globalAvgPool', code: `const y = ${img(512, 7)}.to(d.globalAvgPool());`, shape: "['N', 512]" },
+  { name: 'globalAvgPool keepDims', code: `const y = ${img(512, 'H')}.to(d.globalAvgPool({ keepDims: true }));`, shape: "['N', 512, 1, 1]" },
+  // norms
+  { name: 'batchNorm 2d', code: `const y = ${img(64, 56)}.to(d.batchNorm());`, shape: "['N', 64, 56, 56]" },
+  { name: 'batchNorm 1d', code: "const y = d.input(['N', 120]).to(d.batchNorm({ channels: 120 }));", shape: "['N', 120]" },
+  { name: 'batchNorm keras convention, frozen', code: `const y = ${img(8, 4)}.to(d.batchNorm({ channels: 8, convention: 'keras', momentum: 0.99, frozen: true }));`, shape: "['N', 8, 4, 4]" },
+  { name: 'batchNorm on symbolic size', code: `const y = ${img(8, 'H', 'W')}.to(d.batchNorm({ channels: 8 }));`, shape: "['N', 8, 'H', 'W']" },
+  { name: 'batchRenorm', code: `const y = ${img(8, 4)}.to(d.batchRenorm({ rMax: 3, dMax: 5 }));`, shape: "['N', 8, 4, 4]" },
+  { name: 'layerNorm chw', code: `const y = ${img(8, 4)}.to(d.layerNorm());`, shape: "['N', 8, 4, 4]" },
+  { name: 'layerNorm over channels on rank 2', code: "const y = d.input(['N', 16]).to(d.layerNorm({ over: 'c' }));", shape: "['N', 16]" },
+  { name: 'instanceNorm', code: `const y = ${img(8, 4)}.to(d.instanceNorm({ channels: 8 }));`, shape: "['N', 8, 4, 4]" },
+  { name: 'groupNorm', code: `const y = ${img(64, 4)}.to(d.groupNorm({ groups: 32 }));`, shape: "['N', 64, 4, 4]" },
+  { name: 'groupNorm groups = channels', code: `const y = ${img(6, 4)}.to(d.groupNorm({ groups: 6, channels: 6 }));`, shape: "['N', 6, 4, 4]" },
+  { name: 'ibn', code: `const y = ${img(64, 4)}.to(d.ibn({ instanceChannels: 32 }));`, shape: "['N', 64, 4, 4]" },
+  { name: 'switchableNorm', code: `const y = ${img(16, 4)}.to(d.switchableNorm());`, shape: "['N', 16, 4, 4]" },
+  { name: 'normalize ImageNet', code: `const y = ${img(3, 224)}.to(d.normalize({ mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }));`, shape: "['N', 3, 224, 224]" },
+  { name: 'scaleShift', code: `const y = ${img(3, 8)}.to(d.scaleShift());`, shape: "['N', 3, 8, 8]" },
+  // activations
+  ...(['relu', 'relu6', 'sigmoid', 'tanh', 'identity'] as const).map((act) => ({
+    name: `${act} keeps the shape`,
+    code: `const y = ${img(7, 'H', 5)}.to(d.${act}());`,
+    shape: "['N', 7, 'H', 5]",
+  })),
+  { name: 'leakyRelu', code: `const y = ${img(7, 5)}.to(d.leakyRelu({ alpha: 0.2 }));`, shape: "['N', 7, 5, 5]" },
+  // composition
+  { name: 'add of equal shapes', code: `const x = ${img(8, 'H')};\nconst y = d.add(x.to(d.relu()), x.to(d.conv2d({ out: 8, kernel: 3, padding: 1 })));`, shape: "['N', 8, 'H', 'H']" },
+  { name: 'concat channels', code: `const x = ${img(8, 28)};\nconst y = d.concat([x.to(d.conv2d({ out: 32, kernel: 1 })), x.to(d.conv2d({ out: 64, kernel: 3, padding: 1 }))]);`, shape: "['N', 96, 28, 28]" },
+  { name: 'concat four branches (Inception)', code: `const x = ${img(192, 'H')};\nconst y = d.concat([x.to(d.conv2d({ out: 64, kernel: 1 })), x.to(d.conv2d({ out: 128, kernel: 3, padding: 1 })), x.to(d.conv2d({ out: 32, kernel: 5, padding: 2 })), x.to(d.maxPool({ kernel: 3, stride: 1, padding: 1 })).to(d.conv2d({ out: 32, kernel: 1 }))]);`, shape: "['N', 256, 'H', 'H']" },
+  { name: 'concat symbolic channels', code: `const x = ${img('C', 8)};\nconst y = d.concat([x, x]);`, shape: "['N', '2*C', 8, 8]" },
+  { name: 'sequential', code: `const y = ${img(3, 32)}.to(d.sequential(d.conv2d({ out: 16, kernel: 3, padding: 1 }), d.batchNorm(), d.relu(), d.maxPool({ kernel: 2 })));`, shape: "['N', 16, 16, 16]" },
+  { name: 'nested sequential', code: `const y = ${img(3, 32)}.to(d.sequential(d.sequential(d.conv2d({ out: 16, kernel: 3 }), d.relu()), d.conv2d({ in: 16, out: 4, kernel: 3 })));`, shape: "['N', 4, 28, 28]" },
+  { name: 'residual identity shortcut', code: `const y = ${img(16, 'H')}.to(d.residual(d.sequential(d.conv2d({ out: 16, kernel: 3, padding: 1 }), d.relu())));`, shape: "['N', 16, 'H', 'H']" },
+  { name: 'residual stride-2 branch with stride-2 projection, symbolic', code: `const y = ${img(16, 'H', 'W')}.to(d.residual(d.conv2d({ out: 32, kernel: 3, stride: 2, padding: 1 }), { shortcut: d.conv2d({ out: 32, kernel: 1, stride: 2 }) }));`, shape: "['N', 32, 'floor((H+1)/2)', 'floor((W+1)/2)']" },
+  { name: 'two 3x3 stride-2 convs merge with a 1x1 stride-4 shortcut', code: `const y = ${img(8, 'H')}.to(d.residual(d.sequential(d.conv2d({ out: 8, kernel: 3, stride: 2, padding: 1 }), d.conv2d({ out: 8, kernel: 3, stride: 2, padding: 1 })), { shortcut: d.conv2d({ out: 8, kernel: 1, stride: 4 }) }));`, shape: "['N', 8, 'floor((H+3)/4)', 'floor((H+3)/4)']" },
+  { name: 'resA', code: `const y = ${img(16, 'H', 'W')}.to(d.resA({ out: 16 }));`, shape: "['N', 16, 'H', 'W']" },
+  { name: 'resA with stride 2 projects', code: `const y = ${img(16, 'H', 'W')}.to(d.resA({ out: 32, stride: 2 }));`, shape: "['N', 32, 'floor((H+1)/2)', 'floor((W+1)/2)']" },
+  { name: 'resB', code: `const y = ${img(16, 32)}.to(d.resB({ out: 16, name: 'b1' }));`, shape: "['N', 16, 32, 32]" },
+  { name: 'resB with projection forced', code: `const y = ${img(16, 32)}.to(d.resB({ out: 16, projection: true }));`, shape: "['N', 16, 32, 32]" },
+  { name: 'resC stride 2 literal', code: `const y = ${img(16, 31)}.to(d.resC({ in: 16, out: 24, stride: 2 }));`, shape: "['N', 24, 16, 16]" },
+  { name: 'basicBlock', code: `const y = ${img(64, 56)}.to(d.basicBlock({ out: 128, stride: 2 }));`, shape: "['N', 128, 28, 28]" },
+  { name: 'bottleneck', code: `const y = ${img(256, 'H')}.to(d.bottleneck({ width: 128, stride: 2 }));`, shape: "['N', 512, 'floor((H+1)/2)', 'floor((H+1)/2)']" },
+  { name: 'ResNet trunk on symbolic size', code: `const y = ${img(3, 'H')}.to(d.conv2d({ out: 64, kernel: 7, stride: 2, padding: 3 })).to(d.maxPool({ kernel: 3, stride: 2, padding: 1 })).to(d.basicBlock({ out: 64 })).to(d.basicBlock({ out: 128, stride: 2 })).to(d.basicBlock({ out: 256, stride: 2 })).to(d.basicBlock({ out: 512, stride: 2 }));`, shape: "['N', 512, 'floor((H+31)/32)', 'floor((H+31)/32)']" },
+  { name: 'unknown channel count via number', code: `const c: number = 3;\nconst y = d.input(['N', c, 8, 8]).to(d.conv2d({ in: 3, out: 4, kernel: 3 }));`, shape: "['N', 4, 6, 6]" },
+];
+
+/** Literal conv arithmetic over a grid of sizes and configs: each an exact expected size. */
+for (const [size, kernel, stride, padding, dilation] of [
+  [7, 3, 1, 0, 1], [8, 3, 2, 1, 1], [9, 3, 2, 1, 1], [224, 11, 4, 2, 1], [227, 11, 4, 0, 1], [55, 3, 2, 0, 1],
+  [13, 3, 1, 1, 1], [100, 5, 3, 2, 2], [64, 7, 1, 3, 1], [1024, 4, 4, 0, 1], [12345, 3, 2, 1, 1], [50000, 9, 7, 4, 3],
+] as const) {
+  const out = Math.floor((size + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1;
+  shapeCases.push({
+    name: `conv2d on ${size}: kernel ${kernel}, stride ${stride}, padding ${padding}, dilation ${dilation}`,
+    code: `const y = ${img(1, size)}.to(d.conv2d({ out: 1, kernel: ${kernel}, stride: ${stride}, padding: ${padding}, dilation: ${dilation} }));`,
+    shape: `['N', 1, ${out}, ${out}]`,
+  });
+}
+
+export const errorCases: ErrorCase[] = [
+  // conv2d
+  { name: 'conv2d channel mismatch', code: `const x = ${img(32, 28)};\nconst y = x.to(d.conv2d({ in: 64, out: 64, kernel: 3 })); // <-`, message: 'conv2d: input has 32 channels, layer expects 64' },
+  { name: 'conv2d channel mismatch names the layer', code: `const x = ${img(32, 28)};\nconst y = x.to(d.conv2d({ in: 64, out: 64, kernel: 3, name: 'conv2' })); // <-`, message: "conv2d 'conv2': input has 32 channels, layer expects 64" },
+  { name: 'conv2d on rank 2', code: "const x = d.input(['N', 32]);\nconst y = x.to(d.conv2d({ out: 8, kernel: 3 })); // <-", message: 'conv2d: expects a rank-4 input [N, C, H, W], got rank 2' },
+  { name: 'conv2d groups do not divide input channels', code: `const y = ${img(64, 8)}.to(d.conv2d({ out: 30, kernel: 3, groups: 3 })); // <-`, message: 'conv2d: 3 groups do not divide 64 input channels' },
+  { name: 'conv2d groups do not divide output channels', code: `const y = ${img(8, 8)}.to(d.conv2d({ out: 6, kernel: 3, groups: 4 })); // <-`, message: 'conv2d: 4 groups do not divide 6 output channels' },
+  { name: 'conv2d kernel larger than input', code: `const y = ${img(3, 3)}.to(d.conv2d({ out: 8, kernel: 5 })); // <-`, message: 'conv2d: output height is -1: input height 3 is too small for kernel 5 (dilation 1, padding 0)' },
+  { name: 'conv2d width too small only', code: `const y = ${img(3, 10, 2)}.to(d.conv2d({ out: 8, kernel: 3 })); // <-`, message: 'conv2d: output width is 0: input width 2 is too small for kernel 3 (dilation 1, padding 0)' },
+  { name: 'conv2d dilation makes the kernel too big', code: `const y = ${img(3, 8)}.to(d.conv2d({ out: 8, kernel: 3, dilation: 4 })); // <-`, message: 'conv2d: output height is 0: input height 8 is too small for kernel 3 (dilation 4, padding 0)' },
+  { name: 'conv2d symbolic channels need in', code: `const y = ${img('C', 8)}.to(d.conv2d({ out: 8, kernel: 3 })); // <-`, message: "conv2d: input channels C must be a literal size to create weights; pass 'in'" },
+  { name: 'conv2d symbolic channels vs literal in', code: `const y = ${img('C', 8)}.to(d.conv2d({ in: 3, out: 8, kernel: 3 })); // <-`, message: 'conv2d: input has C channels, layer expects 3' },
+  { name: 'weightNormConv2d channel mismatch', code: `const y = ${img(3, 8)}.to(d.weightNormConv2d({ in: 4, out: 8, kernel: 3, name: 'wn' })); // <-`, message: "weightNormConv2d 'wn': input has 3 channels, layer expects 4" },
+  { name: 'depthwiseConv2d on symbolic channels', code: `const y = ${img('C', 8)}.to(d.depthwiseConv2d({ kernel: 3 })); // <-`, message: 'depthwiseConv2d: input channels C must be a literal size' },
+  { name: 'depthwiseConv2d too small', code: `const y = ${img(4, 2)}.to(d.depthwiseConv2d({ kernel: 3 })); // <-`, message: 'depthwiseConv2d: output height is 0' },
+  // transposed
+  { name: 'convTranspose2d outputPadding too large', code: `const y = ${img(4, 8)}.to(d.convTranspose2d({ out: 4, kernel: 3, stride: 2, outputPadding: 2 })); // <-`, message: 'convTranspose2d: outputPadding 2 (height) must be smaller than stride 2 or dilation 1' },
+  { name: 'convTranspose2d channel mismatch', code: `const y = ${img(4, 8)}.to(d.convTranspose2d({ in: 8, out: 4, kernel: 2, stride: 2, name: 'up1' })); // <-`, message: "convTranspose2d 'up1': input has 4 channels, layer expects 8" },
+  { name: 'convTranspose2d groups', code: `const y = ${img(6, 8)}.to(d.convTranspose2d({ out: 4, kernel: 2, groups: 4 })); // <-`, message: 'convTranspose2d: 4 groups do not divide 6 input channels' },
+  { name: 'convTranspose2d padding eats the output', code: `const y = ${img(4, 1)}.to(d.convTranspose2d({ out: 4, kernel: 1, padding: 1 })); // <-`, message: 'convTranspose2d: output height is -1' },
+  // linear
+  { name: 'linear feature mismatch', code: "const y = d.input(['N', 256]).to(d.linear({ in: 400, out: 120 })); // <-", message: 'linear: input has 256 features, layer expects 400' },
+  { name: 'linear on rank 4', code: `const y = ${img(16, 4)}.to(d.linear({ in: 256, out: 10 })); // <-`, message: 'linear: expects a rank-2 input [N, C], got rank 4' },
+  { name: 'flatten into the wrong linear width', code: `const y = ${img(16, 4)}\n  .to(d.flatten())\n  .to(d.linear({ in: 400, out: 120, name: 'fc1' })); // <-`, message: "linear 'fc1': input has 256 features, layer expects 400" },
+  { name: 'flatten of symbolic size into linear', code: `const y = ${img(64, 'H', 'W')}.to(d.flatten()).to(d.linear({ in: 3136, out: 10 })); // <-`, message: 'linear: input has 64*H*W features, layer expects 3136' },
+  { name: 'linear without in on symbolic features', code: `const y = ${img(64, 'H', 'W')}.to(d.flatten()).to(d.linear({ out: 10 })); // <-`, message: "linear: input features 64*H*W must be a literal size to create weights; pass 'in'" },
+  { name: 'weightNormLinear mismatch', code: "const y = d.input(['N', 5]).to(d.weightNormLinear({ in: 6, out: 1 })); // <-", message: 'weightNormLinear: input has 5 features, layer expects 6' },
+  // norms
+  { name: 'batchNorm channel mismatch', code: `const y = ${img(64, 8)}.to(d.batchNorm({ channels: 32, name: 'bn1' })); // <-`, message: "batchNorm 'bn1': input has 64 channels, layer expects 32" },
+  { name: 'batchNorm on rank 3', code: "const y = d.input(['N', 8, 5]).to(d.batchNorm()); // <-", message: 'batchNorm: expects a rank-2 input [N, C] or a rank-4 input [N, C, H, W], got rank 3' },
+  { name: 'batchNorm1d mismatch', code: "const y = d.input(['N', 120]).to(d.batchNorm({ channels: 84 })); // <-", message: 'batchNorm: input has 120 channels, layer expects 84' },
+  { name: 'batchRenorm mismatch', code: `const y = ${img(8, 4)}.to(d.batchRenorm({ channels: 4 })); // <-`, message: 'batchRenorm: input has 8 channels, layer expects 4' },
+  { name: 'groupNorm groups do not divide', code: `const y = ${img(64, 4)}.to(d.groupNorm({ groups: 6 })); // <-`, message: 'groupNorm: 6 groups do not divide 64 channels' },
+  { name: 'groupNorm with stated channels', code: `const y = ${img(10, 4)}.to(d.groupNorm({ groups: 4, channels: 10, name: 'gn' })); // <-`, message: "groupNorm 'gn': 4 groups do not divide 10 channels" },
+  { name: 'groupNorm on rank 2', code: "const y = d.input(['N', 8]).to(d.groupNorm({ groups: 2 })); // <-", message: 'groupNorm: expects a rank-4 input [N, C, H, W], got rank 2' },
+  { name: 'instanceNorm on rank 2', code: "const y = d.input(['N', 8]).to(d.instanceNorm()); // <-", message: 'instanceNorm: expects a rank-4 input [N, C, H, W], got rank 2' },
+  { name: 'layerNorm mismatch', code: `const y = ${img(8, 4)}.to(d.layerNorm({ channels: 16 })); // <-`, message: 'layerNorm: input has 8 channels, layer expects 16' },
+  { name: 'ibn split out of range', code: `const y = ${img(8, 4)}.to(d.ibn({ instanceChannels: 8 })); // <-`, message: 'ibn: instanceChannels 8 must be between 1 and 8 - 1' },
+  { name: 'switchableNorm on rank 2', code: "const y = d.input(['N', 8]).to(d.switchableNorm()); // <-", message: 'switchableNorm: expects a rank-4 input' },
+  { name: 'normalize with four means on three channels', code: `const y = ${img(3, 8)}.to(d.normalize({ mean: [0.5, 0.5, 0.5, 0.5], std: [1, 1, 1, 1] })); // <-`, message: 'normalize: input has 3 channels, layer expects 4' },
+  { name: 'normalize with mismatched mean and std', code: `const y = ${img(3, 8)}.to(d.normalize({ mean: [0.5, 0.5, 0.5], std: [1, 1] })); // <-`, message: 'normalize: 3 means but 2 standard deviations' },
+  { name: 'scaleShift mismatch', code: `const y = ${img(3, 8)}.to(d.scaleShift({ channels: 4 })); // <-`, message: 'scaleShift: input has 3 channels, layer expects 4' },
+  // pools, flatten
+  { name: 'maxPool on rank 2', code: "const y = d.input(['N', 8]).to(d.maxPool({ kernel: 2 })); // <-", message: 'maxPool2d: expects a rank-4 input [N, C, H, W], got rank 2' },
+  { name: 'maxPool window larger than input', code: `const y = ${img(8, 2)}.to(d.maxPool({ kernel: 3 })); // <-`, message: 'maxPool2d: output height is 0' },
+  { name: 'avgPool too small', code: `const y = ${img(8, 4, 1)}.to(d.avgPool({ kernel: [2, 2], name: 'pool' })); // <-`, message: "avgPool2d 'pool': output width is 0" },
+  { name: 'globalAvgPool on rank 2', code: "const y = d.input(['N', 8]).to(d.globalAvgPool()); // <-", message: 'globalAvgPool: expects a rank-4 input [N, C, H, W], got rank 2' },
+  { name: 'flatten on rank 1', code: "const y = d.input(['N']).to(d.flatten()); // <-", message: 'flatten: expects a rank-2 or higher input [N, ...], got rank 1' },
+  // merges
+  { name: 'add with different heights', code: `const a = ${img(8, 28)};\nconst b = ${img(8, 27, 28)};\nconst y = d.add(a, b); // <-`, message: 'add: branch shapes differ at dim 2 (H): 28 vs 27' },
+  { name: 'add with different channels', code: `const x = ${img(32, 28)};\nconst y = d.add(x, x.to(d.conv2d({ out: 64, kernel: 1 }))); // <-`, message: 'add: branch shapes differ at dim 1 (C): 32 vs 64' },
+  { name: 'add with a stride-2 branch and no projection, symbolic', code: `const x = ${img(8, 'H')};\nconst y = d.add(x, x.to(d.conv2d({ out: 8, kernel: 3, stride: 2, padding: 1 }))); // <-`, message: 'add: branch shapes differ at dim 2 (H): H vs floor((H+1)/2)' },
+  { name: 'add with different ranks', code: "const a = d.input(['N', 8]);\nconst b = d.input(['N', 8, 1, 1]);\nconst y = d.add(a, b); // <-", message: 'add: branch shapes differ in rank: 2 vs 4' },
+  { name: 'U-Net skip at symbolic size', code: `const x = ${img(8, 'H')};\nconst up = x.to(d.conv2d({ out: 8, kernel: 3, stride: 2, padding: 1 })).to(d.convTranspose2d({ out: 8, kernel: 2, stride: 2 }));\nconst y = d.add(up, x); // <-`, message: 'add: branch shapes differ at dim 2 (H): 2*floor((H+1)/2) vs H' },
+  { name: 'U-Net skip at an odd literal size', code: `const x = ${img(8, 27)};\nconst up = x.to(d.conv2d({ out: 8, kernel: 3, stride: 2, padding: 1 })).to(d.convTranspose2d({ out: 8, kernel: 2, stride: 2 }));\nconst y = d.concat([up, x]); // <-`, message: 'concat: input 1: inputs differ at dim 2 (H): 28 vs 27' },
+  { name: 'concat with a different batch', code: "const a = d.input([2, 8, 4, 4]);\nconst b = d.input([3, 8, 4, 4]);\nconst y = d.concat([a, b]); // <-", message: 'concat: input 1: inputs differ at dim 0 (N): 2 vs 3' },
+  { name: 'concat with one tensor', code: `const a = ${img(8, 4)};\nconst y = d.concat([a]); // <-`, message: 'concat: needs at least two tensors' },
+  { name: 'sequential names the failing step', code: `const y = ${img(3, 32)}.to(d.sequential(d.conv2d({ out: 16, kernel: 3 }), d.relu(), d.conv2d({ in: 32, out: 8, kernel: 3 }))); // <-`, message: 'sequential[2] conv2d: input has 16 channels, layer expects 32' },
+  { name: 'residual whose branch changes channels', code: `const y = ${img(16, 8)}.to(d.residual(d.conv2d({ out: 32, kernel: 3, padding: 1 }))); // <-`, message: 'residual: add: branch shapes differ at dim 1 (C): 32 vs 16' },
+  { name: 'residual with a shortcut of the wrong stride', code: `const y = ${img(16, 'H')}.to(d.residual(d.conv2d({ out: 32, kernel: 3, stride: 2, padding: 1 }), { shortcut: d.conv2d({ out: 32, kernel: 1 }), name: 'block' })); // <-`, message: "residual 'block': add: branch shapes differ at dim 2 (H): floor((H+1)/2) vs H" },
+  { name: 'residual whose branch fails', code: `const y = ${img(16, 8)}.to(d.residual(d.conv2d({ in: 8, out: 16, kernel: 3, padding: 1 }))); // <-`, message: 'residual: conv2d: input has 16 channels, layer expects 8' },
+  { name: 'resA stride 2 without projection', code: `const y = ${img(16, 'H')}.to(d.resA({ out: 16, stride: 2, projection: false })); // <-`, message: 'resA: add: branch shapes differ at dim 2 (H): floor((H+1)/2) vs H' },
+  { name: 'resA with the wrong in', code: `const y = ${img(16, 8)}.to(d.resA({ in: 32, out: 32, name: 'layer2.0' })); // <-`, message: "resA 'layer2.0': conv2d 'conv1': input has 16 channels, layer expects 32" },
+  { name: 'resB channel change without projection', code: `const y = ${img(16, 8)}.to(d.resB({ out: 32, projection: false })); // <-`, message: 'resB: add: branch shapes differ at dim 1 (C): 32 vs 16' },
+  { name: 'resC on rank 2', code: "const y = d.input(['N', 16]).to(d.resC({ out: 16 })); // <-", message: 'resC: expects a rank-4 input [N, C, H, W], got rank 2' },
+  { name: 'bottleneck in mismatch', code: `const y = ${img(64, 8)}.to(d.bottleneck({ in: 256, width: 64 })); // <-`, message: "bottleneck: conv2d 'conv1': input has 64 channels, layer expects 256" },
+  // inputs
+  { name: 'input with a zero size', code: "const y = d.input(['N', 0, 3, 3]); // <-", message: 'input: dim 1 is 0; sizes must be positive integers' },
+  { name: 'input with a fractional size', code: "const y = d.input(['N', 2.5, 3, 3]); // <-", message: 'input: dim 1 is 2.5; sizes must be positive integers' },
+  { name: 'input with an expression as a name', code: "const y = d.input(['N', 3, 'H+1', 3]); // <-", message: "input: dim 2 'H+1' is not a symbol name" },
+  { name: 'input with a name starting with a digit', code: "const y = d.input(['N', 3, '2H', 3]); // <-", message: "input: dim 2 '2H' is not a symbol name" },
+];

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { PRELUDE, errorCases, shapeCases } from './cases.ts';
+import { checkSnippet, expectCompiles } from './harness.ts';
+
+const MARK = '// <-';
+
+describe('DSL shapes at type level', () => {
+  it.each(shapeCases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+    expectCompiles(`${PRELUDE}\n${c.code}\nconst exact: Exact<(typeof y)['shape'], ${c.shape}> = true;\n`);
+  });
+
+  it('the exactness check itself rejects a wrong shape', () => {
+    const result = checkSnippet(`${PRELUDE}\nconst y = d.input(['N', 3, 8, 8]).to(d.relu());\nconst exact: Exact<(typeof y)['shape'], ['N', 3, 8, 9]> = true;\n`);
+    expect(result.errors).toHaveLength(1);
+  });
+});
+
+describe('DSL errors at type level', () => {
+  it.each(errorCases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+    const code = `${PRELUDE}\n${c.code}\n`;
+    const line = code.split('\n').findIndex((l) => l.includes(MARK)) + 1;
+    expect(line, 'the case marks its error line').toBeGreaterThan(0);
+    const { errors } = checkSnippet(code);
+    expect(errors.length, `no error for:\n${code}`).toBeGreaterThan(0);
+    const first = errors[0];
+    expect(first.message).toContain(c.message);
+    expect(first.line).toBe(line);
+    // Readable: the message itself, not a bare `never` or a tuple-assignability dump.
+    expect(first.message).not.toMatch(/\bnever\b/);
+    expect(first.message.split('\n').length).toBeLessThanOrEqual(3);
+  });
+});
