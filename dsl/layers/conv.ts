@@ -59,9 +59,11 @@ type CheckGroups<In, Out, G extends number> = In extends number
     ? true
     : Mod<In, G> extends 0
       ? Out extends number
-        ? Mod<Out, G> extends 0
+        ? number extends Out
           ? true
-          : `${G} groups do not divide ${Out} output channels`
+          : Mod<Out, G> extends 0
+            ? true
+            : `${G} groups do not divide ${Out} output channels`
         : true
       : `${G} groups do not divide ${In} input channels`
   : `input channels ${DimToString<In>} must be a literal size to create weights; pass 'in'`;
