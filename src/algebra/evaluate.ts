@@ -1,0 +1,266 @@
+/**
+ * Numeric evaluation of rule expressions in float64: what the engine runs to compute folded
+ * parameters (rounded to float32 once, by the caller). Weight layouts follow the IR:
+ *
+ *   conv2d           W[o, i, kh, kw]  i indexes input channel g(o)*Cin/G + i, g(o) = floor(o / (Cout/G))
+ *   convTranspose2d  W[c, j, kh, kw]  c is the input channel, output unit g(c)*Cout/G + j, g(c) = floor(c / (Cin/G))
+ *   linear           W[o, i]
+ *
+ *   scaleOut(W, s)   multiplies every weight feeding output unit o by s[o]
+ *   scaleIn(W, s)    multiplies every weight reading input channel c by s[c]
+ *   matvec(W, v)[o]  = sum of W[o, i, taps] * v[channel of i]   (conv2d, linear)
+ *   taps(W, v)[o, kh, kw] = sum over i of W[o, i, kh, kw] * v[channel of i]   (conv2d)
+ *
+ * The group-aware index maps above are exactly what the axiom tests in `src/proof` check against
+ * the float64 reference conv, so an index slip here fails those tests.
+ */
+import type { AttrsByOp, OpKind } from '../ir/graph.ts';
+import { affineOf, isAffineOp } from './affine.ts';
+import { nameOf, roleOf, type TapExpr, type VExpr, type WExpr } from './expr.ts';
+
+export class RuleEvaluationError extends Error {
+  override readonly name = 'RuleEvaluationError';
+}
+
+export interface BoundTensor {
+  readonly shape: readonly number[];
+  readonly data: Float64Array;
+}
+
+/** A matched node as the evaluator sees it: its op, attrs, tensors and numeric attributes. */
+export interface BoundRole {
+  readonly op: OpKind;
+  readonly attrs: AttrsByOp[OpKind];
+  /** Params, plus vector attributes (normalize's mean/std); absent biases bound as zeros. */
+  readonly tensors: Readonly<Record<string, BoundTensor>>;
+  /** Numeric attributes: eps, alpha, ... */
+  readonly scalars: Readonly<Record<string, number>>;
+}
+
+export interface EvalEnv {
+  readonly roles: Readonly<Record<string, BoundRole>>;
+  /** Named counts used by `repeat`, e.g. the H*W a flatten folds into each channel. */
+  readonly counts: Readonly<Record<string, number>>;
+}
+
+export type WeightLayout = 'conv2d' | 'convTranspose2d' | 'linear';
+
+export interface BoundWeight extends BoundTensor {
+  readonly layout: WeightLayout;
+  readonly groups: number;
+}
+
+type Value = number | Float64Array;
+
+function role(env: EvalEnv, ref: string): BoundRole {
+  const bound = env.roles[roleOf(ref)];
+  if (bound === undefined) throw new RuleEvaluationError(`no matched node for role '${roleOf(ref)}' (in '${ref}')`);
+  return bound;
+}
+
+function tensorOf(env: EvalEnv, ref: string): BoundTensor {
+  const t = role(env, ref).tensors[nameOf(ref)];
+  if (t === undefined) throw new RuleEvaluationError(`node bound to '${roleOf(ref)}' has no tensor '${nameOf(ref)}'`);
+  return t;
+}
+
+function layoutOf(op: OpKind): WeightLayout {
+  switch (op) {
+    case 'conv2d':
+    case 'weightNormConv2d':
+      return 'conv2d';
+    case 'convTranspose2d':
+      return 'convTranspose2d';
+    case 'linear':
+    case 'weightNormLinear':
+      return 'linear';
+    default:
+      throw new RuleEvaluationError(`op '${op}' has no weight`);
+  }
+}
+
+function elementwise(a: Value, b: Value, f: (x: number, y: number) => number, what: string): Value {
+  if (typeof a === 'number' && typeof b === 'number') return f(a, b);
+  const length = typeof a === 'number' ? (b as Float64Array).length : a.length;
+  if (typeof a !== 'number' && typeof b !== 'number' && a.length !== b.length) {
+    throw new RuleEvaluationError(`${what}: vectors of length ${a.length} and ${b.length}`);
+  }
+  const out = new Float64Array(length);
+  for (let k = 0; k < length; k++) out[k] = f(typeof a === 'number' ? a : a[k], typeof b === 'number' ? b : b[k]);
+  return out;
+}
+
+function map(a: Value, f: (x: number) => number): Value {
+  return typeof a === 'number' ? f(a) : a.map(f);
+}
+
+function value(e: VExpr, env: EvalEnv): Value {
+  switch (e.kind) {
+    case 'param':
+      return tensorOf(env, e.ref).data;
+    case 'attr': {
+      const v = role(env, e.ref).scalars[nameOf(e.ref)];
+      if (v === undefined) throw new RuleEvaluationError(`node bound to '${roleOf(e.ref)}' has no numeric attribute '${nameOf(e.ref)}'`);
+      return v;
+    }
+    case 'num':
+      return e.n / e.d;
+    case 'add':
+      return e.args.map((a) => value(a, env)).reduce((x, y) => elementwise(x, y, (p, q) => p + q, 'add'), 0);
+    case 'mul':
+      return e.args.map((a) => value(a, env)).reduce((x, y) => elementwise(x, y, (p, q) => p * q, 'mul'), 1);
+    case 'neg':
+      return map(value(e.arg, env), (x) => -x);
+    case 'recip':
+      return map(value(e.arg, env), (x) => 1 / x);
+    case 'sqrt':
+      return map(value(e.arg, env), Math.sqrt);
+    case 'affine': {
+      const bound = env.roles[e.role];
+      if (bound === undefined) throw new RuleEvaluationError(`no matched node for role '${e.role}'`);
+      if (!isAffineOp(bound.op)) throw new RuleEvaluationError(`role '${e.role}' is a ${bound.op}, not an affine-per-channel op`);
+      const parts = affineOf(bound.op, e.role);
+      return value(e.part === 'scale' ? parts.scale : parts.shift, env);
+    }
+    case 'repeat': {
+      const times = env.counts[e.times];
+      if (times === undefined) throw new RuleEvaluationError(`no count '${e.times}' bound`);
+      const v = value(e.arg, env);
+      if (typeof v === 'number') return v;
+      const out = new Float64Array(v.length * times);
+      for (let c = 0; c < v.length; c++) out.fill(v[c], c * times, (c + 1) * times);
+      return out;
+    }
+    case 'matvec':
+      return matvecOf(evaluateWeight(e.weight, env), value(e.arg, env));
+    case 'rowNorm':
+      return rowNormOf(evaluateWeight(e.weight, env));
+  }
+}
+
+/** Evaluates a vector expression to `length` entries (scalars broadcast). */
+export function evaluateVector(e: VExpr, env: EvalEnv, length: number): Float64Array {
+  const v = value(e, env);
+  if (typeof v === 'number') return new Float64Array(length).fill(v);
+  if (v.length !== length) throw new RuleEvaluationError(`expected a vector of length ${length}, got ${v.length}`);
+  return v;
+}
+
+interface Geometry {
+  readonly outUnits: number;
+  readonly inChannels: number;
+  /** Product of the kernel dims (1 for linear). */
+  readonly taps: number;
+}
+
+function geometry(w: BoundWeight): Geometry {
+  const [a, b, ...kernel] = w.shape;
+  const taps = kernel.reduce((p, k) => p * k, 1);
+  if (w.layout === 'convTranspose2d') return { outUnits: b * w.groups, inChannels: a, taps };
+  return { outUnits: a, inChannels: b * w.groups, taps };
+}
+
+/** Visits every weight entry with its output unit and input channel. */
+function forEachEntry(w: BoundWeight, visit: (index: number, out: number, input: number, tap: number) => void): void {
+  const [a, b] = w.shape;
+  const g = geometry(w);
+  const perGroupA = a / w.groups;
+  const perGroupB = b;
+  for (let p = 0; p < a; p++) {
+    const group = Math.floor(p / perGroupA);
+    for (let q = 0; q < b; q++) {
+      const out = w.layout === 'convTranspose2d' ? group * perGroupB + q : p;
+      const input = w.layout === 'convTranspose2d' ? p : group * perGroupB + q;
+      const base = (p * b + q) * g.taps;
+      for (let t = 0; t < g.taps; t++) visit(base + t, out, input, t);
+    }
+  }
+}
+
+function vectorFor(v: Value, length: number, what: string): (k: number) => number {
+  if (typeof v === 'number') return () => v;
+  if (v.length !== length) throw new RuleEvaluationError(`${what}: expected ${length} entries, got ${v.length}`);
+  return (k) => v[k];
+}
+
+function scaled(w: BoundWeight, by: Value, axis: 'out' | 'in'): BoundWeight {
+  const g = geometry(w);
+  const s = vectorFor(by, axis === 'out' ? g.outUnits : g.inChannels, axis === 'out' ? 'scaleOut' : 'scaleIn');
+  const data = new Float64Array(w.data.length);
+  forEachEntry(w, (index, out, input) => {
+    data[index] = w.data[index] * s(axis === 'out' ? out : input);
+  });
+  return { ...w, data };
+}
+
+function matvecOf(w: BoundWeight, v: Value): Float64Array {
+  if (w.layout === 'convTranspose2d') throw new RuleEvaluationError('matvec of a transposed conv is not a per-channel constant (its borders differ)');
+  const g = geometry(w);
+  const at = vectorFor(v, g.inChannels, 'matvec');
+  const out = new Float64Array(g.outUnits);
+  forEachEntry(w, (index, o, input) => {
+    out[o] += w.data[index] * at(input);
+  });
+  return out;
+}
+
+function rowNormOf(w: BoundWeight): Float64Array {
+  const g = geometry(w);
+  const out = new Float64Array(g.outUnits);
+  forEachEntry(w, (index, o) => {
+    out[o] += w.data[index] * w.data[index];
+  });
+  return out.map(Math.sqrt);
+}
+
+export function evaluateWeight(e: WExpr, env: EvalEnv): BoundWeight {
+  switch (e.kind) {
+    case 'weight': {
+      const bound = role(env, e.ref);
+      const t = tensorOf(env, e.ref);
+      const groups = 'groups' in bound.attrs ? (bound.attrs.groups as number) : 1;
+      return { ...t, layout: layoutOf(bound.op), groups };
+    }
+    case 'scaleOut':
+      return scaled(evaluateWeight(e.weight, env), value(e.by, env), 'out');
+    case 'scaleIn':
+      return scaled(evaluateWeight(e.weight, env), value(e.by, env), 'in');
+  }
+}
+
+/** Per-tap constants [Cout, kH, kW]. */
+export function evaluateTaps(e: TapExpr, env: EvalEnv): BoundTensor {
+  switch (e.kind) {
+    case 'tapParam':
+      return tensorOf(env, e.ref);
+    case 'taps': {
+      const w = evaluateWeight(e.weight, env);
+      if (w.layout !== 'conv2d') throw new RuleEvaluationError(`taps are defined for conv2d weights, not ${w.layout}`);
+      const g = geometry(w);
+      const at = vectorFor(value(e.arg, env), g.inChannels, 'taps');
+      const data = new Float64Array(g.outUnits * g.taps);
+      forEachEntry(w, (index, o, input, tap) => {
+        data[o * g.taps + tap] += w.data[index] * at(input);
+      });
+      return { shape: [g.outUnits, w.shape[2], w.shape[3]], data };
+    }
+    case 'tapScaleOut': {
+      const t = evaluateTaps(e.taps, env);
+      const [outUnits] = t.shape;
+      const perUnit = t.data.length / outUnits;
+      const s = vectorFor(value(e.by, env), outUnits, 'tapScaleOut');
+      return { shape: t.shape, data: t.data.map((x, k) => x * s(Math.floor(k / perUnit))) };
+    }
+    case 'tapAdd': {
+      const parts = e.args.map((a) => evaluateTaps(a, env));
+      const [first] = parts;
+      if (first === undefined) throw new RuleEvaluationError('tapAdd of nothing');
+      const data = new Float64Array(first.data.length);
+      for (const p of parts) {
+        if (p.data.length !== data.length) throw new RuleEvaluationError('tapAdd: tap tensors of different sizes');
+        for (let k = 0; k < data.length; k++) data[k] += p.data[k];
+      }
+      return { shape: first.shape, data };
+    }
+  }
+}
