@@ -1,0 +1,87 @@
+/**
+ * Loads a model for the CLI from a graph JSON file (`graphToJSON`'s format) or from a module
+ * written with the typed DSL. A module names its model with `file.ts#exportName` or as its
+ * default export; the export may be a tensor, a `model(...)` result, a graph, or a function of
+ * no arguments returning one of those.
+ */
+import { readFile } from 'node:fs/promises';
+import { extname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Tensor, model } from '../../dsl/index.ts';
+import { ShapefoldError } from '../ir/errors.ts';
+import type { Graph } from '../ir/graph.ts';
+import { graphFromJSON } from '../ir/serialize.ts';
+import { validateGraph } from '../ir/validate.ts';
+
+export class LoadError extends ShapefoldError {
+  override readonly name = 'LoadError';
+}
+
+const MODULE_EXTENSIONS = new Set(['.ts', '.mts', '.js', '.mjs']);
+
+function isGraph(value: unknown): value is Graph {
+  return typeof value === 'object' && value !== null && Array.isArray((value as Graph).nodes) && Array.isArray((value as Graph).outputs);
+}
+
+function graphOf(value: unknown, source: string): Graph | undefined {
+  if (value instanceof Tensor) return model(value).graph;
+  if (isGraph(value)) {
+    validateGraph(value);
+    return value;
+  }
+  if (typeof value === 'object' && value !== null && 'graph' in value && isGraph((value as { graph: unknown }).graph)) {
+    return graphOf((value as { graph: unknown }).graph, source);
+  }
+  return undefined;
+}
+
+export async function loadGraph(spec: string): Promise<Graph> {
+  const hash = spec.lastIndexOf('#');
+  const file = hash > 0 ? spec.slice(0, hash) : spec;
+  const exportName = hash > 0 ? spec.slice(hash + 1) : undefined;
+  const extension = extname(file);
+  if (extension === '.json') {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      throw new LoadError(`${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw new LoadError(`${file}: not valid JSON (${(error as Error).message})`);
+    }
+    return graphFromJSON(json, file);
+  }
+  if (!MODULE_EXTENSIONS.has(extension)) {
+    throw new LoadError(`${file}: expected a graph .json or a model module (.ts, .mts, .js, .mjs)`);
+  }
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(pathToFileURL(resolve(file)).href)) as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof ShapefoldError) throw new LoadError(`${file}: ${error.message}`);
+    throw new LoadError(`${file}: cannot load the module (${(error as Error).message.split('\n')[0]})`);
+  }
+  const name = exportName ?? 'default';
+  if (!(name in module)) {
+    const names = Object.keys(module).filter((k) => k !== 'default');
+    throw new LoadError(
+      `${file}: no export named '${name}'; name one with ${file}#<export>${names.length > 0 ? ` (exports: ${names.join(', ')})` : ''}`,
+    );
+  }
+  let value = module[name];
+  if (typeof value === 'function') {
+    try {
+      value = (value as () => unknown)();
+    } catch (error) {
+      if (error instanceof ShapefoldError) throw new LoadError(`${file}#${name}: ${error.message}`);
+      throw error;
+    }
+  }
+  const graph = graphOf(value, file);
+  if (graph === undefined) throw new LoadError(`${file}#${name}: not a tensor, model or graph`);
+  return graph;
+}

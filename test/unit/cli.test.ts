@@ -1,0 +1,120 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { conv2d, input, model, relu } from '../../dsl/index.ts';
+import { writeFileAtomic } from '../../src/cli/io.ts';
+import { main } from '../../src/cli/main.ts';
+import { graphToJSON } from '../../src/ir/serialize.ts';
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'shapefold-cli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
+  const error = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    out.push(String(chunk));
+    return true;
+  });
+  try {
+    return { code: await main(argv), out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+    write.mockRestore();
+  }
+}
+
+describe('shapefold check', () => {
+  it('prints the shapes of a DSL module export', async () => {
+    const { code, out } = await run(['check', 'examples/lenet-bn.ts#lenetBn']);
+    expect(code).toBe(0);
+    expect(out).toMatch(/flatten_1\s+flatten\s+maxPool2d_2\s+\[N, 256\]/);
+    expect(out).toMatch(/fc3\s+linear\s+relu_4\s+\[N, 10\]\s+850/);
+  });
+
+  it('prints the shapes of a graph JSON file', async () => {
+    const { graph } = model(input(['N', 3, 'H', 'W'], { name: 'x' }).to(conv2d({ out: 4, kernel: 3, stride: 2, padding: 1, name: 'c' })).to(relu()));
+    const file = join(dir, 'g.json');
+    await writeFile(file, JSON.stringify(graphToJSON(graph)));
+    const { code, out } = await run(['check', file]);
+    expect(code).toBe(0);
+    expect(out).toContain('[N, 4, floor((H+1)/2), floor((W+1)/2)]');
+  });
+
+  it('names the file and the problem for bad input, without a stack trace', async () => {
+    const bad = join(dir, 'bad.json');
+    await writeFile(bad, '{ "format": "shapefold-graph", ');
+    const cases: [string[], RegExp][] = [
+      [['check', join(dir, 'missing.json')], /missing\.json: cannot read \(ENOENT\)/],
+      [['check', bad], /bad\.json: not valid JSON/],
+      [['check', 'examples/lenet-bn.ts'], /no export named 'default'.*\(exports: lenetBn\)/],
+      [['check', 'examples/lenet-bn.ts#nope'], /no export named 'nope'/],
+      [['check', 'README.md'], /expected a graph \.json or a model module/],
+      [['check'], /usage: shapefold check/],
+      [['frobnicate'], /unknown command 'frobnicate'/],
+    ];
+    for (const [argv, message] of cases) {
+      const { code, err } = await run(argv);
+      expect(code, argv.join(' ')).toBe(1);
+      expect(err).toMatch(message);
+      expect(err).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('reports a malformed graph by node and field', async () => {
+    const { graph } = model(input(['N', 3, 8, 8], { name: 'x' }).to(conv2d({ out: 4, kernel: 3, name: 'c' })));
+    const json = graphToJSON(graph);
+    const conv = json.nodes.find((n) => n.name === 'c')!;
+    conv.params.weight.shape[1] = 5;
+    const file = join(dir, 'wrong.json');
+    await writeFile(file, JSON.stringify(json));
+    const { code, err } = await run(['check', file]);
+    expect(code).toBe(1);
+    expect(err).toContain('wrong.json');
+    expect(err).toContain("'c'");
+  });
+});
+
+describe('writeFileAtomic', () => {
+  it('replaces the target and leaves no temporary file', async () => {
+    const target = join(dir, 'out.txt');
+    await writeFileAtomic(target, 'first');
+    await writeFileAtomic(target, 'second');
+    expect(await readFile(target, 'utf8')).toBe('second');
+    expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('leaves nothing behind when the target cannot be written', async () => {
+    const target = join(dir, 'no-such-dir', 'out.txt');
+    await expect(writeFileAtomic(target, 'x')).rejects.toThrow();
+    expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
+describe('the shapefold executable', () => {
+  it('runs through its bin entry and exits 1 with one line on bad input', async () => {
+    const { execFile } = await import('node:child_process');
+    const runBin = (args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, ['src/cli/bin.mjs', ...args], (error, stdout, stderr) => {
+          resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
+        });
+      });
+    const help = await runBin(['help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('usage: shapefold <command>');
+    const bad = await runBin(['check', 'examples/lenet-bn.ts#nope']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
