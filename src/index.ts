@@ -1,0 +1,9 @@
+/**
+ * shapefold's machinery, for code that consumes models: the IR, run-time shapes, the tfjs
+ * executor and training, the float64 reference. Models are written with `shapefold/dsl`.
+ */
+export * from './ir/index.ts';
+export { convOutDim, convTransposeOutDim, dimEqual, evalDim, sameOutDim, type Dim } from './shape/dim.ts';
+export * from './backend/index.ts';
+export { runReference, toFloat64, ReferenceRunError, type Float64Tensor, type ReferenceOptions, type ReferenceResult } from './reference/index.ts';
+export { formatShapeTable, countParams } from './report/summary.ts';
