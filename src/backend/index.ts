@@ -6,3 +6,5 @@ export { fit } from './train.ts';
 export type { FitData, FitOptions, FitProgress, LossHistory, LossName, OptimizerName } from './train.ts';
 export { BackendUnavailableError, ExecutionError, InputError } from './errors.ts';
 export type { RunningStats } from './ops/types.ts';
+export { adaBN } from './adabn.ts';
+export type { AdaBNData, AdaBNNodeReport, AdaBNOptions, AdaBNReport, ChannelStats } from './adabn.ts';
