@@ -4,7 +4,9 @@
  * else is a bug and keeps its stack trace.
  */
 import { ShapefoldError } from '../ir/errors.ts';
+import { formatProof, proveAll } from '../proof/index.ts';
 import { formatShapeTable } from '../report/summary.ts';
+import { ALL_RULES } from '../rules/index.ts';
 import { loadGraph } from './load.ts';
 
 const USAGE = `usage: shapefold <command> [options]
@@ -12,6 +14,9 @@ const USAGE = `usage: shapefold <command> [options]
 commands:
   check <model>     validate a model and print every layer's inferred shape
                     <model> is a graph .json, or a DSL module: file.ts[#export]
+  prove [--rule <name>] [--verbose] [--json]
+                    run the independent checker over every fold rule (or one) and print
+                    each proof; exit 1 if any rule fails to prove
   help              this text
 `;
 
@@ -27,12 +32,41 @@ async function check(args: readonly string[]): Promise<number> {
   return 0;
 }
 
+function prove(args: readonly string[]): number {
+  let only: string | undefined;
+  let verbose = false;
+  let json = false;
+  for (let k = 0; k < args.length; k++) {
+    const arg = args[k];
+    if (arg === '--rule') {
+      only = args[++k];
+      if (only === undefined) throw new UsageError('--rule needs a rule name');
+    } else if (arg === '--verbose' || arg === '-v') verbose = true;
+    else if (arg === '--json') json = true;
+    else throw new UsageError(`unknown option '${arg}'`);
+  }
+  const rules = only === undefined ? ALL_RULES : ALL_RULES.filter((r) => r.name === only);
+  if (rules.length === 0) {
+    throw new UsageError(`no rule named '${only}' (rules: ${ALL_RULES.map((r) => r.name).join(', ')})`);
+  }
+  const reports = proveAll(rules);
+  if (json) console.log(JSON.stringify(reports, null, 2));
+  else {
+    console.log(reports.map((r) => formatProof(r, { verbose })).join('\n'));
+    const failed = reports.filter((r) => !r.ok).length;
+    console.log(`\n${reports.length - failed} of ${reports.length} rules proved${failed > 0 ? `, ${failed} FAILED` : ''}`);
+  }
+  return reports.every((r) => r.ok) ? 0 : 1;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...args] = argv;
   try {
     switch (command) {
       case 'check':
         return await check(args);
+      case 'prove':
+        return prove(args);
       case undefined:
       case 'help':
       case '--help':

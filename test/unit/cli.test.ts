@@ -85,6 +85,25 @@ describe('shapefold check', () => {
   });
 });
 
+describe('shapefold prove', () => {
+  it('proves every rule and says so', async () => {
+    const { code, out } = await run(['prove']);
+    expect(code).toBe(0);
+    expect(out).toMatch(/^PROVED {2}bn-conv-padded: /m);
+    expect(out).toMatch(/(\d+) of \1 rules proved$/m);
+  });
+
+  it('proves one rule by name, and rejects an unknown name listing the rules', async () => {
+    const one = await run(['prove', '--rule', 'conv-bn', '--json']);
+    expect(one.code).toBe(0);
+    const reports = JSON.parse(one.out) as { rule: string; ok: boolean }[];
+    expect(reports.map((r) => [r.rule, r.ok])).toEqual([['conv-bn', true]]);
+    const unknown = await run(['prove', '--rule', 'nope']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toMatch(/no rule named 'nope' \(rules: .*conv-bn/);
+  });
+});
+
 describe('writeFileAtomic', () => {
   it('replaces the target and leaves no temporary file', async () => {
     const target = join(dir, 'out.txt');
