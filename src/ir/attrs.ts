@@ -88,6 +88,11 @@ const SCHEMAS: { readonly [K in OpKind]: Schema<K> } = {
 
 export const OP_KINDS: readonly OpKind[] = Object.keys(SCHEMAS) as OpKind[];
 
+/** The attribute names an op takes (every one required). */
+export function attrFieldsOf(op: OpKind): readonly string[] {
+  return Object.keys(SCHEMAS[op]);
+}
+
 export function isOpKind(op: unknown): op is OpKind {
   return typeof op === 'string' && Object.hasOwn(SCHEMAS, op);
 }

@@ -135,7 +135,14 @@ export type OpKind = keyof AttrsByOp;
 /** The parameter tensors each op owns, by name. Shapes are checked by `validateGraph`. */
 export interface ParamsByOp {
   input: never;
-  conv2d: 'weight' | 'bias';
+  /**
+   * `tapBias` [Cout, kH, kW] is optional (never initialised; absent means zero). The output gets,
+   * at (o, r, c), the sum over taps (kh, kw) of tapBias[o, kh, kw] whose input position
+   * (r*sH + kh*dH - padTop, c*sW + kw*dW - padLeft) lies inside the unpadded H x W input: what
+   * the conv adds for a constant image v under zero padding when tapBias = taps(W, v). It keeps a
+   * shift folded through a zero-padded conv exact at the borders for any H and W.
+   */
+  conv2d: 'weight' | 'bias' | 'tapBias';
   convTranspose2d: 'weight' | 'bias';
   linear: 'weight' | 'bias';
   weightNormConv2d: 'v' | 'g' | 'bias';

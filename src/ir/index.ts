@@ -6,4 +6,4 @@ export { validateGraph } from './validate.ts';
 export { GraphBuilder, type NodeSpec } from './builder.ts';
 export { cloneGraph, graphFromJSON, graphToJSON, type GraphJSON, type NodeJSON, type ParamJSON } from './serialize.ts';
 export { createRng, initParams } from './init.ts';
-export { paramShapes } from './params.ts';
+export { optionalParamShapes, paramShapes } from './params.ts';

@@ -8,9 +8,10 @@
  *   weightNorm  v as a weight, g = ||v|| per output unit, so the initial weight g v/||v|| is v
  *   biases 0, gamma 1, beta 0, runningMean 0, runningVar 1, scale 1, shift 0,
  *   switchable mixing logits 0 (softmax gives a uniform mix)
+ *   optional params (conv2d tapBias) are never created: absent means zero
  */
 import type { AttrsByOp, OpKind, ParamTensor, ParamsByOp, Shape } from './graph.ts';
-import { paramShapes, rowNorms, type OpWithAttrs } from './params.ts';
+import { optionalParamShapes, paramShapes, rowNorms, type OpWithAttrs } from './params.ts';
 
 /** A uniform generator on [0, 1) fully determined by `seed` (mulberry32). */
 export function createRng(seed: number): () => number {
@@ -76,6 +77,11 @@ export function initParams<K extends OpKind>(
     if (existing !== undefined) params[name] = existing;
     else if (name === 'weight' || name === 'v') params[name] = heNormal(shape, rng);
     else if (name !== 'g') params[name] = constant(shape, CONSTANTS[name]);
+  }
+  // Optional params (conv2d's tapBias) mean zero when absent: kept if given, never created.
+  for (const name of Object.keys(optionalParamShapes({ op, attrs } as OpWithAttrs))) {
+    const existing = present[name];
+    if (existing !== undefined) params[name] = existing;
   }
   if (Object.hasOwn(shapes, 'g')) {
     const v = params.v;

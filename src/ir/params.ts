@@ -7,6 +7,8 @@
  *   per-channel norms gamma, beta, runningMean, runningVar [C]; IBN's running stats [C - instanceChannels]
  *   switchableNorm    meanWeights, varWeights [3]             (IN, LN, BN logits)
  * Biases exist only when `attrs.bias`; norm gamma/beta only when `attrs.affine`.
+ * Optional parameters (absent means zero, never initialised):
+ *   conv2d            tapBias [Cout, kH, kW]   (see ParamsByOp in graph.ts)
  */
 import { GraphError, nodePrefix } from './errors.ts';
 import type { AttrsByOp, Node, OpKind, ParamTensor } from './graph.ts';
@@ -69,6 +71,13 @@ export function paramShapes(node: OpWithAttrs): ShapeTable {
   }
 }
 
+/** Parameters the node may carry but need not (absent means zero), with their shapes. */
+export function optionalParamShapes(node: OpWithAttrs): ShapeTable {
+  if (node.op !== 'conv2d') return {};
+  const a = node.attrs;
+  return { tapBias: [a.outChannels, a.kernel[0], a.kernel[1]] };
+}
+
 /** Parameters whose values must be non-negative (variances). */
 const NON_NEGATIVE: ReadonlySet<string> = new Set(['runningVar']);
 
@@ -117,15 +126,23 @@ function checkTensor(prefix: string, node: string, label: string, tensor: ParamT
 export function checkParams(node: Node, options: { readonly allowMissing?: boolean } = {}): void {
   const prefix = nodePrefix(node.op, node.name);
   const expected = paramShapes(node);
+  const optional = optionalParamShapes(node);
   const given: Readonly<Record<string, ParamTensor | undefined>> = node.params;
   if (typeof given !== 'object' || given === null || Array.isArray(given)) {
     throw new GraphError(`${prefix}params must be an object of named tensors`, node.name);
   }
   for (const name of Object.keys(given)) {
+    if (Object.hasOwn(optional, name)) {
+      const tensor = given[name];
+      if (tensor !== undefined) checkTensor(prefix, node.name, `param '${name}'`, tensor, optional[name]);
+      continue;
+    }
     if (!Object.hasOwn(expected, name)) {
       const takes = Object.keys(expected);
       const hint = takes.length === 0 ? 'this node takes no params' : `this node takes: ${takes.join(', ')}`;
-      throw new GraphError(`${prefix}unexpected param '${name}' (${hint})`, node.name);
+      const optionalNames = Object.keys(optional);
+      const also = optionalNames.length === 0 ? '' : `; it may also carry ${optionalNames.join(', ')}`;
+      throw new GraphError(`${prefix}unexpected param '${name}' (${hint})${also}`, node.name);
     }
   }
   for (const [name, shape] of Object.entries(expected)) {

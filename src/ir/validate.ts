@@ -7,7 +7,8 @@
  *              message says which
  *   interface  graph.inputs are exactly the input nodes; outputs exist
  *   attrs      per-op schema (attrs.ts) and shape rules (shapes.ts)
- *   params     exactly the op's parameters, right shapes, finite values (params.ts)
+ *   params     exactly the op's parameters (optional ones if present), right shapes, finite
+ *              values (params.ts)
  */
 import { isOpKind } from './attrs.ts';
 import { GraphError, nodePrefix } from './errors.ts';

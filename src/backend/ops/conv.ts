@@ -20,10 +20,21 @@
  *     strided conv would use, then keep every S-th row and column (identical output);
  *   - conv gradients with dilation > 1 are not implemented: in train mode the filter is dilated
  *     explicitly (zeros between taps), which is the same function with dilation 1.
+ *
+ * tapBias A [Cout, kH, kW] (optional, conv2d only; see ParamsByOp in the IR) adds the bias map
+ *   M[i, j, o] = sum_{p, q} R[i, p] * A[o, p, q] * C[j, q],   i.e. M_o = R A_o C^T
+ * with R [outH, kH] (C [outW, kW]) the 0/1 matrix of which kernel rows (columns) read inside the
+ * unpadded input at output row i (column j). R and C depend only on the input's H and W, so they
+ * are built once per size (plain arrays, cached); M is two small matMuls per call, differentiable
+ * in A, so A trains like any bias. When every tap of every position reads inside (no padding at
+ * this size), M is the per-channel constant sum_{p, q} A[o, p, q] and joins the rank-1 bias of
+ * the fused kernel. Otherwise the fused kernel takes M itself as its bias on backends that
+ * broadcast a bias map (cpu); wasm's FusedConv2D takes only a rank-1 bias, so there the conv runs
+ * fused with its rank-1 bias and M is added before the activation.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Conv2dAttrs, NodeOf, Pair } from '../../ir/graph.ts';
-import { resolvePadding2d } from '../../reference/padding.ts';
+import { resolvePadding2d, windowCount } from '../../reference/padding.ts';
 import { applyActivation, fusedGradientExists } from './activation.ts';
 import type { BuiltNode, FusedActivation, Layout, Mode, NodeParams, OpBuilder } from './types.ts';
 
@@ -109,12 +120,77 @@ function convolve(kind: ConvKind, a: Conv2dAttrs, x: tf.Tensor4D, filter: tf.Ten
   return how.subsample ? subsample(y, how.subsample) : y;
 }
 
+/** Which kernel rows (columns) read inside the unpadded input, per output row (column). */
+interface TapMasks {
+  /** [outH, kH], row-major, 0 or 1. */
+  readonly rows: Float32Array;
+  /** [outW, kW], row-major, 0 or 1. */
+  readonly cols: Float32Array;
+  readonly outH: number;
+  readonly outW: number;
+  /** Every tap of every output position reads inside: the map is a per-channel constant. */
+  readonly allInside: boolean;
+}
+
+/** masks[i, p] = 1 when i*S + p*D - before lies in [0, size), for i < outSize and p < kernel. */
+function axisMask(size: number, before: number, after: number, kernel: number, stride: number, dilation: number) {
+  const outSize = windowCount(size, before + after, kernel, stride, dilation);
+  const mask = new Float32Array(outSize * kernel);
+  let allInside = true;
+  for (let i = 0; i < outSize; i++) {
+    for (let p = 0; p < kernel; p++) {
+      const at = i * stride + p * dilation - before;
+      const inside = at >= 0 && at < size;
+      mask[i * kernel + p] = inside ? 1 : 0;
+      allInside &&= inside;
+    }
+  }
+  return { mask, outSize, allInside };
+}
+
+function tapMasks(a: Conv2dAttrs, h: number, w: number): TapMasks {
+  const [top, bottom, left, right] = resolvePadding2d(a.padding, h, w, a.kernel, a.stride, a.dilation);
+  const rows = axisMask(h, top, bottom, a.kernel[0], a.stride[0], a.dilation[0]);
+  const cols = axisMask(w, left, right, a.kernel[1], a.stride[1], a.dilation[1]);
+  return { rows: rows.mask, cols: cols.mask, outH: rows.outSize, outW: cols.outSize, allInside: rows.allInside && cols.allInside };
+}
+
+/** M [outH, outW, Cout] with M_o = R A_o C^T, from A [Cout, kH, kW]. */
+function biasMap(tapBias: tf.Tensor, m: TapMasks, [kh, kw]: Pair): tf.Tensor3D {
+  const cout = tapBias.shape[0];
+  const rows = tf.tensor2d(m.rows, [m.outH, kh]);
+  const cols = tf.tensor2d(m.cols, [m.outW, kw]);
+  // (R [outH, kH]) x (A as [kH, Cout*kW]) -> [outH*Cout, kW], then x C^T -> [outH*Cout, outW].
+  const byRows = tf.matMul(rows, tf.reshape(tf.transpose(tapBias, [1, 0, 2]), [kh, cout * kw]));
+  const both = tf.matMul(tf.reshape(byRows, [m.outH * cout, kw]), cols, false, true);
+  return tf.transpose(tf.reshape(both, [m.outH, cout, m.outW]), [0, 2, 1]);
+}
+
+/** Backends whose fused conv kernels broadcast an [outH, outW, Cout] bias map. */
+const BIAS_MAP_BACKENDS: ReadonlySet<string> = new Set(['cpu']);
+
 /** The builder shared by conv2d and weightNormConv2d, given how to obtain the filter per call. */
-function convNode(a: Conv2dAttrs, filter: () => tf.Tensor4D, bias: tf.Variable | undefined): BuiltNode {
+function convNode(a: Conv2dAttrs, filter: () => tf.Tensor4D, bias: tf.Variable | undefined, tapBias?: tf.Variable): BuiltNode {
   const kind = convKind(a);
+  const masksBySize = new Map<string, TapMasks>();
+  const masksFor = (h: number, w: number): TapMasks => {
+    const key = `${h}x${w}`;
+    let masks = masksBySize.get(key);
+    if (masks === undefined) {
+      masks = tapMasks(a, h, w);
+      masksBySize.set(key, masks);
+    }
+    return masks;
+  };
+  /** The tapBias term for an h x w input: [Cout] when constant, else the [outH, outW, Cout] map. */
+  const tapTerm = (taps: tf.Variable, h: number, w: number): tf.Tensor => {
+    const masks = masksFor(h, w);
+    return masks.allInside ? tf.sum(taps, [1, 2]) : biasMap(taps, masks, a.kernel);
+  };
   const unfused = (x: tf.Tensor4D, mode: Mode): tf.Tensor4D => {
-    const y = convolve(kind, a, x, filter(), lower(a, x.shape[1], x.shape[2], mode));
-    return bias ? tf.add(y, bias) : y;
+    let y = convolve(kind, a, x, filter(), lower(a, x.shape[1], x.shape[2], mode));
+    if (bias) y = tf.add(y, bias);
+    return tapBias ? tf.add(y, tapTerm(tapBias, x.shape[1], x.shape[2])) : y;
   };
   const forward = ([x]: readonly tf.Tensor[], mode: Mode): tf.Tensor => unfused(x as tf.Tensor4D, mode);
   if (kind === 'grouped') return { forward };
@@ -124,20 +200,27 @@ function convNode(a: Conv2dAttrs, filter: () => tf.Tensor4D, bias: tf.Variable |
     const how = lower(a, x.shape[1], x.shape[2], mode);
     const needsGradient = mode === 'train' && !fusedGradientExists(activation);
     if (how.dilateFilter || how.subsample || needsGradient) return applyActivation(unfused(x, mode), activation);
-    const args = {
-      x,
-      filter: filter(),
-      strides: pair(how.strides),
-      // The fused depthwise d.ts omits explicit padding; the op hands `pad` to the same
-      // computeConv2DInfo as the unfused one, which accepts it (checked in the backend tests).
-      pad: how.pad as 'valid',
-      dataFormat: 'NHWC' as const,
-      dilations: pair(how.dilations),
-      bias,
-      activation: activation.kind,
-      leakyreluAlpha: activation.leakyreluAlpha,
+    const fused = (fusedBias: tf.Tensor | undefined, fusedActivation: FusedActivation): tf.Tensor4D => {
+      const args = {
+        x,
+        filter: filter(),
+        strides: pair(how.strides),
+        // The fused depthwise d.ts omits explicit padding; the op hands `pad` to the same
+        // computeConv2DInfo as the unfused one, which accepts it (checked in the backend tests).
+        pad: how.pad as 'valid',
+        dataFormat: 'NHWC' as const,
+        dilations: pair(how.dilations),
+        bias: fusedBias,
+        activation: fusedActivation.kind,
+        leakyreluAlpha: fusedActivation.leakyreluAlpha,
+      };
+      return kind === 'depthwise' ? tf.fused.depthwiseConv2d(args) : tf.fused.conv2d(args);
     };
-    return kind === 'depthwise' ? tf.fused.depthwiseConv2d(args) : tf.fused.conv2d(args);
+    if (tapBias === undefined) return fused(bias, activation);
+    const term = tapTerm(tapBias, x.shape[1], x.shape[2]);
+    const withBias = bias ? tf.add(term, bias) : term;
+    if (term.rank === 1 || BIAS_MAP_BACKENDS.has(tf.getBackend())) return fused(withBias, activation);
+    return applyActivation(tf.add(fused(bias, { kind: 'linear' }), term), activation);
   };
   return { forward, fuse };
 }
@@ -145,7 +228,8 @@ function convNode(a: Conv2dAttrs, filter: () => tf.Tensor4D, bias: tf.Variable |
 export const conv2d: OpBuilder<'conv2d'> = (node, params) => {
   const a = node.attrs;
   const weight = params.trainable('weight', filterLayout(a, convKind(a))) as tf.Variable<tf.Rank.R4>;
-  return convNode(a, () => weight, a.bias ? params.trainable('bias') : undefined);
+  const tapBias = node.params.tapBias === undefined ? undefined : params.trainable('tapBias');
+  return convNode(a, () => weight, a.bias ? params.trainable('bias') : undefined, tapBias);
 };
 
 /** g * v / ||v|| for a filter whose output units sit on the axes after `normAxes`. */

@@ -9,6 +9,11 @@
  *   (explicit, 'valid' = none, 'same' = TensorFlow's rule, see ../padding.ts).
  *   outH = floor((H + top + bottom - dH(kH-1) - 1) / sH) + 1, likewise outW.
  * Depthwise convolution is the case G = Cin.
+ *
+ * Optional tapBias [Cout, kH, kW] adds, per output position, the taps whose input position lies
+ * inside the unpadded input:
+ *   + sum_{kh, kw} tapBias[co, kh, kw] * [0 <= oh*sH + kh*dH - top < H] * [0 <= ow*sW + kw*dW - left < W]
+ * which is conv_W(pad0(v * 1)) when tapBias[co, kh, kw] = sum_ci W[co, ci, kh, kw] * v[ci].
  */
 import type { Conv2dAttrs } from '../../ir/graph.ts';
 import { paramIf, requireDim, requireDivisible, requireParam, requirePositiveOutput, requireRank } from '../check.ts';
@@ -18,6 +23,7 @@ import { zeros, type Float64Tensor } from '../tensor.ts';
 export interface ConvParams {
   readonly weight?: Float64Tensor;
   readonly bias?: Float64Tensor;
+  readonly tapBias?: Float64Tensor;
 }
 
 /** The checks every conv-shaped op (conv2d, weightNormConv2d) shares: returns the weight shape. */
@@ -33,6 +39,8 @@ export function conv2d(x: Float64Tensor, params: ConvParams, attrs: Conv2dAttrs)
   const weightShape = checkConvArgs(x, attrs);
   const weight = requireParam(params.weight, 'weight', weightShape).data;
   const bias = paramIf(attrs.bias, 'bias', params.bias, 'bias', [attrs.outChannels])?.data;
+  const tapBias =
+    params.tapBias === undefined ? undefined : requireParam(params.tapBias, 'tapBias', [attrs.outChannels, ...attrs.kernel]).data;
 
   const [batch, inChannels, height, width] = x.shape;
   const { outChannels, groups, kernel: [kH, kW], stride: [sH, sW], dilation: [dH, dW] } = attrs;
@@ -68,6 +76,17 @@ export function conv2d(x: Float64Tensor, params: ConvParams, attrs: Conv2dAttrs)
                 const iw = ow * sW + kw * dW - left;
                 if (iw < 0 || iw >= width) continue;
                 sum += weight[wBase + kh * kW + kw] * xs[xBase + ih * width + iw];
+              }
+            }
+          }
+          if (tapBias !== undefined) {
+            const tBase = co * kH * kW;
+            for (let kh = 0; kh < kH; kh++) {
+              const ih = oh * sH + kh * dH - top;
+              if (ih < 0 || ih >= height) continue;
+              for (let kw = 0; kw < kW; kw++) {
+                const iw = ow * sW + kw * dW - left;
+                if (iw >= 0 && iw < width) sum += tapBias[tBase + kh * kW + kw];
               }
             }
           }
