@@ -1,0 +1,78 @@
+/**
+ * Why a norm-like node is still in the folded graph, in words a user can act on. In order:
+ *   1. its statistics depend on the input (layerNorm, instanceNorm, groupNorm, switchableNorm,
+ *      ibn's InstanceNorm part): no fixed weight reproduces them;
+ *   2. train mode: it normalises with batch statistics;
+ *   3. every refusal a rule gave for a chain through it (another consumer of a conv's output, a
+ *      negative scale before a ReLU, a symbolic size a fold needs literal...);
+ *   4. unless 1 or 2 already rule folding out, what it sits between: a shift cannot move back through a ReLU,
+ *      nothing moves through relu6/sigmoid/tanh, an add also sums branches it does not touch,
+ *      no conv or linear is next to it.
+ */
+import type { Node } from '../ir/graph.ts';
+import { FOLD_TARGET_OPS, label, type GraphIndex } from './graph-index.ts';
+import { statisticsProblem, type FoldMode, type Refusal } from './match.ts';
+
+const HOMOGENEOUS = new Set(['relu', 'leakyRelu']);
+const NOT_HOMOGENEOUS = new Set(['relu6', 'sigmoid', 'tanh']);
+
+function inputStatistics(node: Node): string | undefined {
+  switch (node.op) {
+    case 'layerNorm':
+      return `${label(node)} normalises each sample with its own mean and variance over ${node.attrs.over === 'chw' ? 'C, H and W' : 'C at each position'}, which no fixed weight reproduces${node.attrs.affine ? '' : ' (its affine part is already folded away)'}`;
+    case 'instanceNorm':
+      return `${label(node)} normalises each sample and channel with its own statistics over H and W, which no fixed weight reproduces${node.attrs.affine ? '' : ' (its affine part is already folded away)'}`;
+    case 'groupNorm':
+      return `${label(node)} normalises each sample's channel groups with their own statistics, which no fixed weight reproduces${node.attrs.affine ? '' : ' (its affine part is already folded away)'}`;
+    case 'switchableNorm':
+      return `${label(node)} mixes instance and layer statistics, which depend on each input`;
+    case 'ibn':
+      return `the InstanceNorm part of ${label(node)} (channels 0..${node.attrs.instanceChannels - 1}) normalises each sample with its own statistics`;
+    default:
+      return undefined;
+  }
+}
+
+function neighbourhood(node: Node, index: GraphIndex): string | undefined {
+  const producers = node.inputs.map((name) => index.byName.get(name)).filter((n): n is Node => n !== undefined);
+  const consumers = index.consumers.get(node.name) ?? [];
+  const parts: string[] = [];
+  const before = producers.find((p) => HOMOGENEOUS.has(p.op) || NOT_HOMOGENEOUS.has(p.op));
+  if (before !== undefined && HOMOGENEOUS.has(before.op)) parts.push(`it follows ${label(before)}, back through which a shift cannot move`);
+  else if (before !== undefined) parts.push(`it follows ${label(before)}, which is not positively homogeneous: neither a scale nor a shift moves back through it`);
+  const merge = consumers.find((c) => c.op === 'add' || c.op === 'concat');
+  if (merge !== undefined) {
+    parts.push(
+      merge.op === 'add'
+        ? `it feeds ${label(merge)}, which also sums branches it does not scale or shift, so it cannot move forward`
+        : `it feeds ${label(merge)}, past which no rule moves it`,
+    );
+  }
+  if (before !== undefined && index.outputs.has(node.name)) parts.push('it is a graph output');
+  const neighbours = [...producers, ...consumers];
+  if (!neighbours.some((n) => FOLD_TARGET_OPS.has(n.op))) {
+    const fed = producers.map(label).join(', ') || 'nothing';
+    const feeds = consumers.map(label).join(', ') || 'nothing';
+    parts.push(`no conv or linear next to it (fed by ${fed}; feeds ${feeds})`);
+  }
+  return parts.length === 0 ? undefined : `${label(node)}: ${parts.join('; ')}`;
+}
+
+/** The reasons, most fundamental first, that `node` was not folded. */
+export function reasonsLeft(node: Node, index: GraphIndex, mode: FoldMode, refusals: readonly Refusal[]): string[] {
+  const reasons: string[] = [];
+  const seen = new Set<string>();
+  const add = (reason: string | undefined, rule?: string) => {
+    if (reason === undefined || seen.has(reason)) return;
+    seen.add(reason);
+    reasons.push(rule === undefined ? reason : `${rule}: ${reason}`);
+  };
+  add(inputStatistics(node));
+  if (!['layerNorm', 'instanceNorm', 'groupNorm'].includes(node.op)) add(statisticsProblem(node, mode));
+  const statistics = reasons.length > 0;
+  for (const r of refusals) if (r.quiet !== true && r.nodes.includes(node.name)) add(r.reason, r.rule);
+  // Where it sits matters only when its statistics do not already rule folding out.
+  if (!statistics) add(neighbourhood(node, index));
+  if (reasons.length === 0) add(`no rule matches ${label(node)} here`);
+  return reasons;
+}
