@@ -24,7 +24,8 @@ export class RuleEvaluationError extends Error {
 
 export interface BoundTensor {
   readonly shape: readonly number[];
-  readonly data: Float64Array;
+  /** Float32 parameters are read in place (exactly); every computed result is float64. */
+  readonly data: Float64Array | Float32Array;
 }
 
 /** A matched node as the evaluator sees it: its op, attrs, tensors and numeric attributes. */
@@ -35,6 +36,12 @@ export interface BoundRole {
   readonly tensors: Readonly<Record<string, BoundTensor>>;
   /** Numeric attributes: eps, alpha, ... */
   readonly scalars: Readonly<Record<string, number>>;
+}
+
+/** What evaluation computes: always float64. */
+export interface Evaluated {
+  readonly shape: readonly number[];
+  readonly data: Float64Array;
 }
 
 export interface EvalEnv {
@@ -50,7 +57,7 @@ export interface BoundWeight extends BoundTensor {
   readonly groups: number;
 }
 
-type Value = number | Float64Array;
+type Value = number | Float64Array | Float32Array;
 
 function role(env: EvalEnv, ref: string): BoundRole {
   const bound = env.roles[roleOf(ref)];
@@ -91,7 +98,7 @@ function elementwise(a: Value, b: Value, f: (x: number, y: number) => number, wh
 }
 
 function map(a: Value, f: (x: number) => number): Value {
-  return typeof a === 'number' ? f(a) : a.map(f);
+  return typeof a === 'number' ? f(a) : Float64Array.from(a, f);
 }
 
 function value(e: VExpr, env: EvalEnv): Value {
@@ -132,9 +139,9 @@ function value(e: VExpr, env: EvalEnv): Value {
       return out;
     }
     case 'matvec':
-      return matvecOf(evaluateWeight(e.weight, env), value(e.arg, env));
+      return matvecOf(weightRows(e.weight, env), value(e.arg, env));
     case 'rowNorm':
-      return rowNormOf(evaluateWeight(e.weight, env));
+      return rowNormOf(weightRows(e.weight, env));
   }
 }
 
@@ -143,7 +150,7 @@ export function evaluateVector(e: VExpr, env: EvalEnv, length: number): Float64A
   const v = value(e, env);
   if (typeof v === 'number') return new Float64Array(length).fill(v);
   if (v.length !== length) throw new RuleEvaluationError(`expected a vector of length ${length}, got ${v.length}`);
-  return v;
+  return v instanceof Float64Array ? v : new Float64Array(v);
 }
 
 interface Geometry {
@@ -160,19 +167,34 @@ function geometry(w: BoundWeight): Geometry {
   return { outUnits: a, inChannels: b * w.groups, taps };
 }
 
-/** Visits every weight entry with its output unit and input channel. */
-function forEachEntry(w: BoundWeight, visit: (index: number, out: number, input: number, tap: number) => void): void {
-  const [a, b] = w.shape;
-  const g = geometry(w);
-  const perGroupA = a / w.groups;
-  const perGroupB = b;
+/**
+ * A weight expression's value, kept as its parameter times one factor per (p, q) row of taps:
+ * scaleOut and scaleIn both multiply whole rows, so any composition of them is a per-row factor.
+ * Folded weights are then written in one pass, straight to float32 when that is the final use.
+ */
+interface RowScaled {
+  readonly weight: BoundWeight;
+  /** One factor per row (a * b of them); absent means 1. */
+  readonly factors: Float64Array | undefined;
+}
+
+/** Visits every weight entry with its output unit, input channel, tap and row factor. */
+function forEachEntry(
+  w: RowScaled,
+  visit: (index: number, out: number, input: number, tap: number, value: number) => void,
+): void {
+  const { weight, factors } = w;
+  const [a, b] = weight.shape;
+  const g = geometry(weight);
+  const perGroupA = a / weight.groups;
   for (let p = 0; p < a; p++) {
     const group = Math.floor(p / perGroupA);
     for (let q = 0; q < b; q++) {
-      const out = w.layout === 'convTranspose2d' ? group * perGroupB + q : p;
-      const input = w.layout === 'convTranspose2d' ? p : group * perGroupB + q;
-      const base = (p * b + q) * g.taps;
-      for (let t = 0; t < g.taps; t++) visit(base + t, out, input, t);
+      const out = weight.layout === 'convTranspose2d' ? group * b + q : p;
+      const input = weight.layout === 'convTranspose2d' ? p : group * b + q;
+      const row = p * b + q;
+      const factor = factors === undefined ? 1 : factors[row];
+      for (let t = 0; t < g.taps; t++) visit(row * g.taps + t, out, input, t, weight.data[row * g.taps + t] * factor);
     }
   }
 }
@@ -183,64 +205,126 @@ function vectorFor(v: Value, length: number, what: string): (k: number) => numbe
   return (k) => v[k];
 }
 
-function scaled(w: BoundWeight, by: Value, axis: 'out' | 'in'): BoundWeight {
+/** Row factors of scaleOut(W, s) or scaleIn(W, s), by the index map of forEachEntry. */
+function rowFactors(w: BoundWeight, by: Value, axis: 'out' | 'in'): Float64Array {
   const g = geometry(w);
   const s = vectorFor(by, axis === 'out' ? g.outUnits : g.inChannels, axis === 'out' ? 'scaleOut' : 'scaleIn');
-  const data = new Float64Array(w.data.length);
-  forEachEntry(w, (index, out, input) => {
-    data[index] = w.data[index] * s(axis === 'out' ? out : input);
-  });
-  return { ...w, data };
+  const [a, b] = w.shape;
+  const perGroupA = a / w.groups;
+  const factors = new Float64Array(a * b);
+  for (let p = 0; p < a; p++) {
+    const group = Math.floor(p / perGroupA);
+    for (let q = 0; q < b; q++) {
+      const out = w.layout === 'convTranspose2d' ? group * b + q : p;
+      const input = w.layout === 'convTranspose2d' ? p : group * b + q;
+      factors[p * b + q] = s(axis === 'out' ? out : input);
+    }
+  }
+  return factors;
 }
 
-function matvecOf(w: BoundWeight, v: Value): Float64Array {
-  if (w.layout === 'convTranspose2d') throw new RuleEvaluationError('matvec of a transposed conv is not a per-channel constant (its borders differ)');
-  const g = geometry(w);
-  const at = vectorFor(v, g.inChannels, 'matvec');
-  const out = new Float64Array(g.outUnits);
-  forEachEntry(w, (index, o, input) => {
-    out[o] += w.data[index] * at(input);
-  });
-  return out;
-}
-
-function rowNormOf(w: BoundWeight): Float64Array {
-  const g = geometry(w);
-  const out = new Float64Array(g.outUnits);
-  forEachEntry(w, (index, o) => {
-    out[o] += w.data[index] * w.data[index];
-  });
-  return out.map(Math.sqrt);
-}
-
-export function evaluateWeight(e: WExpr, env: EvalEnv): BoundWeight {
+function weightRows(e: WExpr, env: EvalEnv): RowScaled {
   switch (e.kind) {
     case 'weight': {
       const bound = role(env, e.ref);
       const t = tensorOf(env, e.ref);
       const groups = 'groups' in bound.attrs ? (bound.attrs.groups as number) : 1;
-      return { ...t, layout: layoutOf(bound.op), groups };
+      return { weight: { ...t, layout: layoutOf(bound.op), groups }, factors: undefined };
     }
     case 'scaleOut':
-      return scaled(evaluateWeight(e.weight, env), value(e.by, env), 'out');
-    case 'scaleIn':
-      return scaled(evaluateWeight(e.weight, env), value(e.by, env), 'in');
+    case 'scaleIn': {
+      const inner = weightRows(e.weight, env);
+      const factors = rowFactors(inner.weight, value(e.by, env), e.kind === 'scaleOut' ? 'out' : 'in');
+      if (inner.factors !== undefined) for (let r = 0; r < factors.length; r++) factors[r] *= inner.factors[r];
+      return { weight: inner.weight, factors };
+    }
   }
 }
 
+// Two copies of one loop so that each stays monomorphic: these run over every weight of a model.
+function applyRows32(src: Float32Array, factors: Float64Array, taps: number, out: Float32Array | Float64Array): void {
+  for (let row = 0, k = 0; row < factors.length; row++) {
+    const f = factors[row];
+    for (let end = k + taps; k < end; k++) out[k] = src[k] * f;
+  }
+}
+
+function applyRows64(src: Float64Array, factors: Float64Array, taps: number, out: Float32Array | Float64Array): void {
+  for (let row = 0, k = 0; row < factors.length; row++) {
+    const f = factors[row];
+    for (let end = k + taps; k < end; k++) out[k] = src[k] * f;
+  }
+}
+
+function materialize(w: RowScaled, out: Float32Array | Float64Array): void {
+  const { weight, factors } = w;
+  if (factors === undefined) out.set(weight.data);
+  else if (weight.data instanceof Float32Array) applyRows32(weight.data, factors, geometry(weight).taps, out);
+  else applyRows64(weight.data, factors, geometry(weight).taps, out);
+}
+
+function matvecOf(w: RowScaled, v: Value): Float64Array {
+  if (w.weight.layout === 'convTranspose2d') throw new RuleEvaluationError('matvec of a transposed conv is not a per-channel constant (its borders differ)');
+  const g = geometry(w.weight);
+  const at = vectorFor(v, g.inChannels, 'matvec');
+  const out = new Float64Array(g.outUnits);
+  forEachEntry(w, (_index, o, input, _tap, value) => {
+    out[o] += value * at(input);
+  });
+  return out;
+}
+
+function rowNormOf(w: RowScaled): Float64Array {
+  const out = new Float64Array(geometry(w.weight).outUnits);
+  forEachEntry(w, (_index, o, _input, _tap, value) => {
+    out[o] += value * value;
+  });
+  return out.map(Math.sqrt);
+}
+
+/** A weight expression's value in float64. */
+export function evaluateWeight(e: WExpr, env: EvalEnv): BoundWeight & Evaluated {
+  const rows = weightRows(e, env);
+  const data = new Float64Array(rows.weight.data.length);
+  materialize(rows, data);
+  return { ...rows.weight, data };
+}
+
+/**
+ * A weight expression's value computed in float64 and rounded once to float32, in one pass (each
+ * entry is its parameter times a float64 row factor, rounded as it is stored). `nonFinite` is the
+ * index of the first entry that is not finite, or -1.
+ */
+export function evaluateWeightFloat32(e: WExpr, env: EvalEnv): { readonly shape: readonly number[]; readonly data: Float32Array; readonly nonFinite: number } {
+  const rows = weightRows(e, env);
+  const data = new Float32Array(rows.weight.data.length);
+  materialize(rows, data);
+  let nonFinite = -1;
+  for (let k = 0; k < data.length; k++) {
+    if (data[k] - data[k] !== 0) {
+      nonFinite = k;
+      break;
+    }
+  }
+  return { shape: rows.weight.shape, data, nonFinite };
+}
+
 /** Per-tap constants [Cout, kH, kW]. */
-export function evaluateTaps(e: TapExpr, env: EvalEnv): BoundTensor {
+export function evaluateTaps(e: TapExpr, env: EvalEnv): Evaluated {
   switch (e.kind) {
-    case 'tapParam':
-      return tensorOf(env, e.ref);
+    case 'tapParam': {
+      const t = tensorOf(env, e.ref);
+      return { shape: t.shape, data: t.data instanceof Float64Array ? t.data : new Float64Array(t.data) };
+    }
     case 'taps': {
-      const w = evaluateWeight(e.weight, env);
+      const rows = weightRows(e.weight, env);
+      const w = rows.weight;
       if (w.layout !== 'conv2d') throw new RuleEvaluationError(`taps are defined for conv2d weights, not ${w.layout}`);
       const g = geometry(w);
       const at = vectorFor(value(e.arg, env), g.inChannels, 'taps');
       const data = new Float64Array(g.outUnits * g.taps);
-      forEachEntry(w, (index, o, input, tap) => {
-        data[o * g.taps + tap] += w.data[index] * at(input);
+      forEachEntry(rows, (_index, o, input, tap, value) => {
+        data[o * g.taps + tap] += value * at(input);
       });
       return { shape: [g.outUnits, w.shape[2], w.shape[3]], data };
     }
@@ -249,7 +333,7 @@ export function evaluateTaps(e: TapExpr, env: EvalEnv): BoundTensor {
       const [outUnits] = t.shape;
       const perUnit = t.data.length / outUnits;
       const s = vectorFor(value(e.by, env), outUnits, 'tapScaleOut');
-      return { shape: t.shape, data: t.data.map((x, k) => x * s(Math.floor(k / perUnit))) };
+      return { shape: t.shape, data: Float64Array.from(t.data, (x, k) => x * s(Math.floor(k / perUnit))) };
     }
     case 'tapAdd': {
       const parts = e.args.map((a) => evaluateTaps(a, env));

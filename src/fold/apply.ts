@@ -34,6 +34,8 @@ import {
   evaluateTaps,
   evaluateVector,
   evaluateWeight,
+  evaluateWeightFloat32,
+  type Evaluated,
   RuleEvaluationError,
   type BoundRole,
   type BoundTensor,
@@ -91,8 +93,20 @@ function referencedParams(rule: Rule): Set<string> {
   return refs;
 }
 
+/** Float32 values read as doubles exactly, so weights are bound without a float64 copy. */
 function toBound(p: ParamTensor): BoundTensor {
-  return { shape: [...p.shape], data: Float64Array.from(p.data) };
+  return { shape: [...p.shape], data: p.data };
+}
+
+/** The one rounding of a folded parameter to float32, and the first non-finite result (or -1). */
+function roundChecked(values: Float64Array): { data: Float32Array; bad: number } {
+  const data = new Float32Array(values.length);
+  let bad = -1;
+  for (let k = 0; k < values.length; k++) {
+    data[k] = values[k];
+    if (bad < 0 && data[k] - data[k] !== 0) bad = k;
+  }
+  return { data, bad };
 }
 
 function zerosOf(shape: readonly number[]): BoundTensor {
@@ -260,14 +274,20 @@ function replacementAttrs(rule: Rule, rn: ReplacementNode, op: OpKind, source: N
   return attrs;
 }
 
-function evaluateParam(rule: Rule, rn: ReplacementNode, name: string, e: ParamExpr, env: EvalEnv, shape: readonly number[]): Tensor64 {
-  let result: BoundTensor;
-  if (isWeightExpr(e)) result = evaluateWeight(e, env);
-  else if (isTapExpr(e)) result = evaluateTaps(e, env);
-  else result = { shape, data: evaluateVector(e, env, shape.reduce((a, d) => a * d, 1)) };
-  if (result.shape.length !== shape.length || result.shape.some((d, i) => d !== shape[i])) {
-    throw new FoldRuleError(rule.name, `replacement '${rn.role}' param '${name}' evaluates to shape [${result.shape.join(', ')}], expected [${shape.join(', ')}]`);
+function checkShape(rule: Rule, rn: ReplacementNode, name: string, got: readonly number[], shape: readonly number[]): void {
+  if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
+    throw new FoldRuleError(rule.name, `replacement '${rn.role}' param '${name}' evaluates to shape [${got.join(', ')}], expected [${shape.join(', ')}]`);
   }
+}
+
+/** A vector or tap-bias parameter in float64 (weights take evaluateWeightFloat32's path). */
+function evaluateParam(rule: Rule, rn: ReplacementNode, name: string, e: ParamExpr, env: EvalEnv, shape: readonly number[]): Tensor64 {
+  const result: Evaluated = isWeightExpr(e)
+    ? evaluateWeight(e, env)
+    : isTapExpr(e)
+      ? evaluateTaps(e, env)
+      : { shape, data: evaluateVector(e, env, shape.reduce((a, d) => a * d, 1)) };
+  checkShape(rule, rn, name, result.shape, shape);
   return { shape, data: result.data };
 }
 
@@ -314,21 +334,32 @@ function buildReplacement(match: Match, env: EvalEnv, index: GraphIndex): Built[
     const withAttrs = { op, attrs } as unknown as OpWithAttrs;
     const shapes = { ...paramShapes(withAttrs), ...optionalParamShapes(withAttrs) };
     const params64: Record<string, Tensor64> = {};
+    const weights32: Record<string, ReturnType<typeof evaluateWeightFloat32>> = {};
     for (const [name, e] of Object.entries(rn.params)) {
       const shape = shapes[name];
       if (shape === undefined) throw new FoldRuleError(rule.name, `replacement '${rn.role}' (${op}) has no param '${name}'`);
-      params64[name] = evaluateParam(rule, rn, name, e, env, shape);
+      if (isWeightExpr(e)) {
+        // Weights are most of a model's values: computed and rounded to float32 in one pass.
+        const w = evaluateWeightFloat32(e, env);
+        checkShape(rule, rn, name, w.shape, shape);
+        weights32[name] = w;
+      } else params64[name] = evaluateParam(rule, rn, name, e, env, shape);
     }
     if (params64.bias !== undefined && 'bias' in attrs) attrs.bias = true;
     simplifyTapBias(op, attrs, params64);
     const required = paramShapes({ op, attrs } as unknown as OpWithAttrs);
     for (const name of Object.keys(required)) {
-      if (params64[name] === undefined) throw new FoldRuleError(rule.name, `replacement '${rn.role}' (${op}) needs param '${name}', which the rule does not define`);
+      if (params64[name] === undefined && weights32[name] === undefined) throw new FoldRuleError(rule.name, `replacement '${rn.role}' (${op}) needs param '${name}', which the rule does not define`);
     }
     const params: Record<string, ParamTensor> = {};
+    for (const [name, w] of Object.entries(weights32)) {
+      if (w.nonFinite >= 0) {
+        return `the folded ${name} of ${source === undefined ? rn.role : source.name} would be ${formatValue(w.data[w.nonFinite])} at index ${w.nonFinite}`;
+      }
+      params[name] = { shape: [...w.shape], data: w.data };
+    }
     for (const [name, t] of Object.entries(params64)) {
-      const data = Float32Array.from(t.data);
-      const bad = data.findIndex((v) => !Number.isFinite(v));
+      const { data, bad } = roundChecked(t.data);
       if (bad >= 0) {
         return `the folded ${name} of ${source === undefined ? rn.role : source.name} would be ${formatValue(data[bad])} at index ${bad} (float64 ${formatValue(t.data[bad])})`;
       }

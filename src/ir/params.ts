@@ -102,7 +102,7 @@ export function rowNorms(data: Float32Array, rows: number): Float64Array {
 }
 
 /** Checks one parameter tensor against its expected shape; `label` names it in messages. */
-function checkTensor(prefix: string, node: string, label: string, tensor: ParamTensor, expected: readonly number[]): void {
+function checkTensor(prefix: string, node: string, label: string, tensor: ParamTensor, expected: readonly number[], values = true): void {
   const fail = (detail: string): never => {
     throw new GraphError(`${prefix}${label} ${detail}`, node);
   };
@@ -114,8 +114,11 @@ function checkTensor(prefix: string, node: string, label: string, tensor: ParamT
   }
   const size = expected.reduce((p, d) => p * d, 1);
   if (tensor.data.length !== size) fail(`has ${tensor.data.length} values, its shape ${spell(expected)} needs ${size}`);
-  const bad = tensor.data.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) fail(`has a non-finite value ${tensor.data[bad]} at index ${bad}`);
+  const data = tensor.data;
+  for (let k = 0; values && k < data.length; k++) {
+    // x - x is NaN exactly for NaN and ±Infinity; a plain loop keeps this cheap on large weights.
+    if (data[k] - data[k] !== 0) fail(`has a non-finite value ${data[k]} at index ${k}`);
+  }
 }
 
 /**
@@ -123,7 +126,7 @@ function checkTensor(prefix: string, node: string, label: string, tensor: ParamT
  * parameters its op and attrs call for, each with the right shape and finite values.
  * `allowMissing` checks only the parameters present (the builder's user-supplied ones).
  */
-export function checkParams(node: Node, options: { readonly allowMissing?: boolean } = {}): void {
+export function checkParams(node: Node, options: { readonly allowMissing?: boolean; readonly values?: boolean } = {}): void {
   const prefix = nodePrefix(node.op, node.name);
   const expected = paramShapes(node);
   const optional = optionalParamShapes(node);
@@ -134,7 +137,7 @@ export function checkParams(node: Node, options: { readonly allowMissing?: boole
   for (const name of Object.keys(given)) {
     if (Object.hasOwn(optional, name)) {
       const tensor = given[name];
-      if (tensor !== undefined) checkTensor(prefix, node.name, `param '${name}'`, tensor, optional[name]);
+      if (tensor !== undefined) checkTensor(prefix, node.name, `param '${name}'`, tensor, optional[name], options.values ?? true);
       continue;
     }
     if (!Object.hasOwn(expected, name)) {
@@ -151,7 +154,7 @@ export function checkParams(node: Node, options: { readonly allowMissing?: boole
       if (options.allowMissing === true) continue;
       throw new GraphError(`${prefix}param '${name}' is missing`, node.name);
     }
-    checkTensor(prefix, node.name, `param '${name}'`, tensor, shape);
+    checkTensor(prefix, node.name, `param '${name}'`, tensor, shape, options.values ?? true);
     if (NON_NEGATIVE.has(name)) {
       const negative = tensor.data.findIndex((v) => v < 0);
       if (negative >= 0) {

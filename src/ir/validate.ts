@@ -108,11 +108,22 @@ function checkInterface(graph: Graph, position: ReadonlyMap<string, number>): vo
 }
 
 /** Checks the whole graph (see the file comment); returns every node's inferred shape. */
-export function validateGraph(graph: Graph): Map<string, Shape> {
+export function validateGraph(graph: Graph, options: ValidateOptions = {}): Map<string, Shape> {
   const position = checkNames(graph.nodes);
   checkOrder(graph.nodes, position);
   checkInterface(graph, position);
   const shapes = inferShapes(graph);
-  for (const node of graph.nodes) checkParams(node);
+  const recheck = options.checkValuesOf;
+  for (const node of graph.nodes) checkParams(node, { values: recheck === undefined || recheck.has(node.name) });
   return shapes;
+}
+
+export interface ValidateOptions {
+  /**
+   * Check parameter values (finite) only for these nodes; shapes and presence are checked for
+   * all. For a caller that already checked the values of every other node, e.g. the fold engine
+   * re-validating a graph it changed in a few places: scanning every weight again is the
+   * dominant cost of folding a large model.
+   */
+  readonly checkValuesOf?: ReadonlySet<string>;
 }
