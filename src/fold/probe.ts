@@ -5,7 +5,8 @@
  * needs more), then
  *
  *   foldedVsOriginal  max |ref64(folded) - ref64(original)|   (the float64 reference on both)
- *   float32.original  max |f32(original) - ref64(original)|   (the tfjs executor, current backend)
+ *   float32.original  max |f32(original) - ref64(original)|   (the tfjs executor on the current
+ *                     backend: call selectBackend() first, or tfjs picks its own default)
  *   float32.folded    max |f32(folded)   - ref64(original)|
  *
  * over every output element. The first is the fold's own error (the folded parameters are
@@ -117,9 +118,10 @@ export function probeFold(original: Graph, folded: Graph, mode: FoldMode, seed: 
     foldedVsOriginal: maxAbsDifference(data(foldedReference), ref, outputs),
     outputScale,
     float32: {
-      backend: tf.getBackend(),
       original: maxAbsDifference(runFloat32(original, inputs, mode), ref, outputs),
       folded: maxAbsDifference(runFloat32(folded, inputs, mode), ref, outputs),
+      // Read after running: tfjs initialises its default backend on first use.
+      backend: tf.getBackend(),
     },
   };
 }
