@@ -85,6 +85,40 @@ describe('shapefold check', () => {
   });
 });
 
+describe('shapefold fold', () => {
+  it('folds a DSL model, prints the report and writes the graph and report', async () => {
+    const out = join(dir, 'folded.json');
+    const report = join(dir, 'report.json');
+    const { code, out: text } = await run(['fold', 'examples/residual-units.ts#residualUnits', '-o', out, '--report', report, '--no-probe']);
+    expect(code).toBe(0);
+    expect(text).toMatch(/fold \(eval mode\): \d+ folds/);
+    expect(text).toContain("scaleShift 'resB.bn2'");
+    const folded = JSON.parse(await readFile(out, 'utf8')) as { nodes: { op: string }[] };
+    expect(folded.nodes.some((n) => n.op === 'batchNorm')).toBe(false);
+    const parsed = JSON.parse(await readFile(report, 'utf8')) as { folds: unknown[]; left: { name: string }[] };
+    expect(parsed.folds.length).toBeGreaterThan(0);
+    expect(parsed.left.map((l) => l.name).sort()).toEqual(['resB.bn2', 'resC.bn4']);
+    // The folded file is a model shapefold can read back.
+    expect((await run(['check', out])).code).toBe(0);
+  });
+
+  it('writes nothing when the model cannot be loaded or the options are wrong', async () => {
+    const out = join(dir, 'never.json');
+    const cases: [string[], RegExp][] = [
+      [['fold', 'examples/lenet-bn.ts#nope', '-o', out], /no export named 'nope'/],
+      [['fold', 'examples/lenet-bn.ts#lenetBn'], /usage: shapefold fold/],
+      [['fold', 'examples/lenet-bn.ts#lenetBn', '-o', out, '--mode', 'infer'], /--mode must be eval or train/],
+      [['fold', 'examples/lenet-bn.ts#lenetBn', '-o'], /-o needs a value/],
+    ];
+    for (const [argv, message] of cases) {
+      const { code, err } = await run(argv);
+      expect(code, argv.join(' ')).toBe(1);
+      expect(err).toMatch(message);
+    }
+    expect((await readdir(dir)).filter((f) => f.startsWith('never') || f.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
 describe('shapefold prove', () => {
   it('proves every rule and says so', async () => {
     const { code, out } = await run(['prove']);
