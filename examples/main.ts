@@ -35,7 +35,7 @@ async function timeForward(g: Graph): Promise<{ median: number; output: Float32A
   const net = compileGraph(g, { mode: 'eval' });
   try {
     const times: number[] = [];
-    let output = new Float32Array();
+    let output: Float32Array = new Float32Array();
     for (let run = 0; run <= RUNS; run++) {
       const start = performance.now();
       const outputs = net.run(x);
