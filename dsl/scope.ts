@@ -7,9 +7,9 @@
  * unit (a residual block called 'layer1.0') children are prefixed ('layer1.0.conv1'), as
  * PyTorch's module paths are, so reports and errors point at a recognisable place.
  */
-import { GraphBuilder } from '../src/ir/builder.ts';
+import { GraphBuilder, type NodeSpec } from '../src/ir/builder.ts';
 import { ShapefoldError } from '../src/ir/errors.ts';
-import type { AttrsByOp, Graph, OpKind, ParamTensor, ParamsByOp, Shape } from '../src/ir/graph.ts';
+import type { Graph, OpKind, Shape } from '../src/ir/graph.ts';
 
 export interface ScopeOptions {
   /** Seed for deterministic parameter initialisation (default 0). */
@@ -18,14 +18,6 @@ export interface ScopeOptions {
 
 export class DslError extends ShapefoldError {
   override readonly name = 'DslError';
-}
-
-export interface NodeSpec<K extends OpKind> {
-  readonly op: K;
-  readonly inputs: readonly string[];
-  readonly attrs: AttrsByOp[K];
-  readonly name?: string;
-  readonly params?: Partial<Record<ParamsByOp[K], ParamTensor>>;
 }
 
 export class Scope {

@@ -9,12 +9,15 @@ import { model } from '../dsl/index.ts';
 import { compileGraph, selectBackend } from '../src/backend/index.ts';
 import { foldGraph, formatFoldReport } from '../src/fold/index.ts';
 import type { Graph } from '../src/ir/graph.ts';
+import { withTrainedStats } from '../src/bench/trained-stats.ts';
 import { formatShapeTable } from '../src/report/summary.ts';
 import { resnet18 } from './resnet18.ts';
 
 const RUNS = 8;
 
-const { graph, outputShape } = model(resnet18());
+const { graph: fresh, outputShape } = model(resnet18());
+// Fresh BatchNorms are the identity; fold ones with statistics a trained network might have.
+const graph = withTrainedStats(fresh, 1);
 console.log('ResNet-18 in the typed DSL (shapes inferred by the compiler, and again at run time):\n');
 console.log(formatShapeTable(graph));
 

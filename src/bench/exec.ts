@@ -37,9 +37,10 @@ import { basicBlock, batchNorm, conv2d, globalAvgPool, input, linear, maxPool, m
 import { BackendUnavailableError } from '../backend/errors.ts';
 import { type CompiledGraph, compileGraph } from '../backend/executor.ts';
 import { BACKEND_NAMES, type BackendInfo, type BackendName, selectBackend } from '../backend/select.ts';
-import type { Graph, Node, ParamTensor } from '../ir/graph.ts';
+import type { Graph, ParamTensor } from '../ir/graph.ts';
 import { createRng } from '../ir/init.ts';
 import { bindInputShapes, inferShapes } from '../ir/shapes.ts';
+import { withTrainedStats } from './trained-stats.ts';
 
 const GOAL_RATIO = 1.05;
 /** Outputs must agree to this, relative to the largest output magnitude. */
@@ -119,28 +120,6 @@ function resnet18(): Graph {
   return model(logits).graph;
 }
 
-/** Fresh BNs are the identity in eval mode; give them statistics a trained network might have. */
-function withTrainedStats(graph: Graph, seed: number): Graph {
-  const rng = createRng(seed);
-  const uniform = (p: ParamTensor, low: number, high: number): ParamTensor => ({
-    shape: p.shape,
-    data: Float32Array.from(p.data, () => low + (high - low) * rng()),
-  });
-  const nodes = graph.nodes.map((node): Node => {
-    if (node.op !== 'batchNorm') return node;
-    const p = node.params as Required<typeof node.params>;
-    return {
-      ...node,
-      params: {
-        gamma: uniform(p.gamma, 0.5, 1.5),
-        beta: uniform(p.beta, -0.2, 0.2),
-        runningMean: uniform(p.runningMean, -0.2, 0.2),
-        runningVar: uniform(p.runningVar, 0.5, 2),
-      },
-    };
-  });
-  return { ...graph, nodes };
-}
 
 /** The hand-written network: parameters read from the graph by name, converted once. */
 interface DirectResNet {

@@ -25,9 +25,10 @@ import { compileGraph } from '../backend/executor.ts';
 import { selectBackend } from '../backend/select.ts';
 import { foldGraph } from '../fold/index.ts';
 import { GraphBuilder } from '../ir/builder.ts';
-import type { Graph, Node, ParamTensor } from '../ir/graph.ts';
+import type { Graph } from '../ir/graph.ts';
 import { createRng } from '../ir/init.ts';
 import { runReference } from '../reference/run.ts';
+import { withTrainedStats } from './trained-stats.ts';
 
 const GOALS = { resnetFoldMs: 50, chain10kMs: 1000, growthExponent: 1.2, errorRatio: 2 } as const;
 const CHAIN_LENGTHS = [100, 300, 1000, 3000, 10000] as const;
@@ -98,28 +99,6 @@ function resnet50(): Graph {
   return model(logits).graph;
 }
 
-/** Fresh BNs are the identity in eval mode; give them statistics a trained network might have. */
-function withTrainedStats(graph: Graph, seed: number): Graph {
-  const rng = createRng(seed);
-  const uniform = (p: ParamTensor, low: number, high: number): ParamTensor => ({
-    shape: p.shape,
-    data: Float32Array.from(p.data, () => low + (high - low) * rng()),
-  });
-  const nodes = graph.nodes.map((node): Node => {
-    if (node.op !== 'batchNorm') return node;
-    const p = node.params as Required<typeof node.params>;
-    return {
-      ...node,
-      params: {
-        gamma: uniform(p.gamma, 0.5, 1.5),
-        beta: uniform(p.beta, -0.2, 0.2),
-        runningMean: uniform(p.runningMean, -0.2, 0.2),
-        runningVar: uniform(p.runningVar, 0.5, 2),
-      },
-    };
-  });
-  return { ...graph, nodes };
-}
 
 /** L x (3x3 conv 8 -> 8, pad 1, no bias -> BN -> ReLU) on [1, 8, 8, 8]. */
 function plainChain(layers: number): Graph {
