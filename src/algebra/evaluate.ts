@@ -26,6 +26,12 @@ export interface BoundTensor {
   readonly shape: readonly number[];
   /** Float32 parameters are read in place (exactly); every computed result is float64. */
   readonly data: Float64Array | Float32Array;
+  /**
+   * A weight's exact value kept as a parameter times one float64 factor per (p, q) row (what a
+   * folded weight is, see RowScaled): entry k of row r is data[k] * rowFactors[r]. Absent means 1.
+   * Folding the same weight again composes the factors, so it is still rounded only once.
+   */
+  readonly rowFactors?: Float64Array;
 }
 
 /** A matched node as the evaluator sees it: its op, attrs, tensors and numeric attributes. */
@@ -71,6 +77,19 @@ function tensorOf(env: EvalEnv, ref: string): BoundTensor {
   return t;
 }
 
+/** A tensor's values as they are, its row factors applied. */
+export function valuesOf(t: BoundTensor): Float64Array | Float32Array {
+  const factors = t.rowFactors;
+  if (factors === undefined) return t.data;
+  const perRow = t.data.length / factors.length;
+  const out = new Float64Array(t.data.length);
+  for (let row = 0, k = 0; row < factors.length; row++) {
+    const f = factors[row];
+    for (let end = k + perRow; k < end; k++) out[k] = t.data[k] * f;
+  }
+  return out;
+}
+
 function layoutOf(op: OpKind): WeightLayout {
   switch (op) {
     case 'conv2d':
@@ -98,13 +117,16 @@ function elementwise(a: Value, b: Value, f: (x: number, y: number) => number, wh
 }
 
 function map(a: Value, f: (x: number) => number): Value {
-  return typeof a === 'number' ? f(a) : Float64Array.from(a, f);
+  if (typeof a === 'number') return f(a);
+  const out = new Float64Array(a.length);
+  for (let k = 0; k < a.length; k++) out[k] = f(a[k]);
+  return out;
 }
 
 function value(e: VExpr, env: EvalEnv): Value {
   switch (e.kind) {
     case 'param':
-      return tensorOf(env, e.ref).data;
+      return valuesOf(tensorOf(env, e.ref));
     case 'attr': {
       const v = role(env, e.ref).scalars[nameOf(e.ref)];
       if (v === undefined) throw new RuleEvaluationError(`node bound to '${roleOf(e.ref)}' has no numeric attribute '${nameOf(e.ref)}'`);
@@ -205,19 +227,28 @@ function vectorFor(v: Value, length: number, what: string): (k: number) => numbe
   return (k) => v[k];
 }
 
-/** Row factors of scaleOut(W, s) or scaleIn(W, s), by the index map of forEachEntry. */
+/**
+ * Row factors of scaleOut(W, s) or scaleIn(W, s), by the index map of forEachEntry: row (p, q)
+ * takes s[p] when the scaled axis is the weight's first (output units of a conv or linear, input
+ * channels of a transposed conv), else s[group(p) * b + q]. Written a row or a group at a time:
+ * for 1x1 convs and linears there are as many rows as weights.
+ */
 function rowFactors(w: BoundWeight, by: Value, axis: 'out' | 'in'): Float64Array {
   const g = geometry(w);
-  const s = vectorFor(by, axis === 'out' ? g.outUnits : g.inChannels, axis === 'out' ? 'scaleOut' : 'scaleIn');
+  const length = axis === 'out' ? g.outUnits : g.inChannels;
+  if (typeof by !== 'number' && by.length !== length) {
+    throw new RuleEvaluationError(`${axis === 'out' ? 'scaleOut' : 'scaleIn'}: expected ${length} entries, got ${by.length}`);
+  }
   const [a, b] = w.shape;
-  const perGroupA = a / w.groups;
   const factors = new Float64Array(a * b);
+  if (typeof by === 'number') return factors.fill(by);
+  const byFirstAxis = (axis === 'out') === (w.layout !== 'convTranspose2d');
+  const perGroupA = a / w.groups;
   for (let p = 0; p < a; p++) {
-    const group = Math.floor(p / perGroupA);
-    for (let q = 0; q < b; q++) {
-      const out = w.layout === 'convTranspose2d' ? group * b + q : p;
-      const input = w.layout === 'convTranspose2d' ? p : group * b + q;
-      factors[p * b + q] = s(axis === 'out' ? out : input);
+    if (byFirstAxis) factors.fill(by[p], p * b, (p + 1) * b);
+    else {
+      const from = Math.floor(p / perGroupA) * b;
+      factors.set(by.subarray(from, from + b), p * b);
     }
   }
   return factors;
@@ -229,7 +260,7 @@ function weightRows(e: WExpr, env: EvalEnv): RowScaled {
       const bound = role(env, e.ref);
       const t = tensorOf(env, e.ref);
       const groups = 'groups' in bound.attrs ? (bound.attrs.groups as number) : 1;
-      return { weight: { ...t, layout: layoutOf(bound.op), groups }, factors: undefined };
+      return { weight: { shape: t.shape, data: t.data, layout: layoutOf(bound.op), groups }, factors: t.rowFactors };
     }
     case 'scaleOut':
     case 'scaleIn': {
@@ -241,26 +272,82 @@ function weightRows(e: WExpr, env: EvalEnv): RowScaled {
   }
 }
 
-// Two copies of one loop so that each stays monomorphic: these run over every weight of a model.
-function applyRows32(src: Float32Array, factors: Float64Array, taps: number, out: Float32Array | Float64Array): void {
+// Separate loops per array type, so that each stays monomorphic: these run over every weight of a model.
+function applyRows32(src: Float32Array, factors: Float64Array, taps: number, out: Float64Array): void {
   for (let row = 0, k = 0; row < factors.length; row++) {
     const f = factors[row];
     for (let end = k + taps; k < end; k++) out[k] = src[k] * f;
   }
 }
 
-function applyRows64(src: Float64Array, factors: Float64Array, taps: number, out: Float32Array | Float64Array): void {
+function applyRows64(src: Float64Array, factors: Float64Array, taps: number, out: Float64Array): void {
   for (let row = 0, k = 0; row < factors.length; row++) {
     const f = factors[row];
     for (let end = k + taps; k < end; k++) out[k] = src[k] * f;
   }
 }
 
-function materialize(w: RowScaled, out: Float32Array | Float64Array): void {
+/** float32 values from 2^128 - 2^103 up round to Infinity. */
+const ROUNDS_TO_INFINITY = 2 ** 128 - 2 ** 103;
+
+/**
+ * The float64 products rounded to float32 as they are stored; returns the index of the first one
+ * that is not finite in float32, or -1. One-tap rows (1x1 convs, linears) get their own loop.
+ */
+function roundRows32(src: Float32Array, factors: Float64Array, taps: number, out: Float32Array): number {
+  let nonFinite = -1;
+  if (taps === 1) {
+    for (let k = 0; k < factors.length; k++) {
+      const v = src[k] * factors[k];
+      out[k] = v;
+      if (!(Math.abs(v) < ROUNDS_TO_INFINITY) && nonFinite < 0) nonFinite = k;
+    }
+    return nonFinite;
+  }
+  for (let row = 0, k = 0; row < factors.length; row++) {
+    const f = factors[row];
+    for (let end = k + taps; k < end; k++) {
+      const v = src[k] * f;
+      out[k] = v;
+      if (!(Math.abs(v) < ROUNDS_TO_INFINITY) && nonFinite < 0) nonFinite = k;
+    }
+  }
+  return nonFinite;
+}
+
+function roundRows64(src: Float64Array, factors: Float64Array, taps: number, out: Float32Array): number {
+  let nonFinite = -1;
+  for (let row = 0, k = 0; row < factors.length; row++) {
+    const f = factors[row];
+    for (let end = k + taps; k < end; k++) {
+      const v = src[k] * f;
+      out[k] = v;
+      if (!(Math.abs(v) < ROUNDS_TO_INFINITY) && nonFinite < 0) nonFinite = k;
+    }
+  }
+  return nonFinite;
+}
+
+function materialize(w: RowScaled): Float64Array {
   const { weight, factors } = w;
+  const out = new Float64Array(weight.data.length);
   if (factors === undefined) out.set(weight.data);
   else if (weight.data instanceof Float32Array) applyRows32(weight.data, factors, geometry(weight).taps, out);
   else applyRows64(weight.data, factors, geometry(weight).taps, out);
+  return out;
+}
+
+/** The weight's float64 value rounded to float32 as each entry is stored, and its first non-finite entry (or -1). */
+function materializeFloat32(w: RowScaled): { readonly data: Float32Array; readonly nonFinite: number } {
+  const { weight, factors } = w;
+  const data = new Float32Array(weight.data.length);
+  if (factors === undefined) {
+    data.set(weight.data);
+    return { data, nonFinite: data.findIndex((v) => v - v !== 0) };
+  }
+  const taps = geometry(weight).taps;
+  const nonFinite = weight.data instanceof Float32Array ? roundRows32(weight.data, factors, taps, data) : roundRows64(weight.data, factors, taps, data);
+  return { data, nonFinite };
 }
 
 function matvecOf(w: RowScaled, v: Value): Float64Array {
@@ -285,28 +372,29 @@ function rowNormOf(w: RowScaled): Float64Array {
 /** A weight expression's value in float64. */
 export function evaluateWeight(e: WExpr, env: EvalEnv): BoundWeight & Evaluated {
   const rows = weightRows(e, env);
-  const data = new Float64Array(rows.weight.data.length);
-  materialize(rows, data);
-  return { ...rows.weight, data };
+  return { ...rows.weight, data: materialize(rows) };
+}
+
+/** What evaluateWeightFloat32 computes: the float32 weight and the exact value it rounds. */
+export interface Float32Weight {
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+  /** The index of the first entry that is not finite, or -1. */
+  readonly nonFinite: number;
+  /** The exact (float64) value: the base parameter with its composed row factors. */
+  readonly exact: BoundTensor;
 }
 
 /**
  * A weight expression's value computed in float64 and rounded once to float32, in one pass (each
- * entry is its parameter times a float64 row factor, rounded as it is stored). `nonFinite` is the
- * index of the first entry that is not finite, or -1.
+ * entry is its parameter times a float64 row factor, rounded as it is stored).
  */
-export function evaluateWeightFloat32(e: WExpr, env: EvalEnv): { readonly shape: readonly number[]; readonly data: Float32Array; readonly nonFinite: number } {
+export function evaluateWeightFloat32(e: WExpr, env: EvalEnv): Float32Weight {
   const rows = weightRows(e, env);
-  const data = new Float32Array(rows.weight.data.length);
-  materialize(rows, data);
-  let nonFinite = -1;
-  for (let k = 0; k < data.length; k++) {
-    if (data[k] - data[k] !== 0) {
-      nonFinite = k;
-      break;
-    }
-  }
-  return { shape: rows.weight.shape, data, nonFinite };
+  const { data, nonFinite } = materializeFloat32(rows);
+  const { shape } = rows.weight;
+  const exact: BoundTensor = rows.factors === undefined ? { shape, data: rows.weight.data } : { shape, data: rows.weight.data, rowFactors: rows.factors };
+  return { shape, data, nonFinite, exact };
 }
 
 /** Per-tap constants [Cout, kH, kW]. */
@@ -314,7 +402,8 @@ export function evaluateTaps(e: TapExpr, env: EvalEnv): Evaluated {
   switch (e.kind) {
     case 'tapParam': {
       const t = tensorOf(env, e.ref);
-      return { shape: t.shape, data: t.data instanceof Float64Array ? t.data : new Float64Array(t.data) };
+      const data = valuesOf(t);
+      return { shape: t.shape, data: data instanceof Float64Array ? data : new Float64Array(data) };
     }
     case 'taps': {
       const rows = weightRows(e.weight, env);
@@ -333,7 +422,12 @@ export function evaluateTaps(e: TapExpr, env: EvalEnv): Evaluated {
       const [outUnits] = t.shape;
       const perUnit = t.data.length / outUnits;
       const s = vectorFor(value(e.by, env), outUnits, 'tapScaleOut');
-      return { shape: t.shape, data: Float64Array.from(t.data, (x, k) => x * s(Math.floor(k / perUnit))) };
+      const data = new Float64Array(t.data.length);
+      for (let o = 0, k = 0; o < outUnits; o++) {
+        const so = s(o);
+        for (let end = k + perUnit; k < end; k++) data[k] = t.data[k] * so;
+      }
+      return { shape: t.shape, data };
     }
     case 'tapAdd': {
       const parts = e.args.map((a) => evaluateTaps(a, env));

@@ -1,8 +1,9 @@
 /**
  * Applying one matched rule: bind the matched nodes, check the value conditions, evaluate every
- * new parameter, build the replacement chain and splice it into the graph.
+ * new parameter and build the replacement chain (the engine splices it into the graph).
  *
- * Binding (`EvalEnv`, src/algebra/evaluate.ts): each role's params widened to float64; absent
+ * Binding (`EvalEnv`, src/algebra/evaluate.ts): each role's params read as float64 (their exact
+ * values if an earlier fold produced them, see below); absent
  * optional params as zeros (a conv/linear without bias gets a zero bias, a conv2d without tapBias
  * zero taps); numeric-list attrs (normalize's mean and std) as tensors; numeric attrs (eps,
  * alpha) as scalars; `${role}.spatial` = the product of the role's literal input dims after the
@@ -10,10 +11,17 @@
  *
  * Values: conditions nonNegative / zero / nonZero / notAllOne on evaluate.ts values (a failure is
  * a refusal naming the node, the channel and the value). Every replacement param is evaluated in
- * float64 by evaluate.ts and rounded to float32 once; a value that is not finite after rounding is
- * a refusal. One exact clean-up, before rounding: a conv2d whose padding is zero reads every tap
- * at every position, so its tapBias is the constant sum over taps and joins the bias (and an
- * all-zero tapBias is dropped).
+ * float64 by evaluate.ts and rounded to float32; a value that is not finite after rounding is a
+ * refusal. One exact clean-up, before rounding: a conv2d whose padding is zero reads every tap at
+ * every position, so its tapBias is the constant sum over taps and joins the bias (and an all-zero
+ * tapBias is dropped).
+ *
+ * Rounded once, however many folds: a node a fold produced carries float32 params, but a later
+ * fold on it must start from the exact values, or a conv folded from both sides (normalize ->
+ * conv -> BN) would be rounded twice. So each fold also returns the exact value of every param
+ * it made (`Exact`: vectors and tap biases in float64; a weight as the original float32 base
+ * parameter with its composed float64 row factors), and the engine binds a later fold on that
+ * node from them. Every param of the folded graph is then the single rounding of its exact value.
  *
  * Safety: a matched node's non-zero parameter that the rule never reads would be silently
  * dropped, so that is a refusal too (e.g. a tapBias from an earlier fold meeting a rule that
@@ -36,6 +44,8 @@ import {
   evaluateWeight,
   evaluateWeightFloat32,
   type Evaluated,
+  type Float32Weight,
+  valuesOf,
   RuleEvaluationError,
   type BoundRole,
   type BoundTensor,
@@ -45,12 +55,12 @@ import { isTapExpr, isWeightExpr, nameOf, roleOf, type ParamExpr, type VExpr, ty
 import type { Condition, ReplacementNode, Rule } from '../algebra/rule.ts';
 import { attrFieldsOf } from '../ir/attrs.ts';
 import { ShapefoldError } from '../ir/errors.ts';
-import type { Graph, Node, OpKind, ParamTensor, Shape } from '../ir/graph.ts';
+import type { Node, OpKind, ParamTensor, Shape } from '../ir/graph.ts';
 import { optionalParamShapes, paramShapes, type OpWithAttrs } from '../ir/params.ts';
 import { inferNodeShape } from '../ir/shapes.ts';
 import { dimEqual } from '../shape/dim.ts';
 import { FoldRuleError } from './errors.ts';
-import { label, type GraphIndex } from './graph-index.ts';
+import { label, type GraphIndex, type Placed } from './graph-index.ts';
 import type { ExplicitPadding, Match, Refusal } from './match.ts';
 
 /** One applied fold, as the report lists it. */
@@ -61,8 +71,17 @@ export interface FoldRecord {
   readonly produced: readonly { readonly name: string; readonly op: OpKind }[];
 }
 
+/** The exact values of a produced node's params, by param name (see the file comment). */
+export type Exact = Readonly<Record<string, BoundTensor>>;
+
+/** A replacement node with its shape and the exact values its float32 params round. */
+export interface Produced extends Placed {
+  readonly exact: Exact;
+}
+
 export type ApplyOutcome =
-  | { readonly kind: 'applied'; readonly graph: Graph; readonly record: FoldRecord }
+  /** The replacement chain, to put where the matched chain was (LiveGraph.replace). */
+  | { readonly kind: 'applied'; readonly replacement: readonly Produced[]; readonly record: FoldRecord }
   | { readonly kind: 'refusal'; readonly refusal: Refusal };
 
 type Tensor64 = { shape: readonly number[]; data: Float64Array };
@@ -77,20 +96,31 @@ function subExpressions(e: ParamExpr): ParamExpr[] {
   return [e, ...children.flatMap(subExpressions)];
 }
 
-function ruleExpressions(rule: Rule): ParamExpr[] {
-  const fromConditions = rule.conditions.flatMap((c) => ('expr' in c ? [c.expr] : []));
-  return [...rule.replacement.flatMap((r) => Object.values(r.params)), ...fromConditions].flatMap(subExpressions);
+interface RuleFacts {
+  /** `role.name` for every parameter the rule reads; `role.*` for a role read through its affine form. */
+  readonly referenced: ReadonlySet<string>;
+  /** The `repeat` counts the rule needs. */
+  readonly counts: readonly string[];
 }
 
-/** `role.name` for every parameter the rule reads; `role.*` for a role read through its affine form. */
-function referencedParams(rule: Rule): Set<string> {
-  const refs = new Set<string>();
-  for (const e of ruleExpressions(rule)) {
-    if ('ref' in e) refs.add(e.ref);
-    if (e.kind === 'affine') refs.add(`${e.role}.*`);
+// Rules are immutable data: what is derived from one is derived once.
+const factsByRule = new WeakMap<Rule, RuleFacts>();
+
+function factsOf(rule: Rule): RuleFacts {
+  const known = factsByRule.get(rule);
+  if (known !== undefined) return known;
+  const fromConditions = rule.conditions.flatMap((c) => ('expr' in c ? [c.expr] : []));
+  const expressions = [...rule.replacement.flatMap((r) => Object.values(r.params)), ...fromConditions].flatMap(subExpressions);
+  const referenced = new Set<string>();
+  for (const e of expressions) {
+    if ('ref' in e) referenced.add(e.ref);
+    if (e.kind === 'affine') referenced.add(`${e.role}.*`);
   }
-  for (const c of rule.conditions) if (c.kind === 'hasParam') refs.add(c.ref);
-  return refs;
+  for (const c of rule.conditions) if (c.kind === 'hasParam') referenced.add(c.ref);
+  const counts = [...new Set(expressions.flatMap((e) => (e.kind === 'repeat' ? [e.times] : [])))];
+  const facts = { referenced, counts };
+  factsByRule.set(rule, facts);
+  return facts;
 }
 
 /** Float32 values read as doubles exactly, so weights are bound without a float64 copy. */
@@ -113,7 +143,7 @@ function zerosOf(shape: readonly number[]): BoundTensor {
   return { shape, data: new Float64Array(shape.reduce((a, d) => a * d, 1)) };
 }
 
-function bindRole(node: Node): BoundRole {
+function bindRole(node: Node, exact: Exact | undefined): BoundRole {
   const tensors: Record<string, BoundTensor> = {};
   const scalars: Record<string, number> = {};
   for (const [name, value] of Object.entries(node.attrs as Readonly<Record<string, unknown>>)) {
@@ -127,7 +157,9 @@ function bindRole(node: Node): BoundRole {
   const possible = { ...paramShapes(withBias), ...optionalParamShapes(withBias) };
   for (const [name, shape] of Object.entries(possible)) {
     const given = (node.params as Readonly<Record<string, ParamTensor | undefined>>)[name];
-    if (given !== undefined) tensors[name] = toBound(given);
+    const known = given === undefined ? undefined : exact?.[name];
+    if (known !== undefined) tensors[name] = known;
+    else if (given !== undefined) tensors[name] = toBound(given);
     else if (name === 'bias' || name === 'tapBias') tensors[name] = zerosOf(shape);
   }
   return { op: node.op, attrs: node.attrs, tensors, scalars };
@@ -139,11 +171,11 @@ function spatialCount(shape: Shape | undefined): number | undefined {
   return trailing.every((d) => typeof d === 'number') ? (trailing as number[]).reduce((a, d) => a * d, 1) : undefined;
 }
 
-function bindEnv(match: Match, index: GraphIndex): EvalEnv {
+function bindEnv(match: Match, index: GraphIndex, exact: ReadonlyMap<string, Exact>): EvalEnv {
   const roles: Record<string, BoundRole> = {};
   const counts: Record<string, number> = {};
   for (const [role, node] of Object.entries(match.roles)) {
-    roles[role] = bindRole(node);
+    roles[role] = bindRole(node, exact.get(node.name));
     const spatial = spatialCount(index.shapes.get(node.inputs[0]));
     if (spatial !== undefined) counts[`${role}.spatial`] = spatial;
   }
@@ -235,27 +267,33 @@ function valueProblem(condition: Condition, env: EvalEnv, match: Match): string 
 }
 
 /** A matched node's non-zero parameter the rule never reads, which the rewrite would drop. */
-function droppedParam(match: Match, referenced: ReadonlySet<string>): string | undefined {
+function droppedParam(match: Match, referenced: ReadonlySet<string>, exact: ReadonlyMap<string, Exact>): string | undefined {
   for (const [role, node] of Object.entries(match.roles)) {
     if (referenced.has(`${role}.*`)) continue;
     for (const [name, p] of Object.entries(node.params as Readonly<Record<string, ParamTensor | undefined>>)) {
       if (p === undefined || referenced.has(`${role}.${name}`)) continue;
-      if (p.data.some((v) => v !== 0)) return `${label(node)} carries a ${name} that rule '${match.rule.name}' does not account for`;
+      const known = exact.get(node.name)?.[name];
+      if ((known === undefined ? p.data : valuesOf(known)).some((v) => v !== 0)) return `${label(node)} carries a ${name} that rule '${match.rule.name}' does not account for`;
     }
   }
   return undefined;
 }
 
 function missingCount(rule: Rule, match: Match, env: EvalEnv, index: GraphIndex): string | undefined {
-  for (const e of ruleExpressions(rule)) {
-    if (e.kind !== 'repeat' || env.counts[e.times] !== undefined) continue;
-    const role = e.times.slice(0, e.times.indexOf('.'));
+  for (const times of factsOf(rule).counts) {
+    if (env.counts[times] !== undefined) continue;
+    const role = times.slice(0, times.indexOf('.'));
     const node = match.roles[role];
-    if (node === undefined) throw new FoldRuleError(rule.name, `count '${e.times}' names no matched role`);
+    if (node === undefined) throw new FoldRuleError(rule.name, `count '${times}' names no matched role`);
     const shape = index.shapes.get(node.inputs[0]) ?? [];
     return `${label(node)}'s input [${shape.join(', ')}] has a symbolic spatial size; the fold needs it literal`;
   }
   return undefined;
+}
+
+/** A copy of an attribute value (numbers, strings, booleans and lists of them), sharing nothing. */
+function copyAttr(value: unknown): unknown {
+  return Array.isArray(value) ? value.map(copyAttr) : value;
 }
 
 /** Attributes of a replacement node (see the file comment). */
@@ -267,7 +305,7 @@ function replacementAttrs(rule: Rule, rn: ReplacementNode, op: OpKind, source: N
   for (const field of attrFieldsOf(op)) {
     if (Object.hasOwn(overrides, field)) attrs[field] = overrides[field];
     else if (field === 'padding' && resolved !== undefined && Object.hasOwn(base, field)) attrs[field] = [...resolved];
-    else if (Object.hasOwn(base, field)) attrs[field] = structuredClone(base[field]);
+    else if (Object.hasOwn(base, field)) attrs[field] = copyAttr(base[field]);
     else if ((field === 'numChannels' || field === 'numFeatures') && typeof inputShape[1] === 'number') attrs[field] = inputShape[1];
     else throw new FoldRuleError(rule.name, `replacement '${rn.role}' (${op}) needs attr '${field}'; give it in attrs or attrsFrom`);
   }
@@ -317,6 +355,7 @@ interface Built {
   readonly op: OpKind;
   readonly attrs: Record<string, unknown>;
   readonly params: Record<string, ParamTensor>;
+  readonly exact: Exact;
   readonly shape: Shape;
 }
 
@@ -334,7 +373,7 @@ function buildReplacement(match: Match, env: EvalEnv, index: GraphIndex): Built[
     const withAttrs = { op, attrs } as unknown as OpWithAttrs;
     const shapes = { ...paramShapes(withAttrs), ...optionalParamShapes(withAttrs) };
     const params64: Record<string, Tensor64> = {};
-    const weights32: Record<string, ReturnType<typeof evaluateWeightFloat32>> = {};
+    const weights32: Record<string, Float32Weight> = {};
     for (const [name, e] of Object.entries(rn.params)) {
       const shape = shapes[name];
       if (shape === undefined) throw new FoldRuleError(rule.name, `replacement '${rn.role}' (${op}) has no param '${name}'`);
@@ -352,11 +391,13 @@ function buildReplacement(match: Match, env: EvalEnv, index: GraphIndex): Built[
       if (params64[name] === undefined && weights32[name] === undefined) throw new FoldRuleError(rule.name, `replacement '${rn.role}' (${op}) needs param '${name}', which the rule does not define`);
     }
     const params: Record<string, ParamTensor> = {};
+    const exact: Record<string, BoundTensor> = {};
     for (const [name, w] of Object.entries(weights32)) {
       if (w.nonFinite >= 0) {
         return `the folded ${name} of ${source === undefined ? rn.role : source.name} would be ${formatValue(w.data[w.nonFinite])} at index ${w.nonFinite}`;
       }
       params[name] = { shape: [...w.shape], data: w.data };
+      exact[name] = w.exact;
     }
     for (const [name, t] of Object.entries(params64)) {
       const { data, bad } = roundChecked(t.data);
@@ -364,6 +405,7 @@ function buildReplacement(match: Match, env: EvalEnv, index: GraphIndex): Built[
         return `the folded ${name} of ${source === undefined ? rn.role : source.name} would be ${formatValue(data[bad])} at index ${bad} (float64 ${formatValue(t.data[bad])})`;
       }
       params[name] = { shape: [...t.shape], data };
+      exact[name] = t;
     }
     let shape: Shape;
     try {
@@ -372,16 +414,16 @@ function buildReplacement(match: Match, env: EvalEnv, index: GraphIndex): Built[
       if (error instanceof ShapefoldError) throw new FoldRuleError(rule.name, `replacement '${rn.role}': ${error.message}`, { cause: error });
       throw error;
     }
-    built.push({ rn, op, attrs, params, shape });
+    built.push({ rn, op, attrs, params, exact, shape });
     inputShape = shape;
   }
   return built;
 }
 
 /** Names for the built nodes (see the file comment); every name unique in the new graph. */
-function chooseNames(match: Match, built: readonly Built[], graph: Graph): string[] {
+function chooseNames(match: Match, built: readonly Built[], index: GraphIndex): string[] {
   const matchedNames = match.nodes.map((n) => n.name);
-  const taken = new Set(graph.nodes.map((n) => n.name).filter((n) => !matchedNames.includes(n)));
+  const taken = (name: string) => index.byName.has(name) && !matchedNames.includes(name);
   const names: (string | undefined)[] = built.map(() => undefined);
   const used = new Set<string>();
   const take = (i: number, name: string) => {
@@ -389,7 +431,7 @@ function chooseNames(match: Match, built: readonly Built[], graph: Graph): strin
     used.add(name);
   };
   const last = match.nodes[match.nodes.length - 1];
-  if (graph.outputs.includes(last.name)) take(built.length - 1, last.name);
+  if (index.outputs.has(last.name)) take(built.length - 1, last.name);
   built.forEach((b, i) => {
     const from = b.rn.attrsFrom === undefined ? undefined : match.roles[b.rn.attrsFrom].name;
     if (names[i] === undefined && from !== undefined && !used.has(from)) take(i, from);
@@ -403,20 +445,23 @@ function chooseNames(match: Match, built: readonly Built[], graph: Graph): strin
     }
     const base = `${matchedNames[matchedNames.length - 1]}_${b.rn.role}`;
     let name = base;
-    for (let k = 2; taken.has(name) || used.has(name); k++) name = `${base}${k}`;
+    for (let k = 2; taken(name) || used.has(name); k++) name = `${base}${k}`;
     take(i, name);
   });
   return names as string[];
 }
 
-/** Evaluates the match and, unless a value refuses it, returns the rewritten graph. */
-export function applyMatch(match: Match, index: GraphIndex): ApplyOutcome {
+/**
+ * Evaluates the match and, unless a value refuses it, returns the replacement chain. `exact`: the
+ * exact param values of the nodes earlier folds produced, by node name (see the file comment).
+ */
+export function applyMatch(match: Match, index: GraphIndex, exact: ReadonlyMap<string, Exact>): ApplyOutcome {
   const { rule } = match;
   const nodes = match.nodes.map((n) => n.name);
   const refuse = (reason: string): ApplyOutcome => ({ kind: 'refusal', refusal: { rule: rule.name, nodes, reason } });
   if (rule.replacement.length === 0) throw new FoldRuleError(rule.name, 'the replacement chain is empty');
-  const env = bindEnv(match, index);
-  const dropped = droppedParam(match, referencedParams(rule));
+  const env = bindEnv(match, index, exact);
+  const dropped = droppedParam(match, factsOf(rule).referenced, exact);
   if (dropped !== undefined) return refuse(dropped);
   const uncounted = missingCount(rule, match, env, index);
   if (uncounted !== undefined) return refuse(uncounted);
@@ -441,29 +486,19 @@ export function applyMatch(match: Match, index: GraphIndex): ApplyOutcome {
     throw new FoldRuleError(rule.name, `the replacement produces [${produced.join(', ')}] where ${label(last)} produced [${expected.join(', ')}]`);
   }
 
-  const names = chooseNames(match, built, index.graph);
+  const names = chooseNames(match, built, index);
   const replacement = built.map(
-    (b, i) => ({ name: names[i], op: b.op, inputs: i === 0 ? [...match.nodes[0].inputs] : [names[i - 1]], attrs: b.attrs, params: b.params }) as unknown as Node,
+    (b, i): Produced => ({
+      node: { name: names[i], op: b.op, inputs: i === 0 ? [...match.nodes[0].inputs] : [names[i - 1]], attrs: b.attrs, params: b.params } as unknown as Node,
+      shape: b.shape,
+      exact: b.exact,
+    }),
   );
-  const newLast = names[names.length - 1];
-  const matched = new Set(match.nodes);
-  const rewired: Node[] = [];
-  for (const node of index.graph.nodes) {
-    if (node === last) rewired.push(...replacement);
-    else if (!matched.has(node)) {
-      rewired.push(node.inputs.includes(last.name) ? ({ ...node, inputs: node.inputs.map((x) => (x === last.name ? newLast : x)) } as Node) : node);
-    }
-  }
-  const graph: Graph = {
-    nodes: rewired,
-    inputs: [...index.graph.inputs],
-    outputs: index.graph.outputs.map((x) => (x === last.name ? newLast : x)),
-  };
   const record: FoldRecord = {
     rule: rule.name,
     statement: rule.statement,
     matched: match.nodes.map((n) => ({ name: n.name, op: n.op })),
-    produced: replacement.map((n) => ({ name: n.name, op: n.op })),
+    produced: replacement.map(({ node }) => ({ name: node.name, op: node.op })),
   };
-  return { kind: 'applied', graph, record };
+  return { kind: 'applied', replacement, record };
 }

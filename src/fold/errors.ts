@@ -20,3 +20,8 @@ export class FoldRuleError extends ShapefoldError {
 export class FoldCycleError extends ShapefoldError {
   override readonly name: string = 'FoldCycleError';
 }
+
+/** The engine's graph index lost track of a node: a bug in the engine, never the input's fault. */
+export class FoldIndexError extends ShapefoldError {
+  override readonly name: string = 'FoldIndexError';
+}

@@ -4,4 +4,4 @@ export { formatFoldReport, type FoldReport, type LeftNode } from './report.ts';
 export type { FoldRecord } from './apply.ts';
 export type { FoldMode, Refusal } from './match.ts';
 export type { ProbeReport } from './probe.ts';
-export { FoldCycleError, FoldRuleError } from './errors.ts';
+export { FoldCycleError, FoldIndexError, FoldRuleError } from './errors.ts';
