@@ -52,6 +52,16 @@ function messageOf(e: unknown): string {
 }
 
 /** Makes `name` the active backend and describes it, or returns why it cannot run. */
+/**
+ * tfjs's cpu backend prints an "install tfjs-node" notice on first use in Node. shapefold already
+ * reports which backend runs and why the others do not, so the notice only repeats that, and it
+ * also fires when wasm borrows cpu gradient kernels. `firstUse` is the flag the notice checks.
+ */
+function quietCpuNotice(): void {
+  const cpu = tf.findBackend('cpu') as { firstUse?: boolean } | null;
+  if (cpu !== null && 'firstUse' in cpu) cpu.firstUse = false;
+}
+
 async function activate(name: BackendName): Promise<{ detail: string } | { reason: string }> {
   if (name === 'tensorflow') {
     // A variable specifier keeps TypeScript from requiring the optional package's types.
@@ -78,6 +88,7 @@ async function activate(name: BackendName): Promise<{ detail: string } | { reaso
     return { reason: `initialisation failed (${messageOf(e)})` };
   }
   if (!started || tf.getBackend() !== name) return { reason: 'tfjs could not initialise it' };
+  quietCpuNotice();
   if (wasm !== undefined) {
     borrowCpuGradientKernels();
     const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD';
