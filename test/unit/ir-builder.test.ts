@@ -3,19 +3,10 @@ import { GraphBuilder } from '../../src/ir/builder.ts';
 import { GraphError, ShapeError } from '../../src/ir/errors.ts';
 import type { AttrsByOp, OpKind, ParamTensor } from '../../src/ir/graph.ts';
 import { createRng, initParams } from '../../src/ir/init.ts';
+import { bnAttrs, convAttrs } from './ir-fixtures.ts';
 
-const conv = (over: Partial<AttrsByOp['conv2d']> = {}): AttrsByOp['conv2d'] => ({
-  inChannels: 3,
-  outChannels: 4,
-  kernel: [3, 3],
-  stride: [1, 1],
-  padding: [1, 1, 1, 1],
-  dilation: [1, 1],
-  groups: 1,
-  bias: true,
-  ...over,
-});
-const BN: AttrsByOp['batchNorm'] = { numFeatures: 4, eps: 1e-5, frozen: false, decay: 0.9, unbiasedRunningVar: true };
+const conv = convAttrs;
+const BN = bnAttrs(4);
 
 function errorOf(run: () => unknown): Error {
   try {

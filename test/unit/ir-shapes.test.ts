@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GraphError, ShapeError, ShapefoldError } from '../../src/ir/errors.ts';
 import type { AttrsByOp, Node, OpKind, Shape } from '../../src/ir/graph.ts';
 import { dimLabel, inferNodeShape } from '../../src/ir/shapes.ts';
+import { convAttrs } from './ir-fixtures.ts';
 
 /** A node called 'n' reading one input per shape given. */
 function infer<K extends OpKind>(op: K, attrs: AttrsByOp[K], ...inputs: Shape[]): Shape {
@@ -18,17 +19,7 @@ function errorOf(run: () => unknown): Error {
   throw new Error('expected an error');
 }
 
-const conv = (over: Partial<AttrsByOp['conv2d']> = {}): AttrsByOp['conv2d'] => ({
-  inChannels: 3,
-  outChannels: 8,
-  kernel: [3, 3],
-  stride: [1, 1],
-  padding: [1, 1, 1, 1],
-  dilation: [1, 1],
-  groups: 1,
-  bias: true,
-  ...over,
-});
+const conv = (over: Partial<AttrsByOp['conv2d']> = {}): AttrsByOp['conv2d'] => convAttrs({ outChannels: 8, ...over });
 
 const convT = (over: Partial<AttrsByOp['convTranspose2d']> = {}): AttrsByOp['convTranspose2d'] => ({
   inChannels: 4,

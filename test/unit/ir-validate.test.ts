@@ -3,17 +3,9 @@ import { GraphBuilder } from '../../src/ir/builder.ts';
 import { GraphError, ShapeError } from '../../src/ir/errors.ts';
 import type { AttrsByOp, Graph, Node, OpKind, ParamTensor } from '../../src/ir/graph.ts';
 import { validateGraph } from '../../src/ir/validate.ts';
+import { convAttrs } from './ir-fixtures.ts';
 
-const CONV: AttrsByOp['conv2d'] = {
-  inChannels: 3,
-  outChannels: 4,
-  kernel: [3, 3],
-  stride: [1, 1],
-  padding: [1, 1, 1, 1],
-  dilation: [1, 1],
-  groups: 1,
-  bias: true,
-};
+const CONV = convAttrs();
 const BN: AttrsByOp['batchNorm'] = { numFeatures: 4, eps: 1e-5, frozen: false, decay: 0.9, unbiasedRunningVar: true };
 
 /** x -> conv 'c' -> batchNorm 'b' -> relu 'r'. */
