@@ -1,5 +1,6 @@
 /**
- * Loads a model for the CLI from a graph JSON file (`graphToJSON`'s format) or from a module
+ * Loads a model for the CLI from a graph JSON file (`graphToJSON`'s format), a tfjs Layers
+ * model.json (its weight files beside it; `src/io`), or from a module
  * written with the typed DSL. A module names its model with `file.ts#exportName` or as its
  * default export; the export may be a tensor, a `model(...)` result, a graph, or a function of
  * no arguments returning one of those.
@@ -12,6 +13,8 @@ import { ShapefoldError } from '../ir/errors.ts';
 import type { Graph } from '../ir/graph.ts';
 import { graphFromJSON } from '../ir/serialize.ts';
 import { validateGraph } from '../ir/validate.ts';
+import { isLayersModelJSON } from '../io/layers-format.ts';
+import { readLayersModel } from '../io/layers-import.ts';
 
 export class LoadError extends ShapefoldError {
   override readonly name = 'LoadError';
@@ -35,6 +38,16 @@ function graphOf(value: unknown, source: string): Graph | undefined {
   return undefined;
 }
 
+/** Whether `spec` names a tfjs Layers model.json (modelTopology + weightsManifest). */
+export async function isLayersModelFile(spec: string): Promise<boolean> {
+  if (extname(spec) !== '.json') return false;
+  try {
+    return isLayersModelJSON(JSON.parse(await readFile(spec, 'utf8')));
+  } catch {
+    return false;
+  }
+}
+
 export async function loadGraph(spec: string): Promise<Graph> {
   const hash = spec.lastIndexOf('#');
   const file = hash > 0 ? spec.slice(0, hash) : spec;
@@ -53,6 +66,7 @@ export async function loadGraph(spec: string): Promise<Graph> {
     } catch (error) {
       throw new LoadError(`${file}: not valid JSON (${(error as Error).message})`);
     }
+    if (isLayersModelJSON(json)) return readLayersModel(file);
     return graphFromJSON(json, file);
   }
   if (!MODULE_EXTENSIONS.has(extension)) {

@@ -9,26 +9,30 @@ import { selectBackend, type BackendName } from '../backend/select.ts';
 import { foldGraph, formatFoldReport, type FoldMode } from '../fold/index.ts';
 import { ShapefoldError } from '../ir/errors.ts';
 import { graphToJSON } from '../ir/serialize.ts';
+import { LAYERS_EXPORTABLE_RULES } from '../io/fold-rules.ts';
+import { writeLayersModel } from '../io/layers-export.ts';
 import { formatProof, proveAll } from '../proof/index.ts';
 import { formatShapeTable } from '../report/summary.ts';
 import { ALL_RULES } from '../rules/index.ts';
 import { writeFileAtomic } from './io.ts';
-import { loadGraph } from './load.ts';
+import { isLayersModelFile, loadGraph } from './load.ts';
 
 const USAGE = `usage: shapefold <command> [options]
 
 commands:
   check <model>     validate a model and print every layer's inferred shape
-                    <model> is a graph .json, or a DSL module: file.ts[#export]
-  fold <model> -o <out.json> [--report <report.json>] [--mode eval|train] [--no-probe]
-              [--backend wasm|cpu|tensorflow]
+                    <model> is a graph .json, a tfjs Layers model.json, or a DSL module: file.ts[#export]
+  fold <model> -o <out> [--report <report.json>] [--mode eval|train] [--no-probe]
+              [--backend wasm|cpu|tensorflow] [--format graph|layers]
                     fold normalization into neighbouring convs and linears; print the report
-                    (every fold, and why each remaining norm stays), write the folded graph
+                    (every fold, and why each remaining norm stays), write the folded graph;
+                    --format layers (the default for a Layers input) writes <out>/model.json
+                    and <out>/weights.bin, a stock tfjs Layers model
   prove [--rule <name>] [--verbose] [--json]
                     run the independent checker over every fold rule (or one) and print
                     each proof; exit 1 if any rule fails to prove
-  bench [types|exec|fold] [options]
-                    run the benchmarks (all three by default); options go to each
+  bench [types|exec|fold|layers] [options]
+                    run the benchmarks (all four by default); options go to each
   help              this text
 `;
 
@@ -62,30 +66,35 @@ function parseOptions(args: readonly string[], valued: readonly string[], flags:
 }
 
 async function fold(args: readonly string[]): Promise<number> {
-  const { options, positional } = parseOptions(args, ['-o', '--output', '--report', '--mode', '--backend'], ['--no-probe']);
+  const { options, positional } = parseOptions(args, ['-o', '--output', '--report', '--mode', '--backend', '--format'], ['--no-probe']);
   const [spec, ...extra] = positional;
   const output = (options.get('-o') ?? options.get('--output')) as string | undefined;
   if (spec === undefined || extra.length > 0 || output === undefined) {
-    throw new UsageError('usage: shapefold fold <model> -o <out.json> [--report <report.json>] [--mode eval|train] [--no-probe]');
+    throw new UsageError('usage: shapefold fold <model> -o <out> [--report <report.json>] [--mode eval|train] [--no-probe] [--format graph|layers]');
   }
   const mode = (options.get('--mode') ?? 'eval') as string;
   if (mode !== 'eval' && mode !== 'train') throw new UsageError(`--mode must be eval or train, got '${mode}'`);
   const probe = !options.has('--no-probe');
+  const format = options.get('--format') ?? ((await isLayersModelFile(spec)) ? 'layers' : 'graph');
+  if (format !== 'graph' && format !== 'layers') throw new UsageError(`--format must be graph or layers, got '${String(format)}'`);
   const graph = await loadGraph(spec);
   if (probe) {
     const backend = await selectBackend({ backend: options.get('--backend') as BackendName | undefined });
     console.log(`backend: ${backend.name}${backend.fallbacks.map((f) => ` (${f.name} unavailable: ${f.reason})`).join('')}`);
   }
-  const result = foldGraph(graph, { mode: mode as FoldMode, probe });
+  // A Layers model cannot hold a tapBias: fold only what stock Keras layers can express.
+  const rules = format === 'layers' ? { rules: LAYERS_EXPORTABLE_RULES } : {};
+  const result = foldGraph(graph, { mode: mode as FoldMode, probe, ...rules });
   console.log(formatFoldReport(result.report));
-  await writeFileAtomic(output, `${JSON.stringify(graphToJSON(result.graph))}\n`);
+  if (format === 'layers') await writeLayersModel(output, result.graph);
+  else await writeFileAtomic(output, `${JSON.stringify(graphToJSON(result.graph))}\n`);
   const report = options.get('--report') as string | undefined;
   if (report !== undefined) await writeFileAtomic(report, `${JSON.stringify(result.report, null, 2)}\n`);
   console.log(`\nwrote ${output}${report === undefined ? '' : ` and ${report}`}`);
   return 0;
 }
 
-const BENCHES = ['types', 'exec', 'fold'] as const;
+const BENCHES = ['types', 'exec', 'fold', 'layers'] as const;
 
 function bench(args: readonly string[]): number {
   const [first, ...rest] = args;

@@ -1,0 +1,322 @@
+/**
+ * shapefold IR graph -> stock tfjs Layers model (functional topology), the same function in NHWC.
+ *
+ *   IR                              Keras layer(s)
+ *   input ['N', C, H, W]            InputLayer [null, H, W, C]
+ *   conv2d, groups 1                Conv2D (linear activation; the activation stays its own layer,
+ *                                   which measured faster on tfjs than a fused activation)
+ *   conv2d, groups = Cin            DepthwiseConv2D, depth_multiplier Cout/Cin
+ *   explicit padding                'valid'/'same' when it is exactly that, else ZeroPadding2D + 'valid'
+ *   batchNorm                       BatchNormalization (axis -1)
+ *   scaleShift                      BatchNormalization with mean 0, variance 1, epsilon 0: then
+ *                                   (x - 0) * rsqrt(1) * scale + shift = x * scale + shift exactly
+ *   relu6                           ReLU { max_value: 6 }: one ClipByValue kernel, where
+ *                                   Activation('relu6') runs Relu and Minimum (wasm: 43 vs 56 ms
+ *                                   for MobileNet v1 at 224, npm run bench:layers)
+ *   relu, sigmoid, tanh             Activation;  leakyRelu: LeakyReLU
+ *   add, concat                     Add, Concatenate (axis -1)
+ *   maxPool2d, avgPool2d            MaxPooling2D, AveragePooling2D
+ *   globalAvgPool                   GlobalAveragePooling2D (+ Reshape [1, 1, C] with keepDims)
+ *   flatten -> linear               Flatten -> Dense with its kernel rows reordered CHW -> HWC;
+ *                                   a flatten read by anything else: Permute [3, 1, 2] -> Flatten
+ *   identity                        no layer
+ * A conv2d tapBias (a bias that differs on the border frame) has no stock Keras layer and is a
+ * LayersExportError, as are other groups, transposed convs and the remaining norms.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Graph, Node, Padding2d, Pair, ParamTensor, Shape } from '../ir/graph.ts';
+import { validateGraph } from '../ir/validate.ts';
+import { resolvePadding2d } from '../reference/padding.ts';
+import { LayersExportError } from './errors.ts';
+import { writeFilesAtomic } from './files.ts';
+import type { KerasLayerJSON, LayersModelJSON, WeightSpec } from './layers-format.ts';
+import { IR_CONV_TO_KERAS, TRANSPOSE_2D, chwFeatureOfHwcRow, permute, reorderRows } from './layout.ts';
+
+export const WEIGHTS_FILE = 'weights.bin';
+
+export interface ExportedLayersModel {
+  readonly modelJson: LayersModelJSON;
+  readonly weightData: ArrayBuffer;
+}
+
+type Pads = readonly [number, number, number, number];
+
+class Exporter {
+  readonly layers: KerasLayerJSON[] = [];
+  readonly specs: WeightSpec[] = [];
+  readonly buffers: Float32Array[] = [];
+  /** IR node -> the Keras layer holding its value. */
+  readonly kerasOf = new Map<string, string>();
+  readonly names = new Set<string>();
+
+  unique(base: string): string {
+    let name = base;
+    for (let k = 1; this.names.has(name); k++) name = `${base}_${k}`;
+    this.names.add(name);
+    return name;
+  }
+
+  layer(base: string, className: string, config: Record<string, unknown>, inputs: readonly string[], weights: Record<string, ParamTensor> = {}): string {
+    const name = this.unique(base);
+    this.layers.push({
+      name,
+      class_name: className,
+      config: className === 'InputLayer' ? { name, ...config } : { name, trainable: true, ...config },
+      inbound_nodes: inputs.length === 0 ? [] : [inputs.map((i) => [i, 0, 0, {}])],
+    } as KerasLayerJSON);
+    for (const [suffix, tensor] of Object.entries(weights)) {
+      this.specs.push({ name: `${name}/${suffix}`, shape: [...tensor.shape], dtype: 'float32' });
+      this.buffers.push(tensor.data);
+    }
+    return name;
+  }
+}
+
+function literal(shape: Shape, node: Node, what: string): number[] {
+  if (!shape.every((d): d is number => typeof d === 'number')) {
+    throw new LayersExportError(node.name, node.op, `${what} [${shape.join(', ')}] must be known numbers`);
+  }
+  return shape as number[];
+}
+
+const isZero = (p: Pads) => p.every((v) => v === 0);
+
+/**
+ * A Keras padding for an IR padding on an input of `shape` (NCHW): 'same'/'valid' where exact,
+ * otherwise the zero padding to put in front and 'valid'.
+ */
+function kerasPadding(padding: Padding2d, shape: Shape, kernel: Pair, stride: Pair, dilation: Pair): { padding: 'same' | 'valid'; pads?: Pads } {
+  if (padding === 'same' || padding === 'valid') return { padding };
+  if (isZero(padding)) return { padding: 'valid' };
+  const [, , h, w] = shape;
+  if (typeof h === 'number' && typeof w === 'number' && wasmSameIsExact(kernel, stride)) {
+    const same = resolvePadding2d('same', h, w, kernel, stride, dilation);
+    if (same.every((v, i) => v === padding[i])) return { padding: 'same' };
+  }
+  return { padding: 'valid', pads: padding };
+}
+
+/**
+ * Stock tfjs-backend-wasm 4.22 computes some 'same' convs wrongly (all zeros or shifted rows),
+ * so an explicit padding is written as 'same' only where it measured exact. Against the cpu
+ * backend, on deterministic inputs: conv2d, stride 1: 0 wrong of 480 (dilation 1 and 2);
+ * strided with both kernel dims odd and >= 3: 0 of 288; strided with a kernel dim of 1 or
+ * even: 106 of 672 wrong. depthwiseConv2d inside this rule: 0 of 780; outside it: 194 of 720.
+ * Elsewhere the exporter writes ZeroPadding2D + 'valid', which is always exact.
+ */
+function wasmSameIsExact(kernel: Pair, stride: Pair): boolean {
+  const oddAtLeast3 = (k: number) => k >= 3 && k % 2 === 1;
+  return (stride[0] === 1 && stride[1] === 1) || (oddAtLeast3(kernel[0]) && oddAtLeast3(kernel[1]));
+}
+
+function zeroPad(ex: Exporter, node: Node, input: string, pads: Pads | undefined): string {
+  if (pads === undefined) return input;
+  const [t, b, l, r] = pads;
+  return ex.layer(`${node.name}_pad`, 'ZeroPadding2D', { padding: [[t, b], [l, r]], data_format: 'channels_last' }, [input]);
+}
+
+function convLayer(ex: Exporter, node: Extract<Node, { op: 'conv2d' }>, input: string, inShape: Shape): string {
+  const a = node.attrs;
+  if (node.params.tapBias !== undefined) {
+    throw new LayersExportError(node.name, node.op, 'has a tapBias (a border-exact bias from folding a shift through zero padding); no stock Keras layer adds one');
+  }
+  const depthwise = a.groups > 1 && a.groups === a.inChannels && a.outChannels % a.inChannels === 0;
+  if (a.groups !== 1 && !depthwise) {
+    throw new LayersExportError(node.name, node.op, `has groups ${a.groups}; stock Keras layers cover groups 1 (Conv2D) and groups = input channels (DepthwiseConv2D)`);
+  }
+  const { padding, pads } = kerasPadding(a.padding, inShape, a.kernel, a.stride, a.dilation);
+  const from = zeroPad(ex, node, input, pads);
+  const weight = node.params.weight as ParamTensor;
+  const common = {
+    kernel_size: [...a.kernel],
+    strides: [...a.stride],
+    dilation_rate: [...a.dilation],
+    padding,
+    data_format: 'channels_last',
+    activation: 'linear',
+    use_bias: a.bias,
+  };
+  const bias: Record<string, ParamTensor> = a.bias ? { bias: node.params.bias as ParamTensor } : {};
+  if (depthwise) {
+    const mult = a.outChannels / a.inChannels;
+    const kernel = permute(weight.data, [a.inChannels, mult, a.kernel[0], a.kernel[1]], [2, 3, 0, 1]);
+    return ex.layer(node.name, 'DepthwiseConv2D', { ...common, depth_multiplier: mult }, [from], { depthwise_kernel: kernel, ...bias });
+  }
+  return ex.layer(node.name, 'Conv2D', { ...common, filters: a.outChannels }, [from], { kernel: permute(weight.data, weight.shape, IR_CONV_TO_KERAS), ...bias });
+}
+
+function consumersOf(graph: Graph): Map<string, Node[]> {
+  const consumers = new Map<string, Node[]>();
+  for (const node of graph.nodes) for (const input of node.inputs) consumers.set(input, [...(consumers.get(input) ?? []), node]);
+  return consumers;
+}
+
+/** Writes `graph` as a stock tfjs Layers model: model.json contents and one weights buffer. */
+export function exportLayersModel(graph: Graph, modelName = 'shapefold'): ExportedLayersModel {
+  const shapes = validateGraph(graph);
+  const ex = new Exporter();
+  const consumers = consumersOf(graph);
+  const outputs = new Set(graph.outputs);
+  /** Flattens of a [C, H, W] map whose readers all are linears: they reorder their weights instead. */
+  const hwcFlatten = new Map<string, readonly [number, number, number]>();
+
+  for (const node of graph.nodes) {
+    const inputs = node.inputs.map((i) => ex.kerasOf.get(i) as string);
+    const inShape = node.inputs.length > 0 ? (shapes.get(node.inputs[0]) as Shape) : [];
+    const set = (keras: string) => ex.kerasOf.set(node.name, keras);
+    const fail = (problem: string): never => {
+      throw new LayersExportError(node.name, node.op, problem);
+    };
+    switch (node.op) {
+      case 'input': {
+        const shape = node.attrs.shape;
+        const dims = (d: unknown) => (typeof d === 'number' ? d : null);
+        if (shape.length !== 4 && shape.length !== 2) fail(`has rank ${shape.length}; Keras inputs here are [N, C, H, W] or [N, F]`);
+        const nhwc = shape.length === 4 ? [shape[0], shape[2], shape[3], shape[1]] : shape;
+        if (typeof shape[1] !== 'number') fail('needs a known channel count');
+        set(ex.layer(node.name, 'InputLayer', { batch_input_shape: nhwc.map(dims), dtype: 'float32', sparse: false }, []));
+        break;
+      }
+      case 'conv2d':
+        set(convLayer(ex, node, inputs[0], inShape));
+        break;
+      case 'batchNorm': {
+        const p = node.params;
+        set(
+          ex.layer(node.name, 'BatchNormalization', { axis: -1, momentum: node.attrs.decay, epsilon: node.attrs.eps, center: true, scale: true }, inputs, {
+            gamma: p.gamma as ParamTensor,
+            beta: p.beta as ParamTensor,
+            moving_mean: p.runningMean as ParamTensor,
+            moving_variance: p.runningVar as ParamTensor,
+          }),
+        );
+        break;
+      }
+      case 'scaleShift': {
+        const c = node.attrs.numChannels;
+        set(
+          ex.layer(node.name, 'BatchNormalization', { axis: -1, momentum: 0.99, epsilon: 0, center: true, scale: true }, inputs, {
+            gamma: node.params.scale as ParamTensor,
+            beta: node.params.shift as ParamTensor,
+            moving_mean: { shape: [c], data: new Float32Array(c) },
+            moving_variance: { shape: [c], data: new Float32Array(c).fill(1) },
+          }),
+        );
+        break;
+      }
+      case 'relu6':
+        set(ex.layer(node.name, 'ReLU', { max_value: 6 }, inputs));
+        break;
+      case 'relu':
+      case 'sigmoid':
+      case 'tanh':
+        set(ex.layer(node.name, 'Activation', { activation: node.op }, inputs));
+        break;
+      case 'leakyRelu':
+        set(ex.layer(node.name, 'LeakyReLU', { alpha: node.attrs.alpha }, inputs));
+        break;
+      case 'add':
+        set(ex.layer(node.name, 'Add', {}, inputs));
+        break;
+      case 'concat':
+        set(ex.layer(node.name, 'Concatenate', { axis: -1 }, inputs));
+        break;
+      case 'maxPool2d':
+      case 'avgPool2d': {
+        const a = node.attrs;
+        const className = node.op === 'maxPool2d' ? 'MaxPooling2D' : 'AveragePooling2D';
+        const countsPad = node.op === 'avgPool2d' && node.attrs.countIncludePad;
+        let { padding, pads } = kerasPadding(a.padding, inShape, a.kernel, a.stride, [1, 1]);
+        // TF's 'same' never counts padding: right for a max pool, and for an average that does not count it.
+        if (padding === 'same' && countsPad) {
+          const [, , h, w] = literal(inShape, node, 'an average pool counting its padding needs input sizes');
+          pads = resolvePadding2d('same', h, w, a.kernel, a.stride, [1, 1]);
+          padding = 'valid';
+        }
+        if (pads !== undefined && !countsPad) fail('has explicit padding that is not TF "same"; Keras pads a pool only that way');
+        const from = zeroPad(ex, node, inputs[0], pads);
+        set(ex.layer(node.name, className, { pool_size: [...a.kernel], strides: [...a.stride], padding, data_format: 'channels_last' }, [from]));
+        break;
+      }
+      case 'globalAvgPool': {
+        const pooled = ex.layer(node.name, 'GlobalAveragePooling2D', { data_format: 'channels_last' }, inputs);
+        const c = inShape[1];
+        set(node.attrs.keepDims ? ex.layer(`${node.name}_keepdims`, 'Reshape', { target_shape: [1, 1, c] }, [pooled]) : pooled);
+        break;
+      }
+      case 'flatten': {
+        if (inShape.length === 2) {
+          set(inputs[0]);
+          break;
+        }
+        const [, c, h, w] = inShape;
+        if (h === 1 && w === 1) {
+          set(ex.layer(node.name, 'Flatten', {}, inputs));
+          break;
+        }
+        const readers = consumers.get(node.name) ?? [];
+        if (!outputs.has(node.name) && readers.length > 0 && readers.every((r) => r.op === 'linear')) {
+          const [cc, hh, ww] = literal([c, h, w], node, 'flattened sizes');
+          hwcFlatten.set(node.name, [cc, hh, ww]);
+          set(ex.layer(node.name, 'Flatten', {}, inputs));
+        } else {
+          const channelsFirst = ex.layer(`${node.name}_chw`, 'Permute', { dims: [3, 1, 2] }, inputs);
+          set(ex.layer(node.name, 'Flatten', {}, [channelsFirst]));
+        }
+        break;
+      }
+      case 'linear': {
+        const a = node.attrs;
+        const weight = node.params.weight as ParamTensor;
+        const transposed = permute(weight.data, weight.shape, TRANSPOSE_2D);
+        const hwc = hwcFlatten.get(node.inputs[0]);
+        const kernel = hwc === undefined ? transposed : { shape: transposed.shape, data: reorderRows(transposed.data, a.inFeatures, a.outFeatures, (r) => chwFeatureOfHwcRow(r, ...hwc)) };
+        const bias: Record<string, ParamTensor> = a.bias ? { bias: node.params.bias as ParamTensor } : {};
+        set(ex.layer(node.name, 'Dense', { units: a.outFeatures, activation: 'linear', use_bias: a.bias }, inputs, { kernel, ...bias }));
+        break;
+      }
+      case 'identity':
+        set(inputs[0]);
+        break;
+      default:
+        fail(
+          'has no exact stock Keras layer (supported: input, conv2d, batchNorm, scaleShift, relu, relu6, leakyRelu, sigmoid, tanh, add, concat, maxPool2d, avgPool2d, globalAvgPool, flatten, linear, identity)',
+        );
+    }
+  }
+
+  const ends = (names: readonly string[]) => [...new Set(names.map((n) => ex.kerasOf.get(n) as string))].map((n) => [n, 0, 0]);
+  const total = ex.buffers.reduce((n, b) => n + b.length, 0);
+  const data = new Float32Array(total);
+  let at = 0;
+  for (const b of ex.buffers) {
+    data.set(b, at);
+    at += b.length;
+  }
+  return {
+    modelJson: {
+      format: 'layers-model',
+      generatedBy: 'shapefold',
+      convertedBy: null,
+      modelTopology: {
+        class_name: 'Model',
+        config: { name: modelName, layers: ex.layers, input_layers: ends(graph.inputs), output_layers: ends(graph.outputs) },
+        keras_version: 'tfjs-layers 4.22.0',
+        backend: 'tensor_flow.js',
+      },
+      weightsManifest: [{ paths: [WEIGHTS_FILE], weights: ex.specs }],
+    },
+    weightData: data.buffer,
+  };
+}
+
+/** Writes `dir`/model.json and `dir`/weights.bin; a failure leaves neither half-written. */
+export async function writeLayersModel(dir: string, graph: Graph): Promise<void> {
+  const { modelJson, weightData } = exportLayersModel(graph);
+  await mkdir(dir, { recursive: true });
+  await writeFilesAtomic([
+    [join(dir, WEIGHTS_FILE), new Uint8Array(weightData)],
+    [join(dir, 'model.json'), `${JSON.stringify(modelJson)}\n`],
+  ]);
+}

@@ -1,0 +1,574 @@
+/**
+ * tfjs Layers (Keras) model -> shapefold IR graph, computing the same function in NCHW.
+ *
+ *   Keras (channels_last)            IR (channels-first, PyTorch layouts; see layout.ts)
+ *   InputLayer [null, H, W, C]       input ['N', C, H, W]   (unknown H, W: symbols 'H', 'W')
+ *   Conv2D / DepthwiseConv2D         conv2d (+ its activation as a separate node)
+ *   SeparableConv2D                  depthwise conv2d -> 1x1 conv2d
+ *   ZeroPadding2D -> conv            the conv's explicit padding (no node)
+ *   BatchNormalization (last axis)   batchNorm; center/scale false give beta 0 / gamma 1
+ *   Dense                            linear; after a Flatten of [H, W, C] its input rows are
+ *                                    reordered from HWC to the IR's CHW flatten order
+ *   Activation, ReLU, LeakyReLU      relu, relu6, leakyRelu, sigmoid, tanh ('linear': no node)
+ *   Add, Concatenate (last axis)     add, concat
+ *   Max/AveragePooling2D             maxPool2d, avgPool2d (TF rule: padding never counted)
+ *   GlobalAveragePooling2D, Flatten  globalAvgPool, flatten
+ *   Dropout, trivial Reshape         no node / flatten / globalAvgPool with keepDims
+ * Anything else is a LayersModelError naming the file, layer, class and field.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { ShapefoldError } from '../ir/errors.ts';
+import type { Graph, Node, Padding2d, Pair, ParamTensor, Shape } from '../ir/graph.ts';
+import { inferNodeShape } from '../ir/shapes.ts';
+import { validateGraph } from '../ir/validate.ts';
+import { resolvePadding2d } from '../reference/padding.ts';
+import { LayersModelError } from './errors.ts';
+import { decodeWeights, isLayersModelJSON, type KerasLayerJSON, type WeightData, type WeightSpec } from './layers-format.ts';
+import { KERAS_CONV_TO_IR, TRANSPOSE_2D, filled, hwcRowOfChwFeature, permute, reorderRows } from './layout.ts';
+
+type Pads = readonly [number, number, number, number];
+
+/**
+ * A Keras tensor as the IR holds it. `pads`: a ZeroPadding2D still to be folded into the
+ * consuming conv. `hwc`: the IR value is a flatten in CHW order where Keras has HWC order.
+ */
+interface Value {
+  readonly node: string;
+  readonly pads?: Pads;
+  readonly hwc?: { readonly channels: number; readonly height: number; readonly width: number };
+}
+
+const ACTIVATIONS = { relu: 'relu', relu6: 'relu6', sigmoid: 'sigmoid', tanh: 'tanh' } as const;
+
+class Importer {
+  readonly nodes: Node[] = [];
+  readonly shapes = new Map<string, Shape>();
+  readonly usedWeights = new Set<string>();
+
+  constructor(
+    readonly source: string,
+    readonly weights: ReadonlyMap<string, ParamTensor>,
+  ) {}
+
+  add(node: Node): Value {
+    let name = node.name;
+    for (let k = 1; this.shapes.has(name); k++) name = `${node.name}_${k}`;
+    const named = { ...node, name } as Node;
+    try {
+      this.shapes.set(name, inferNodeShape(named, named.inputs.map((i) => this.shapes.get(i) as Shape)));
+    } catch (error) {
+      if (error instanceof ShapefoldError) error.message = `${this.source}: ${error.message}`;
+      throw error;
+    }
+    this.nodes.push(named);
+    return { node: name };
+  }
+}
+
+class LayerContext {
+  constructor(
+    readonly importer: Importer,
+    readonly layer: KerasLayerJSON,
+    readonly name: string,
+  ) {}
+
+  fail(field: string | undefined, problem: string): never {
+    throw new LayersModelError({ source: this.importer.source, layer: this.name, className: this.layer.class_name, field }, problem);
+  }
+
+  get config(): Record<string, unknown> {
+    return this.layer.config ?? {};
+  }
+
+  number(field: string, fallback?: number): number {
+    const v = this.config[field] ?? fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(`config.${field}`, `must be a number, got ${JSON.stringify(v)}`);
+    return v as number;
+  }
+
+  bool(field: string, fallback: boolean): boolean {
+    const v = this.config[field] ?? fallback;
+    if (typeof v !== 'boolean') this.fail(`config.${field}`, `must be true or false, got ${JSON.stringify(v)}`);
+    return v as boolean;
+  }
+
+  pair(field: string, fallback?: Pair): Pair {
+    const v = this.config[field] ?? fallback;
+    const list = typeof v === 'number' ? [v, v] : v;
+    if (!Array.isArray(list) || list.length !== 2 || !list.every((d) => Number.isSafeInteger(d) && d > 0)) {
+      this.fail(`config.${field}`, `must be a positive integer or a pair of them, got ${JSON.stringify(v)}`);
+    }
+    return [list[0], list[1]] as Pair;
+  }
+
+  oneOf<T extends string>(field: string, allowed: readonly T[], fallback: T): T {
+    const v = this.config[field] ?? fallback;
+    if (!allowed.includes(v as T)) this.fail(`config.${field}`, `is ${JSON.stringify(v)}; supported: ${allowed.join(', ')}`);
+    return v as T;
+  }
+
+  channelsLast(): void {
+    this.oneOf('data_format', ['channels_last'], 'channels_last');
+  }
+
+  /** The weight `${layer}/${suffix}` (also under an outer scope, or with TF's ':0'), by its manifest name. */
+  find(suffix: string): [name: string, weight: ParamTensor] {
+    const full = `${this.name}/${suffix}`;
+    let found = this.importer.weights.has(full) ? full : undefined;
+    found ??= [...this.importer.weights.keys()].find((k) => k.endsWith(`/${full}`) || k === `${full}:0`);
+    if (found === undefined) this.fail(`weight '${full}'`, 'is missing from the weights manifest');
+    return [found as string, this.importer.weights.get(found as string) as ParamTensor];
+  }
+
+  weight(suffix: string, shape: readonly number[]): ParamTensor {
+    const [found, w] = this.find(suffix);
+    if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i])) {
+      this.fail(`weight '${found}'`, `has shape [${w.shape.join(', ')}], expected [${shape.join(', ')}]`);
+    }
+    this.importer.usedWeights.add(found);
+    return w;
+  }
+
+  shapeOf(value: Value): Shape {
+    return this.importer.shapes.get(value.node) as Shape;
+  }
+
+  /** The input, with no pending zero padding or Keras flatten order unless the caller `takes` it. */
+  plain(value: Value, takes: 'pads' | 'hwc' | 'nothing' = 'nothing'): Value {
+    if (value.pads !== undefined && takes !== 'pads') {
+      this.fail(undefined, 'reads a ZeroPadding2D output; only Conv2D, DepthwiseConv2D and SeparableConv2D can absorb zero padding');
+    }
+    if (value.hwc !== undefined && takes !== 'hwc') {
+      this.fail(undefined, 'reads a Flatten of a [H, W, C] map in Keras order; only Dense, activations and Dropout may follow it');
+    }
+    return value;
+  }
+
+  channels(value: Value, rank4Only = true): number {
+    const shape = this.shapeOf(value);
+    if (rank4Only && shape.length !== 4) this.fail(undefined, `needs a [N, H, W, C] input, got rank ${shape.length}`);
+    const c = shape[1];
+    if (typeof c !== 'number') this.fail(undefined, `input channels must be a known number, got ${String(c)}`);
+    return c as number;
+  }
+
+  add(node: Node, from?: Value): Value {
+    const value = this.importer.add(node);
+    return from?.hwc === undefined ? value : { ...value, hwc: from.hwc };
+  }
+
+  activation(value: Value, field = 'activation'): Value {
+    const act = this.config[field] ?? 'linear';
+    if (act === 'linear' || act === null) return value;
+    if (typeof act !== 'string' || !Object.hasOwn(ACTIVATIONS, act)) {
+      this.fail(`config.${field}`, `is ${JSON.stringify(act)}; supported: linear, ${Object.keys(ACTIVATIONS).join(', ')}`);
+    }
+    const op = ACTIVATIONS[act as keyof typeof ACTIVATIONS];
+    return this.add({ name: `${this.name}_${op}`, op, inputs: [value.node], attrs: {}, params: {} } as Node, value);
+  }
+}
+
+/** Explicit padding of a conv reading `value`: its pending ZeroPadding2D plus the conv's own. */
+function convPadding(ctx: LayerContext, value: Value, kernel: Pair, stride: Pair, dilation: Pair): Padding2d {
+  const padding = ctx.oneOf('padding', ['valid', 'same'], 'valid');
+  if (value.pads === undefined) return padding;
+  const [t, b, l, r] = value.pads;
+  if (padding === 'valid') return [t, b, l, r];
+  const [, , h, w] = ctx.shapeOf(value);
+  if (typeof h !== 'number' || typeof w !== 'number') {
+    ctx.fail('config.padding', "is 'same' after a ZeroPadding2D on a map of unknown size; the total padding depends on it");
+  }
+  const same = resolvePadding2d('same', (h as number) + t + b, (w as number) + l + r, kernel, stride, dilation);
+  return [t + same[0], b + same[1], l + same[2], r + same[3]];
+}
+
+function convCommon(ctx: LayerContext) {
+  ctx.channelsLast();
+  const kernel = ctx.pair('kernel_size');
+  const stride = ctx.pair('strides', [1, 1]);
+  const dilation = ctx.pair('dilation_rate', [1, 1]);
+  if ((ctx.config.groups ?? 1) !== 1) ctx.fail('config.groups', `is ${JSON.stringify(ctx.config.groups)}; only 1 is supported`);
+  return { kernel, stride, dilation, bias: ctx.bool('use_bias', true) };
+}
+
+function depthwise(ctx: LayerContext, x: Value, name: string, bias: boolean): Value {
+  const { kernel, stride, dilation } = convCommon(ctx);
+  const cin = ctx.channels(x);
+  // tfjs-layers 4.22 leaves depth_multiplier out of a SeparableConv2D's saved config: the kernel says it.
+  const mult = ctx.config.depth_multiplier === undefined ? (ctx.find('depthwise_kernel')[1].shape[3] ?? 1) : ctx.number('depth_multiplier');
+  const k = ctx.weight('depthwise_kernel', [kernel[0], kernel[1], cin, mult]);
+  return ctx.add({
+    name,
+    op: 'conv2d',
+    inputs: [x.node],
+    attrs: { inChannels: cin, outChannels: cin * mult, kernel, stride, dilation, groups: cin, bias, padding: convPadding(ctx, x, kernel, stride, dilation) },
+    params: { weight: permute(k.data, [kernel[0], kernel[1], 1, cin * mult], KERAS_CONV_TO_IR), ...withBias(ctx, bias, cin * mult) },
+  });
+}
+
+type Handler = (ctx: LayerContext, inputs: readonly Value[]) => Value;
+
+const one = (ctx: LayerContext, inputs: readonly Value[]): Value => {
+  if (inputs.length !== 1) ctx.fail('inbound_nodes', `must name exactly one input, got ${inputs.length}`);
+  return inputs[0];
+};
+
+function withBias(ctx: LayerContext, use: boolean, count: number): { bias?: ParamTensor } {
+  return use ? { bias: ctx.weight('bias', [count]) } : {};
+}
+
+const HANDLERS: Record<string, Handler> = {
+  Conv2D: (ctx, inputs) => {
+    const x = ctx.plain(one(ctx, inputs), 'pads');
+    const { kernel, stride, dilation, bias } = convCommon(ctx);
+    const cin = ctx.channels(x);
+    const filters = ctx.number('filters');
+    const k = ctx.weight('kernel', [kernel[0], kernel[1], cin, filters]);
+    const conv = ctx.add({
+      name: ctx.name,
+      op: 'conv2d',
+      inputs: [x.node],
+      attrs: { inChannels: cin, outChannels: filters, kernel, stride, dilation, groups: 1, bias, padding: convPadding(ctx, x, kernel, stride, dilation) },
+      params: { weight: permute(k.data, k.shape, KERAS_CONV_TO_IR), ...withBias(ctx, bias, filters) },
+    });
+    return ctx.activation(conv);
+  },
+  DepthwiseConv2D: (ctx, inputs) => {
+    const x = ctx.plain(one(ctx, inputs), 'pads');
+    return ctx.activation(depthwise(ctx, x, ctx.name, ctx.bool('use_bias', true)));
+  },
+  SeparableConv2D: (ctx, inputs) => {
+    const x = ctx.plain(one(ctx, inputs), 'pads');
+    const dw = depthwise(ctx, x, `${ctx.name}_depthwise`, false);
+    const mid = ctx.channels(dw);
+    const filters = ctx.number('filters');
+    const bias = ctx.bool('use_bias', true);
+    const k = ctx.weight('pointwise_kernel', [1, 1, mid, filters]);
+    const pw = ctx.add({
+      name: ctx.name,
+      op: 'conv2d',
+      inputs: [dw.node],
+      attrs: { inChannels: mid, outChannels: filters, kernel: [1, 1], stride: [1, 1], dilation: [1, 1], groups: 1, bias, padding: 'valid' },
+      params: { weight: permute(k.data, k.shape, KERAS_CONV_TO_IR), ...withBias(ctx, bias, filters) },
+    });
+    return ctx.activation(pw);
+  },
+  ZeroPadding2D: (ctx, inputs) => {
+    const x = ctx.plain(one(ctx, inputs), 'pads');
+    ctx.channelsLast();
+    const p = ctx.config.padding ?? 1;
+    const side = (v: unknown): readonly [number, number] | undefined =>
+      typeof v === 'number' ? [v, v] : Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' ? [v[0], v[1] as number] : undefined;
+    const rows = typeof p === 'number' ? [p, p] : side(Array.isArray(p) ? p[0] : undefined);
+    const cols = typeof p === 'number' ? [p, p] : side(Array.isArray(p) ? p[1] : undefined);
+    const all = [rows?.[0], rows?.[1], cols?.[0], cols?.[1]];
+    if (!all.every((v) => Number.isSafeInteger(v) && (v as number) >= 0)) {
+      ctx.fail('config.padding', `must be n, [rows, cols] or [[top, bottom], [left, right]] of non-negative integers, got ${JSON.stringify(p)}`);
+    }
+    const before = x.pads ?? [0, 0, 0, 0];
+    return { node: x.node, pads: all.map((v, i) => (v as number) + before[i]) as unknown as Pads };
+  },
+  BatchNormalization: (ctx, inputs) => {
+    const x = ctx.plain(one(ctx, inputs));
+    const rank = ctx.shapeOf(x).length;
+    const axis = ctx.number('axis', -1);
+    if (axis !== -1 && axis !== rank - 1) ctx.fail('config.axis', `is ${axis}; only the channel axis (-1) is supported`);
+    const c = ctx.channels(x, false);
+    const zeroOrOne = (field: string, weight: string, value: number) => (ctx.bool(field, true) ? ctx.weight(weight, [c]) : filled(c, value));
+    return ctx.add({
+      name: ctx.name,
+      op: 'batchNorm',
+      inputs: [x.node],
+      attrs: { numFeatures: c, eps: ctx.number('epsilon', 1e-3), decay: ctx.number('momentum', 0.99), unbiasedRunningVar: false, frozen: ctx.config.trainable === false },
+      params: {
+        gamma: zeroOrOne('scale', 'gamma', 1),
+        beta: zeroOrOne('center', 'beta', 0),
+        runningMean: ctx.weight('moving_mean', [c]),
+        runningVar: ctx.weight('moving_variance', [c]),
+      },
+    });
+  },
+  Dense: (ctx, inputs) => {
+    const x = ctx.plain(one(ctx, inputs), 'hwc');
+    const shape = ctx.shapeOf(x);
+    if (shape.length !== 2) ctx.fail(undefined, `reads a rank-${shape.length} tensor; only [N, features] inputs are supported`);
+    const features = ctx.channels(x, false);
+    const units = ctx.number('units');
+    const bias = ctx.bool('use_bias', true);
+    const k = ctx.weight('kernel', [features, units]);
+    const hwc = x.hwc;
+    const rows = hwc === undefined ? k.data : reorderRows(k.data, features, units, (f) => hwcRowOfChwFeature(f, hwc.channels, hwc.height, hwc.width));
+    const dense = ctx.add({
+      name: ctx.name,
+      op: 'linear',
+      inputs: [x.node],
+      attrs: { inFeatures: features, outFeatures: units, bias },
+      params: { weight: permute(rows, k.shape, TRANSPOSE_2D), ...withBias(ctx, bias, units) },
+    });
+    return ctx.activation(dense);
+  },
+  Activation: (ctx, inputs) => ctx.activation(ctx.plain(one(ctx, inputs), 'hwc')),
+  ReLU: (ctx, inputs) => {
+    const x = ctx.plain(one(ctx, inputs), 'hwc');
+    const max = ctx.config.max_value ?? null;
+    const slope = ctx.number('negative_slope', 0);
+    if (ctx.number('threshold', 0) !== 0) ctx.fail('config.threshold', 'must be 0');
+    if (max !== null && max !== 6) ctx.fail('config.max_value', `is ${JSON.stringify(max)}; supported: none or 6`);
+    if (max === 6 && slope !== 0) ctx.fail('config.negative_slope', 'must be 0 with max_value 6');
+    const node = max === 6 ? { op: 'relu6', attrs: {} } : slope === 0 ? { op: 'relu', attrs: {} } : { op: 'leakyRelu', attrs: { alpha: slope } };
+    return ctx.add({ name: ctx.name, inputs: [x.node], params: {}, ...node } as Node, x);
+  },
+  LeakyReLU: (ctx, inputs) => {
+    const x = ctx.plain(one(ctx, inputs), 'hwc');
+    const alpha = ctx.number('alpha', ctx.config.negative_slope === undefined ? 0.3 : ctx.number('negative_slope'));
+    return ctx.add({ name: ctx.name, op: 'leakyRelu', inputs: [x.node], attrs: { alpha }, params: {} }, x);
+  },
+  Add: (ctx, inputs) => {
+    if (inputs.length < 2) ctx.fail('inbound_nodes', `must name at least two inputs, got ${inputs.length}`);
+    return ctx.add({ name: ctx.name, op: 'add', inputs: inputs.map((v) => ctx.plain(v).node), attrs: {}, params: {} });
+  },
+  Concatenate: (ctx, inputs) => {
+    if (inputs.length < 2) ctx.fail('inbound_nodes', `must name at least two inputs, got ${inputs.length}`);
+    const rank = ctx.shapeOf(inputs[0]).length;
+    const axis = ctx.number('axis', -1);
+    if (axis !== -1 && axis !== rank - 1) ctx.fail('config.axis', `is ${axis}; only the channel axis (-1) is supported`);
+    return ctx.add({ name: ctx.name, op: 'concat', inputs: inputs.map((v) => ctx.plain(v).node), attrs: {}, params: {} });
+  },
+  MaxPooling2D: (ctx, inputs) => pool(ctx, inputs, 'maxPool2d'),
+  AveragePooling2D: (ctx, inputs) => pool(ctx, inputs, 'avgPool2d'),
+  GlobalAveragePooling2D: (ctx, inputs) => {
+    const x = ctx.plain(one(ctx, inputs));
+    ctx.channelsLast();
+    ctx.channels(x);
+    return ctx.add({ name: ctx.name, op: 'globalAvgPool', inputs: [x.node], attrs: { keepDims: ctx.bool('keepdims', false) }, params: {} });
+  },
+  Flatten: (ctx, inputs) => {
+    const x = ctx.plain(one(ctx, inputs));
+    const shape = ctx.shapeOf(x);
+    if (shape.length === 2) return x;
+    const flat = ctx.add({ name: ctx.name, op: 'flatten', inputs: [x.node], attrs: {}, params: {} });
+    const [, channels, height, width] = shape;
+    if (height === 1 && width === 1) return flat;
+    if (typeof channels !== 'number' || typeof height !== 'number' || typeof width !== 'number') {
+      ctx.fail(undefined, `flattens a map of unknown size [${shape.slice(1).join(', ')}]`);
+    }
+    return { ...flat, hwc: { channels: channels as number, height: height as number, width: width as number } };
+  },
+  Dropout: (ctx, inputs) => one(ctx, inputs),
+  SpatialDropout2D: (ctx, inputs) => one(ctx, inputs),
+  Reshape: (ctx, inputs) => {
+    const x = ctx.plain(one(ctx, inputs));
+    const target = ctx.config.target_shape;
+    const shape = ctx.shapeOf(x);
+    const c = shape[1];
+    const is = (want: readonly unknown[]) => Array.isArray(target) && target.length === want.length && target.every((d, i) => d === want[i]);
+    if (shape.length === 4 && shape[2] === 1 && shape[3] === 1 && is([c])) {
+      return ctx.add({ name: ctx.name, op: 'flatten', inputs: [x.node], attrs: {}, params: {} });
+    }
+    const producer = ctx.importer.nodes.find((n) => n.name === x.node);
+    if (shape.length === 2 && is([1, 1, c]) && producer?.op === 'globalAvgPool' && !producer.attrs.keepDims) {
+      return ctx.add({ name: ctx.name, op: 'globalAvgPool', inputs: [...producer.inputs], attrs: { keepDims: true }, params: {} });
+    }
+    if ((shape.length === 2 && is([c])) || (shape.length === 4 && is([shape[2], shape[3], c]))) return x;
+    return ctx.fail('config.target_shape', `${JSON.stringify(target)} from [${shape.slice(1).join(', ')}] (IR order) is not a supported reshape`);
+  },
+};
+
+function pool(ctx: LayerContext, inputs: readonly Value[], op: 'maxPool2d' | 'avgPool2d'): Value {
+  const x = ctx.plain(one(ctx, inputs));
+  ctx.channelsLast();
+  ctx.channels(x);
+  const kernel = ctx.pair('pool_size', [2, 2]);
+  const stride = ctx.config.strides === null ? kernel : ctx.pair('strides', kernel);
+  const padding = ctx.oneOf('padding', ['valid', 'same'], 'valid');
+  const attrs = op === 'avgPool2d' ? { kernel, stride, padding, countIncludePad: false } : { kernel, stride, padding };
+  return ctx.add({ name: ctx.name, op, inputs: [x.node], attrs, params: {} } as Node);
+}
+
+/**
+ * The nodes some output reads, plus every input. A Reshape to [1, 1, C] re-reads the pool before
+ * it with keepDims, which can leave that pool unread.
+ */
+function withoutDeadNodes(nodes: readonly Node[], outputs: readonly string[]): Node[] {
+  const live = new Set(outputs);
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    if (live.has(nodes[i].name)) for (const input of nodes[i].inputs) live.add(input);
+  }
+  return nodes.filter((node) => node.op === 'input' || live.has(node.name));
+}
+
+interface Topology {
+  readonly className: string;
+  readonly layers: readonly KerasLayerJSON[];
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+}
+
+function readTopology(modelTopology: unknown, source: string): Topology {
+  const fail = (field: string, problem: string): never => {
+    throw new LayersModelError({ source, field }, problem);
+  };
+  const top = (modelTopology ?? {}) as Record<string, unknown>;
+  const model = (top.model_config ?? top) as Record<string, unknown>;
+  const className = model.class_name;
+  const config = model.config as Record<string, unknown> | unknown[] | undefined;
+  const layers = (Array.isArray(config) ? config : config?.layers) as KerasLayerJSON[] | undefined;
+  if (!Array.isArray(layers)) return fail('modelTopology.config.layers', 'must be a list of layers');
+  layers.forEach((l, i) => {
+    if (typeof l !== 'object' || l === null || typeof l.class_name !== 'string') fail(`modelTopology.config.layers[${i}]`, 'must be a layer { class_name, config }');
+  });
+  const nameOf = (l: KerasLayerJSON, i: number) => (typeof l.config?.name === 'string' ? l.config.name : (l.name ?? `layer_${i}`));
+  if (className === 'Sequential') {
+    return { className, layers, inputs: [], outputs: layers.length === 0 ? [] : [nameOf(layers[layers.length - 1], layers.length - 1)] };
+  }
+  if (className !== 'Model' && className !== 'Functional') {
+    return fail('modelTopology.class_name', `is ${JSON.stringify(className)}; supported: Sequential, Model, Functional`);
+  }
+  const ends = (field: 'input_layers' | 'output_layers'): string[] => {
+    const list = (config as Record<string, unknown>)[field];
+    if (!Array.isArray(list) || !list.every((e) => Array.isArray(e) && typeof e[0] === 'string')) {
+      return fail(`modelTopology.config.${field}`, 'must be a list of [layer, node, tensor]');
+    }
+    return list.map((e) => (e as string[])[0]);
+  };
+  return { className, layers, inputs: ends('input_layers'), outputs: ends('output_layers') };
+}
+
+function inputNode(importer: Importer, layer: KerasLayerJSON, name: string, fallbackShape?: unknown): Value {
+  const shape = layer.config?.batch_input_shape ?? layer.config?.batch_shape ?? fallbackShape;
+  const ctx = new LayerContext(importer, layer, name);
+  if (!Array.isArray(shape) || (shape.length !== 4 && shape.length !== 2)) {
+    ctx.fail('config.batch_input_shape', `must be [batch, H, W, C] or [batch, features], got ${JSON.stringify(shape)}`);
+  }
+  const dims = shape as (number | null)[];
+  const channels = dims[dims.length - 1];
+  if (typeof channels !== 'number') ctx.fail('config.batch_input_shape', 'needs a known channel count (last dim)');
+  const spatial = dims.length === 4 ? [dims[1] ?? 'H', dims[2] ?? 'W'] : [];
+  return importer.add({ name, op: 'input', inputs: [], attrs: { shape: [dims[0] ?? 'N', channels as number, ...spatial] }, params: {} });
+}
+
+/** The producing layer names of a Keras 2 inbound node: [[layer, nodeIndex, tensorIndex, kwargs], ...]. */
+function inboundLayers(ctx: LayerContext): string[] {
+  const inbound = ctx.layer.inbound_nodes ?? [];
+  if (inbound.length === 0) return [];
+  if (inbound.length > 1) ctx.fail('inbound_nodes', `has ${inbound.length} calls; shared layers are not supported`);
+  const call = inbound[0];
+  if (!Array.isArray(call) || !call.every((e) => Array.isArray(e) && typeof e[0] === 'string')) {
+    ctx.fail('inbound_nodes[0]', 'must be a list of [layer, node, tensor, kwargs] (the Keras 2 format)');
+  }
+  (call as unknown[][]).forEach((e, i) => {
+    if ((e[1] ?? 0) !== 0 || (e[2] ?? 0) !== 0) ctx.fail(`inbound_nodes[0][${i}]`, 'reads a second call or output of a layer; not supported');
+  });
+  return (call as string[][]).map((e) => e[0]);
+}
+
+/**
+ * Converts a parsed model.json and its weight data (the manifest's files, in order, as one
+ * buffer or a list) into a validated IR graph. `source` names the model in every error.
+ */
+export function importLayersModel(modelJson: unknown, weightData: WeightData, source = 'model.json'): Graph {
+  if (!isLayersModelJSON(modelJson)) throw new LayersModelError({ source }, 'is not a tfjs Layers model (needs modelTopology and weightsManifest)');
+  if (!Array.isArray(modelJson.weightsManifest)) throw new LayersModelError({ source, field: 'weightsManifest' }, 'must be a list of weight groups');
+  const specs: WeightSpec[] = modelJson.weightsManifest.flatMap((g) => (Array.isArray(g?.weights) ? g.weights : []));
+  const importer = new Importer(source, decodeWeights(specs, weightData, source));
+  const topology = readTopology(modelJson.modelTopology, source);
+  const values = new Map<string, Value>();
+  const byName = new Map<string, { layer: KerasLayerJSON; index: number }>();
+  const nameOf = (l: KerasLayerJSON, i: number) => (typeof l.config?.name === 'string' ? l.config.name : (l.name ?? `layer_${i}`));
+  topology.layers.forEach((layer, index) => {
+    const name = nameOf(layer, index);
+    if (byName.has(name)) throw new LayersModelError({ source, layer: name, className: layer.class_name }, 'is defined twice');
+    byName.set(name, { layer, index });
+  });
+  const inputs: string[] = [];
+
+  const convert = (layer: KerasLayerJSON, name: string, from: readonly Value[]): Value => {
+    const ctx = new LayerContext(importer, layer, name);
+    if (layer.class_name === 'InputLayer') {
+      inputs.push(name);
+      return inputNode(importer, layer, name);
+    }
+    const handler = Object.hasOwn(HANDLERS, layer.class_name) ? HANDLERS[layer.class_name] : undefined;
+    if (handler === undefined) return ctx.fail('class_name', `is not supported (supported: InputLayer, ${Object.keys(HANDLERS).join(', ')})`);
+    return handler(ctx, from);
+  };
+
+  if (topology.className === 'Sequential') {
+    let previous: Value | undefined;
+    topology.layers.forEach((layer, index) => {
+      const name = nameOf(layer, index);
+      if (previous === undefined && layer.class_name !== 'InputLayer') {
+        const inputName = `${name}_input`;
+        inputs.push(inputName);
+        previous = inputNode(importer, { class_name: 'InputLayer', config: { name: inputName } }, inputName, layer.config?.batch_input_shape);
+      }
+      previous = previous === undefined ? convert(layer, name, []) : convert(layer, name, [previous]);
+      values.set(name, previous);
+    });
+  } else {
+    const visiting = new Set<string>();
+    const visit = (name: string, readBy?: string): Value => {
+      const done = values.get(name);
+      if (done !== undefined) return done;
+      const entry = byName.get(name);
+      if (entry === undefined) throw new LayersModelError({ source, layer: readBy ?? name, field: 'inbound_nodes' }, `names layer '${name}', which the model does not define`);
+      if (visiting.has(name)) throw new LayersModelError({ source, layer: name, className: entry.layer.class_name, field: 'inbound_nodes' }, 'is part of a cycle');
+      visiting.add(name);
+      const ctx = new LayerContext(importer, entry.layer, name);
+      const from = inboundLayers(ctx).map((producer) => visit(producer, name));
+      const value = convert(entry.layer, name, from);
+      values.set(name, value);
+      return value;
+    };
+    topology.inputs.forEach((name) => visit(name));
+    topology.outputs.forEach((name) => visit(name));
+  }
+
+  const outputs = topology.outputs.map((name) => {
+    const value = values.get(name) as Value;
+    const layer = byName.get(name)?.layer;
+    const ctx = new LayerContext(importer, layer ?? { class_name: 'Layer', config: {} }, name);
+    ctx.plain(value);
+    return value.node;
+  });
+  if (outputs.length === 0) throw new LayersModelError({ source, field: 'output_layers' }, 'the model has no layers or outputs');
+  const graph: Graph = { nodes: withoutDeadNodes(importer.nodes, outputs), inputs, outputs: [...new Set(outputs)] };
+  try {
+    validateGraph(graph);
+  } catch (error) {
+    if (error instanceof ShapefoldError) error.message = `${source}: ${error.message}`;
+    throw error;
+  }
+  return graph;
+}
+
+/** Reads `model.json` and its weight files (manifest paths, relative to the model.json). */
+export async function readLayersModel(path: string): Promise<Graph> {
+  const read = async (file: string, what: string) => {
+    try {
+      return await readFile(file);
+    } catch (error) {
+      throw new LayersModelError({ source: path, field: what }, `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+  };
+  let json: unknown;
+  try {
+    json = JSON.parse((await read(path, 'model.json')).toString('utf8'));
+  } catch (error) {
+    if (error instanceof LayersModelError) throw error;
+    throw new LayersModelError({ source: path }, `is not valid JSON (${(error as Error).message})`);
+  }
+  if (!isLayersModelJSON(json) || !Array.isArray(json.weightsManifest)) {
+    throw new LayersModelError({ source: path }, 'is not a tfjs Layers model (needs modelTopology and weightsManifest)');
+  }
+  const buffers: ArrayBuffer[] = [];
+  for (const [g, group] of json.weightsManifest.entries()) {
+    if (!Array.isArray(group?.paths)) throw new LayersModelError({ source: path, field: `weightsManifest[${g}].paths` }, 'must be a list of file names');
+    for (const file of group.paths) {
+      const bytes = await read(resolve(dirname(path), file), `weightsManifest[${g}].paths`);
+      buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    }
+  }
+  return importLayersModel(json, buffers, path);
+}

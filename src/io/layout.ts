@@ -1,0 +1,62 @@
+/**
+ * Weight layouts between Keras (channels-last) and the IR (PyTorch):
+ *   Conv2D kernel            [kH, kW, Cin, Cout]  <->  conv2d weight [Cout, Cin, kH, kW]
+ *   DepthwiseConv2D kernel   [kH, kW, Cin, mult]  <->  conv2d weight [Cin*mult, 1, kH, kW], output c*mult + m
+ *   Dense kernel             [in, out]            <->  linear weight [out, in]
+ * All three are one axis permutation of a row-major array (the depthwise one is the Conv2D one
+ * with Cin*mult read as [Cin, mult]), so a single `permute` covers them and its inverse.
+ *
+ * Flatten order: Keras flattens [H, W, C] as (h*W + w)*C + c, the IR flattens [C, H, W] as
+ * c*H*W + h*W + w. A Dense reading a flatten keeps its function when its input rows are permuted
+ * by `hwcRowOfChwFeature`.
+ */
+import type { ParamTensor } from '../ir/graph.ts';
+
+/** out[j...] = data[i...] where out's axis k is data's axis perm[k] (numpy transpose). */
+export function permute(data: Float32Array, shape: readonly number[], perm: readonly number[]): ParamTensor {
+  const rank = shape.length;
+  const outShape = perm.map((axis) => shape[axis]);
+  const strides = new Array<number>(rank).fill(1);
+  for (let k = rank - 2; k >= 0; k--) strides[k] = strides[k + 1] * shape[k + 1];
+  const permutedStrides = perm.map((axis) => strides[axis]);
+  const out = new Float32Array(data.length);
+  const index = new Array<number>(rank).fill(0);
+  for (let j = 0; j < out.length; j++) {
+    let source = 0;
+    for (let k = 0; k < rank; k++) source += index[k] * permutedStrides[k];
+    out[j] = data[source];
+    for (let k = rank - 1; k >= 0; k--) {
+      if (++index[k] < outShape[k]) break;
+      index[k] = 0;
+    }
+  }
+  return { shape: outShape, data: out };
+}
+
+export const KERAS_CONV_TO_IR = [3, 2, 0, 1] as const;
+export const IR_CONV_TO_KERAS = [2, 3, 1, 0] as const;
+export const TRANSPOSE_2D = [1, 0] as const;
+
+/** The Keras (HWC) flatten index of IR (CHW) flatten feature `feature`. */
+export function hwcRowOfChwFeature(feature: number, channels: number, height: number, width: number): number {
+  const c = Math.floor(feature / (height * width));
+  const hw = feature % (height * width);
+  return hw * channels + c;
+}
+
+/** Rows of a [rows, cols] matrix reordered: out row i = data row rowOf(i). */
+export function reorderRows(data: Float32Array, rows: number, cols: number, rowOf: (row: number) => number): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < rows; i++) out.set(data.subarray(rowOf(i) * cols, (rowOf(i) + 1) * cols), i * cols);
+  return out;
+}
+
+/** A dense float32 buffer filled with `value`. */
+export function filled(length: number, value: number): ParamTensor {
+  return { shape: [length], data: new Float32Array(length).fill(value) };
+}
+
+/** The IR (CHW) flatten index of Keras (HWC) flatten row `row`: the inverse of `hwcRowOfChwFeature`. */
+export function chwFeatureOfHwcRow(row: number, channels: number, height: number, width: number): number {
+  return (row % channels) * height * width + Math.floor(row / channels);
+}

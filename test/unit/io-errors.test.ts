@@ -1,0 +1,196 @@
+/**
+ * Every unsupported or malformed Layers model is a LayersModelError naming the file, the layer,
+ * its class and the field; every IR node with no stock Keras layer is a LayersExportError.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../../src/backend/index.ts';
+import { ShapefoldError } from '../../src/ir/errors.ts';
+import type { Graph, Node } from '../../src/ir/graph.ts';
+import { LayersExportError, LayersModelError, exportLayersModel, importLayersModel, type LayersModelJSON } from '../../src/io/index.ts';
+import { flattenHead, resNetLike, saveToMemory, type SavedModel } from './io-fixtures.ts';
+
+type LayerJSON = { class_name: string; name: string; config: Record<string, unknown>; inbound_nodes: unknown[][] };
+const layersOf = (json: LayersModelJSON) => (json.modelTopology as { config: { layers: LayerJSON[] } }).config.layers;
+
+let resnet: SavedModel;
+let sequential: SavedModel;
+
+beforeAll(async () => {
+  await selectBackend();
+  const a = resNetLike();
+  resnet = await saveToMemory(a);
+  a.dispose();
+  const b = flattenHead();
+  sequential = await saveToMemory(b);
+  b.dispose();
+});
+
+/** A deep copy of `saved` with `edit` applied to its model.json. */
+function edited(saved: SavedModel, edit: (json: LayersModelJSON) => void): SavedModel {
+  const modelJson = structuredClone(saved.modelJson);
+  edit(modelJson);
+  return { modelJson, weightData: saved.weightData };
+}
+
+function layer(json: LayersModelJSON, name: string): LayerJSON {
+  return layersOf(json).find((l) => l.name === name || l.config.name === name) as LayerJSON;
+}
+
+function expectImportError(saved: SavedModel, site: { layer?: string; className?: string; field?: string }, message: RegExp): void {
+  const before = tf.memory().numTensors;
+  let caught: unknown;
+  try {
+    importLayersModel(saved.modelJson, saved.weightData, 'net/model.json');
+  } catch (error) {
+    caught = error;
+  }
+  expect(tf.memory().numTensors).toBe(before);
+  expect(caught).toBeInstanceOf(ShapefoldError);
+  const error = caught as LayersModelError;
+  expect(error.message).toMatch(/^net\/model\.json: /);
+  expect(error.message).toMatch(message);
+  if (site.layer !== undefined || site.field !== undefined) {
+    expect(error).toBeInstanceOf(LayersModelError);
+    expect({ layer: error.layer, className: error.className, field: error.field }).toEqual({ layer: site.layer, className: site.className, field: site.field });
+  }
+}
+
+describe('importLayersModel refuses, naming file, layer, class and field', () => {
+  it('an unsupported layer class', () => {
+    const bad = edited(resnet, (j) => {
+      layer(j, 'gap').class_name = 'GlobalMaxPooling2D';
+    });
+    expectImportError(bad, { layer: 'gap', className: 'GlobalMaxPooling2D', field: 'class_name' }, /is not supported \(supported: InputLayer, Conv2D/);
+  });
+
+  it('an activation the IR has no op for', () => {
+    const bad = edited(resnet, (j) => {
+      layer(j, 'logits').config.activation = 'softmax';
+    });
+    expectImportError(bad, { layer: 'logits', className: 'Dense', field: 'config.activation' }, /is "softmax"; supported: linear, relu, relu6, sigmoid, tanh/);
+  });
+
+  it('a missing weight', () => {
+    const bad = edited(resnet, (j) => {
+      const specs = j.weightsManifest[0].weights;
+      const at = specs.findIndex((w) => w.name === 'a_bn1/moving_variance');
+      specs[at] = { ...specs[at], name: 'elsewhere/moving_variance' };
+    });
+    expectImportError(bad, { layer: 'a_bn1', className: 'BatchNormalization', field: "weight 'a_bn1/moving_variance'" }, /is missing from the weights manifest/);
+  });
+
+  it('a weight of the wrong shape', () => {
+    const bad = edited(resnet, (j) => {
+      layer(j, 'a_conv1').config.kernel_size = [1, 1];
+    });
+    expectImportError(bad, { layer: 'a_conv1', className: 'Conv2D', field: "weight 'a_conv1/kernel'" }, /has shape \[3, 3, 8, 8\], expected \[1, 1, 8, 8\]/);
+  });
+
+  it('weight data shorter than the manifest says', () => {
+    const bad = { modelJson: resnet.modelJson, weightData: resnet.weightData.slice(0, resnet.weightData.byteLength - 4) };
+    expectImportError(bad, { field: "weightsManifest weight #" + String(resnet.modelJson.weightsManifest[0].weights.length - 1) + " ('" + resnet.modelJson.weightsManifest[0].weights.at(-1)?.name + "')" }, /past the end of the weight data/);
+  });
+
+  it('a BatchNormalization on a non-channel axis', () => {
+    const bad = edited(resnet, (j) => {
+      layer(j, 'stem_bn').config.axis = 1;
+    });
+    expectImportError(bad, { layer: 'stem_bn', className: 'BatchNormalization', field: 'config.axis' }, /is 1; only the channel axis \(-1\)/);
+  });
+
+  it('channels_first data', () => {
+    const bad = edited(resnet, (j) => {
+      layer(j, 'b_conv1').config.data_format = 'channels_first';
+    });
+    expectImportError(bad, { layer: 'b_conv1', className: 'Conv2D', field: 'config.data_format' }, /is "channels_first"; supported: channels_last/);
+  });
+
+  it('a ZeroPadding2D that feeds a pool', () => {
+    const bad = edited(resnet, (j) => {
+      const pad = { class_name: 'ZeroPadding2D', name: 'pad', config: { name: 'pad', padding: [[1, 1], [1, 1]] }, inbound_nodes: [[['b_out', 0, 0, {}]]] };
+      const layers = layersOf(j);
+      layers.splice(layers.findIndex((l) => l.name === 'maxpool'), 0, pad);
+      layer(j, 'maxpool').inbound_nodes = [[['pad', 0, 0, {}]]];
+    });
+    expectImportError(bad, { layer: 'maxpool', className: 'MaxPooling2D', field: undefined }, /reads a ZeroPadding2D output/);
+  });
+
+  it('a Flatten of a map as the model output (its order differs from the IR flatten)', () => {
+    const bad = edited(sequential, (j) => {
+      const layers = layersOf(j);
+      layers.splice(layers.findIndex((l) => l.config.name === 'fh_flatten') + 1);
+    });
+    expectImportError(bad, { layer: 'fh_flatten', className: 'Flatten', field: undefined }, /Keras order/);
+  });
+
+  it('a shared layer', () => {
+    const bad = edited(resnet, (j) => {
+      const fc = layer(j, 'fc1');
+      fc.inbound_nodes = [...fc.inbound_nodes, ...fc.inbound_nodes];
+    });
+    expectImportError(bad, { layer: 'fc1', className: 'Dense', field: 'inbound_nodes' }, /has 2 calls; shared layers are not supported/);
+  });
+
+  it('an inbound layer the model does not define', () => {
+    const bad = edited(resnet, (j) => {
+      layer(j, 'a_add').inbound_nodes = [[['stem_relu', 0, 0, {}], ['ghost', 0, 0, {}]]];
+    });
+    expectImportError(bad, { layer: 'a_add', className: undefined, field: 'inbound_nodes' }, /names layer 'ghost', which the model does not define/);
+  });
+
+  it('a ReLU with an unsupported max_value', () => {
+    const bad = edited(resnet, (j) => {
+      layer(j, 'a_relu1').config.max_value = 4;
+    });
+    expectImportError(bad, { layer: 'a_relu1', className: 'ReLU', field: 'config.max_value' }, /is 4; supported: none or 6/);
+  });
+
+  it('a branch shape mismatch, as the IR shape checker words it', () => {
+    const bad = edited(resnet, (j) => {
+      layer(j, 'a_add').inbound_nodes = [[['stem_relu', 0, 0, {}], ['image', 0, 0, {}]]];
+    });
+    expectImportError(bad, {}, /add 'a_add': branch shapes differ/);
+  });
+
+  it('something that is not a Layers model', () => {
+    expectImportError({ modelJson: { nodes: [] } as unknown as LayersModelJSON, weightData: new ArrayBuffer(0) }, {}, /is not a tfjs Layers model/);
+  });
+});
+
+describe('exportLayersModel refuses what stock Keras layers cannot compute exactly', () => {
+  const input: Node = { name: 'x', op: 'input', inputs: [], attrs: { shape: ['N', 4, 6, 6] }, params: {} };
+  const conv = (extra: Partial<Extract<Node, { op: 'conv2d' }>['attrs']>, params: Record<string, unknown> = {}): Graph => {
+    const attrs = { inChannels: 4, outChannels: 4, kernel: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1, bias: false, ...extra } as const;
+    const weight = { shape: [4, 4 / attrs.groups, 3, 3], data: new Float32Array((16 / attrs.groups) * 9) };
+    return { nodes: [input, { name: 'c', op: 'conv2d', inputs: ['x'], attrs, params: { weight, ...params } } as Node], inputs: ['x'], outputs: ['c'] };
+  };
+
+  it('a grouped conv that is neither plain nor depthwise', () => {
+    expect(() => exportLayersModel(conv({ groups: 2 }))).toThrow(LayersExportError);
+    expect(() => exportLayersModel(conv({ groups: 2 }))).toThrow(/conv2d 'c': .*groups 2/);
+  });
+
+  it('a conv with a tapBias', () => {
+    const tapBias = { shape: [4, 3, 3], data: new Float32Array(36).fill(0.5) };
+    expect(() => exportLayersModel(conv({}, { tapBias }))).toThrow(/conv2d 'c': .*has a tapBias/);
+  });
+
+  it('an op with no Keras layer', () => {
+    const graph: Graph = {
+      nodes: [input, { name: 'norm', op: 'instanceNorm', inputs: ['x'], attrs: { numFeatures: 4, eps: 1e-5, affine: false }, params: {} }],
+      inputs: ['x'],
+      outputs: ['norm'],
+    };
+    expect(() => exportLayersModel(graph)).toThrow(/instanceNorm 'norm': cannot be written as a tfjs Layers model/);
+  });
+
+  it('a max pool with explicit padding that is not TF "same"', () => {
+    const graph: Graph = {
+      nodes: [input, { name: 'p', op: 'maxPool2d', inputs: ['x'], attrs: { kernel: [3, 3], stride: [1, 1], padding: [1, 0, 1, 0] }, params: {} }],
+      inputs: ['x'],
+      outputs: ['p'],
+    };
+    expect(() => exportLayersModel(graph)).toThrow(/maxPool2d 'p': .*not TF "same"/);
+  });
+});
