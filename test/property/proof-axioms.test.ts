@@ -31,6 +31,11 @@ import { makeRng, randomTensor } from '../unit/reference-fixtures.ts';
 
 const RUNS = { numRuns: 200 };
 
+/** A law checked on RUNS random instances drawn from the arbitraries. */
+function property<Ts extends [unknown, ...unknown[]]>(...args: [...arbitraries: { [K in keyof Ts]: fc.Arbitrary<Ts[K]> }, check: (...instance: Ts) => void]): () => void {
+  return () => fc.assert(fc.property<Ts>(...args), RUNS);
+}
+
 // ---------------------------------------------------------------- helpers
 
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -227,407 +232,283 @@ interface LawCheck {
 
 const CHECKS: Record<AxiomName, LawCheck> = {
   'conv-additive': {
-    holds: () =>
-      fc.assert(
-        fc.property(convShape, (c) => {
-          const k = convCase(c);
-          expect(close(convWith(k, addT(k.x, k.y), k.w.data).data, addT(convWith(k, k.x, k.w.data), convWith(k, k.y, k.w.data)).data)).toBe(true);
-        }),
-        RUNS,
-      ),
+    holds: property(convShape, (c) => {
+      const k = convCase(c);
+      expect(close(convWith(k, addT(k.x, k.y), k.w.data).data, addT(convWith(k, k.x, k.w.data), convWith(k, k.y, k.w.data)).data)).toBe(true);
+    }),
   },
   'conv-scale-in': {
-    holds: () =>
-      fc.assert(
-        fc.property(convShape, (c) => {
-          const k = convCase(c);
-          const s = vec(k.rng, k.cin);
-          const scaled = evaluateWeight(scaleIn(weight('conv.weight'), param('conv.s')), convEnv(k, { s }));
-          expect(close(convWith(k, scaleChannels(k.x, s), k.w.data).data, convWith(k, k.x, scaled.data).data)).toBe(true);
-        }),
-        RUNS,
-      ),
+    holds: property(convShape, (c) => {
+      const k = convCase(c);
+      const s = vec(k.rng, k.cin);
+      const scaled = evaluateWeight(scaleIn(weight('conv.weight'), param('conv.s')), convEnv(k, { s }));
+      expect(close(convWith(k, scaleChannels(k.x, s), k.w.data).data, convWith(k, k.x, scaled.data).data)).toBe(true);
+    }),
   },
   'conv-scale-out': {
-    holds: () =>
-      fc.assert(
-        fc.property(convShape, (c) => {
-          const k = convCase(c);
-          const s = vec(k.rng, k.cout);
-          const scaled = evaluateWeight(scaleOut(weight('conv.weight'), param('conv.s')), convEnv(k, { s }));
-          expect(close(scaleChannels(convWith(k, k.x, k.w.data), s).data, convWith(k, k.x, scaled.data).data)).toBe(true);
-        }),
-        RUNS,
-      ),
+    holds: property(convShape, (c) => {
+      const k = convCase(c);
+      const s = vec(k.rng, k.cout);
+      const scaled = evaluateWeight(scaleOut(weight('conv.weight'), param('conv.s')), convEnv(k, { s }));
+      expect(close(scaleChannels(convWith(k, k.x, k.w.data), s).data, convWith(k, k.x, scaled.data).data)).toBe(true);
+    }),
   },
   'pad-additive': {
-    holds: () =>
-      fc.assert(
-        fc.property(convShape, (c) => {
-          const k = convCase(c);
-          const p = k.attrs.padding as readonly number[];
-          expect(close(pad0(addT(k.x, k.y), p).data, addT(pad0(k.x, p), pad0(k.y, p)).data)).toBe(true);
-        }),
-        RUNS,
-      ),
+    holds: property(convShape, (c) => {
+      const k = convCase(c);
+      const p = k.attrs.padding as readonly number[];
+      expect(close(pad0(addT(k.x, k.y), p).data, addT(pad0(k.x, p), pad0(k.y, p)).data)).toBe(true);
+    }),
   },
   'pad-scale': {
-    holds: () =>
-      fc.assert(
-        fc.property(convShape, (c) => {
-          const k = convCase(c);
-          const p = k.attrs.padding as readonly number[];
-          const s = vec(k.rng, k.cin);
-          expect(close(pad0(scaleChannels(k.x, s), p).data, scaleChannels(pad0(k.x, p), s).data)).toBe(true);
-        }),
-        RUNS,
-      ),
+    holds: property(convShape, (c) => {
+      const k = convCase(c);
+      const p = k.attrs.padding as readonly number[];
+      const s = vec(k.rng, k.cin);
+      expect(close(pad0(scaleChannels(k.x, s), p).data, scaleChannels(pad0(k.x, p), s).data)).toBe(true);
+    }),
   },
   'conv-pad-const': {
-    holds: () =>
-      fc.assert(
-        fc.property(convShape, (c) => {
-          const k = convCase(c);
-          const v = vec(k.rng, k.cin);
-          const tapBias = evaluateTaps(taps(weight('conv.weight'), param('conv.v')), convEnv(k, { v }));
-          const lhs = convWith(k, constImage(k.x.shape, v), k.w.data);
-          const rhs = conv2d(constImage(k.x.shape, new Float64Array(k.cin)), { weight: k.w, tapBias }, k.attrs);
-          expect(close(lhs.data, rhs.data)).toBe(true);
-        }),
-        RUNS,
-      ),
+    holds: property(convShape, (c) => {
+      const k = convCase(c);
+      const v = vec(k.rng, k.cin);
+      const tapBias = evaluateTaps(taps(weight('conv.weight'), param('conv.v')), convEnv(k, { v }));
+      const lhs = convWith(k, constImage(k.x.shape, v), k.w.data);
+      const rhs = conv2d(constImage(k.x.shape, new Float64Array(k.cin)), { weight: k.w, tapBias }, k.attrs);
+      expect(close(lhs.data, rhs.data)).toBe(true);
+    }),
   },
   'conv-const': {
-    holds: () =>
-      fc.assert(
-        fc.property(convShape.filter(unpaddedFits), (c) => {
-          const k = convCase(c, { padded: false });
-          const v = vec(k.rng, k.cin);
-          const env = convEnv(k, { v });
-          const out = convWith(k, constImage(k.x.shape, v), k.w.data);
-          expect(close(out.data, constImage(out.shape, evaluateVector(matvec(weight('conv.weight'), param('conv.v')), env, k.cout)).data)).toBe(true);
-          // tapBias(T) without padding is the constant sum of its taps.
-          const tapBias = evaluateTaps(taps(weight('conv.weight'), param('conv.v')), env);
-          const viaTaps = conv2d(constImage(k.x.shape, new Float64Array(k.cin)), { weight: k.w, tapBias }, k.attrs);
-          expect(close(viaTaps.data, out.data)).toBe(true);
-        }),
-        RUNS,
-      ),
-    breaks: () =>
-      fc.assert(
-        fc.property(convShape.filter(paddingBites), (c) => {
-          const k = convCase(c, { low: 0.5 });
-          const v = vec(k.rng, k.cin, 0.5, 1.5);
-          const out = convWith(k, constImage(k.x.shape, v), k.w.data);
-          const naive = evaluateVector(matvec(weight('conv.weight'), param('conv.v')), convEnv(k, { v }), k.cout);
-          expect(differ(out.data, constImage(out.shape, naive).data)).toBe(true);
-        }),
-        RUNS,
-      ),
+    holds: property(convShape.filter(unpaddedFits), (c) => {
+      const k = convCase(c, { padded: false });
+      const v = vec(k.rng, k.cin);
+      const env = convEnv(k, { v });
+      const out = convWith(k, constImage(k.x.shape, v), k.w.data);
+      expect(close(out.data, constImage(out.shape, evaluateVector(matvec(weight('conv.weight'), param('conv.v')), env, k.cout)).data)).toBe(true);
+      // tapBias(T) without padding is the constant sum of its taps.
+      const tapBias = evaluateTaps(taps(weight('conv.weight'), param('conv.v')), env);
+      const viaTaps = conv2d(constImage(k.x.shape, new Float64Array(k.cin)), { weight: k.w, tapBias }, k.attrs);
+      expect(close(viaTaps.data, out.data)).toBe(true);
+    }),
+    breaks: property(convShape.filter(paddingBites), (c) => {
+      const k = convCase(c, { low: 0.5 });
+      const v = vec(k.rng, k.cin, 0.5, 1.5);
+      const out = convWith(k, constImage(k.x.shape, v), k.w.data);
+      const naive = evaluateVector(matvec(weight('conv.weight'), param('conv.v')), convEnv(k, { v }), k.cout);
+      expect(differ(out.data, constImage(out.shape, naive).data)).toBe(true);
+    }),
   },
   'conv-transpose-additive': {
-    holds: () =>
-      fc.assert(
-        fc.property(convT, (c) => {
-          const k = convTCase(c);
-          expect(close(k.run(addT(k.x, k.y)).data, addT(k.run(k.x), k.run(k.y)).data)).toBe(true);
-        }),
-        RUNS,
-      ),
+    holds: property(convT, (c) => {
+      const k = convTCase(c);
+      expect(close(k.run(addT(k.x, k.y)).data, addT(k.run(k.x), k.run(k.y)).data)).toBe(true);
+    }),
   },
   'conv-transpose-scale-in': {
-    holds: () =>
-      fc.assert(
-        fc.property(convT, (c) => {
-          const k = convTCase(c);
-          const s = vec(k.rng, k.cin);
-          const scaled = evaluateWeight(scaleIn(weight('conv.weight'), param('conv.s')), k.env({ s }));
-          expect(close(k.run(scaleChannels(k.x, s)).data, k.run(k.x, scaled.data).data)).toBe(true);
-        }),
-        RUNS,
-      ),
+    holds: property(convT, (c) => {
+      const k = convTCase(c);
+      const s = vec(k.rng, k.cin);
+      const scaled = evaluateWeight(scaleIn(weight('conv.weight'), param('conv.s')), k.env({ s }));
+      expect(close(k.run(scaleChannels(k.x, s)).data, k.run(k.x, scaled.data).data)).toBe(true);
+    }),
   },
   'conv-transpose-scale-out': {
-    holds: () =>
-      fc.assert(
-        fc.property(convT, (c) => {
-          const k = convTCase(c);
-          const s = vec(k.rng, k.cout);
-          const scaled = evaluateWeight(scaleOut(weight('conv.weight'), param('conv.s')), k.env({ s }));
-          expect(close(scaleChannels(k.run(k.x), s).data, k.run(k.x, scaled.data).data)).toBe(true);
-        }),
-        RUNS,
-      ),
+    holds: property(convT, (c) => {
+      const k = convTCase(c);
+      const s = vec(k.rng, k.cout);
+      const scaled = evaluateWeight(scaleOut(weight('conv.weight'), param('conv.s')), k.env({ s }));
+      expect(close(scaleChannels(k.run(k.x), s).data, k.run(k.x, scaled.data).data)).toBe(true);
+    }),
   },
   'linear-additive': {
-    holds: () =>
-      fc.assert(
-        fc.property(linearShape, (c) => {
-          const k = linearCase(c);
-          expect(close(k.run(addT(k.x, k.y)).data, addT(k.run(k.x), k.run(k.y)).data)).toBe(true);
-        }),
-        RUNS,
-      ),
+    holds: property(linearShape, (c) => {
+      const k = linearCase(c);
+      expect(close(k.run(addT(k.x, k.y)).data, addT(k.run(k.x), k.run(k.y)).data)).toBe(true);
+    }),
   },
   'linear-scale-in': {
-    holds: () =>
-      fc.assert(
-        fc.property(linearShape, (c) => {
-          const k = linearCase(c);
-          const s = vec(k.rng, c.inF);
-          const scaled = evaluateWeight(scaleIn(weight('fc.weight'), param('fc.s')), k.env({ s }));
-          expect(close(k.run(scaleChannels(k.x, s)).data, k.run(k.x, scaled.data).data)).toBe(true);
-        }),
-        RUNS,
-      ),
+    holds: property(linearShape, (c) => {
+      const k = linearCase(c);
+      const s = vec(k.rng, c.inF);
+      const scaled = evaluateWeight(scaleIn(weight('fc.weight'), param('fc.s')), k.env({ s }));
+      expect(close(k.run(scaleChannels(k.x, s)).data, k.run(k.x, scaled.data).data)).toBe(true);
+    }),
   },
   'linear-scale-out': {
-    holds: () =>
-      fc.assert(
-        fc.property(linearShape, (c) => {
-          const k = linearCase(c);
-          const s = vec(k.rng, c.outF);
-          const scaled = evaluateWeight(scaleOut(weight('fc.weight'), param('fc.s')), k.env({ s }));
-          expect(close(scaleChannels(k.run(k.x), s).data, k.run(k.x, scaled.data).data)).toBe(true);
-        }),
-        RUNS,
-      ),
+    holds: property(linearShape, (c) => {
+      const k = linearCase(c);
+      const s = vec(k.rng, c.outF);
+      const scaled = evaluateWeight(scaleOut(weight('fc.weight'), param('fc.s')), k.env({ s }));
+      expect(close(scaleChannels(k.run(k.x), s).data, k.run(k.x, scaled.data).data)).toBe(true);
+    }),
   },
   'linear-const': {
-    holds: () =>
-      fc.assert(
-        fc.property(linearShape, (c) => {
-          const k = linearCase(c);
-          const v = vec(k.rng, c.inF);
-          const out = k.run(constImage(k.x.shape, v));
-          expect(close(out.data, constImage(out.shape, evaluateVector(matvec(weight('fc.weight'), param('fc.v')), k.env({ v }), c.outF)).data)).toBe(true);
-        }),
-        RUNS,
-      ),
+    holds: property(linearShape, (c) => {
+      const k = linearCase(c);
+      const v = vec(k.rng, c.inF);
+      const out = k.run(constImage(k.x.shape, v));
+      expect(close(out.data, constImage(out.shape, evaluateVector(matvec(weight('fc.weight'), param('fc.v')), k.env({ v }), c.outF)).data)).toBe(true);
+    }),
   },
   'flatten-scale': {
-    holds: () =>
-      fc.assert(
-        fc.property(imageShape, (c) => {
-          const rng = makeRng(c.seed);
-          const x = randomTensor([c.batch, c.channels, c.h, c.w], rng);
-          const s = vec(rng, c.channels);
-          const env = envOf({ r: role('scaleShift', {}, { s: t1(s) }) }, { 'flat.spatial': c.h * c.w });
-          const perFeature = evaluateVector(repeat(param('r.s'), 'flat.spatial'), env, c.channels * c.h * c.w);
-          expect(close(flatten(scaleChannels(x, s)).data, scaleChannels(flatten(x), perFeature).data)).toBe(true);
-        }),
-        RUNS,
-      ),
+    holds: property(imageShape, (c) => {
+      const rng = makeRng(c.seed);
+      const x = randomTensor([c.batch, c.channels, c.h, c.w], rng);
+      const s = vec(rng, c.channels);
+      const env = envOf({ r: role('scaleShift', {}, { s: t1(s) }) }, { 'flat.spatial': c.h * c.w });
+      const perFeature = evaluateVector(repeat(param('r.s'), 'flat.spatial'), env, c.channels * c.h * c.w);
+      expect(close(flatten(scaleChannels(x, s)).data, scaleChannels(flatten(x), perFeature).data)).toBe(true);
+    }),
   },
   'flatten-const': {
-    holds: () =>
-      fc.assert(
-        fc.property(imageShape, (c) => {
-          const rng = makeRng(c.seed);
-          const v = vec(rng, c.channels);
-          const env = envOf({ r: role('scaleShift', {}, { v: t1(v) }) }, { flat: c.h * c.w });
-          const flat = flatten(constImage([c.batch, c.channels, c.h, c.w], v));
-          expect(close(flat.data, constImage(flat.shape, evaluateVector(repeat(param('r.v'), 'flat'), env, c.channels * c.h * c.w)).data)).toBe(true);
-        }),
-        RUNS,
-      ),
+    holds: property(imageShape, (c) => {
+      const rng = makeRng(c.seed);
+      const v = vec(rng, c.channels);
+      const env = envOf({ r: role('scaleShift', {}, { v: t1(v) }) }, { flat: c.h * c.w });
+      const flat = flatten(constImage([c.batch, c.channels, c.h, c.w], v));
+      expect(close(flat.data, constImage(flat.shape, evaluateVector(repeat(param('r.v'), 'flat'), env, c.channels * c.h * c.w)).data)).toBe(true);
+    }),
   },
   'matvec-linear': {
-    holds: () =>
-      fc.assert(
-        fc.property(convShape, (c) => {
-          const k = convCase(c);
-          const env = convEnv(k, { u: vec(k.rng, k.cin), v: vec(k.rng, k.cin) });
-          const W = weight('conv.weight');
-          const lhs = evaluateVector(matvec(W, add(param('conv.u'), mul(num(-3, 7), param('conv.v')))), env, k.cout);
-          const rhs = evaluateVector(add(matvec(W, param('conv.u')), mul(num(-3, 7), matvec(W, param('conv.v')))), env, k.cout);
-          expect(close(lhs, rhs)).toBe(true);
-        }),
-        RUNS,
-      ),
+    holds: property(convShape, (c) => {
+      const k = convCase(c);
+      const env = convEnv(k, { u: vec(k.rng, k.cin), v: vec(k.rng, k.cin) });
+      const W = weight('conv.weight');
+      const lhs = evaluateVector(matvec(W, add(param('conv.u'), mul(num(-3, 7), param('conv.v')))), env, k.cout);
+      const rhs = evaluateVector(add(matvec(W, param('conv.u')), mul(num(-3, 7), matvec(W, param('conv.v')))), env, k.cout);
+      expect(close(lhs, rhs)).toBe(true);
+    }),
   },
   'matvec-scale-in': {
-    holds: () =>
-      fc.assert(
-        fc.property(convShape, (c) => {
-          const k = convCase(c);
-          const env = convEnv(k, { s: vec(k.rng, k.cin), v: vec(k.rng, k.cin) });
-          const W = weight('conv.weight');
-          const lhs = evaluateVector(matvec(scaleIn(W, param('conv.s')), param('conv.v')), env, k.cout);
-          expect(close(lhs, evaluateVector(matvec(W, mul(param('conv.s'), param('conv.v'))), env, k.cout))).toBe(true);
-        }),
-        RUNS,
-      ),
+    holds: property(convShape, (c) => {
+      const k = convCase(c);
+      const env = convEnv(k, { s: vec(k.rng, k.cin), v: vec(k.rng, k.cin) });
+      const W = weight('conv.weight');
+      const lhs = evaluateVector(matvec(scaleIn(W, param('conv.s')), param('conv.v')), env, k.cout);
+      expect(close(lhs, evaluateVector(matvec(W, mul(param('conv.s'), param('conv.v'))), env, k.cout))).toBe(true);
+    }),
   },
   'matvec-scale-out': {
-    holds: () =>
-      fc.assert(
-        fc.property(convShape, (c) => {
-          const k = convCase(c);
-          const env = convEnv(k, { s: vec(k.rng, k.cout), v: vec(k.rng, k.cin) });
-          const W = weight('conv.weight');
-          const lhs = evaluateVector(matvec(scaleOut(W, param('conv.s')), param('conv.v')), env, k.cout);
-          expect(close(lhs, evaluateVector(mul(param('conv.s'), matvec(W, param('conv.v'))), env, k.cout))).toBe(true);
-        }),
-        RUNS,
-      ),
+    holds: property(convShape, (c) => {
+      const k = convCase(c);
+      const env = convEnv(k, { s: vec(k.rng, k.cout), v: vec(k.rng, k.cin) });
+      const W = weight('conv.weight');
+      const lhs = evaluateVector(matvec(scaleOut(W, param('conv.s')), param('conv.v')), env, k.cout);
+      expect(close(lhs, evaluateVector(mul(param('conv.s'), matvec(W, param('conv.v'))), env, k.cout))).toBe(true);
+    }),
   },
   'taps-linear': {
-    holds: () =>
-      fc.assert(
-        fc.property(convShape, (c) => {
-          const k = convCase(c);
-          const env = convEnv(k, { u: vec(k.rng, k.cin), v: vec(k.rng, k.cin) });
-          const W = weight('conv.weight');
-          const lhs = evaluateTaps(taps(W, add(param('conv.u'), mul(num(5), param('conv.v')))), env);
-          const parts = [evaluateTaps(taps(W, param('conv.u')), env), evaluateTaps(taps(W, param('conv.v')), env)];
-          expect(close(lhs.data, parts[0].data.map((x, i) => x + 5 * parts[1].data[i]))).toBe(true);
-        }),
-        RUNS,
-      ),
+    holds: property(convShape, (c) => {
+      const k = convCase(c);
+      const env = convEnv(k, { u: vec(k.rng, k.cin), v: vec(k.rng, k.cin) });
+      const W = weight('conv.weight');
+      const lhs = evaluateTaps(taps(W, add(param('conv.u'), mul(num(5), param('conv.v')))), env);
+      const parts = [evaluateTaps(taps(W, param('conv.u')), env), evaluateTaps(taps(W, param('conv.v')), env)];
+      expect(close(lhs.data, parts[0].data.map((x, i) => x + 5 * parts[1].data[i]))).toBe(true);
+    }),
   },
   'taps-scale-in': {
-    holds: () =>
-      fc.assert(
-        fc.property(convShape, (c) => {
-          const k = convCase(c);
-          const env = convEnv(k, { s: vec(k.rng, k.cin), v: vec(k.rng, k.cin) });
-          const W = weight('conv.weight');
-          const lhs = evaluateTaps(taps(scaleIn(W, param('conv.s')), param('conv.v')), env);
-          expect(close(lhs.data, evaluateTaps(taps(W, mul(param('conv.s'), param('conv.v'))), env).data)).toBe(true);
-        }),
-        RUNS,
-      ),
+    holds: property(convShape, (c) => {
+      const k = convCase(c);
+      const env = convEnv(k, { s: vec(k.rng, k.cin), v: vec(k.rng, k.cin) });
+      const W = weight('conv.weight');
+      const lhs = evaluateTaps(taps(scaleIn(W, param('conv.s')), param('conv.v')), env);
+      expect(close(lhs.data, evaluateTaps(taps(W, mul(param('conv.s'), param('conv.v'))), env).data)).toBe(true);
+    }),
   },
   'taps-scale-out': {
-    holds: () =>
-      fc.assert(
-        fc.property(convShape, (c) => {
-          const k = convCase(c);
-          const env = convEnv(k, { s: vec(k.rng, k.cout), v: vec(k.rng, k.cin) });
-          const W = weight('conv.weight');
-          const lhs = evaluateTaps(taps(scaleOut(W, param('conv.s')), param('conv.v')), env);
-          expect(close(lhs.data, evaluateTaps(tapScaleOut(taps(W, param('conv.v')), param('conv.s')), env).data)).toBe(true);
-          // and as an image: a rescaled tap bias is the rescaled output.
-          const x0 = constImage(k.x.shape, new Float64Array(k.cin));
-          const plain = conv2d(x0, { weight: k.w, tapBias: evaluateTaps(taps(W, param('conv.v')), env) }, k.attrs);
-          const scaled = conv2d(x0, { weight: k.w, tapBias: lhs }, k.attrs);
-          expect(close(scaled.data, scaleChannels(plain, evaluateVector(param('conv.s'), env, k.cout)).data)).toBe(true);
-        }),
-        RUNS,
-      ),
+    holds: property(convShape, (c) => {
+      const k = convCase(c);
+      const env = convEnv(k, { s: vec(k.rng, k.cout), v: vec(k.rng, k.cin) });
+      const W = weight('conv.weight');
+      const lhs = evaluateTaps(taps(scaleOut(W, param('conv.s')), param('conv.v')), env);
+      expect(close(lhs.data, evaluateTaps(tapScaleOut(taps(W, param('conv.v')), param('conv.s')), env).data)).toBe(true);
+      // and as an image: a rescaled tap bias is the rescaled output.
+      const x0 = constImage(k.x.shape, new Float64Array(k.cin));
+      const plain = conv2d(x0, { weight: k.w, tapBias: evaluateTaps(taps(W, param('conv.v')), env) }, k.attrs);
+      const scaled = conv2d(x0, { weight: k.w, tapBias: lhs }, k.attrs);
+      expect(close(scaled.data, scaleChannels(plain, evaluateVector(param('conv.s'), env, k.cout)).data)).toBe(true);
+    }),
   },
   'repeat-distributes': {
-    holds: () =>
-      fc.assert(
-        fc.property(imageShape, (c) => {
-          const rng = makeRng(c.seed);
-          const env = envOf({ r: role('scaleShift', {}, { u: t1(vec(rng, c.channels, 0.1, 2)), v: t1(vec(rng, c.channels)) }, { eps: rng() }) }, { n: c.h * c.w });
-          const u = param('r.u');
-          const v = param('r.v');
-          const length = c.channels * c.h * c.w;
-          const rep = (e: VExpr) => repeat(e, 'n');
-          const pairs: [VExpr, VExpr][] = [
-            [rep(add(u, v)), add(rep(u), rep(v))],
-            [rep(mul(u, v)), mul(rep(u), rep(v))],
-            [rep(recip(u)), recip(rep(u))],
-            [rep(sqrt(u)), sqrt(rep(u))],
-            [rep(add(u, attr('r.eps'))), add(rep(u), attr('r.eps'))],
-          ];
-          for (const [a, b] of pairs) expect(close(evaluateVector(a, env, length), evaluateVector(b, env, length))).toBe(true);
-        }),
-        RUNS,
-      ),
+    holds: property(imageShape, (c) => {
+      const rng = makeRng(c.seed);
+      const env = envOf({ r: role('scaleShift', {}, { u: t1(vec(rng, c.channels, 0.1, 2)), v: t1(vec(rng, c.channels)) }, { eps: rng() }) }, { n: c.h * c.w });
+      const u = param('r.u');
+      const v = param('r.v');
+      const length = c.channels * c.h * c.w;
+      const rep = (e: VExpr) => repeat(e, 'n');
+      const pairs: [VExpr, VExpr][] = [
+        [rep(add(u, v)), add(rep(u), rep(v))],
+        [rep(mul(u, v)), mul(rep(u), rep(v))],
+        [rep(recip(u)), recip(rep(u))],
+        [rep(sqrt(u)), sqrt(rep(u))],
+        [rep(add(u, attr('r.eps'))), add(rep(u), attr('r.eps'))],
+      ];
+      for (const [a, b] of pairs) expect(close(evaluateVector(a, env, length), evaluateVector(b, env, length))).toBe(true);
+    }),
   },
   'sqrt-square': {
-    holds: () =>
-      fc.assert(
-        fc.property(fc.integer({ min: 1, max: 6 }), fc.integer(), (n, seed) => {
-          const rng = makeRng(seed);
-          const env = envOf({ r: role('scaleShift', {}, { p: t1(vec(rng, n, 0, 3)), q: t1(vec(rng, n, 0.1, 3)) }) });
-          const p = param('r.p');
-          const q = param('r.q');
-          expect(close(evaluateVector(mul(sqrt(p), sqrt(p)), env, n), evaluateVector(p, env, n))).toBe(true);
-          expect(close(evaluateVector(recip(q), env, n), evaluateVector(recip(mul(sqrt(q), sqrt(q))), env, n))).toBe(true);
-        }),
-        RUNS,
-      ),
+    holds: property(fc.integer({ min: 1, max: 6 }), fc.integer(), (n, seed) => {
+      const rng = makeRng(seed);
+      const env = envOf({ r: role('scaleShift', {}, { p: t1(vec(rng, n, 0, 3)), q: t1(vec(rng, n, 0.1, 3)) }) });
+      const p = param('r.p');
+      const q = param('r.q');
+      expect(close(evaluateVector(mul(sqrt(p), sqrt(p)), env, n), evaluateVector(p, env, n))).toBe(true);
+      expect(close(evaluateVector(recip(q), env, n), evaluateVector(recip(mul(sqrt(q), sqrt(q))), env, n))).toBe(true);
+    }),
   },
   'relu-homogeneous': homogeneity((x) => relu(x)),
   'leaky-relu-homogeneous': homogeneity((x, alpha) => leakyRelu(x, alpha)),
   'batch-norm-inference': {
-    holds: () =>
-      fc.assert(
-        fc.property(imageShape, fc.boolean(), (c, renorm) => {
-          const k = bnCase(c);
-          const out = renorm ? batchRenorm(k.x, k.params, { ...k.attrs, rMax: 3, dMax: 5 }, 'eval') : batchNorm(k.x, k.params, k.attrs, 'eval');
-          expect(close(out.output.data, k.formula())).toBe(true);
-        }),
-        RUNS,
-      ),
-    breaks: () =>
-      fc.assert(
-        fc.property(imageShape.filter((c) => c.batch * c.h * c.w >= 2), (c) => {
-          const k = bnCase(c);
-          expect(differ(batchNorm(k.x, k.params, k.attrs, 'train').output.data, k.formula())).toBe(true);
-        }),
-        RUNS,
-      ),
+    holds: property(imageShape, fc.boolean(), (c, renorm) => {
+      const k = bnCase(c);
+      const out = renorm ? batchRenorm(k.x, k.params, { ...k.attrs, rMax: 3, dMax: 5 }, 'eval') : batchNorm(k.x, k.params, k.attrs, 'eval');
+      expect(close(out.output.data, k.formula())).toBe(true);
+    }),
+    breaks: property(imageShape.filter((c) => c.batch * c.h * c.w >= 2), (c) => {
+      const k = bnCase(c);
+      expect(differ(batchNorm(k.x, k.params, k.attrs, 'train').output.data, k.formula())).toBe(true);
+    }),
   },
   'zero-substitution': {
-    holds: () =>
-      fc.assert(
-        fc.property(fc.integer({ min: 1, max: 5 }), fc.integer(), (n, seed) => {
-          const rng = makeRng(seed);
-          const c = vec(rng, n, 0.5, 2);
-          const q = vec(rng, n);
-          const solved = q.map((v, i) => -v / c[i]);
-          // p = c*a + q vanishes at a = -q/c, so any expression in a may use -q/c instead.
-          const env = envOf({ r: role('scaleShift', {}, { c: t1(c), q: t1(q), a: t1(solved) }) });
-          expect(close(evaluateVector(add(mul(param('r.c'), param('r.a')), param('r.q')), env, n), new Float64Array(n))).toBe(true);
-        }),
-        RUNS,
-      ),
-    breaks: () =>
-      fc.assert(
-        fc.property(fc.integer({ min: 1, max: 5 }), fc.integer(), (n, seed) => {
-          const rng = makeRng(seed);
-          const c = vec(rng, n, 0.5, 2);
-          const q = vec(rng, n);
-          const a = vec(rng, n, 2, 3);
-          // where p = c*a + q is not 0, a and -q/c differ.
-          expect(differ(a, q.map((v, i) => -v / c[i]))).toBe(true);
-        }),
-        RUNS,
-      ),
+    holds: property(fc.integer({ min: 1, max: 5 }), fc.integer(), (n, seed) => {
+      const rng = makeRng(seed);
+      const c = vec(rng, n, 0.5, 2);
+      const q = vec(rng, n);
+      const solved = q.map((v, i) => -v / c[i]);
+      // p = c*a + q vanishes at a = -q/c, so any expression in a may use -q/c instead.
+      const env = envOf({ r: role('scaleShift', {}, { c: t1(c), q: t1(q), a: t1(solved) }) });
+      expect(close(evaluateVector(add(mul(param('r.c'), param('r.a')), param('r.q')), env, n), new Float64Array(n))).toBe(true);
+    }),
+    breaks: property(fc.integer({ min: 1, max: 5 }), fc.integer(), (n, seed) => {
+      const rng = makeRng(seed);
+      const c = vec(rng, n, 0.5, 2);
+      const q = vec(rng, n);
+      const a = vec(rng, n, 2, 3);
+      // where p = c*a + q is not 0, a and -q/c differ.
+      expect(differ(a, q.map((v, i) => -v / c[i]))).toBe(true);
+    }),
   },
 };
 
 function homogeneity(act: (x: Float64Tensor, alpha: number) => Float64Tensor): LawCheck {
   const instance = fc.record({ shape: imageShape, alpha: fc.double({ min: 0, max: 0.9, noNaN: true }) });
   return {
-    holds: () =>
-      fc.assert(
-        fc.property(instance, ({ shape: c, alpha }) => {
-          const rng = makeRng(c.seed);
-          const x = randomTensor([c.batch, c.channels, c.h, c.w], rng);
-          const s = vec(rng, c.channels, 0, 2);
-          expect(close(act(scaleChannels(x, s), alpha).data, scaleChannels(act(x, alpha), s).data)).toBe(true);
-        }),
-        RUNS,
-      ),
-    breaks: () =>
-      fc.assert(
-        fc.property(instance, ({ shape: c, alpha }) => {
-          const rng = makeRng(c.seed);
-          const x = randomTensor([c.batch, c.channels, c.h, c.w], rng);
-          x.data[0] = 0.5;
-          const s = vec(rng, c.channels, 0, 2);
-          s[0] = -1 - rng();
-          expect(differ(act(scaleChannels(x, s), alpha).data, scaleChannels(act(x, alpha), s).data)).toBe(true);
-        }),
-        RUNS,
-      ),
+    holds: property(instance, ({ shape: c, alpha }) => {
+      const rng = makeRng(c.seed);
+      const x = randomTensor([c.batch, c.channels, c.h, c.w], rng);
+      const s = vec(rng, c.channels, 0, 2);
+      expect(close(act(scaleChannels(x, s), alpha).data, scaleChannels(act(x, alpha), s).data)).toBe(true);
+    }),
+    breaks: property(instance, ({ shape: c, alpha }) => {
+      const rng = makeRng(c.seed);
+      const x = randomTensor([c.batch, c.channels, c.h, c.w], rng);
+      x.data[0] = 0.5;
+      const s = vec(rng, c.channels, 0, 2);
+      s[0] = -1 - rng();
+      expect(differ(act(scaleChannels(x, s), alpha).data, scaleChannels(act(x, alpha), s).data)).toBe(true);
+    }),
   };
 }
 
