@@ -7,6 +7,8 @@
  *                                   which measured faster on tfjs than a fused activation)
  *   conv2d, groups = Cin            DepthwiseConv2D, depth_multiplier Cout/Cin
  *   explicit padding                'valid'/'same' when it is exactly that, else ZeroPadding2D + 'valid'
+ *   convTranspose2d, groups 1       Conv2DTranspose, when padding and outputPadding are exactly
+ *                                   'valid' or 'same' (conv-transpose.ts)
  *   batchNorm                       BatchNormalization (axis -1)
  *   scaleShift                      BatchNormalization with mean 0, variance 1, epsilon 0: then
  *                                   (x - 0) * rsqrt(1) * scale + shift = x * scale + shift exactly
@@ -21,13 +23,14 @@
  *                                   a flatten read by anything else: Permute [3, 1, 2] -> Flatten
  *   identity                        no layer
  * A conv2d tapBias (a bias that differs on the border frame) has no stock Keras layer and is a
- * LayersExportError, as are other groups, transposed convs and the remaining norms.
+ * LayersExportError, as are other groups, other transposed convs and the remaining norms.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Graph, Node, Padding2d, Pair, ParamTensor, Shape } from '../ir/graph.ts';
 import { validateGraph } from '../ir/validate.ts';
 import { resolvePadding2d } from '../reference/padding.ts';
+import { kerasTransposePadding } from './conv-transpose.ts';
 import { LayersExportError } from './errors.ts';
 import { writeFilesAtomic } from './files.ts';
 import type { KerasLayerJSON, LayersModelJSON, WeightSpec } from './layers-format.ts';
@@ -146,6 +149,34 @@ function convLayer(ex: Exporter, node: Extract<Node, { op: 'conv2d' }>, input: s
   return ex.layer(node.name, 'Conv2D', { ...common, filters: a.outChannels }, [from], { kernel: permute(weight.data, weight.shape, IR_CONV_TO_KERAS), ...bias });
 }
 
+function convTransposeLayer(ex: Exporter, node: Extract<Node, { op: 'convTranspose2d' }>, input: string): string {
+  const a = node.attrs;
+  const fail = (problem: string): never => {
+    throw new LayersExportError(node.name, node.op, problem);
+  };
+  if (a.groups !== 1) fail(`has groups ${a.groups}; Keras' Conv2DTranspose has only 1`);
+  if (a.dilation[0] !== 1 || a.dilation[1] !== 1) fail(`has dilation [${a.dilation.join(', ')}]; tfjs-layers' Conv2DTranspose has only 1`);
+  const padding = kerasTransposePadding(a.kernel, a.stride, a.padding, a.outputPadding);
+  if (padding === undefined) {
+    fail(
+      `padding [${a.padding.join(', ')}] with outputPadding [${a.outputPadding.join(', ')}] (kernel [${a.kernel.join(', ')}], stride [${a.stride.join(', ')}]) ` +
+        "is neither Keras 'valid' nor 'same' on both axes",
+    );
+  }
+  const weight = node.params.weight as ParamTensor;
+  const bias: Record<string, ParamTensor> = a.bias ? { bias: node.params.bias as ParamTensor } : {};
+  const config = {
+    filters: a.outChannels,
+    kernel_size: [...a.kernel],
+    strides: [...a.stride],
+    padding,
+    data_format: 'channels_last',
+    activation: 'linear',
+    use_bias: a.bias,
+  };
+  return ex.layer(node.name, 'Conv2DTranspose', config, [input], { kernel: permute(weight.data, weight.shape, IR_CONV_TO_KERAS), ...bias });
+}
+
 function consumersOf(graph: Graph): Map<string, Node[]> {
   const consumers = new Map<string, Node[]>();
   for (const node of graph.nodes) for (const input of node.inputs) consumers.set(input, [...(consumers.get(input) ?? []), node]);
@@ -180,6 +211,9 @@ export function exportLayersModel(graph: Graph, modelName = 'shapefold'): Export
       }
       case 'conv2d':
         set(convLayer(ex, node, inputs[0], inShape));
+        break;
+      case 'convTranspose2d':
+        set(convTransposeLayer(ex, node, inputs[0]));
         break;
       case 'batchNorm': {
         const p = node.params;
@@ -281,7 +315,7 @@ export function exportLayersModel(graph: Graph, modelName = 'shapefold'): Export
         break;
       default:
         fail(
-          'has no exact stock Keras layer (supported: input, conv2d, batchNorm, scaleShift, relu, relu6, leakyRelu, sigmoid, tanh, add, concat, maxPool2d, avgPool2d, globalAvgPool, flatten, linear, identity)',
+          'has no exact stock Keras layer (supported: input, conv2d, convTranspose2d, batchNorm, scaleShift, relu, relu6, leakyRelu, sigmoid, tanh, add, concat, maxPool2d, avgPool2d, globalAvgPool, flatten, linear, identity)',
         );
     }
   }

@@ -5,6 +5,8 @@
  *   InputLayer [null, H, W, C]       input ['N', C, H, W]   (unknown H, W: symbols 'H', 'W')
  *   Conv2D / DepthwiseConv2D         conv2d (+ its activation as a separate node)
  *   SeparableConv2D                  depthwise conv2d -> 1x1 conv2d
+ *   Conv2DTranspose                  convTranspose2d (+ activation); 'valid'/'same' become
+ *                                    padding and outputPadding (conv-transpose.ts)
  *   ZeroPadding2D -> conv            the conv's explicit padding (no node)
  *   BatchNormalization (last axis)   batchNorm; center/scale false give beta 0 / gamma 1
  *   Dense                            linear; after a Flatten of [H, W, C] its input rows are
@@ -24,6 +26,7 @@ import { inferNodeShape } from '../ir/shapes.ts';
 import { validateGraph } from '../ir/validate.ts';
 import { resolvePadding2d } from '../reference/padding.ts';
 import { LayersModelError } from './errors.ts';
+import { transposeAxisOf } from './conv-transpose.ts';
 import { decodeWeights, isLayersModelJSON, type KerasLayerJSON, type WeightData, type WeightSpec } from './layers-format.ts';
 import { KERAS_CONV_TO_IR, TRANSPOSE_2D, filled, hwcRowOfChwFeature, permute, reorderRows } from './layout.ts';
 
@@ -230,6 +233,47 @@ const HANDLERS: Record<string, Handler> = {
       op: 'conv2d',
       inputs: [x.node],
       attrs: { inChannels: cin, outChannels: filters, kernel, stride, dilation, groups: 1, bias, padding: convPadding(ctx, x, kernel, stride, dilation) },
+      params: { weight: permute(k.data, k.shape, KERAS_CONV_TO_IR), ...withBias(ctx, bias, filters) },
+    });
+    return ctx.activation(conv);
+  },
+  Conv2DTranspose: (ctx, inputs) => {
+    const x = ctx.plain(one(ctx, inputs));
+    const { kernel, stride, dilation, bias } = convCommon(ctx);
+    if (dilation[0] !== 1 || dilation[1] !== 1) ctx.fail('config.dilation_rate', `is [${dilation.join(', ')}]; tfjs-layers' Conv2DTranspose has only 1`);
+    const outputPadding = ctx.config.output_padding ?? null;
+    if (outputPadding !== null) ctx.fail('config.output_padding', `is ${JSON.stringify(outputPadding)}; tfjs-layers' Conv2DTranspose ignores it, so only null is read`);
+    const mode = ctx.oneOf('padding', ['valid', 'same'], 'valid');
+    const axes = [0, 1].map((axis) => {
+      const found = transposeAxisOf(mode, kernel[axis], stride[axis]);
+      if (found === undefined) {
+        ctx.fail(
+          'config.padding',
+          `is 'same' with kernel ${kernel[axis]} and stride ${stride[axis]} (${axis === 0 ? 'height' : 'width'}): TF crops ${Math.ceil((kernel[axis] - stride[axis]) / 2)} at the end but ` +
+            `${Math.floor((kernel[axis] - stride[axis]) / 2)} at the start, which symmetric padding + outputPadding cannot express (kernel - stride must be even)`,
+        );
+      }
+      return found as { padding: number; outputPadding: number };
+    });
+    const cin = ctx.channels(x);
+    const filters = ctx.number('filters');
+    const k = ctx.weight('kernel', [kernel[0], kernel[1], filters, cin]);
+    const conv = ctx.add({
+      name: ctx.name,
+      op: 'convTranspose2d',
+      inputs: [x.node],
+      attrs: {
+        inChannels: cin,
+        outChannels: filters,
+        kernel,
+        stride,
+        dilation,
+        groups: 1,
+        bias,
+        padding: [axes[0].padding, axes[1].padding],
+        outputPadding: [axes[0].outputPadding, axes[1].outputPadding],
+      },
+      // [kH, kW, Cout, Cin] -> [Cin, Cout, kH, kW] is the Conv2D permutation: in and out swap on both sides.
       params: { weight: permute(k.data, k.shape, KERAS_CONV_TO_IR), ...withBias(ctx, bias, filters) },
     });
     return ctx.activation(conv);

@@ -1,10 +1,12 @@
 /**
  * Weight layouts between Keras (channels-last) and the IR (PyTorch):
  *   Conv2D kernel            [kH, kW, Cin, Cout]  <->  conv2d weight [Cout, Cin, kH, kW]
+ *   Conv2DTranspose kernel   [kH, kW, Cout, Cin]  <->  convTranspose2d weight [Cin, Cout, kH, kW]
  *   DepthwiseConv2D kernel   [kH, kW, Cin, mult]  <->  conv2d weight [Cin*mult, 1, kH, kW], output c*mult + m
  *   Dense kernel             [in, out]            <->  linear weight [out, in]
- * All three are one axis permutation of a row-major array (the depthwise one is the Conv2D one
- * with Cin*mult read as [Cin, mult]), so a single `permute` covers them and its inverse.
+ * All four are one axis permutation of a row-major array (the depthwise one is the Conv2D one
+ * with Cin*mult read as [Cin, mult]; the transposed one is the Conv2D one with in and out swapped
+ * on both sides), so a single `permute` covers them and its inverse.
  *
  * Flatten order: Keras flattens [H, W, C] as (h*W + w)*C + c, the IR flattens [C, H, W] as
  * c*H*W + h*W + w. A Dense reading a flatten keeps its function when its input rows are permuted

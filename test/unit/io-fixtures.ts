@@ -149,3 +149,31 @@ export function concatNet(): tf.LayersModel {
   x = apply(L.batchNormalization({ name: 'cat_dw_bn' }), x);
   return tf.model({ inputs: input, outputs: x, name: 'concat_net' });
 }
+
+export interface ConvTransposeSpec {
+  readonly kernel: number | [number, number];
+  readonly stride: number | [number, number];
+  readonly padding: 'valid' | 'same';
+  readonly bias: boolean;
+  readonly activation: 'linear' | 'relu' | 'relu6' | 'sigmoid' | 'tanh';
+}
+
+/** Sequential Conv2DTranspose (7 filters) -> BatchNormalization on a [5, 4, 3] input. */
+export function convTransposeNet(spec: ConvTransposeSpec, name = 'up'): tf.LayersModel {
+  return tf.sequential({
+    name: `${name}_net`,
+    layers: [
+      L.conv2dTranspose({
+        inputShape: [5, 4, 3],
+        filters: 7,
+        kernelSize: spec.kernel,
+        strides: spec.stride,
+        padding: spec.padding,
+        useBias: spec.bias,
+        activation: spec.activation,
+        name,
+      }),
+      L.batchNormalization({ name: `${name}_bn` }),
+    ],
+  });
+}
