@@ -10,7 +10,7 @@ import { bnConvPadded } from './bn-conv-padded.ts';
 import { bnConvValid } from './bn-conv-valid.ts';
 import { bnFlattenLinear } from './bn-flatten-linear.ts';
 import { bnLinear } from './bn-linear.ts';
-import { convActBn } from './conv-act-bn.ts';
+import { convActBn, convTransposeActBn } from './conv-act-bn.ts';
 import { convBn } from './conv-bn.ts';
 import { convTransposeBn } from './conv-transpose-bn.ts';
 import { linearBn } from './linear-bn.ts';
@@ -26,6 +26,7 @@ export const ALL_RULES: readonly Rule[] = [
   convTransposeBn,
   linearBn,
   convActBn,
+  convTransposeActBn,
   bnConvValid,
   bnConvPadded,
   bnLinear,
@@ -44,6 +45,7 @@ export {
   bnLinear,
   convActBn,
   convBn,
+  convTransposeActBn,
   convTransposeBn,
   convWeightNorm,
   linearBn,
