@@ -35,6 +35,7 @@ export {
 } from './layers/norm.ts';
 export { relu, relu6, leakyRelu, sigmoid, tanh, identity } from './layers/activation.ts';
 export { maxPool, avgPool, globalAvgPool, flatten, type PoolConfig, type AvgPoolConfig } from './layers/pool.ts';
+export { crop2d, type Crop2dConfig, type CropOption } from './layers/crop.ts';
 export { add, concat, sequential, residual } from './compose.ts';
 export { resA, resB, resC, basicBlock, bottleneck, type UnitConfig, type BottleneckConfig } from './units.ts';
 export type * from './types/index.ts';

@@ -7,8 +7,10 @@
  *                                   which measured faster on tfjs than a fused activation)
  *   conv2d, groups = Cin            DepthwiseConv2D, depth_multiplier Cout/Cin
  *   explicit padding                'valid'/'same' when it is exactly that, else ZeroPadding2D + 'valid'
- *   convTranspose2d, groups 1       Conv2DTranspose, when padding and outputPadding are exactly
- *                                   'valid' or 'same' (conv-transpose.ts)
+ *   convTranspose2d, groups 1       Conv2DTranspose 'valid' or 'same', with a crop2d that is its
+ *   [-> crop2d]                     only reader absorbed: one layer where exact (TF 'same' with
+ *                                   K - S odd), else + Cropping2D of the rest (conv-transpose.ts)
+ *   crop2d                          Cropping2D
  *   batchNorm                       BatchNormalization (axis -1)
  *   scaleShift                      BatchNormalization with mean 0, variance 1, epsilon 0: then
  *                                   (x - 0) * rsqrt(1) * scale + shift = x * scale + shift exactly
@@ -30,7 +32,7 @@ import { join } from 'node:path';
 import type { Graph, Node, Padding2d, Pair, ParamTensor, Shape } from '../ir/graph.ts';
 import { validateGraph } from '../ir/validate.ts';
 import { resolvePadding2d } from '../reference/padding.ts';
-import { kerasTransposePadding } from './conv-transpose.ts';
+import { kerasTransposeOf } from './conv-transpose.ts';
 import { LayersExportError } from './errors.ts';
 import { writeFilesAtomic } from './files.ts';
 import type { KerasLayerJSON, LayersModelJSON, WeightSpec } from './layers-format.ts';
@@ -149,18 +151,33 @@ function convLayer(ex: Exporter, node: Extract<Node, { op: 'conv2d' }>, input: s
   return ex.layer(node.name, 'Conv2D', { ...common, filters: a.outChannels }, [from], { kernel: permute(weight.data, weight.shape, IR_CONV_TO_KERAS), ...bias });
 }
 
-function convTransposeLayer(ex: Exporter, node: Extract<Node, { op: 'convTranspose2d' }>, input: string): string {
+/** Keras Cropping2D of [top, bottom, left, right] after `input`, or `input` itself when nothing is cropped. */
+function cropping(ex: Exporter, name: string, input: string, crop: Pads): string {
+  if (isZero(crop)) return input;
+  const [t, b, l, r] = crop;
+  return ex.layer(name, 'Cropping2D', { cropping: [[t, b], [l, r]], data_format: 'channels_last' }, [input]);
+}
+
+/**
+ * A Conv2DTranspose (+ Cropping2D) computing `node` followed by `then`, a crop2d it absorbs
+ * ([0, 0, 0, 0] when none): TF 'same' with K - S odd is one layer again.
+ */
+function convTransposeLayer(ex: Exporter, node: Extract<Node, { op: 'convTranspose2d' }>, input: string, then: Pads): string {
   const a = node.attrs;
   const fail = (problem: string): never => {
     throw new LayersExportError(node.name, node.op, problem);
   };
   if (a.groups !== 1) fail(`has groups ${a.groups}; Keras' Conv2DTranspose has only 1`);
   if (a.dilation[0] !== 1 || a.dilation[1] !== 1) fail(`has dilation [${a.dilation.join(', ')}]; tfjs-layers' Conv2DTranspose has only 1`);
-  const padding = kerasTransposePadding(a.kernel, a.stride, a.padding, a.outputPadding);
-  if (padding === undefined) {
-    fail(
+  const irCrop = [0, 1].map((axis) => ({
+    start: a.padding[axis] + then[2 * axis],
+    end: a.padding[axis] - a.outputPadding[axis] + then[2 * axis + 1],
+  })) as [{ start: number; end: number }, { start: number; end: number }];
+  const keras = kerasTransposeOf(a.kernel, a.stride, irCrop);
+  if (keras === undefined) {
+    return fail(
       `padding [${a.padding.join(', ')}] with outputPadding [${a.outputPadding.join(', ')}] (kernel [${a.kernel.join(', ')}], stride [${a.stride.join(', ')}]) ` +
-        "is neither Keras 'valid' nor 'same' on both axes",
+        "appends more bias-only rows than Keras 'valid' or 'same' does; no Conv2DTranspose + Cropping2D computes it",
     );
   }
   const weight = node.params.weight as ParamTensor;
@@ -169,12 +186,13 @@ function convTransposeLayer(ex: Exporter, node: Extract<Node, { op: 'convTranspo
     filters: a.outChannels,
     kernel_size: [...a.kernel],
     strides: [...a.stride],
-    padding,
+    padding: keras.padding,
     data_format: 'channels_last',
     activation: 'linear',
     use_bias: a.bias,
   };
-  return ex.layer(node.name, 'Conv2DTranspose', config, [input], { kernel: permute(weight.data, weight.shape, IR_CONV_TO_KERAS), ...bias });
+  const conv = ex.layer(node.name, 'Conv2DTranspose', config, [input], { kernel: permute(weight.data, weight.shape, IR_CONV_TO_KERAS), ...bias });
+  return cropping(ex, `${node.name}_crop`, conv, keras.crop);
 }
 
 function consumersOf(graph: Graph): Map<string, Node[]> {
@@ -191,6 +209,8 @@ export function exportLayersModel(graph: Graph, modelName = 'shapefold'): Export
   const outputs = new Set(graph.outputs);
   /** Flattens of a [C, H, W] map whose readers all are linears: they reorder their weights instead. */
   const hwcFlatten = new Map<string, readonly [number, number, number]>();
+  /** crop2d nodes a Conv2DTranspose (+ Cropping2D) before them already computes. */
+  const absorbedCrops = new Set<string>();
 
   for (const node of graph.nodes) {
     const inputs = node.inputs.map((i) => ex.kerasOf.get(i) as string);
@@ -212,8 +232,17 @@ export function exportLayersModel(graph: Graph, modelName = 'shapefold'): Export
       case 'conv2d':
         set(convLayer(ex, node, inputs[0], inShape));
         break;
-      case 'convTranspose2d':
-        set(convTransposeLayer(ex, node, inputs[0]));
+      case 'convTranspose2d': {
+        const readers = consumers.get(node.name) ?? [];
+        const [reader] = readers;
+        const absorbed = !outputs.has(node.name) && readers.length === 1 && reader.op === 'crop2d' ? reader : undefined;
+        if (absorbed !== undefined) absorbedCrops.add(absorbed.name);
+        // With a crop absorbed, the layer holds the crop's value; the crop is this node's only reader.
+        set(convTransposeLayer(ex, node, inputs[0], absorbed?.attrs.crop ?? [0, 0, 0, 0]));
+        break;
+      }
+      case 'crop2d':
+        set(absorbedCrops.has(node.name) ? inputs[0] : cropping(ex, node.name, inputs[0], node.attrs.crop));
         break;
       case 'batchNorm': {
         const p = node.params;
@@ -315,7 +344,7 @@ export function exportLayersModel(graph: Graph, modelName = 'shapefold'): Export
         break;
       default:
         fail(
-          'has no exact stock Keras layer (supported: input, conv2d, convTranspose2d, batchNorm, scaleShift, relu, relu6, leakyRelu, sigmoid, tanh, add, concat, maxPool2d, avgPool2d, globalAvgPool, flatten, linear, identity)',
+          'has no exact stock Keras layer (supported: input, conv2d, convTranspose2d, batchNorm, scaleShift, relu, relu6, leakyRelu, sigmoid, tanh, add, concat, maxPool2d, avgPool2d, globalAvgPool, flatten, crop2d, linear, identity)',
         );
     }
   }

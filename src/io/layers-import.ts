@@ -6,7 +6,9 @@
  *   Conv2D / DepthwiseConv2D         conv2d (+ its activation as a separate node)
  *   SeparableConv2D                  depthwise conv2d -> 1x1 conv2d
  *   Conv2DTranspose                  convTranspose2d (+ activation); 'valid'/'same' become
- *                                    padding and outputPadding (conv-transpose.ts)
+ *                                    padding and outputPadding, and a 'same' with K - S odd a
+ *                                    crop2d of the trailing row/column (conv-transpose.ts)
+ *   Cropping2D                       crop2d
  *   ZeroPadding2D -> conv            the conv's explicit padding (no node)
  *   BatchNormalization (last axis)   batchNorm; center/scale false give beta 0 / gamma 1
  *   Dense                            linear; after a Flatten of [H, W, C] its input rows are
@@ -109,6 +111,20 @@ class LayerContext {
     const v = this.config[field] ?? fallback;
     if (!allowed.includes(v as T)) this.fail(`config.${field}`, `is ${JSON.stringify(v)}; supported: ${allowed.join(', ')}`);
     return v as T;
+  }
+
+  /** A ZeroPadding2D/Cropping2D amount, n, [rows, cols] or [[top, bottom], [left, right]], as [top, bottom, left, right]. */
+  sides(field: string, fallback: number): Pads {
+    const p = this.config[field] ?? fallback;
+    const side = (v: unknown): readonly [number, number] | undefined =>
+      typeof v === 'number' ? [v, v] : Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' ? [v[0], v[1] as number] : undefined;
+    const rows = typeof p === 'number' ? [p, p] : side(Array.isArray(p) ? p[0] : undefined);
+    const cols = typeof p === 'number' ? [p, p] : side(Array.isArray(p) ? p[1] : undefined);
+    const all = [rows?.[0], rows?.[1], cols?.[0], cols?.[1]];
+    if (!all.every((v) => Number.isSafeInteger(v) && (v as number) >= 0)) {
+      this.fail(`config.${field}`, `must be n, [rows, cols] or [[top, bottom], [left, right]] of non-negative integers, got ${JSON.stringify(p)}`);
+    }
+    return all as unknown as Pads;
   }
 
   channelsLast(): void {
@@ -244,17 +260,7 @@ const HANDLERS: Record<string, Handler> = {
     const outputPadding = ctx.config.output_padding ?? null;
     if (outputPadding !== null) ctx.fail('config.output_padding', `is ${JSON.stringify(outputPadding)}; tfjs-layers' Conv2DTranspose ignores it, so only null is read`);
     const mode = ctx.oneOf('padding', ['valid', 'same'], 'valid');
-    const axes = [0, 1].map((axis) => {
-      const found = transposeAxisOf(mode, kernel[axis], stride[axis]);
-      if (found === undefined) {
-        ctx.fail(
-          'config.padding',
-          `is 'same' with kernel ${kernel[axis]} and stride ${stride[axis]} (${axis === 0 ? 'height' : 'width'}): TF crops ${Math.ceil((kernel[axis] - stride[axis]) / 2)} at the end but ` +
-            `${Math.floor((kernel[axis] - stride[axis]) / 2)} at the start, which symmetric padding + outputPadding cannot express (kernel - stride must be even)`,
-        );
-      }
-      return found as { padding: number; outputPadding: number };
-    });
+    const axes = [0, 1].map((axis) => transposeAxisOf(mode, kernel[axis], stride[axis]));
     const cin = ctx.channels(x);
     const filters = ctx.number('filters');
     const k = ctx.weight('kernel', [kernel[0], kernel[1], filters, cin]);
@@ -276,7 +282,9 @@ const HANDLERS: Record<string, Handler> = {
       // [kH, kW, Cout, Cin] -> [Cin, Cout, kH, kW] is the Conv2D permutation: in and out swap on both sides.
       params: { weight: permute(k.data, k.shape, KERAS_CONV_TO_IR), ...withBias(ctx, bias, filters) },
     });
-    return ctx.activation(conv);
+    if (axes.every((a) => a.cropEnd === 0)) return ctx.activation(conv);
+    const crop = [0, axes[0].cropEnd, 0, axes[1].cropEnd] as const;
+    return ctx.activation(ctx.add({ name: `${ctx.name}_crop`, op: 'crop2d', inputs: [conv.node], attrs: { crop }, params: {} }));
   },
   DepthwiseConv2D: (ctx, inputs) => {
     const x = ctx.plain(one(ctx, inputs), 'pads');
@@ -301,17 +309,15 @@ const HANDLERS: Record<string, Handler> = {
   ZeroPadding2D: (ctx, inputs) => {
     const x = ctx.plain(one(ctx, inputs), 'pads');
     ctx.channelsLast();
-    const p = ctx.config.padding ?? 1;
-    const side = (v: unknown): readonly [number, number] | undefined =>
-      typeof v === 'number' ? [v, v] : Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' ? [v[0], v[1] as number] : undefined;
-    const rows = typeof p === 'number' ? [p, p] : side(Array.isArray(p) ? p[0] : undefined);
-    const cols = typeof p === 'number' ? [p, p] : side(Array.isArray(p) ? p[1] : undefined);
-    const all = [rows?.[0], rows?.[1], cols?.[0], cols?.[1]];
-    if (!all.every((v) => Number.isSafeInteger(v) && (v as number) >= 0)) {
-      ctx.fail('config.padding', `must be n, [rows, cols] or [[top, bottom], [left, right]] of non-negative integers, got ${JSON.stringify(p)}`);
-    }
+    const all = ctx.sides('padding', 1);
     const before = x.pads ?? [0, 0, 0, 0];
-    return { node: x.node, pads: all.map((v, i) => (v as number) + before[i]) as unknown as Pads };
+    return { node: x.node, pads: all.map((v, i) => v + before[i]) as unknown as Pads };
+  },
+  Cropping2D: (ctx, inputs) => {
+    const x = ctx.plain(one(ctx, inputs));
+    ctx.channelsLast();
+    ctx.channels(x);
+    return ctx.add({ name: ctx.name, op: 'crop2d', inputs: [x.node], attrs: { crop: ctx.sides('cropping', 0) }, params: {} });
   },
   BatchNormalization: (ctx, inputs) => {
     const x = ctx.plain(one(ctx, inputs));

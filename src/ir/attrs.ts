@@ -17,6 +17,7 @@ type FieldKind =
   | 'positivePair'
   | 'nonNegativePair'
   | 'padding'
+  | 'crop'
   | 'boolean'
   | 'eps'
   | 'decay'
@@ -83,6 +84,7 @@ const SCHEMAS: { readonly [K in OpKind]: Schema<K> } = {
   avgPool2d: { ...POOL, countIncludePad: 'boolean' },
   globalAvgPool: { keepDims: 'boolean' },
   flatten: NONE,
+  crop2d: { crop: 'crop' },
   identity: NONE,
 };
 
@@ -120,6 +122,10 @@ function fieldProblem(kind: FieldKind, value: unknown): string | undefined {
         (Array.isArray(value) && value.length === 4 && value.every(isNonNegativeInt))
         ? undefined
         : "must be 'same', 'valid' or [top, bottom, left, right] of non-negative integers";
+    case 'crop':
+      return Array.isArray(value) && value.length === 4 && value.every(isNonNegativeInt)
+        ? undefined
+        : 'must be [top, bottom, left, right] of non-negative integers';
     case 'boolean':
       return typeof value === 'boolean' ? undefined : 'must be true or false';
     case 'eps':

@@ -127,6 +127,8 @@ export interface AttrsByOp {
   globalAvgPool: { readonly keepDims: boolean };
   /** [N, ...] -> [N, product of the rest], in NCHW order. */
   flatten: Record<string, never>;
+  /** Drops `crop` rows/columns at each border: [N, C, H, W] -> [N, C, H - top - bottom, W - left - right]. */
+  crop2d: { readonly crop: readonly [top: number, bottom: number, left: number, right: number] };
   identity: Record<string, never>;
 }
 
@@ -169,6 +171,7 @@ export interface ParamsByOp {
   avgPool2d: never;
   globalAvgPool: never;
   flatten: never;
+  crop2d: never;
   identity: never;
 }
 

@@ -7,6 +7,7 @@
  *   transposed conv            out = (x - 1)S - 2P + D(K-1) + outputPadding + 1
  *   concat                     C = C_1 + ... + C_n
  *   flatten                    [N, C*H*W]
+ *   crop2d                     [N, C, H - top - bottom, W - left - right]
  *
  * Messages after the `${op} '${name}': ` prefix are the same words the DSL's type-level checks
  * produce, so a model reads the same in the editor and at run time.
@@ -14,6 +15,7 @@
 import {
   convOutDim,
   convTransposeOutDim,
+  dimAdd,
   dimEqual,
   dimProduct,
   dimSum,
@@ -251,6 +253,19 @@ const RULES: { readonly [K in OpKind]: Rule<K> } = {
   flatten: (_a, [x], check) => {
     if (x.length < 2) check.fail(`expects a rank-2 or higher input [N, ...], got rank ${x.length}`);
     return [x[0], dimProduct(x.slice(1))];
+  },
+  crop2d: (a, [x], check) => {
+    check.rank(x, 4);
+    const along = (axis: Axis): Dim => {
+      const [before, after] = [a.crop[2 * axis], a.crop[2 * axis + 1]];
+      const out = dimAdd(x[2 + axis], -(before + after));
+      if (isLiteral(out) && out < 1) {
+        const side = SIDES[axis];
+        check.fail(`output ${side} is ${out}: input ${side} ${x[2 + axis]} is smaller than the crop ${before}+${after}`, 2 + axis);
+      }
+      return out;
+    };
+    return [x[0], x[1], along(0), along(1)];
   },
 };
 

@@ -171,6 +171,7 @@ export function denote(node: NodeSource, x: TensorTerm = input): TensorTerm {
     case 'maxPool2d':
     case 'avgPool2d':
     case 'globalAvgPool':
+    case 'crop2d':
       return { kind: 'statistics', op: node.op, label, arg: x };
     case 'input':
     case 'add':

@@ -22,6 +22,7 @@ import { batchRenorm } from './ops/batchRenorm.ts';
 import { concat } from './ops/concat.ts';
 import { conv2d } from './ops/conv2d.ts';
 import { convTranspose2d } from './ops/convTranspose2d.ts';
+import { crop2d } from './ops/crop2d.ts';
 import { flatten } from './ops/flatten.ts';
 import { groupNorm } from './ops/groupNorm.ts';
 import { ibn } from './ops/ibn.ts';
@@ -195,6 +196,8 @@ function evaluateNode(
       return plain(globalAvgPool(single(), node.attrs));
     case 'flatten':
       return plain(flatten(single()));
+    case 'crop2d':
+      return plain(crop2d(single(), node.attrs));
     case 'identity':
       return plain(identity(single()));
   }

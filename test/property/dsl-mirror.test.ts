@@ -1,6 +1,6 @@
 /**
  * Type-level shapes and run-time shapes are the same function. fast-check generates random DSL
- * programs (conv, transposed conv, pools, norms, flatten + linear, with sizes literal up to 10^4
+ * programs (conv, transposed conv, pools, crops, norms, flatten + linear, with sizes literal up to 10^4
  * or symbolic); each program runs at run time first. Its outcome is then written into a snippet
  * that the compiler must agree with: the exact output shape as a type equality, or, when the run
  * time raised a shape error, a type error on the same line with the same message (every layer is
@@ -22,6 +22,7 @@ type Step =
   | { op: 'batchNorm'; channels?: number }
   | { op: 'groupNorm'; groups: number }
   | { op: 'relu' }
+  | { op: 'crop2d'; crop: number | [number, number] | [number, number, number, number] }
   | { op: 'flattenLinear'; in: number; out: number };
 
 interface Program {
@@ -64,6 +65,14 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('batchNorm' as const), channels: fc.option(fc.integer({ min: 1, max: 12 }), { nil: undefined }) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('groupNorm' as const), groups: fc.integer({ min: 1, max: 6 }) }) },
   { weight: 1, arbitrary: fc.constant({ op: 'relu' as const }) },
+  { weight: 1, arbitrary: fc.record({
+    op: fc.constant('crop2d' as const),
+    crop: fc.oneof(
+      fc.integer({ min: 0, max: 4 }),
+      fc.tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 4 })),
+      fc.tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 4 })),
+    ),
+  }) },
 );
 
 const sizeOrSymbol = (symbol: string) => fc.oneof(fc.integer({ min: 1, max: 10_000 }), fc.integer({ min: 1, max: 40 }), fc.constant(symbol));
@@ -93,6 +102,8 @@ function layersOf(s: Step, i: number): Layer[] {
       return [d.groupNorm({ groups: s.groups, name })];
     case 'relu':
       return [d.relu({ name })];
+    case 'crop2d':
+      return [d.crop2d({ crop: s.crop, name })];
     case 'flattenLinear':
       return [d.flatten({ name: `${name}f` }), d.linear({ in: s.in, out: s.out, name })];
   }
@@ -115,6 +126,8 @@ function sourceOf(s: Step, i: number): string[] {
       return [`d.groupNorm({ groups: ${s.groups}, ${name} })`];
     case 'relu':
       return [`d.relu({ ${name} })`];
+    case 'crop2d':
+      return [`d.crop2d({ crop: ${lit(s.crop)}, ${name} })`];
     case 'flattenLinear':
       return [`d.flatten({ name: 'l${i}f' })`, `d.linear({ in: ${s.in}, out: ${s.out}, ${name} })`];
   }

@@ -78,6 +78,12 @@ export const shapeCases: ShapeCase[] = [
   { name: 'pool on symbolic channels', code: `const y = ${img('C', 8)}.to(d.maxPool({ kernel: 2 }));`, shape: "['N', 'C', 4, 4]" },
   { name: 'globalAvgPool', code: `const y = ${img(512, 7)}.to(d.globalAvgPool());`, shape: "['N', 512]" },
   { name: 'globalAvgPool keepDims', code: `const y = ${img(512, 'H')}.to(d.globalAvgPool({ keepDims: true }));`, shape: "['N', 512, 1, 1]" },
+  // crop2d
+  { name: 'crop2d one number', code: `const y = ${img(8, 10)}.to(d.crop2d({ crop: 1 }));`, shape: "['N', 8, 8, 8]" },
+  { name: 'crop2d height and width', code: `const y = ${img(8, 10, 7)}.to(d.crop2d({ crop: [2, 0] }));`, shape: "['N', 8, 6, 7]" },
+  { name: 'crop2d four sides', code: `const y = ${img(8, 10, 7)}.to(d.crop2d({ crop: [0, 1, 2, 3] }));`, shape: "['N', 8, 9, 2]" },
+  { name: 'crop2d symbolic height', code: `const y = ${img(8, 'H', 'W')}.to(d.crop2d({ crop: [1, 1, 0, 1] }));`, shape: "['N', 8, 'H-2', 'W-1']" },
+  { name: 'crop2d after a transposed conv', code: `const y = ${img(8, 'H')}.to(d.convTranspose2d({ out: 4, kernel: 3, stride: 2 })).to(d.crop2d({ crop: [0, 1, 0, 1] }));`, shape: "['N', 4, '2*H', '2*H']" },
   // norms
   { name: 'batchNorm 2d', code: `const y = ${img(64, 56)}.to(d.batchNorm());`, shape: "['N', 64, 56, 56]" },
   { name: 'batchNorm 1d', code: "const y = d.input(['N', 120]).to(d.batchNorm({ channels: 120 }));", shape: "['N', 120]" },
@@ -181,6 +187,9 @@ export const errorCases: ErrorCase[] = [
   { name: 'maxPool on rank 2', code: "const y = d.input(['N', 8]).to(d.maxPool({ kernel: 2 })); // <-", message: 'maxPool2d: expects a rank-4 input [N, C, H, W], got rank 2' },
   { name: 'maxPool window larger than input', code: `const y = ${img(8, 2)}.to(d.maxPool({ kernel: 3 })); // <-`, message: 'maxPool2d: output height is 0' },
   { name: 'avgPool too small', code: `const y = ${img(8, 4, 1)}.to(d.avgPool({ kernel: [2, 2], name: 'pool' })); // <-`, message: "avgPool2d 'pool': output width is 0" },
+  { name: 'crop2d crops away the height', code: `const y = ${img(8, 3, 9)}.to(d.crop2d({ crop: [2, 1, 0, 0], name: 'trim' })); // <-`, message: "crop2d 'trim': output height is 0: input height 3 is smaller than the crop 2+1" },
+  { name: 'crop2d crops away the width', code: `const y = ${img(8, 9, 4)}.to(d.crop2d({ crop: [1, 3] })); // <-`, message: 'crop2d: output width is -2: input width 4 is smaller than the crop 3+3' },
+  { name: 'crop2d on rank 2', code: "const y = d.input(['N', 8]).to(d.crop2d({ crop: 1 })); // <-", message: 'crop2d: expects a rank-4 input [N, C, H, W], got rank 2' },
   { name: 'globalAvgPool on rank 2', code: "const y = d.input(['N', 8]).to(d.globalAvgPool()); // <-", message: 'globalAvgPool: expects a rank-4 input [N, C, H, W], got rank 2' },
   { name: 'flatten on rank 1', code: "const y = d.input(['N']).to(d.flatten()); // <-", message: 'flatten: expects a rank-2 or higher input [N, ...], got rank 1' },
   // merges

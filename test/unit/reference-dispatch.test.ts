@@ -13,6 +13,7 @@ import { batchRenorm } from '../../src/reference/ops/batchRenorm.ts';
 import { concat } from '../../src/reference/ops/concat.ts';
 import { conv2d } from '../../src/reference/ops/conv2d.ts';
 import { convTranspose2d } from '../../src/reference/ops/convTranspose2d.ts';
+import { crop2d } from '../../src/reference/ops/crop2d.ts';
 import { flatten } from '../../src/reference/ops/flatten.ts';
 import { groupNorm } from '../../src/reference/ops/groupNorm.ts';
 import { ibn } from '../../src/reference/ops/ibn.ts';
@@ -78,6 +79,7 @@ const CASES: { readonly [K in Exclude<OpKind, 'input'>]: Case<K> } = {
   concat: { attrs: {}, params: {}, inputs: [IMAGE, [2, 1, 5, 5]], direct: (xs) => concat(xs) },
   maxPool2d: { attrs: { kernel: [3, 2], stride: [2, 2], padding: 'same' }, params: {}, inputs: [IMAGE], direct: ([x], _p, a) => maxPool2d(x, a) },
   avgPool2d: { attrs: { kernel: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1], countIncludePad: false }, params: {}, inputs: [IMAGE], direct: ([x], _p, a) => avgPool2d(x, a) },
+  crop2d: { attrs: { crop: [1, 0, 2, 1] }, params: {}, inputs: [IMAGE], direct: ([x], _p, a) => crop2d(x, a) },
   globalAvgPool: { attrs: { keepDims: true }, params: {}, inputs: [IMAGE], direct: ([x], _p, a) => globalAvgPool(x, a) },
   flatten: { attrs: {}, params: {}, inputs: [IMAGE], direct: ([x]) => flatten(x) },
   identity: { attrs: {}, params: {}, inputs: [IMAGE], direct: ([x]) => identity(x) },

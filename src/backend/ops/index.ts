@@ -8,7 +8,7 @@ import { ibn } from './ibn.ts';
 import { linear, weightNormLinear } from './linear.ts';
 import { avgPool2d, globalAvgPool, maxPool2d } from './pool.ts';
 import { groupNorm, instanceNorm, layerNorm } from './sample-norm.ts';
-import { add, concat, flatten, identity, normalize, scaleShift } from './structural.ts';
+import { add, concat, crop2d, flatten, identity, normalize, scaleShift } from './structural.ts';
 import { switchableNorm } from './switchable-norm.ts';
 import type { OpBuilder } from './types.ts';
 
@@ -38,5 +38,6 @@ export const BUILDERS: { readonly [K in Exclude<OpKind, 'input'>]: OpBuilder<K> 
   avgPool2d,
   globalAvgPool,
   flatten,
+  crop2d,
   identity,
 };

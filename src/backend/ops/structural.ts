@@ -6,6 +6,8 @@
  *               so a following linear sees the features in the order the IR's weights assume
  *   normalize   y = (x - mean[c]) / std[c] with constant mean and std
  *   scaleShift  y = x * scale[c] + shift[c]
+ *   crop2d      y[n, i, j, c] = x[n, i + top, j + left, c]: one slice of H - top - bottom rows and
+ *               W - left - right columns, so the gradient flows back into the kept window
  *   identity    y = x
  */
 import * as tf from '@tensorflow/tfjs';
@@ -33,6 +35,16 @@ export const flatten: OpBuilder<'flatten'> = () => ({
     return tf.reshape(channelsFirst, [x.shape[0], -1]);
   },
 });
+
+export const crop2d: OpBuilder<'crop2d'> = (node) => {
+  const [top, bottom, left, right] = node.attrs.crop;
+  return {
+    forward: ([x]) => {
+      const [n, h, w, c] = x.shape;
+      return tf.slice(x, [0, top, left, 0], [n, h - top - bottom, w - left - right, c]);
+    },
+  };
+};
 
 export const normalize: OpBuilder<'normalize'> = (node, params) => {
   const mean = params.constant(node.attrs.mean);
