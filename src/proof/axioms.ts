@@ -4,8 +4,9 @@
  * of a proof is one of these, and the trace of a proof lists the ones it used.
  *
  * Notation: ⊙ multiplies per channel (axis 1); pad0 is zero padding; conv_W is the conv without
- * padding or bias, convT_W the transposed conv without bias; const(v) the image whose channel c
- * is v[c] everywhere; tapBias(T) the image sum over in-bounds taps (kh, kw) of T[o, kh, kw].
+ * padding or bias, convT_W the transposed conv without bias; crop drops border rows and
+ * columns; const(v) the image whose channel c is v[c] everywhere; tapBias(T) the image sum over
+ * in-bounds taps (kh, kw) of T[o, kh, kw].
  *
  * Each law is checked numerically on random small instances in
  * test/property/proof-axioms.test.ts (float64 reference ops against src/algebra/evaluate.ts), and
@@ -26,6 +27,9 @@ export const AXIOM_NAMES = [
   'conv-scale-out',
   'pad-additive',
   'pad-scale',
+  'crop-additive',
+  'crop-scale',
+  'crop-const',
   'conv-pad-const',
   'conv-const',
   'conv-transpose-additive',
@@ -59,6 +63,9 @@ export const AXIOMS: readonly Axiom[] = [
   { name: 'conv-scale-out', statement: 's ⊙ conv_W(A) = conv_{scaleOut(W, s)}(A), s indexed by output channel' },
   { name: 'pad-additive', statement: 'pad0(A + B) = pad0(A) + pad0(B)' },
   { name: 'pad-scale', statement: 'pad0(s ⊙ A) = s ⊙ pad0(A)' },
+  { name: 'crop-additive', statement: 'crop(A + B) = crop(A) + crop(B)' },
+  { name: 'crop-scale', statement: 'crop(s ⊙ A) = s ⊙ crop(A)' },
+  { name: 'crop-const', statement: 'crop(const v) = const v (on the cropped shape)' },
   {
     name: 'conv-pad-const',
     statement: 'conv_W(pad0(const v)) = tapBias(taps(W, v)), taps(W, v)[o, kh, kw] = Σ_i W[o, i, kh, kw] v[c(i)]',

@@ -12,7 +12,7 @@
  *   scaleShift        scale ⊙ x + shift
  *   normalize         (x - mean) / std
  *   layerNorm, instanceNorm, groupNorm   gamma ⊙ stat(x) + beta (affine), stat(x) (affine: false)
- *   relu, relu6, leakyRelu, sigmoid, tanh   themselves;  flatten_n(x);  identity x
+ *   relu, relu6, leakyRelu, sigmoid, tanh   themselves;  flatten_n(x);  crop_C(x);  identity x
  *   ibn, switchableNorm, pools            opaque
  * A matched node's parameters are the references `param('role.name')` (a missing bias or tap bias
  * is bound as zeros by the engine, so it is present here); a replacement node's are the rule's
@@ -171,8 +171,9 @@ export function denote(node: NodeSource, x: TensorTerm = input): TensorTerm {
     case 'maxPool2d':
     case 'avgPool2d':
     case 'globalAvgPool':
-    case 'crop2d':
       return { kind: 'statistics', op: node.op, label, arg: x };
+    case 'crop2d':
+      return { kind: 'crop', label, arg: x };
     case 'input':
     case 'add':
     case 'concat':

@@ -1,20 +1,21 @@
 /**
  * What a chain computes on its input x, as a term, and the normal form two terms are compared in.
  *
- * Terms (`TensorTerm`): input x, s ⊙ T, const(v), T + T, pad0_P(T), conv_W,g(T) (no padding, no
- * bias), convT_W,g(T), W T (linear), flatten_n(T), tapBias(T, g, P), act(T) for relu, leakyRelu,
- * relu6, sigmoid, tanh, and opaque statistics ops (a normalisation's standardisation, a pool).
+ * Terms (`TensorTerm`): input x, s ⊙ T, const(v), T + T, pad0_P(T), crop_C(T), conv_W,g(T) (no
+ * padding, no bias), convT_W,g(T), W T (linear), flatten_n(T), tapBias(T, g, P), act(T) for
+ * relu, leakyRelu, relu6, sigmoid, tanh, and opaque statistics ops (a normalisation's
+ * standardisation, a pool).
  * Geometry and padding are symbolic labels (the role whose attributes they are), so two nodes
  * share a geometry exactly when one copied the other's attributes.
  *
  * Normal form (`TensorNF`): a sum of terms  c ⊙ L_k(m_k ⊙ ... L_1(m_1 ⊙ B))  where c is a
  * per-channel polynomial, each L_i a bare linear step (conv/convT/linear of a bare weight,
- * pad0, flatten), m_i the monomial its input is scaled by (rationals pulled out into c), and
+ * pad0, crop, flatten), m_i the monomial its input is scaled by (rationals pulled out into c), and
  * B the base: x, the all-ones image 1, a tapBias atom, or a nonlinear/opaque op applied to a
  * normal form. Weights are reduced to bare refs by the laws in `axioms.ts`:
  *   conv_{scaleOut(scaleIn(W, a), b)}(T) = b ⊙ conv_W(a ⊙ T)
- * scales move out of pad0 and flatten, constants through a linear step become matvec
- * coefficients, conv_W(pad0(m ⊙ 1)) becomes tapBias(taps(W, m)), and relu/leakyRelu let out the
+ * scales move out of pad0, crop and flatten, a crop keeps a constant image, constants through a
+ * linear step become matvec coefficients, conv_W(pad0(m ⊙ 1)) becomes tapBias(taps(W, m)), and relu/leakyRelu let out the
  * part of their argument's common factor that is known to be >= 0. Nothing else moves.
  */
 import type { TapExpr, VExpr, WExpr } from '../algebra/expr.ts';
@@ -58,6 +59,7 @@ export type TensorTerm =
   | { readonly kind: 'const'; readonly value: VExpr }
   | { readonly kind: 'add'; readonly args: readonly TensorTerm[] }
   | { readonly kind: 'pad'; readonly label: string; readonly arg: TensorTerm }
+  | { readonly kind: 'crop'; readonly label: string; readonly arg: TensorTerm }
   | { readonly kind: 'conv' | 'convTranspose'; readonly weight: WExpr; readonly geometry: string; readonly arg: TensorTerm }
   | { readonly kind: 'linear'; readonly weight: WExpr; readonly arg: TensorTerm }
   | { readonly kind: 'flatten'; readonly times: string; readonly arg: TensorTerm }
@@ -70,7 +72,7 @@ export const input: TensorTerm = { kind: 'input' };
 
 export type LinearStep =
   | { readonly kind: 'conv' | 'convTranspose' | 'linear'; readonly weight: string; readonly geometry: string; readonly input: Monomial }
-  | { readonly kind: 'pad'; readonly label: string }
+  | { readonly kind: 'pad' | 'crop'; readonly label: string }
   | { readonly kind: 'flatten'; readonly times: string };
 
 export type Base =
@@ -113,7 +115,8 @@ export interface TensorContext extends ScalarContext {
 function stepKey(s: LinearStep): string {
   switch (s.kind) {
     case 'pad':
-      return `pad[${s.label}]`;
+    case 'crop':
+      return `${s.kind}[${s.label}]`;
     case 'flatten':
       return `flatten[${s.times}]`;
     default:
@@ -165,6 +168,8 @@ export function normalizeTensor(t: TensorTerm, ctx: TensorContext): TensorNF {
       return addNF(...t.args.map((a) => normalizeTensor(a, ctx)));
     case 'pad':
       return pad(t.label, normalizeTensor(t.arg, ctx), ctx);
+    case 'crop':
+      return crop(t.label, normalizeTensor(t.arg, ctx), ctx);
     case 'conv':
     case 'convTranspose':
       return applyWeight(t.kind, normalizeWeight(t.weight, ctx), t.geometry, normalizeTensor(t.arg, ctx), ctx);
@@ -189,6 +194,20 @@ function useScaling(a: TensorNF, ctx: TensorContext, additive: AxiomName, scale:
 function pad(label: string, a: TensorNF, ctx: TensorContext): TensorNF {
   useScaling(a, ctx, 'pad-additive', 'pad-scale');
   return nf(a.terms.map((t) => term(t.coef, [...t.steps, { kind: 'pad', label }], t.base)));
+}
+
+/** A crop drops border pixels: a constant image stays the same constant, anything else keeps the step. */
+function crop(label: string, a: TensorNF, ctx: TensorContext): TensorNF {
+  useScaling(a, ctx, 'crop-additive', 'crop-scale');
+  return nf(
+    a.terms.map((t) => {
+      if (t.steps.length === 0 && t.base.kind === 'one') {
+        ctx.use('crop-const');
+        return t;
+      }
+      return term(t.coef, [...t.steps, { kind: 'crop', label }], t.base);
+    }),
+  );
 }
 
 function flatten(times: string, a: TensorNF, ctx: TensorContext): TensorNF {
@@ -316,6 +335,8 @@ function showChain(t: Pick<NFTerm, 'steps' | 'base'>): string {
     switch (s.kind) {
       case 'pad':
         return `pad0[${s.label}](${inner})`;
+      case 'crop':
+        return `crop[${s.label}](${inner})`;
       case 'flatten':
         return `flatten[${s.times}](${inner})`;
       case 'linear':

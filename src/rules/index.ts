@@ -13,6 +13,7 @@ import { bnLinear } from './bn-linear.ts';
 import { convActBn, convTransposeActBn } from './conv-act-bn.ts';
 import { convBn } from './conv-bn.ts';
 import { convTransposeBn } from './conv-transpose-bn.ts';
+import { convTransposeCropBn } from './conv-transpose-crop-bn.ts';
 import { linearBn } from './linear-bn.ts';
 import { normAffineConvPadded, normAffineConvValid, normAffineLinear } from './norm-affine-forward.ts';
 import { scaleReluCommute } from './scale-relu-commute.ts';
@@ -24,6 +25,7 @@ export const ALL_RULES: readonly Rule[] = [
   affineAffine,
   convBn,
   convTransposeBn,
+  convTransposeCropBn,
   linearBn,
   convActBn,
   convTransposeActBn,
@@ -47,6 +49,7 @@ export {
   convBn,
   convTransposeActBn,
   convTransposeBn,
+  convTransposeCropBn,
   convWeightNorm,
   linearBn,
   linearWeightNorm,

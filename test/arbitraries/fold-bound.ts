@@ -41,6 +41,7 @@
 import type { AttrsByOp, Graph, Node, ParamTensor } from '../../src/ir/graph.ts';
 import { conv2d } from '../../src/reference/ops/conv2d.ts';
 import { convTranspose2d } from '../../src/reference/ops/convTranspose2d.ts';
+import { crop2d } from '../../src/reference/ops/crop2d.ts';
 import { linear } from '../../src/reference/ops/linear.ts';
 import { avgPool2d, globalAvgPool, maxPool2d } from '../../src/reference/ops/pool.ts';
 import { weightNormWeight } from '../../src/reference/ops/weightNorm.ts';
@@ -271,6 +272,9 @@ function nodeError(
     }
     case 'flatten':
       return Float64Array.from(e);
+    case 'crop2d':
+      // a crop only selects elements: each keeps its error
+      return crop2d(eT, node.attrs).data;
     default:
       throw new Error(`no error bound for op '${node.op}' (node '${node.name}')`);
   }

@@ -1,8 +1,8 @@
 /**
  * One node of any op the fold rules touch, drawn to fit a given input shape: its attrs (the full
  * geometry space: kernel 1-7, stride 1-3, dilation 1-3, every padding form, groups dividing the
- * channels including depthwise, transposed convs with output padding) and its parameters (see
- * values.ts for the hard values).
+ * channels including depthwise, transposed convs with output padding, crops of every size) and
+ * its parameters (see values.ts for the hard values).
  *
  * `Hints` steer a draw towards a rule's side conditions (no padding, a non-negative scale, a zero
  * shift, affine parameters present) so the rule under test can fire; they never leave the space
@@ -133,6 +133,14 @@ function convTransposeGeometry(input: LiteralShape, options: DraftOptions): fc.A
     });
 }
 
+/** Rows and columns cropped at each border, leaving at least one of each. */
+function cropGeometry(input: LiteralShape): fc.Arbitrary<AttrsByOp['crop2d']> {
+  const [, , h, w] = input;
+  const sides = (size: number) =>
+    fc.integer({ min: 0, max: size - 1 }).chain((total) => fc.integer({ min: 0, max: total }).map((before): [number, number] => [before, total - before]));
+  return fc.tuple(sides(h), sides(w)).map(([[top, bottom], [left, right]]) => ({ crop: [top, bottom, left, right] as const }));
+}
+
 const RUNNING = { decay: 0.9, unbiasedRunningVar: true } as const;
 
 function poolGeometry(op: 'maxPool2d' | 'avgPool2d', input: LiteralShape): fc.Arbitrary<AttrsByOp['avgPool2d'] | AttrsByOp['maxPool2d']> {
@@ -204,6 +212,8 @@ export function attrsDraft(op: OpKind, input: LiteralShape, hints: Hints, option
     case 'maxPool2d':
     case 'avgPool2d':
       return poolGeometry(op, input);
+    case 'crop2d':
+      return cropGeometry(input);
     default:
       throw new Error(`no arbitrary draws a '${op}' node (add it to test/arbitraries/layers.ts)`);
   }
@@ -311,6 +321,7 @@ export const DRAWABLE_OPS: readonly OpKind[] = [
   'maxPool2d',
   'avgPool2d',
   'globalAvgPool',
+  'crop2d',
 ];
 
 /** Ops that need a rank-4 input; 'linear'-likes need rank 2; the rest take either. */
@@ -323,5 +334,6 @@ export const RANK4_OPS: ReadonlySet<OpKind> = new Set([
   'maxPool2d',
   'avgPool2d',
   'globalAvgPool',
+  'crop2d',
 ]);
 export const RANK2_OPS: ReadonlySet<OpKind> = new Set(['linear', 'weightNormLinear']);

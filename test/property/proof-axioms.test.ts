@@ -21,6 +21,7 @@ import { batchNorm } from '../../src/reference/ops/batchNorm.ts';
 import { batchRenorm } from '../../src/reference/ops/batchRenorm.ts';
 import { conv2d } from '../../src/reference/ops/conv2d.ts';
 import { convTranspose2d } from '../../src/reference/ops/convTranspose2d.ts';
+import { crop2d } from '../../src/reference/ops/crop2d.ts';
 import { flatten } from '../../src/reference/ops/flatten.ts';
 import { linear } from '../../src/reference/ops/linear.ts';
 import { normalize } from '../../src/reference/ops/normalize.ts';
@@ -222,6 +223,27 @@ const imageShape = fc.record({
   seed: fc.integer(),
 });
 
+/** An image and a crop [top, bottom, left, right] that leaves at least one row and column of it. */
+const cropShape = fc
+  .record({
+    batch: fc.integer({ min: 1, max: 2 }),
+    channels: fc.integer({ min: 1, max: 4 }),
+    h: fc.integer({ min: 1, max: 6 }),
+    w: fc.integer({ min: 1, max: 6 }),
+    crop: fc.tuple(fc.nat(3), fc.nat(3), fc.nat(3), fc.nat(3)),
+    seed: fc.integer(),
+  })
+  .filter((c) => c.crop[0] + c.crop[1] < c.h && c.crop[2] + c.crop[3] < c.w);
+
+type CropShape = typeof cropShape extends fc.Arbitrary<infer T> ? T : never;
+
+function cropCase(c: CropShape, low = -1) {
+  const rng = makeRng(c.seed);
+  const shape = [c.batch, c.channels, c.h, c.w];
+  const run = (x: Float64Tensor) => crop2d(x, { crop: c.crop });
+  return { rng, x: randomTensor(shape, rng, low), y: randomTensor(shape, rng, low), run, shape };
+}
+
 // ---------------------------------------------------------------- one check per law
 
 interface LawCheck {
@@ -266,6 +288,28 @@ const CHECKS: Record<AxiomName, LawCheck> = {
       const p = k.attrs.padding as readonly number[];
       const s = vec(k.rng, k.cin);
       expect(close(pad0(scaleChannels(k.x, s), p).data, scaleChannels(pad0(k.x, p), s).data)).toBe(true);
+    }),
+  },
+  'crop-additive': {
+    holds: property(cropShape, (c) => {
+      const k = cropCase(c);
+      expect(close(k.run(addT(k.x, k.y)).data, addT(k.run(k.x), k.run(k.y)).data)).toBe(true);
+    }),
+  },
+  'crop-scale': {
+    holds: property(cropShape, (c) => {
+      const k = cropCase(c);
+      const s = vec(k.rng, c.channels);
+      expect(close(k.run(scaleChannels(k.x, s)).data, scaleChannels(k.run(k.x), s).data)).toBe(true);
+    }),
+  },
+  'crop-const': {
+    holds: property(cropShape, (c) => {
+      const k = cropCase(c);
+      const v = vec(k.rng, c.channels);
+      const out = k.run(constImage(k.shape, v));
+      expect(out.shape).toEqual([c.batch, c.channels, c.h - c.crop[0] - c.crop[1], c.w - c.crop[2] - c.crop[3]]);
+      expect(close(out.data, constImage(out.shape, v).data)).toBe(true);
     }),
   },
   'conv-pad-const': {
@@ -550,6 +594,30 @@ describe('no law exists for these, and none would hold', () => {
     const s = Float64Array.from([2]);
     for (const act of [relu6, sigmoid, tanh]) expect(differ(act(scaleChannels(x, s)).data, scaleChannels(act(x), s).data)).toBe(true);
   });
+
+  it('a crop does not commute with a zero-padded conv: the border it drops feeds the first outputs', () =>
+    fc.assert(
+      fc.property(cropShape.filter((c) => c.crop[0] >= 1), (c) => {
+        const k = cropCase(c, 0.5);
+        // 3x3, padding 1, stride 1 keeps the size, so both orders give the same shape
+        const attrs: Conv2dAttrs = {
+          inChannels: c.channels,
+          outChannels: 1,
+          kernel: [3, 3],
+          stride: [1, 1],
+          padding: [1, 1, 1, 1],
+          dilation: [1, 1],
+          groups: 1,
+          bias: false,
+        };
+        const params = { weight: randomTensor([1, c.channels, 3, 3], k.rng, 0.5) };
+        const cropThenConv = conv2d(k.run(k.x), params, attrs);
+        const convThenCrop = k.run(conv2d(k.x, params, attrs));
+        expect(cropThenConv.shape).toEqual(convThenCrop.shape);
+        expect(differ(convThenCrop.data, cropThenConv.data)).toBe(true);
+      }),
+      RUNS,
+    ));
 
   it('no shift commutes with relu', () =>
     fc.assert(
