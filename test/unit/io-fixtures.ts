@@ -4,6 +4,9 @@
  * to memory exactly as `model.save` writes model.json and weights.bin.
  */
 import * as tf from '@tensorflow/tfjs';
+import { expect } from 'vitest';
+import { compileGraph } from '../../src/backend/index.ts';
+import type { Graph } from '../../src/ir/graph.ts';
 import { createRng } from '../../src/ir/init.ts';
 import type { LayersModelJSON } from '../../src/io/index.ts';
 
@@ -176,4 +179,31 @@ export function convTransposeNet(spec: ConvTransposeSpec, name = 'up'): tf.Layer
       L.batchNormalization({ name: `${name}_bn` }),
     ],
   });
+}
+
+/** |a - b| <= 1e-5 * max(1, max |b|): a few float32 ulps of the largest output, per element. */
+export function expectCloseTo(actual: Float32Array, expected: Float32Array, label: string): void {
+  expect(actual.length, `${label} length`).toBe(expected.length);
+  const scale = Math.max(1, ...Array.from(expected, Math.abs));
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+  expect(worst / scale, `${label}: max difference ${worst} on outputs up to ${scale}`).toBeLessThanOrEqual(1e-5);
+}
+
+export function randomInput(shape: number[], seed: number): tf.Tensor {
+  const rng = createRng(seed);
+  return tf.tensor(Float32Array.from({ length: shape.reduce((p, d) => p * d, 1) }, () => 2 * rng() - 1), shape);
+}
+
+export function predict(model: tf.LayersModel, x: tf.Tensor): Float32Array {
+  return tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync() as Float32Array);
+}
+
+export function runOurs(graph: Graph, x: tf.Tensor): Float32Array {
+  const net = compileGraph(graph);
+  const out = net.runNHWC(x);
+  const data = out[graph.outputs[0]].dataSync() as Float32Array;
+  tf.dispose(Object.values(out));
+  net.dispose();
+  return data;
 }

@@ -7,39 +7,11 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileGraph, selectBackend } from '../../src/backend/index.ts';
+import { selectBackend } from '../../src/backend/index.ts';
 import { foldGraph } from '../../src/fold/index.ts';
 import type { Graph, Node } from '../../src/ir/graph.ts';
-import { createRng } from '../../src/ir/init.ts';
 import { LAYERS_EXPORTABLE_RULES, exportLayersModel, importLayersModel, readLayersModel, writeLayersModel, type LayersModelJSON } from '../../src/io/index.ts';
-import { concatNet, flattenHead, loadFromMemory, mobileNetV1, randomizeWeights, resNetLike, saveToMemory, type SavedModel } from './io-fixtures.ts';
-
-/** |a - b| <= 1e-5 * max(1, max |b|): a few float32 ulps of the largest output, per element. */
-function expectCloseTo(actual: Float32Array, expected: Float32Array, label: string): void {
-  expect(actual.length, `${label} length`).toBe(expected.length);
-  const scale = Math.max(1, ...Array.from(expected, Math.abs));
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
-  expect(worst / scale, `${label}: max difference ${worst} on outputs up to ${scale}`).toBeLessThanOrEqual(1e-5);
-}
-
-function randomInput(shape: number[], seed: number): tf.Tensor {
-  const rng = createRng(seed);
-  return tf.tensor(Float32Array.from({ length: shape.reduce((p, d) => p * d, 1) }, () => 2 * rng() - 1), shape);
-}
-
-function predict(model: tf.LayersModel, x: tf.Tensor): Float32Array {
-  return tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync() as Float32Array);
-}
-
-function runOurs(graph: Graph, x: tf.Tensor): Float32Array {
-  const net = compileGraph(graph);
-  const out = net.runNHWC(x);
-  const data = out[graph.outputs[0]].dataSync() as Float32Array;
-  tf.dispose(Object.values(out));
-  net.dispose();
-  return data;
-}
+import { concatNet, expectCloseTo, flattenHead, loadFromMemory, mobileNetV1, predict, randomInput, randomizeWeights, resNetLike, runOurs, type SavedModel, saveToMemory } from './io-fixtures.ts';
 
 const bnLayers = (json: LayersModelJSON) =>
   ((json.modelTopology as { config: { layers: { class_name: string; name: string }[] } }).config.layers)
