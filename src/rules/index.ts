@@ -6,14 +6,12 @@
  */
 import type { Rule } from '../algebra/rule.ts';
 import { affineAffine } from './affine-affine.ts';
-import { bnConvPadded } from './bn-conv-padded.ts';
-import { bnConvValid } from './bn-conv-valid.ts';
+import { bnConvPadded, bnConvValid } from './bn-conv.ts';
 import { bnFlattenLinear } from './bn-flatten-linear.ts';
 import { bnLinear } from './bn-linear.ts';
 import { convActBn, convTransposeActBn } from './conv-act-bn.ts';
 import { convBn } from './conv-bn.ts';
-import { convTransposeBn } from './conv-transpose-bn.ts';
-import { convTransposeCropBn } from './conv-transpose-crop-bn.ts';
+import { convTransposeBn, convTransposeCropBn } from './conv-transpose-bn.ts';
 import { linearBn } from './linear-bn.ts';
 import { normAffineConvPadded, normAffineConvValid, normAffineLinear } from './norm-affine-forward.ts';
 import { scaleReluCommute } from './scale-relu-commute.ts';
