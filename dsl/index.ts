@@ -39,3 +39,4 @@ export { crop2d, type Crop2dConfig, type CropOption } from './layers/crop.ts';
 export { add, concat, sequential, residual } from './compose.ts';
 export { resA, resB, resC, basicBlock, bottleneck, type UnitConfig, type BottleneckConfig } from './units.ts';
 export type * from './types/index.ts';
+export { resnet18, resnet50 } from './models.ts';

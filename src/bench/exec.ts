@@ -33,7 +33,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { performance } from 'node:perf_hooks';
-import { basicBlock, batchNorm, conv2d, globalAvgPool, input, linear, maxPool, model, relu } from '../../dsl/index.ts';
+import { input, model, resnet18 as resnet18Layers } from '../../dsl/index.ts';
 import { BackendUnavailableError } from '../backend/errors.ts';
 import { type CompiledGraph, compileGraph } from '../backend/executor.ts';
 import { BACKEND_NAMES, type BackendInfo, type BackendName, selectBackend } from '../backend/select.ts';
@@ -102,22 +102,7 @@ const IMAGE_SIZE: Record<BackendName, number> = { tensorflow: 112, wasm: 112, cp
  * executor binds them from the input, so one graph serves every backend's image size.
  */
 function resnet18(): Graph {
-  const logits = input([1, 3, 'H', 'W'], { name: 'image' })
-    .to(conv2d({ in: 3, out: 64, kernel: 7, stride: 2, padding: 3, bias: false, name: 'conv1' }))
-    .to(batchNorm({ name: 'bn1' }))
-    .to(relu())
-    .to(maxPool({ kernel: 3, stride: 2, padding: 1 }))
-    .to(basicBlock({ out: 64, name: 'layer1.0' }))
-    .to(basicBlock({ out: 64, name: 'layer1.1' }))
-    .to(basicBlock({ out: 128, stride: 2, name: 'layer2.0' }))
-    .to(basicBlock({ out: 128, name: 'layer2.1' }))
-    .to(basicBlock({ out: 256, stride: 2, name: 'layer3.0' }))
-    .to(basicBlock({ out: 256, name: 'layer3.1' }))
-    .to(basicBlock({ out: 512, stride: 2, name: 'layer4.0' }))
-    .to(basicBlock({ out: 512, name: 'layer4.1' }))
-    .to(globalAvgPool())
-    .to(linear({ in: 512, out: 1000, name: 'fc' }));
-  return model(logits).graph;
+  return model(input([1, 3, 'H', 'W'], { name: 'image' }).to(resnet18Layers())).graph;
 }
 
 

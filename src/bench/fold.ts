@@ -20,7 +20,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { performance } from 'node:perf_hooks';
-import { batchNorm, bottleneck, conv2d, globalAvgPool, input, linear, maxPool, model, relu } from '../../dsl/index.ts';
+import { input, model, resnet50 as resnet50Layers } from '../../dsl/index.ts';
 import { compileGraph } from '../backend/executor.ts';
 import { selectBackend } from '../backend/select.ts';
 import { foldGraph } from '../fold/index.ts';
@@ -73,30 +73,7 @@ function parseArgs(argv: readonly string[]): Options {
 
 /** ResNet-50 (torchvision layout) on [1, 3, H, W], H and W bound by each run's input. */
 function resnet50(): Graph {
-  const logits = input([1, 3, 'H', 'W'], { name: 'image' })
-    .to(conv2d({ in: 3, out: 64, kernel: 7, stride: 2, padding: 3, bias: false, name: 'conv1' }))
-    .to(batchNorm({ name: 'bn1' }))
-    .to(relu())
-    .to(maxPool({ kernel: 3, stride: 2, padding: 1 }))
-    .to(bottleneck({ width: 64, name: 'layer1.0' }))
-    .to(bottleneck({ width: 64, name: 'layer1.1' }))
-    .to(bottleneck({ width: 64, name: 'layer1.2' }))
-    .to(bottleneck({ width: 128, stride: 2, name: 'layer2.0' }))
-    .to(bottleneck({ width: 128, name: 'layer2.1' }))
-    .to(bottleneck({ width: 128, name: 'layer2.2' }))
-    .to(bottleneck({ width: 128, name: 'layer2.3' }))
-    .to(bottleneck({ width: 256, stride: 2, name: 'layer3.0' }))
-    .to(bottleneck({ width: 256, name: 'layer3.1' }))
-    .to(bottleneck({ width: 256, name: 'layer3.2' }))
-    .to(bottleneck({ width: 256, name: 'layer3.3' }))
-    .to(bottleneck({ width: 256, name: 'layer3.4' }))
-    .to(bottleneck({ width: 256, name: 'layer3.5' }))
-    .to(bottleneck({ width: 512, stride: 2, name: 'layer4.0' }))
-    .to(bottleneck({ width: 512, name: 'layer4.1' }))
-    .to(bottleneck({ width: 512, name: 'layer4.2' }))
-    .to(globalAvgPool())
-    .to(linear({ in: 2048, out: 1000, name: 'fc' }));
-  return model(logits).graph;
+  return model(input([1, 3, 'H', 'W'], { name: 'image' }).to(resnet50Layers())).graph;
 }
 
 

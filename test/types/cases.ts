@@ -125,6 +125,8 @@ export const shapeCases: ShapeCase[] = [
   { name: 'bottleneck', code: `const y = ${img(256, 'H')}.to(d.bottleneck({ width: 128, stride: 2 }));`, shape: "['N', 512, 'floor((H+1)/2)', 'floor((H+1)/2)']" },
   { name: 'ResNet trunk on symbolic size', code: `const y = ${img(3, 'H')}.to(d.conv2d({ out: 64, kernel: 7, stride: 2, padding: 3 })).to(d.maxPool({ kernel: 3, stride: 2, padding: 1 })).to(d.basicBlock({ out: 64 })).to(d.basicBlock({ out: 128, stride: 2 })).to(d.basicBlock({ out: 256, stride: 2 })).to(d.basicBlock({ out: 512, stride: 2 }));`, shape: "['N', 512, 'floor((H+31)/32)', 'floor((H+31)/32)']" },
   { name: 'out channels known only at run time', code: `const width: number = 32;\nconst y = ${img(3, 8)}.to(d.conv2d({ out: width, kernel: 3, padding: 1 })).to(d.batchNorm()).to(d.relu());`, shape: "['N', number, 8, 8]" },
+  { name: 'resnet18 from the reference networks', code: `const y = ${img(3, 224)}.to(d.resnet18());`, shape: "['N', 1000]" },
+  { name: 'resnet50 on a symbolic image', code: "const y = d.input([1, 3, 'H', 'W']).to(d.resnet50());", shape: '[1, 1000]' },
   { name: 'unknown channel count via number', code: `const c: number = 3;\nconst y = d.input(['N', c, 8, 8]).to(d.conv2d({ in: 3, out: 4, kernel: 3 }));`, shape: "['N', 4, 6, 6]" },
 ];
 
@@ -210,6 +212,7 @@ export const errorCases: ErrorCase[] = [
   { name: 'resB channel change without projection', code: `const y = ${img(16, 8)}.to(d.resB({ out: 32, projection: false })); // <-`, message: 'resB: add: branch shapes differ at dim 1 (C): 32 vs 16' },
   { name: 'resC on rank 2', code: "const y = d.input(['N', 16]).to(d.resC({ out: 16 })); // <-", message: 'resC: expects a rank-4 input [N, C, H, W], got rank 2' },
   { name: 'bottleneck in mismatch', code: `const y = ${img(64, 8)}.to(d.bottleneck({ in: 256, width: 64 })); // <-`, message: "bottleneck: conv2d 'conv1': input has 64 channels, layer expects 256" },
+  { name: 'resnet18 on 4 input channels', code: `const y = ${img(4, 224)}.to(d.resnet18()); // <-`, message: "sequential[0] sequential[0] conv2d 'conv1': input has 4 channels, layer expects 3" },
   // inputs
   { name: 'input with a zero size', code: "const y = d.input(['N', 0, 3, 3]); // <-", message: 'input: dim 1 is 0; sizes must be positive integers' },
   { name: 'input with a fractional size', code: "const y = d.input(['N', 2.5, 3, 3]); // <-", message: 'input: dim 1 is 2.5; sizes must be positive integers' },
