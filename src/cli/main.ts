@@ -98,6 +98,9 @@ const BENCHES = ['types', 'exec', 'fold', 'layers'] as const;
 
 function bench(args: readonly string[]): number {
   const [first, ...rest] = args;
+  if (first !== undefined && !first.startsWith('-') && !(BENCHES as readonly string[]).includes(first)) {
+    throw new UsageError(`no benchmark named '${first}' (benchmarks: ${BENCHES.join(', ')})`);
+  }
   const chosen = first !== undefined && (BENCHES as readonly string[]).includes(first) ? [first] : BENCHES;
   const passThrough = chosen.length === 1 ? rest : args;
   for (const name of chosen) {

@@ -62,6 +62,7 @@ describe('shapefold check', () => {
       [['check', 'README.md'], /expected a graph \.json or a model module/],
       [['check'], /usage: shapefold check/],
       [['frobnicate'], /unknown command 'frobnicate'/],
+      [['bench', 'speed'], /no benchmark named 'speed' \(benchmarks: types, exec, fold, layers\)/],
     ];
     for (const [argv, message] of cases) {
       const { code, err } = await run(argv);
