@@ -22,6 +22,34 @@ export class LoadError extends ShapefoldError {
 
 const MODULE_EXTENSIONS = new Set(['.ts', '.mts', '.js', '.mjs']);
 
+/** How a command's `--help` describes a <model> argument. */
+export const MODEL_SPEC_HELP = [
+  '<model> is a shapefold graph .json, a tfjs Layers model.json (weights beside it), or a module',
+  'written with shapefold/dsl, file.ts[#export] (default export if none is named; .ts modules',
+  'load through tsx, which must then be installed).',
+].join('\n');
+
+/**
+ * Imports a model module. Plain Node cannot import TypeScript: on its "unknown file extension"
+ * error, tsx's loader is registered (if the user has tsx installed) and the import retried once.
+ */
+async function importModule(file: string): Promise<Record<string, unknown>> {
+  const url = pathToFileURL(resolve(file)).href;
+  try {
+    return (await import(url)) as Record<string, unknown>;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
+  }
+  let tsx: { register(): unknown };
+  try {
+    tsx = (await import('tsx/esm/api')) as { register(): unknown };
+  } catch {
+    throw new LoadError(`${file}: a TypeScript module needs tsx to load (npm install --save-dev tsx), or compile it to .js`);
+  }
+  tsx.register();
+  return (await import(url)) as Record<string, unknown>;
+}
+
 function isGraph(value: unknown): value is Graph {
   return typeof value === 'object' && value !== null && Array.isArray((value as Graph).nodes) && Array.isArray((value as Graph).outputs);
 }
@@ -74,8 +102,9 @@ export async function loadGraph(spec: string): Promise<Graph> {
   }
   let module: Record<string, unknown>;
   try {
-    module = (await import(pathToFileURL(resolve(file)).href)) as Record<string, unknown>;
+    module = await importModule(file);
   } catch (error) {
+    if (error instanceof LoadError) throw error;
     if (error instanceof ShapefoldError) throw new LoadError(`${file}: ${error.message}`);
     throw new LoadError(`${file}: cannot load the module (${(error as Error).message.split('\n')[0]})`);
   }

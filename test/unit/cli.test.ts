@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { conv2d, input, model, relu } from '../../dsl/index.ts';
-import { writeFileAtomic } from '../../src/cli/io.ts';
+import { writeFilesAtomic } from '../../src/io/files.ts';
+import { describeFailure } from '../../src/cli/failure.ts';
 import { main } from '../../src/cli/main.ts';
 import { graphToJSON } from '../../src/ir/serialize.ts';
 
@@ -54,21 +55,23 @@ describe('shapefold check', () => {
   it('names the file and the problem for bad input, without a stack trace', async () => {
     const bad = join(dir, 'bad.json');
     await writeFile(bad, '{ "format": "shapefold-graph", ');
-    const cases: [string[], RegExp][] = [
-      [['check', join(dir, 'missing.json')], /missing\.json: cannot read \(ENOENT\)/],
-      [['check', bad], /bad\.json: not valid JSON/],
-      [['check', 'examples/lenet-bn.ts'], /no export named 'default'.*\(exports: lenetBn\)/],
-      [['check', 'examples/lenet-bn.ts#nope'], /no export named 'nope'/],
-      [['check', 'README.md'], /expected a graph \.json or a model module/],
-      [['check'], /usage: shapefold check/],
-      [['frobnicate'], /unknown command 'frobnicate'/],
-      [['bench', 'speed'], /no benchmark named 'speed' \(benchmarks: types, exec, fold, layers\)/],
+    const cases: [string[], RegExp, number][] = [
+      [['check', join(dir, 'missing.json')], /missing\.json: cannot read \(ENOENT\)/, 1],
+      [['check', bad], /bad\.json: not valid JSON/, 1],
+      [['check', 'examples/lenet-bn.ts'], /no export named 'default'.*\(exports: lenetBn\)/, 1],
+      [['check', 'examples/lenet-bn.ts#nope'], /no export named 'nope'/, 1],
+      [['check', 'README.md'], /expected a graph \.json or a model module/, 1],
+      [['check'], /missing arguments: usage: shapefold check <model>/, 2],
+      [['check', 'a.json', 'b.json'], /unexpected argument 'b\.json'/, 2],
+      [['check', '--frobnicate', 'a.json'], /unknown option '--frobnicate' \(see 'shapefold check --help'\)/, 2],
+      [['frobnicate'], /unknown command 'frobnicate' \(commands: check, fold, prove, bench/, 2],
+      [['bench', 'speed'], /no benchmark named 'speed' \(benchmarks: types, exec, fold, layers\)/, 2],
     ];
-    for (const [argv, message] of cases) {
+    for (const [argv, message, exitCode] of cases) {
       const { code, err } = await run(argv);
-      expect(code, argv.join(' ')).toBe(1);
+      expect(code, argv.join(' ')).toBe(exitCode);
       expect(err).toMatch(message);
-      expect(err).not.toMatch(/\n\s+at /);
+      expect(err.split('\n'), argv.join(' ')).toHaveLength(1);
     }
   });
 
@@ -105,18 +108,73 @@ describe('shapefold fold', () => {
 
   it('writes nothing when the model cannot be loaded or the options are wrong', async () => {
     const out = join(dir, 'never.json');
-    const cases: [string[], RegExp][] = [
-      [['fold', 'examples/lenet-bn.ts#nope', '-o', out], /no export named 'nope'/],
-      [['fold', 'examples/lenet-bn.ts#lenetBn'], /usage: shapefold fold/],
-      [['fold', 'examples/lenet-bn.ts#lenetBn', '-o', out, '--mode', 'infer'], /--mode must be eval or train/],
-      [['fold', 'examples/lenet-bn.ts#lenetBn', '-o'], /-o needs a value/],
+    await writeFile(join(dir, 'plain.txt'), 'a file, not a directory');
+    const cases: [string[], RegExp, number][] = [
+      [['fold', 'examples/lenet-bn.ts#nope', '-o', out], /no export named 'nope'/, 1],
+      [['fold', 'examples/lenet-bn.ts#lenetBn'], /missing -o <out>/, 2],
+      [['fold', 'examples/lenet-bn.ts#lenetBn', '-o', out, '--mode', 'infer'], /--mode must be eval or train, got 'infer'/, 2],
+      [['fold', 'examples/lenet-bn.ts#lenetBn', '-o'], /--out needs a value/, 2],
+      [['fold', 'examples/lenet-bn.ts#lenetBn', '--out', '/proc/x/y.json'], /\/proc\/x\/y\.json: cannot write in \/proc /, 1],
+      [['fold', 'examples/lenet-bn.ts#lenetBn', '-o', join(dir, 'plain.txt', 'x.json')], /plain\.txt is not a directory/, 1],
+      [['fold', 'examples/lenet-bn.ts#lenetBn', '-o', dir], /is a directory; expected a file name/, 1],
+      [['fold', 'examples/lenet-bn.ts#lenetBn', '-o', out, '--report', '/proc/r.json'], /\/proc\/r\.json: cannot write in \/proc/, 1],
     ];
-    for (const [argv, message] of cases) {
+    for (const [argv, message, exitCode] of cases) {
       const { code, err } = await run(argv);
-      expect(code, argv.join(' ')).toBe(1);
+      expect(code, argv.join(' ')).toBe(exitCode);
       expect(err).toMatch(message);
+      expect(err.split('\n'), argv.join(' ')).toHaveLength(1);
     }
-    expect((await readdir(dir)).filter((f) => f.startsWith('never') || f.endsWith('.tmp'))).toEqual([]);
+    expect((await readdir(dir)).filter((f) => f.startsWith('never') || f.endsWith('.tmp') || f.startsWith('.shapefold'))).toEqual([]);
+  });
+
+  it('--json prints the report as JSON and nothing else', async () => {
+    const out = join(dir, 'folded-json.json');
+    const { code, out: text } = await run(['fold', 'examples/lenet-bn.ts#lenetBn', '--out', out, '--no-probe', '--json']);
+    expect(code).toBe(0);
+    const parsed = JSON.parse(text) as { output: string; format: string; report: { folds: { rule: string }[] } };
+    expect(parsed.output).toBe(out);
+    expect(parsed.format).toBe('graph');
+    expect(parsed.report.folds.map((f) => f.rule)).toEqual(['conv-bn', 'conv-bn', 'linear-bn', 'linear-bn']);
+  });
+});
+
+describe('command-line conventions', () => {
+  it('--version prints the package version', async () => {
+    const { version } = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
+    const { code, out } = await run(['--version']);
+    expect(code).toBe(0);
+    expect(out.trim()).toBe(version);
+  });
+
+  it('every command has -h/--help describing its options, exit 0', async () => {
+    for (const command of ['check', 'fold', 'prove', 'bench']) {
+      for (const flag of ['-h', '--help']) {
+        const { code, out } = await run([command, flag]);
+        expect(code, `${command} ${flag}`).toBe(0);
+        expect(out).toContain(`usage: shapefold ${command}`);
+        expect(out).toContain('-h, --help');
+      }
+    }
+    const fold = await run(['help', 'fold']);
+    expect(fold.out).toContain('-o, --out <out>');
+    expect(fold.out).toContain('--json');
+  });
+
+  it('no arguments prints the command list to stderr with exit 2; --help to stdout with exit 0', async () => {
+    const none = await run([]);
+    expect(none.code).toBe(2);
+    const help = await run(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/exit codes: 0 success, 1 failure .*, 2 usage error/);
+  });
+
+  it('check --json lists every layer with its shape', async () => {
+    const { code, out } = await run(['check', 'examples/lenet-bn.ts#lenetBn', '--json']);
+    expect(code).toBe(0);
+    const table = JSON.parse(out) as { nodes: { name: string; op: string; shape: (string | number)[]; params: number }[]; params: number };
+    expect(table.nodes.find((n) => n.name === 'fc3')).toMatchObject({ op: 'linear', shape: ['N', 10], params: 850 });
+    expect(table.params).toBe(table.nodes.reduce((n, node) => n + node.params, 0));
   });
 });
 
@@ -134,23 +192,23 @@ describe('shapefold prove', () => {
     const reports = JSON.parse(one.out) as { rule: string; ok: boolean }[];
     expect(reports.map((r) => [r.rule, r.ok])).toEqual([['conv-bn', true]]);
     const unknown = await run(['prove', '--rule', 'nope']);
-    expect(unknown.code).toBe(1);
+    expect(unknown.code).toBe(2);
     expect(unknown.err).toMatch(/no rule named 'nope' \(rules: .*conv-bn/);
   });
 });
 
-describe('writeFileAtomic', () => {
+describe('writeFilesAtomic', () => {
   it('replaces the target and leaves no temporary file', async () => {
     const target = join(dir, 'out.txt');
-    await writeFileAtomic(target, 'first');
-    await writeFileAtomic(target, 'second');
+    await writeFilesAtomic([[target, 'first']]);
+    await writeFilesAtomic([[target, 'second']]);
     expect(await readFile(target, 'utf8')).toBe('second');
     expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('leaves nothing behind when the target cannot be written', async () => {
     const target = join(dir, 'no-such-dir', 'out.txt');
-    await expect(writeFileAtomic(target, 'x')).rejects.toThrow();
+    await expect(writeFilesAtomic([[target, 'x']])).rejects.toThrow();
     expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });
@@ -170,5 +228,22 @@ describe('the shapefold executable', () => {
     const bad = await runBin(['check', 'examples/lenet-bn.ts#nope']);
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('the shape of a failure', () => {
+  it('a file-system error is one line naming the path', () => {
+    const error = Object.assign(new Error("EACCES: permission denied, open '/x/y.json'"), { code: 'EACCES', path: '/x/y.json', syscall: 'open' });
+    expect(describeFailure(error, 'fold')).toEqual({ code: 1, text: 'shapefold fold: /x/y.json: permission denied (EACCES)' });
+  });
+
+  it('a bug keeps its stack, cuts frames inside minified code, and asks to be reported', () => {
+    const error = new RangeError('Invalid typed array length: 4294967296');
+    error.stack = `RangeError: Invalid typed array length: 4294967296\n    at new Float32Array (<anonymous>)\n    at ${'x'.repeat(40_000)}`;
+    const { code, text } = describeFailure(error, 'fold');
+    expect(code).toBe(1);
+    expect(text).toMatch(/^shapefold fold: internal error \(a bug in shapefold [\d.]+\):\nRangeError: Invalid typed array length/);
+    expect(text).toMatch(/Please report it at .+ with the command line/);
+    expect(text.length).toBeLessThan(1000);
   });
 });

@@ -1,0 +1,71 @@
+/** `shapefold fold <model> -o <out>`: fold normalization away, print the report, write the folded model. */
+import { selectBackend, type BackendName, BACKEND_NAMES } from '../../backend/select.ts';
+import { foldGraph, formatFoldReport, type FoldMode } from '../../fold/index.ts';
+import { writeGraphFile } from '../../ir/graph-file.ts';
+import { LAYERS_EXPORTABLE_RULES } from '../../io/fold-rules.ts';
+import { writeFilesAtomic } from '../../io/files.ts';
+import { writeLayersModel } from '../../io/layers-export.ts';
+import { defineCommand, helpHint, oneOf, UsageError } from '../args.ts';
+import { isLayersModelFile, loadGraph, MODEL_SPEC_HELP } from '../load.ts';
+import { assertWritable } from '../output-path.ts';
+import { createProgress } from '../progress.ts';
+
+const FORMATS = ['graph', 'layers'] as const;
+const MODES = ['eval', 'train'] as const;
+
+export const foldCommand = defineCommand({
+  name: 'fold',
+  synopsis: '<model> -o <out> [options]',
+  summary: 'fold normalization into neighbouring convs and linears; print the report, write the folded model',
+  details: [
+    MODEL_SPEC_HELP,
+    '',
+    'The report lists every fold, and why each remaining norm stays. --format layers (the default',
+    'for a Layers input) writes <out>/model.json and <out>/weights.bin, a stock tfjs Layers model;',
+    '--format graph writes <out>, a shapefold graph JSON file.',
+  ].join('\n'),
+  options: {
+    out: { type: 'string', short: 'o', value: '<out>', help: 'where to write the folded model (required)' },
+    report: { type: 'string', value: '<report.json>', help: 'also write the fold report as JSON' },
+    mode: { type: 'string', value: 'eval|train', help: 'fold for inference (eval, default) or keep training behaviour' },
+    format: { type: 'string', value: 'graph|layers', help: 'output format (default: layers for a Layers input, else graph)' },
+    backend: { type: 'string', value: BACKEND_NAMES.join('|'), help: 'tfjs backend for the probe (default: the best available)' },
+    'no-probe': { type: 'boolean', help: 'skip the numerical probe of the folded model' },
+    json: { type: 'boolean', help: 'print the fold report as JSON instead of text' },
+  },
+  positionals: { min: 1, max: 1 },
+  async run({ values, positionals: [spec] }) {
+    const out = values.out;
+    if (out === undefined) throw new UsageError(`missing -o <out> ${helpHint('fold')}`);
+    const mode: FoldMode = oneOf('mode', values.mode, MODES, 'eval');
+    const format = oneOf('format', values.format, FORMATS, (await isLayersModelFile(spec!)) ? 'layers' : 'graph');
+    const backendName = values.backend === undefined ? undefined : oneOf<BackendName>('backend', values.backend, BACKEND_NAMES, 'cpu');
+    const probe = values['no-probe'] !== true;
+    // Before any work: a fold of a large model must not run for minutes and then fail to write.
+    await assertWritable(out, format === 'layers' ? 'directory' : 'file');
+    if (values.report !== undefined) await assertWritable(values.report, 'file');
+
+    const progress = createProgress(process.stderr, values);
+    const graph = await progress.stage(`import ${spec}`, () => loadGraph(spec!));
+    if (probe) {
+      const backend = await selectBackend(backendName === undefined ? {} : { backend: backendName });
+      if (values.verbose === true) {
+        console.error(`backend: ${backend.detail}${backend.fallbacks.map((f) => ` (${f.name} unavailable: ${f.reason})`).join('')}`);
+      }
+    }
+    // A Layers model cannot hold a tapBias: fold only what stock Keras layers can express.
+    const rules = format === 'layers' ? { rules: LAYERS_EXPORTABLE_RULES } : {};
+    const result = await progress.stage(probe ? 'fold and probe' : 'fold', () => foldGraph(graph, { mode, probe, ...rules }));
+    await progress.stage(`export ${out}`, async () => {
+      if (format === 'layers') await writeLayersModel(out, result.graph);
+      else await writeGraphFile(out, result.graph);
+      if (values.report !== undefined) await writeFilesAtomic([[values.report, `${JSON.stringify(result.report, null, 2)}\n`]]);
+    });
+    if (values.json === true) console.log(JSON.stringify({ output: out, format, report: result.report }, null, 2));
+    else {
+      console.log(formatFoldReport(result.report));
+      console.log(`\nwrote ${out}${values.report === undefined ? '' : ` and ${values.report}`}`);
+    }
+    return 0;
+  },
+});
