@@ -8,6 +8,10 @@
  * columns; const(v) the image whose channel c is v[c] everywhere; tapBias(T) the image sum over
  * in-bounds taps (kh, kw) of T[o, kh, kw].
  *
+ * A law's condition is established from the IR's validation of attributes and parameters
+ * (`domain.ts`: eps > 0, runningVar >= 0, std > 0), from the rule's own conditions, or from the
+ * signs of the expressions built from those (`signOfPoly` in scalar.ts); otherwise the case fails.
+ *
  * Each law is checked numerically on random small instances in
  * test/property/proof-axioms.test.ts (float64 reference ops against src/algebra/evaluate.ts), and
  * each conditional law is shown to break when its condition does not hold.
@@ -49,6 +53,8 @@ export const AXIOM_NAMES = [
   'taps-scale-out',
   'repeat-distributes',
   'sqrt-square',
+  'sqrt-of-square',
+  'reciprocal',
   'relu-homogeneous',
   'leaky-relu-homogeneous',
   'batch-norm-inference',
@@ -91,7 +97,9 @@ export const AXIOMS: readonly Axiom[] = [
   { name: 'taps-scale-in', statement: 'taps(scaleIn(W, s), v) = taps(W, s v)' },
   { name: 'taps-scale-out', statement: 'taps(scaleOut(W, s), v) = tapScaleOut(taps(W, v), s) = s ⊙_out taps(W, v)' },
   { name: 'repeat-distributes', statement: 'repeat(u + v, n) = repeat(u, n) + repeat(v, n), likewise *, 1/·, sqrt; repeat(scalar) = scalar' },
-  { name: 'sqrt-square', statement: 'sqrt(p)^2 = p, 1/p = sqrt(p)^-2' },
+  { name: 'sqrt-square', statement: 'sqrt(p) is real and sqrt(p)^2 = p for p >= 0', needs: 'nonNegative' },
+  { name: 'sqrt-of-square', statement: 'sqrt(a^2) = a and sqrt(a*b) = sqrt(a)*sqrt(b) for a, b >= 0 (sqrt(a^2) is |a| otherwise)', needs: 'nonNegative' },
+  { name: 'reciprocal', statement: 'p * (1/p) = 1 for p != 0', needs: 'nonZero' },
   { name: 'relu-homogeneous', statement: 'relu(s ⊙ A) = s ⊙ relu(A)', needs: 'nonNegative' },
   { name: 'leaky-relu-homogeneous', statement: 'leakyRelu_a(s ⊙ A) = s ⊙ leakyRelu_a(A)', needs: 'nonNegative' },
   {

@@ -41,6 +41,11 @@ export interface NodeSource {
   readonly affine: boolean;
   /** For batchNorm/batchRenorm: whether it normalises with its running statistics. */
   readonly inferenceStatistics: boolean;
+  /**
+   * A replacement's parameters that its denotation never read: parameters its op (with the
+   * rule's attrs) does not take, which the engine refuses to build. Empty for matched nodes.
+   */
+  unreadParams(): readonly string[];
 }
 
 export function patternSource(role: string, op: OpKind, inferenceStatistics: boolean): NodeSource {
@@ -55,6 +60,7 @@ export function patternSource(role: string, op: OpKind, inferenceStatistics: boo
     attrVector: (name) => param(`${role}.${name}`),
     affine: true,
     inferenceStatistics,
+    unreadParams: () => [],
   };
 }
 
@@ -72,7 +78,9 @@ export function replacementSource(
   const relevant = Object.keys(attrs).filter((k) => !LABEL_NEUTRAL.has(k)).sort();
   const from = attrsFrom ?? `new:${role}`;
   const label = relevant.length === 0 ? from : `${from}{${relevant.map((k) => `${k}=${JSON.stringify(attrs[k])}`).join(',')}}`;
+  const read = new Set<string>();
   const sorted = <T extends ParamExpr>(name: string, is: (e: ParamExpr) => e is T, sort: string): T | undefined => {
+    read.add(name);
     const e = params[name];
     if (e === undefined) return undefined;
     if (!is(e)) throw new ProofError(`replacement node '${role}' (${op}): param '${name}' must be a ${sort} expression, got ${e.kind}`);
@@ -87,7 +95,7 @@ export function replacementSource(
     role,
     op,
     label,
-    // An explicit bias: false drops the bias whatever the params say, as the engine builds the node.
+    // An explicit bias: false means the node has no bias; a bias param then stays unread.
     vector: (name) => (name === 'bias' && attrs.bias === false ? undefined : sorted(name, isVectorExpr, 'vector')),
     weight: (name) => sorted(name, isWeightExpr, 'weight'),
     taps: (name) => sorted(name, isTapExpr, 'tap'),
@@ -95,6 +103,7 @@ export function replacementSource(
     attrVector: (name) => sorted(name, isVectorExpr, 'vector') ?? overridden(name) ?? param(`${from}.${name}`),
     affine: attrs.affine !== false,
     inferenceStatistics,
+    unreadParams: () => Object.keys(params).filter((name) => !read.has(name)),
   };
 }
 

@@ -19,7 +19,8 @@ import { AXIOM_NAMES, type AxiomName } from './axioms.ts';
 import { denote, patternSource, replacementSource, type NodeSource } from './denote.ts';
 import { ProofError } from './errors.ts';
 import { invR, negR } from './rational.ts';
-import { addPoly, atomKey, monoPoly, normalizeVector, scalePoly, showPoly, type Poly } from './scalar.ts';
+import { domainFacts } from './domain.ts';
+import { addPoly, atomKey, monoPoly, normalizeVector, scalePoly, showPoly, signOfAtom, type Fact, type Poly } from './scalar.ts';
 import { appliedOps, differences, input, normalizeTensor, showTensor, type Blocked, type TensorContext, type TensorNF, type TensorTerm } from './tensor.ts';
 
 export interface ProofCase {
@@ -54,9 +55,11 @@ interface Assumptions {
   readonly unpadded: ReadonlySet<string>;
   readonly inference: ReadonlySet<string>;
   readonly nonNegativeAtoms: ReadonlySet<string>;
+  /** Facts of values, by polynomial key. */
+  readonly facts: readonly (readonly [key: string, fact: Fact])[];
 }
 
-const NO_ASSUMPTIONS: Assumptions = { unpadded: new Set(), inference: new Set(), nonNegativeAtoms: new Set() };
+const NO_ASSUMPTIONS: Assumptions = { unpadded: new Set(), inference: new Set(), nonNegativeAtoms: new Set(), facts: [] };
 
 class CaseContext implements TensorContext {
   readonly used = new Set<AxiomName>();
@@ -65,6 +68,8 @@ class CaseContext implements TensorContext {
   readonly nonNegativeProducts: ReadonlySet<string>[] = [];
   private readonly substitutions = new Map<string, Poly>();
   private readonly unpaddedLabels: ReadonlySet<string>;
+  /** Facts the rule's conditions (and a retry's assumptions) state, by atom or polynomial key. */
+  private readonly facts = new Map<string, Set<Fact>>();
 
   constructor(
     private readonly ops: Readonly<Record<string, OpKind>>,
@@ -72,9 +77,29 @@ class CaseContext implements TensorContext {
     assumptions: Assumptions,
   ) {
     this.unpaddedLabels = new Set([...conditions.flatMap((c) => (c.kind === 'noPadding' ? [c.role] : [])), ...assumptions.unpadded]);
+    for (const [key, fact] of assumptions.facts) this.state(key, fact);
     for (const c of conditions) if (c.kind === 'zero') this.addZero(c.expr, c.what);
     for (const c of conditions) if (c.kind === 'nonNegative') this.addNonNegative(c.expr, c.what);
+    for (const c of conditions) if (c.kind === 'nonZero') this.addNonZero(c.expr);
     for (const key of assumptions.nonNegativeAtoms) this.nonNegativeProducts.push(new Set([key]));
+  }
+
+  private state(key: string, fact: Fact): void {
+    const known = this.facts.get(key) ?? new Set<Fact>();
+    known.add(fact);
+    this.facts.set(key, known);
+  }
+
+  stated(key: string): ReadonlySet<Fact> | undefined {
+    const own = this.facts.get(key);
+    const ref = /^[pa]:([^.=]+)\.([^.=]+)$/.exec(key);
+    const domain = ref === null ? [] : domainFacts(this.opOf(ref[1]), ref[2]);
+    if (domain.length === 0) return own;
+    return new Set([...(own ?? []), ...domain]);
+  }
+
+  unmet(fact: Fact, p: Poly, law: AxiomName): void {
+    this.block({ kind: 'requires', fact, key: p.key, shown: showPoly(p), law });
   }
 
   opOf(role: string): OpKind | undefined {
@@ -96,7 +121,7 @@ class CaseContext implements TensorContext {
   }
 
   block(b: Blocked): void {
-    this.blocked.set(b.kind === 'nonNegative' ? `nonNegative:${b.atoms.join(',')}` : `${b.kind}:${b.role}`, b);
+    this.blocked.set(blockedKey(b), b);
   }
 
   note(text: string): void {
@@ -118,18 +143,26 @@ class CaseContext implements TensorContext {
     this.note(`zero(${what}) = 0 for ${showPoly(p)} could not be used: no parameter occurs in it exactly once, linearly`);
   }
 
+  /** p != 0; for a single product, each of its factors is non-zero too. */
+  private addNonZero(expr: VExpr): void {
+    const p = normalizeVector(expr, this);
+    this.state(p.key, 'nonZero');
+    if (p.terms.length === 1) for (const f of p.terms[0].mono.factors) this.state(f.key, 'nonZero');
+  }
+
   private addNonNegative(expr: VExpr, what: string): void {
     const p = normalizeVector(expr, this);
+    this.state(p.key, 'nonNegative');
     const [t] = p.terms;
     const usable =
       p.terms.length === 1 &&
       t.coef.n > 0n &&
-      t.mono.factors.every((f) => f.exp % 2 !== 0 || f.exp < 0 || f.atom.kind === 'root' || f.atom.kind === 'rowNorm');
+      t.mono.factors.every((f) => f.exp % 2 !== 0 || f.exp < 0 || signOfAtom(f.atom, this).nonNegative);
     if (!usable) {
-      this.note(`nonNegative(${what}) = ${showPoly(p)} >= 0 is not a single product of signed factors; the checker cannot use it`);
+      this.note(`nonNegative(${what}) = ${showPoly(p)} >= 0 is not a single product of signed factors; the checker cannot use it for relu`);
       return;
     }
-    this.nonNegativeProducts.push(new Set(t.mono.factors.filter((f) => f.exp % 2 !== 0 && f.atom.kind !== 'root' && f.atom.kind !== 'rowNorm').map((f) => f.key)));
+    this.nonNegativeProducts.push(new Set(t.mono.factors.filter((f) => f.exp % 2 !== 0 && !signOfAtom(f.atom, this).nonNegative).map((f) => f.key)));
   }
 }
 
@@ -149,6 +182,11 @@ function chains(rule: Rule, ops: Readonly<Record<string, OpKind>>, ctx: CaseCont
     const statsRole = node.attrsFrom ?? node.role;
     const source: NodeSource = replacementSource(node.role, op, node.attrsFrom, node.attrs ?? {}, node.params, runningStats(statsRole, op));
     rhs = denote(source, rhs);
+    const unread = source.unreadParams();
+    if (unread.length > 0) {
+      const given = Object.keys(node.attrs ?? {}).length === 0 ? '' : ` with attrs ${JSON.stringify(node.attrs)}`;
+      throw new ProofError(`replacement node '${node.role}' (${op}${given}) defines param ${unread.map((n) => `'${n}'`).join(', ')}, which that node does not take`);
+    }
   }
   return { lhs, rhs };
 }
@@ -186,11 +224,15 @@ function attempt(rule: Rule, ops: Readonly<Record<string, OpKind>>, assumptions:
     const [first, ...others] = differences(left, right);
     if (first !== undefined) noteOneSided(left, right, ctx);
     const axioms = AXIOM_NAMES.filter((a) => ctx.used.has(a));
-    const common = { lhs: showTensor(left), rhs: showTensor(right), axioms, blocked: [...ctx.blocked.values()], notes: [...ctx.notes] };
-    if (first === undefined) return { ok: true, ...common };
+    const blocked = [...ctx.blocked.values()];
+    const common = { lhs: showTensor(left), rhs: showTensor(right), axioms, blocked, notes: [...ctx.notes] };
+    const unmet = blocked.flatMap((b) => (b.kind === 'requires' ? [`${b.law} needs ${b.fact}(${b.shown})`] : []));
+    const unproved = unmet.length === 0 ? '' : `${unmet.join('; ')}, which neither the IR's guarantees nor the rule's conditions establish`;
+    if (first === undefined) return unmet.length === 0 ? { ok: true, ...common } : { ok: false, ...common, difference: unproved };
     const side = (p: Poly | undefined) => (p === undefined ? 'nothing' : showPoly(p));
     const also = others.length === 0 ? '' : ` (also differing: ${others.map((d) => d.where).join('; ')})`;
-    return { ok: false, ...common, difference: `${first.where} differs: LHS has ${side(first.lhs)}, RHS has ${side(first.rhs)}${also}` };
+    const differs = `${first.where} differs: LHS has ${side(first.lhs)}, RHS has ${side(first.rhs)}${also}`;
+    return { ok: false, ...common, difference: unmet.length === 0 ? differs : `${differs}; and ${unproved}` };
   } catch (e) {
     if (!(e instanceof ProofError)) throw e;
     return { ok: false, lhs: '', rhs: '', axioms: [], difference: `the rule cannot be read: ${e.message}`, blocked: [], notes: [...ctx.notes] };
@@ -202,10 +244,30 @@ function assume(blocked: readonly Blocked[]): Assumptions {
     unpadded: new Set(blocked.flatMap((b) => (b.kind === 'noPadding' ? [b.role] : []))),
     inference: new Set(blocked.flatMap((b) => (b.kind === 'inferenceStatistics' ? [b.role] : []))),
     nonNegativeAtoms: new Set(blocked.flatMap((b) => (b.kind === 'nonNegative' ? b.atoms : []))),
+    facts: blocked.flatMap((b) => (b.kind === 'requires' ? [[b.key, b.fact] as const] : [])),
   };
 }
 
-const showBlocked = (b: Blocked): string => (b.kind === 'nonNegative' ? `nonNegative(${b.shown})` : `${b.kind}(${b.role})`);
+function blockedKey(b: Blocked): string {
+  switch (b.kind) {
+    case 'nonNegative':
+      return `nonNegative:${b.atoms.join(',')}`;
+    case 'requires':
+      return `${b.fact}:${b.key}`;
+    default:
+      return `${b.kind}:${b.role}`;
+  }
+}
+
+function showBlocked(b: Blocked): string {
+  switch (b.kind) {
+    case 'nonNegative':
+    case 'requires':
+      return `${b.kind === 'requires' ? b.fact : 'nonNegative'}(${b.shown})`;
+    default:
+      return `${b.kind}(${b.role})`;
+  }
+}
 
 /** The blocked conditions that make the case prove, pruned to the ones it needs; undefined if none do. */
 function missingConditions(rule: Rule, ops: Readonly<Record<string, OpKind>>, blocked: readonly Blocked[]): readonly string[] | undefined {

@@ -2,13 +2,21 @@
  * Normal form of per-channel vector expressions (VExpr): Laurent polynomials with exact rational
  * coefficients over atoms
  *
- *   param(ref) | attr(ref) | sqrt(p) | matvec(W, m) | rowNorm(W) | tapSum(T) | repeat(atom, n)
+ *   param(ref) | attr(ref) | sqrt(p) | (p) | matvec(W, m) | rowNorm(W) | tapSum(T) | repeat(atom, n)
  *
  * where p is a normalised polynomial, W a bare weight (matvec) or a normalised weight (rowNorm),
- * and m a monomial with coefficient 1. Division by a polynomial p with several terms is the atom
- * sqrt(p) to the power -2, so sqrt(p)^2 = p and (1/p)·sqrt(p)^2 = 1 fall out of adding exponents;
- * a monomial's inverse is its negated exponents. A positive power sqrt(p)^k with k >= 2 is
- * expanded, so no atom is ever a polynomial in disguise.
+ * and m a monomial with coefficient 1.
+ *
+ *   sqrt(p)  the real square root, formed only where p >= 0 is established (law sqrt-square);
+ *            sqrt(p)^2 = p, and sqrt(p)^-1 only where p > 0.
+ *   (p)      a sum kept whole as one factor so that p·(1/p) cancels by adding exponents; a
+ *            negative power only where p != 0 is established (law reciprocal). A positive power
+ *            is expanded, so no atom is ever a polynomial in disguise.
+ *
+ * "Established" means: by the IR's validation of the ops' attributes and parameters (domain.ts),
+ * by the rule's own nonNegative / nonZero conditions, or by the sign of the expression built from
+ * those. A law whose side condition is not established is still applied, so the normal form can be
+ * shown, but the case fails and names the condition it would need (`ScalarContext.unmet`).
  *
  * Every structure carries a `key`: a canonical string built from sorted parts, so two
  * normalised expressions are equal exactly when their keys are. Weights normalise to
@@ -25,6 +33,7 @@ export type Atom =
   | { readonly kind: 'param'; readonly ref: string }
   | { readonly kind: 'attr'; readonly ref: string }
   | { readonly kind: 'root'; readonly base: Poly }
+  | { readonly kind: 'group'; readonly base: Poly }
   | { readonly kind: 'matvec'; readonly weight: string; readonly arg: Monomial }
   | { readonly kind: 'rowNorm'; readonly weight: NormalWeight }
   | { readonly kind: 'tapSum'; readonly ref: string }
@@ -68,6 +77,16 @@ export interface TapPoly {
   readonly terms: readonly { readonly atom: TapAtom; readonly key: string; readonly coef: Poly }[];
 }
 
+/** A fact about every element of a vector. */
+export type Fact = 'nonNegative' | 'nonZero';
+
+/** What is known of the sign of every element of a vector (all false: nothing is known). */
+export interface Sign {
+  readonly nonNegative: boolean;
+  readonly nonPositive: boolean;
+  readonly nonZero: boolean;
+}
+
 /** What the normaliser needs from the proof case it works in. */
 export interface ScalarContext {
   /** The op a pattern role has in this case (affine(role) expands through it). */
@@ -75,6 +94,10 @@ export interface ScalarContext {
   /** A parameter's value forced by a stated zero condition, if any. */
   substitute(ref: string): Poly | undefined;
   use(axiom: AxiomName): void;
+  /** The facts the domain or a condition states of an atom or polynomial, by its key. */
+  stated(key: string): ReadonlySet<Fact> | undefined;
+  /** A law needed `fact` of `p` and nothing establishes it: the case must fail, naming it. */
+  unmet(fact: Fact, p: Poly, law: AxiomName): void;
 }
 
 // ---------------------------------------------------------------- keys and construction
@@ -87,6 +110,8 @@ export function atomKey(a: Atom): string {
       return `a:${a.ref}`;
     case 'root':
       return `sqrt(${a.base.key})`;
+    case 'group':
+      return `(${a.base.key})`;
     case 'matvec':
       return `mv(${a.weight};${a.arg.key})`;
     case 'rowNorm':
@@ -134,34 +159,52 @@ export const scalePoly = (p: Poly, r: Rational): Poly => poly(p.terms.map((t) =>
 export const negPoly = (p: Poly): Poly => scalePoly(p, negR(ONE));
 
 /**
- * The product of factors given with raw exponents: equal atoms add up, then sqrt(p)^k with
- * k >= 2 expands into p^floor(k/2) (law sqrt-square).
+ * The product of factors given with raw exponents: equal atoms add up; sqrt(p)^k with |k| >= 2
+ * gives up p^trunc(k/2) (law sqrt-square, sqrt(p) being formed only for p >= 0), as the factor
+ * (p) so that it still cancels against a 1/p; then every positive power of a (p) is expanded.
  */
-function reduceFactors(factors: readonly Factor[]): Poly {
+function reduceFactors(factors: readonly Factor[], ctx: ScalarContext): Poly {
   const merged = new Map<string, Factor>();
-  for (const f of factors) {
+  const put = (f: Factor) => {
     const prev = merged.get(f.key);
     merged.set(f.key, prev === undefined ? f : { ...prev, exp: prev.exp + f.exp });
+  };
+  for (const f of factors) put(f);
+  let coef = ONE;
+  for (const [key, f] of [...merged]) {
+    if (f.atom.kind !== 'root' || Math.abs(f.exp) < 2) continue;
+    const k = Math.trunc(f.exp / 2);
+    merged.set(key, { ...f, exp: f.exp - 2 * k });
+    ctx.use('sqrt-square');
+    const base = f.atom.base;
+    if (base.terms.length === 1) {
+      // sqrt(c·m)^(2k) = c^k·m^k; for k < 0 the root was established non-zero, so c and m are.
+      const [t] = base.terms;
+      for (let i = 0; i < Math.abs(k); i++) coef = k > 0 ? mulR(coef, t.coef) : mulR(coef, invR(t.coef));
+      for (const g of t.mono.factors) put({ ...g, exp: g.exp * k });
+    } else {
+      const group: Atom = { kind: 'group', base };
+      put({ atom: group, key: atomKey(group), exp: k });
+    }
   }
   const expansions: Poly[] = [];
   for (const [key, f] of merged) {
-    if (f.atom.kind === 'root' && f.exp >= 2) {
-      const k = Math.floor(f.exp / 2);
-      merged.set(key, { ...f, exp: f.exp - 2 * k });
-      expansions.push(powPoly(f.atom.base, k));
+    if (f.atom.kind === 'group' && f.exp > 0) {
+      merged.delete(key);
+      expansions.push(powPoly(f.atom.base, f.exp, ctx));
     }
   }
-  return expansions.reduce(mulPoly, monoPoly(monomial(merged.values())));
+  return scalePoly(expansions.reduce((a, b) => mulPoly(a, b, ctx), monoPoly(monomial(merged.values()))), coef);
 }
 
-const mulMonomials = (a: Monomial, b: Monomial): Poly => reduceFactors([...a.factors, ...b.factors]);
+const mulMonomials = (a: Monomial, b: Monomial, ctx: ScalarContext): Poly => reduceFactors([...a.factors, ...b.factors], ctx);
 
 /**
- * The product of several polynomials. A factor with several terms enters as sqrt(p)^2 and all
- * exponents are added before anything expands, so p * (1/p) cancels wherever the two meet in
- * one product.
+ * The product of several polynomials. A factor with several terms enters whole, as (p), and all
+ * exponents are added before anything expands, so p * (1/p) cancels wherever the two meet in one
+ * product.
  */
-function productPoly(factors: readonly Poly[]): Poly {
+function productPoly(factors: readonly Poly[], ctx: ScalarContext): Poly {
   if (factors.some(isZeroPoly)) return ZERO_POLY;
   let coef = ONE;
   const raw: Factor[] = [];
@@ -170,82 +213,113 @@ function productPoly(factors: readonly Poly[]): Poly {
       coef = mulR(coef, p.terms[0].coef);
       raw.push(...p.terms[0].mono.factors);
     } else {
-      const atom: Atom = { kind: 'root', base: p };
-      raw.push({ atom, key: atomKey(atom), exp: 2 });
+      const atom: Atom = { kind: 'group', base: p };
+      raw.push({ atom, key: atomKey(atom), exp: 1 });
     }
   }
-  return scalePoly(reduceFactors(raw), coef);
+  return scalePoly(reduceFactors(raw, ctx), coef);
 }
 
-export function mulPoly(p: Poly, q: Poly): Poly {
+export function mulPoly(p: Poly, q: Poly, ctx: ScalarContext): Poly {
   const parts: Poly[] = [];
   for (const s of p.terms) {
-    for (const t of q.terms) parts.push(scalePoly(mulMonomials(s.mono, t.mono), mulR(s.coef, t.coef)));
+    for (const t of q.terms) parts.push(scalePoly(mulMonomials(s.mono, t.mono, ctx), mulR(s.coef, t.coef)));
   }
   return addPoly(...parts);
 }
 
-function powPoly(p: Poly, k: number): Poly {
+function powPoly(p: Poly, k: number, ctx: ScalarContext): Poly {
   let result = ONE_POLY;
-  for (let i = 0; i < k; i++) result = mulPoly(result, p);
+  for (let i = 0; i < k; i++) result = mulPoly(result, p, ctx);
   return result;
 }
 
 export const invertMonomial = (m: Monomial): Monomial => monomial(m.factors.map((f) => ({ ...f, exp: -f.exp })));
 
-function recipPoly(p: Poly): Poly {
-  if (isZeroPoly(p)) throw new ProofError('division by an expression that is exactly 0');
-  if (p.terms.length === 1) {
-    const [t] = p.terms;
-    return monoPoly(invertMonomial(t.mono), invR(t.coef));
-  }
-  return atomPoly({ kind: 'root', base: p }, -2);
+/** Records `law`'s side condition `fact` of `p` as unmet unless the signs establish it. */
+function require(fact: Fact, p: Poly, law: AxiomName, ctx: ScalarContext): void {
+  const sign = signOfPoly(p, ctx);
+  if (!(fact === 'nonZero' ? sign.nonZero : sign.nonNegative)) ctx.unmet(fact, p, law);
 }
 
-function sqrtPoly(p: Poly): Poly {
+/** 1/p, for p != 0 (law reciprocal): a monomial's negated exponents, or the factor (p)^-1. */
+function recipPoly(p: Poly, ctx: ScalarContext): Poly {
+  if (isZeroPoly(p)) throw new ProofError('division by an expression that is exactly 0');
+  require('nonZero', p, 'reciprocal', ctx);
+  ctx.use('reciprocal');
+  if (p.terms.length === 1) {
+    const [t] = p.terms;
+    return scalePoly(reduceFactors(invertMonomial(t.mono).factors, ctx), invR(t.coef));
+  }
+  return atomPoly({ kind: 'group', base: p }, -1);
+}
+
+/**
+ * sqrt(p), for p >= 0 (law sqrt-square). A single product splits, sqrt(c·Π a^e) = sqrt(c)·Π
+ * sqrt(a)^e, where every a with an odd e is >= 0, and an even power leaves its root, a^(e/2),
+ * where e/2 is even or a >= 0 (law sqrt-of-square: sqrt(a^2) = a needs a >= 0; otherwise it is
+ * |a|, which stays the atom sqrt(a^2)).
+ */
+function sqrtPoly(p: Poly, ctx: ScalarContext): Poly {
   if (isZeroPoly(p)) return p;
+  require('nonNegative', p, 'sqrt-square', ctx);
   if (p.terms.length === 1) {
     const [t] = p.terms;
     const c = sqrtR(t.coef);
-    // sqrt(sqrt(q)^(2k)) = sqrt(q)^k since sqrt(q) >= 0; any other atom could be negative.
-    if (c !== undefined && t.mono.factors.every((f) => f.atom.kind === 'root' && f.exp % 2 === 0)) {
-      return monoPoly(monomial(t.mono.factors.map((f) => ({ ...f, exp: f.exp / 2 }))), c);
+    const splits = t.mono.factors.every((f) => (f.exp % 4 === 0 ? true : signOfAtom(f.atom, ctx).nonNegative));
+    if (c !== undefined && splits) {
+      ctx.use('sqrt-of-square');
+      const parts = t.mono.factors.map((f) => {
+        if (f.exp % 2 === 0) return monoPoly(monomial([{ ...f, exp: f.exp / 2 }]));
+        const root: Atom = { kind: 'root', base: f.atom.kind === 'group' ? f.atom.base : atomPoly(f.atom) };
+        return atomPoly(root, f.exp);
+      });
+      return scalePoly(productPoly(parts, ctx), c);
     }
   }
   return atomPoly({ kind: 'root', base: p });
 }
 
-function powSigned(p: Poly, exp: number): Poly {
-  return exp >= 0 ? powPoly(p, exp) : powPoly(recipPoly(p), -exp);
+function powSigned(p: Poly, exp: number, ctx: ScalarContext): Poly {
+  return exp >= 0 ? powPoly(p, exp, ctx) : powPoly(recipPoly(p, ctx), -exp, ctx);
 }
 
-function repeatAtom(a: Atom, times: string): Poly {
+function repeatAtom(a: Atom, times: string, ctx: ScalarContext): Poly {
   switch (a.kind) {
     case 'attr':
       return atomPoly(a);
     case 'root':
-      return sqrtPoly(repeatPoly(a.base, times));
+      return sqrtPoly(repeatPoly(a.base, times, ctx), ctx);
+    case 'group':
+      return repeatPoly(a.base, times, ctx);
     default:
       return atomPoly({ kind: 'repeat', atom: a, times });
   }
 }
 
 /** repeat(·, n) distributes over +, *, powers and sqrt; a scalar repeats to itself. */
-export function repeatPoly(p: Poly, times: string): Poly {
+export function repeatPoly(p: Poly, times: string, ctx: ScalarContext): Poly {
   return addPoly(
     ...p.terms.map((t) =>
       scalePoly(
-        t.mono.factors.reduce((acc, f) => mulPoly(acc, powSigned(repeatAtom(f.atom, times), f.exp)), ONE_POLY),
+        t.mono.factors.reduce((acc, f) => productPoly([acc, powSigned(repeatAtom(f.atom, times, ctx), f.exp, ctx)], ctx), ONE_POLY),
         t.coef,
       ),
     ),
   );
 }
 
-/** The repeat count's label: `repeat(s, 'flat.spatial')` counts for the flatten of role 'flat'. */
-function repeatLabel(times: string): string {
-  const dot = times.indexOf('.');
-  return dot > 0 ? times.slice(0, dot) : times;
+/**
+ * The flatten role a repeat count belongs to. The engine binds exactly one count per flatten
+ * role, `ROLE.spatial` (its H*W), so any other spelling is a rule the engine could not apply.
+ */
+function repeatLabel(times: string, ctx: ScalarContext): string {
+  const match = /^([^.]+)\.spatial$/.exec(times);
+  const role = match?.[1];
+  if (role === undefined || ctx.opOf(role) !== 'flatten') {
+    throw new ProofError(`repeat count '${times}' is not ROLE.spatial of a flatten role in the pattern, the only count the engine binds`);
+  }
+  return role;
 }
 
 function weightKey(ref: string, out: Poly, inScale: Poly): string {
@@ -257,8 +331,8 @@ function matvecPoly(w: NormalWeight, v: Poly, ctx: ScalarContext): Poly {
   ctx.use('matvec-linear');
   if (!isOnePoly(w.in)) ctx.use('matvec-scale-in');
   if (!isOnePoly(w.out)) ctx.use('matvec-scale-out');
-  const inner = addPoly(...mulPoly(w.in, v).terms.map((t) => monoPoly(atomMonomial({ kind: 'matvec', weight: w.ref, arg: t.mono }), t.coef)));
-  return mulPoly(w.out, inner);
+  const inner = addPoly(...mulPoly(w.in, v, ctx).terms.map((t) => monoPoly(atomMonomial({ kind: 'matvec', weight: w.ref, arg: t.mono }), t.coef)));
+  return mulPoly(w.out, inner, ctx);
 }
 
 const atomMonomial = (atom: Atom): Monomial => monomial([{ atom, key: atomKey(atom), exp: 1 }]);
@@ -276,16 +350,13 @@ export function normalizeVector(e: VExpr, ctx: ScalarContext): Poly {
     case 'add':
       return addPoly(...e.args.map((a) => normalizeVector(a, ctx)));
     case 'mul':
-      return productPoly(e.args.map((a) => normalizeVector(a, ctx)));
+      return productPoly(e.args.map((a) => normalizeVector(a, ctx)), ctx);
     case 'neg':
       return negPoly(normalizeVector(e.arg, ctx));
-    case 'recip': {
-      const p = normalizeVector(e.arg, ctx);
-      if (p.terms.length > 1) ctx.use('sqrt-square');
-      return recipPoly(p);
-    }
+    case 'recip':
+      return recipPoly(normalizeVector(e.arg, ctx), ctx);
     case 'sqrt':
-      return sqrtPoly(normalizeVector(e.arg, ctx));
+      return sqrtPoly(normalizeVector(e.arg, ctx), ctx);
     case 'affine': {
       const op = ctx.opOf(e.role);
       if (op === undefined) throw new ProofError(`${e.part}(${e.role}) refers to role '${e.role}', which the pattern does not match`);
@@ -295,7 +366,7 @@ export function normalizeVector(e: VExpr, ctx: ScalarContext): Poly {
     }
     case 'repeat':
       ctx.use('repeat-distributes');
-      return repeatPoly(normalizeVector(e.arg, ctx), repeatLabel(e.times));
+      return repeatPoly(normalizeVector(e.arg, ctx), repeatLabel(e.times, ctx), ctx);
     case 'matvec':
       return matvecPoly(normalizeWeight(e.weight, ctx), normalizeVector(e.arg, ctx), ctx);
     case 'rowNorm':
@@ -311,8 +382,8 @@ export function normalizeWeight(e: WExpr, ctx: ScalarContext): NormalWeight {
     case 'scaleIn': {
       const w = normalizeWeight(e.weight, ctx);
       const by = normalizeVector(e.by, ctx);
-      const out = e.kind === 'scaleOut' ? mulPoly(w.out, by) : w.out;
-      const inScale = e.kind === 'scaleIn' ? mulPoly(w.in, by) : w.in;
+      const out = e.kind === 'scaleOut' ? mulPoly(w.out, by, ctx) : w.out;
+      const inScale = e.kind === 'scaleIn' ? mulPoly(w.in, by, ctx) : w.in;
       return { ref: w.ref, out, in: inScale, key: weightKey(w.ref, out, inScale) };
     }
   }
@@ -334,7 +405,8 @@ function addTaps(...ts: readonly TapPoly[]): TapPoly {
   return { terms };
 }
 
-const scaleTaps = (t: TapPoly, by: Poly): TapPoly => addTaps({ terms: t.terms.map((term) => ({ ...term, coef: mulPoly(term.coef, by) })) });
+const scaleTaps = (t: TapPoly, by: Poly, ctx: ScalarContext): TapPoly =>
+  addTaps({ terms: t.terms.map((term) => ({ ...term, coef: mulPoly(term.coef, by, ctx) })) });
 
 export function normalizeTaps(e: TapExpr, ctx: ScalarContext): TapPoly {
   switch (e.kind) {
@@ -347,15 +419,15 @@ export function normalizeTaps(e: TapExpr, ctx: ScalarContext): TapPoly {
       ctx.use('taps-linear');
       if (!isOnePoly(w.in)) ctx.use('taps-scale-in');
       if (!isOnePoly(w.out)) ctx.use('taps-scale-out');
-      const inner = mulPoly(w.in, normalizeVector(e.arg, ctx)).terms.map((t) => {
+      const inner = mulPoly(w.in, normalizeVector(e.arg, ctx), ctx).terms.map((t) => {
         const atom: TapAtom = { kind: 'taps', weight: w.ref, arg: t.mono };
-        return { atom, key: tapKey(atom), coef: mulPoly(constPoly(t.coef), w.out) };
+        return { atom, key: tapKey(atom), coef: mulPoly(constPoly(t.coef), w.out, ctx) };
       });
       return addTaps({ terms: inner });
     }
     case 'tapScaleOut':
       ctx.use('taps-scale-out');
-      return scaleTaps(normalizeTaps(e.taps, ctx), normalizeVector(e.by, ctx));
+      return scaleTaps(normalizeTaps(e.taps, ctx), normalizeVector(e.by, ctx), ctx);
     case 'tapAdd':
       return addTaps(...e.args.map((a) => normalizeTaps(a, ctx)));
   }
@@ -368,17 +440,50 @@ export function tapSumPoly(atom: TapAtom): Poly {
 
 // ---------------------------------------------------------------- signs and common factors
 
-/** Atoms that are >= 0 whatever the parameters: square roots and norms. */
-export function inherentlyNonNegative(a: Atom): boolean {
+const NOTHING_KNOWN: Sign = { nonNegative: false, nonPositive: false, nonZero: false };
+
+function withStated(own: Sign, key: string, ctx: ScalarContext): Sign {
+  const facts = ctx.stated(key);
+  if (facts === undefined) return own;
+  return { ...own, nonNegative: own.nonNegative || facts.has('nonNegative'), nonZero: own.nonZero || facts.has('nonZero') };
+}
+
+/** What is known of an atom's sign: square roots and norms are >= 0, (p) has p's sign. */
+export function signOfAtom(a: Atom, ctx: ScalarContext): Sign {
   switch (a.kind) {
     case 'root':
+      return withStated({ nonNegative: true, nonPositive: false, nonZero: signOfPoly(a.base, ctx).nonZero }, atomKey(a), ctx);
+    case 'group':
+      return signOfPoly(a.base, ctx);
     case 'rowNorm':
-      return true;
+      return withStated({ nonNegative: true, nonPositive: false, nonZero: false }, atomKey(a), ctx);
     case 'repeat':
-      return inherentlyNonNegative(a.atom);
+      return signOfAtom(a.atom, ctx);
     default:
-      return false;
+      return withStated(NOTHING_KNOWN, atomKey(a), ctx);
   }
+}
+
+function signOfTerm(t: PolyTerm, ctx: ScalarContext): Sign {
+  let unsigned = true;
+  let nonZero = true;
+  for (const f of t.mono.factors) {
+    const s = signOfAtom(f.atom, ctx);
+    if (f.exp % 2 !== 0 && !s.nonNegative) unsigned = false;
+    if (!s.nonZero) nonZero = false;
+  }
+  const positiveCoef = t.coef.n > 0n;
+  return { nonNegative: unsigned && positiveCoef, nonPositive: unsigned && !positiveCoef, nonZero };
+}
+
+/** What is known of a polynomial's sign, from its terms' signs and from what is stated of it. */
+export function signOfPoly(p: Poly, ctx: ScalarContext): Sign {
+  if (p.terms.length === 0) return { nonNegative: true, nonPositive: true, nonZero: false };
+  const terms = p.terms.map((t) => signOfTerm(t, ctx));
+  const nonNegative = terms.every((s) => s.nonNegative);
+  const nonPositive = terms.every((s) => s.nonPositive);
+  const nonZero = p.terms.length === 1 ? terms[0].nonZero : (nonNegative || nonPositive) && terms.some((s) => s.nonZero);
+  return withStated({ nonNegative, nonPositive, nonZero }, p.key, ctx);
 }
 
 /**
@@ -408,6 +513,8 @@ function showAtom(a: Atom): string {
       return a.kind === 'tapSum' ? `Σtaps(${a.ref})` : a.ref;
     case 'root':
       return `sqrt(${showPoly(a.base)})`;
+    case 'group':
+      return `(${showPoly(a.base)})`;
     case 'matvec':
       return `matvec(${a.weight}, ${showMonomial(a.arg)})`;
     case 'rowNorm':

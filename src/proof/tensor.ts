@@ -23,7 +23,6 @@ import type { AxiomName } from './axioms.ts';
 import {
   addPoly,
   commonFactor,
-  inherentlyNonNegative,
   invertMonomial,
   isOnePoly,
   isZeroPoly,
@@ -36,6 +35,7 @@ import {
   normalizeWeight,
   ONE_POLY,
   repeatPoly,
+  signOfAtom,
   showMonomial,
   showPoly,
   showTapAtom,
@@ -43,6 +43,7 @@ import {
   tapSumPoly,
   UNIT,
   atomPoly,
+  type Fact,
   type Monomial,
   type NormalWeight,
   type Poly,
@@ -99,7 +100,9 @@ export interface TensorNF {
 export type Blocked =
   | { readonly kind: 'noPadding'; readonly role: string }
   | { readonly kind: 'inferenceStatistics'; readonly role: string }
-  | { readonly kind: 'nonNegative'; readonly atoms: readonly string[]; readonly shown: string };
+  | { readonly kind: 'nonNegative'; readonly atoms: readonly string[]; readonly shown: string }
+  /** A law's side condition on a value (sqrt of p >= 0, 1/p for p != 0) that nothing establishes. */
+  | { readonly kind: 'requires'; readonly fact: Fact; readonly key: string; readonly shown: string; readonly law: AxiomName };
 
 export interface TensorContext extends ScalarContext {
   /** A noPadding condition holds for this padding label. */
@@ -152,7 +155,7 @@ function nf(terms: Iterable<NFTerm>): TensorNF {
 }
 
 const addNF = (...parts: readonly TensorNF[]): TensorNF => nf(parts.flatMap((p) => p.terms));
-const scaleNF = (a: TensorNF, by: Poly): TensorNF => nf(a.terms.map((t) => ({ ...t, coef: mulPoly(t.coef, by) })));
+const scaleNF = (a: TensorNF, by: Poly, ctx: TensorContext): TensorNF => nf(a.terms.map((t) => ({ ...t, coef: mulPoly(t.coef, by, ctx) })));
 
 // ---------------------------------------------------------------- normalisation
 
@@ -161,7 +164,7 @@ export function normalizeTensor(t: TensorTerm, ctx: TensorContext): TensorNF {
     case 'input':
       return nf([term(ONE_POLY, [], { kind: 'input' })]);
     case 'scale':
-      return scaleNF(normalizeTensor(t.arg, ctx), normalizeVector(t.by, ctx));
+      return scaleNF(normalizeTensor(t.arg, ctx), normalizeVector(t.by, ctx), ctx);
     case 'const':
       return nf([term(normalizeVector(t.value, ctx), [], { kind: 'one' })]);
     case 'add':
@@ -213,7 +216,7 @@ function crop(label: string, a: TensorNF, ctx: TensorContext): TensorNF {
 function flatten(times: string, a: TensorNF, ctx: TensorContext): TensorNF {
   return nf(
     a.terms.map((t) => {
-      const coef = repeatPoly(t.coef, times);
+      const coef = repeatPoly(t.coef, times, ctx);
       if (t.steps.length === 0 && t.base.kind === 'one') {
         ctx.use('flatten-const');
         return term(coef, [], t.base);
@@ -237,11 +240,11 @@ function applyWeight(kind: 'conv' | 'convTranspose' | 'linear', w: NormalWeight,
   if (!isOnePoly(w.out)) ctx.use(laws.out);
   const out: NFTerm[] = [];
   for (const t of a.terms) {
-    const scaled = mulPoly(w.in, t.coef);
+    const scaled = mulPoly(w.in, t.coef, ctx);
     if (scaled.terms.some((s) => s.mono.factors.length > 0)) ctx.use(laws.in);
     for (const s of scaled.terms) {
       for (const stepped of step(kind, w.ref, geometry, s.mono, t, ctx)) {
-        out.push({ ...stepped, coef: mulPoly(mulPoly(stepped.coef, monoPoly(UNIT, s.coef)), w.out) });
+        out.push({ ...stepped, coef: mulPoly(mulPoly(stepped.coef, monoPoly(UNIT, s.coef), ctx), w.out, ctx) });
       }
     }
   }
@@ -267,7 +270,7 @@ function tapBias(parts: readonly { readonly atom: TapAtom; readonly coef: Poly }
   if (parts.length === 0) return nf([]);
   if (ctx.unpadded(padLabel)) {
     ctx.use('conv-const');
-    return nf(parts.map((p) => term(mulPoly(p.coef, tapSumPoly(p.atom)), [], { kind: 'one' })));
+    return nf(parts.map((p) => term(mulPoly(p.coef, tapSumPoly(p.atom), ctx), [], { kind: 'one' })));
   }
   if (!padLabel.includes('{')) ctx.block({ kind: 'noPadding', role: padLabel });
   return nf(parts.map((p) => term(p.coef, [], { kind: 'tapBias', atom: p.atom, geometry, pad: padLabel })));
@@ -295,7 +298,7 @@ function activation(fn: Activation, label: string, a: TensorNF, ctx: TensorConte
     }
     return nf([term(ONE_POLY, [], { kind: 'apply', fn: name, arg: a })]);
   }
-  const signed = new Set(common.mono.factors.filter((f) => f.exp % 2 !== 0 && !inherentlyNonNegative(f.atom)).map((f) => f.key));
+  const signed = new Set(common.mono.factors.filter((f) => f.exp % 2 !== 0 && !signOfAtom(f.atom, ctx).nonNegative).map((f) => f.key));
   for (const product of ctx.nonNegativeProducts) {
     if ([...product].every((k) => signed.has(k))) for (const k of product) signed.delete(k);
   }
@@ -307,7 +310,7 @@ function activation(fn: Activation, label: string, a: TensorNF, ctx: TensorConte
   const pulled = monoPoly(out, common.coef);
   if (isOnePoly(pulled)) return nf([term(ONE_POLY, [], { kind: 'apply', fn: name, arg: a })]);
   ctx.use(law);
-  const inner = scaleNF(a, monoPoly(invertMonomial(out), invR(common.coef)));
+  const inner = scaleNF(a, monoPoly(invertMonomial(out), invR(common.coef)), ctx);
   return nf([term(pulled, [], { kind: 'apply', fn: name, arg: inner })]);
 }
 

@@ -87,6 +87,30 @@ function role(op: OpKind, attrs: unknown, tensors: Record<string, Float64Tensor 
 
 const envOf = (roles: Record<string, BoundRole>, counts: Record<string, number> = {}): EvalEnv => ({ roles, counts });
 
+// ---------------------------------------------------------------- the whole real line
+
+const n6 = fc.integer({ min: 1, max: 6 });
+
+/**
+ * Vectors of values from the whole domain a parameter can take: either sign, exact zeros, huge
+ * and tiny magnitudes (subnormals left out: their relative precision is not float64's).
+ */
+function wholeDomain(length: fc.Arbitrary<number>): fc.Arbitrary<number[]> {
+  const value = fc.oneof(
+    fc.double({ min: -4, max: 4, noNaN: true }),
+    fc.constantFrom(0, 1, -1, 1e-200, -1e-200, 1e150, -1e150),
+    fc.tuple(fc.double({ min: -1, max: 1, noNaN: true }), fc.integer({ min: -150, max: 150 })).map(([m, e]) => m * 10 ** e),
+  );
+  const normal = value.map((x) => (Math.abs(x) < 1e-300 ? 0 : x));
+  return length.chain((n) => fc.array(normal, { minLength: n, maxLength: n }));
+}
+
+/** p = r.p and q = r.q bound to the given values. */
+function scalarCase(p: readonly number[], q: readonly number[] = p) {
+  const env = envOf({ r: role('scaleShift', {}, { p: t1(Float64Array.from(p)), q: t1(Float64Array.from(q)) }) });
+  return { env, p: param('r.p'), q: param('r.q') };
+}
+
 // ---------------------------------------------------------------- random instances
 
 const axis = fc
@@ -493,13 +517,36 @@ const CHECKS: Record<AxiomName, LawCheck> = {
     }),
   },
   'sqrt-square': {
-    holds: property(fc.integer({ min: 1, max: 6 }), fc.integer(), (n, seed) => {
-      const rng = makeRng(seed);
-      const env = envOf({ r: role('scaleShift', {}, { p: t1(vec(rng, n, 0, 3)), q: t1(vec(rng, n, 0.1, 3)) }) });
-      const p = param('r.p');
-      const q = param('r.q');
-      expect(close(evaluateVector(mul(sqrt(p), sqrt(p)), env, n), evaluateVector(p, env, n))).toBe(true);
-      expect(close(evaluateVector(recip(q), env, n), evaluateVector(recip(mul(sqrt(q), sqrt(q))), env, n))).toBe(true);
+    holds: property(wholeDomain(n6), (values) => {
+      const { env, p } = scalarCase(values.map(Math.abs));
+      expect(close(evaluateVector(mul(sqrt(p), sqrt(p)), env, values.length), values.map(Math.abs))).toBe(true);
+    }),
+    breaks: property(wholeDomain(n6).filter((v) => v.some((x) => x < 0)), (values) => {
+      const { env, p } = scalarCase(values);
+      expect(close(evaluateVector(mul(sqrt(p), sqrt(p)), env, values.length), values)).toBe(false);
+    }),
+  },
+  'sqrt-of-square': {
+    holds: property(wholeDomain(n6), wholeDomain(n6), (a, b) => {
+      const n = Math.min(a.length, b.length);
+      const { env, p, q } = scalarCase(a.slice(0, n).map(Math.abs), b.slice(0, n).map(Math.abs));
+      expect(close(evaluateVector(sqrt(mul(p, p)), env, n), evaluateVector(p, env, n))).toBe(true);
+      expect(close(evaluateVector(sqrt(mul(p, q)), env, n), evaluateVector(mul(sqrt(p), sqrt(q)), env, n))).toBe(true);
+    }),
+    // close() compares with an absolute floor near 0: a clearly negative value shows |a| != a.
+    breaks: property(wholeDomain(n6).filter((v) => v.some((x) => x < -1e-6)), (values) => {
+      const { env, p } = scalarCase(values);
+      expect(close(evaluateVector(sqrt(mul(p, p)), env, values.length), values)).toBe(false);
+    }),
+  },
+  reciprocal: {
+    holds: property(wholeDomain(n6).filter((v) => v.every((x) => x !== 0)), (values) => {
+      const { env, p } = scalarCase(values);
+      expect(close(evaluateVector(mul(p, recip(p)), env, values.length), values.map(() => 1))).toBe(true);
+    }),
+    breaks: property(wholeDomain(n6).filter((v) => v.some((x) => x === 0)), (values) => {
+      const { env, p } = scalarCase(values);
+      expect(close(evaluateVector(mul(p, recip(p)), env, values.length), values.map(() => 1))).toBe(false);
     }),
   },
   'relu-homogeneous': homogeneity((x) => relu(x)),

@@ -6,12 +6,26 @@ import { describe, expect, it } from 'vitest';
 import { add, affineScale, affineShift, attr, div, matvec, mul, neg, num, param, recip, repeat, rowNorm, scaleIn, scaleOut, sqrt, sub, taps, tapAdd, tapScaleOut, weight, type VExpr } from '../../src/algebra/expr.ts';
 import type { OpKind } from '../../src/ir/graph.ts';
 import type { AxiomName } from '../../src/proof/axioms.ts';
+import { domainFacts } from '../../src/proof/domain.ts';
 import { ProofError } from '../../src/proof/errors.ts';
 import { normalizeTaps, normalizeVector, showPoly, type ScalarContext } from '../../src/proof/scalar.ts';
 
-function context(ops: Record<string, OpKind> = {}): ScalarContext & { used: Set<AxiomName> } {
+/** A context with the IR's guarantees for the given roles' ops and no rule conditions; unmet side conditions are collected. */
+function context(ops: Record<string, OpKind> = {}): ScalarContext & { used: Set<AxiomName>; unmetFacts: string[] } {
   const used = new Set<AxiomName>();
-  return { used, opOf: (role) => ops[role], substitute: () => undefined, use: (a) => used.add(a) };
+  const unmetFacts: string[] = [];
+  return {
+    used,
+    unmetFacts,
+    opOf: (role) => ops[role],
+    substitute: () => undefined,
+    use: (a) => used.add(a),
+    stated: (k) => {
+      const ref = /^[pa]:([^.]+)\.(.+)$/.exec(k);
+      return ref === null ? undefined : new Set(domainFacts(ops[ref[1]], ref[2]));
+    },
+    unmet: (fact, p, law) => unmetFacts.push(`${law}: ${fact}(${showPoly(p)})`),
+  };
 }
 
 const key = (e: VExpr, ops?: Record<string, OpKind>) => normalizeVector(e, context(ops)).key;
@@ -29,7 +43,8 @@ describe('equal expressions normalise to equal keys', () => {
     expect(key(mul(num(3, 10), a))).toBe(key(div(mul(num(3), a), num(10))));
   });
 
-  it('sqrt(p)^2 = p and 1/sqrt(p) * sqrt(p) = 1 for a polynomial p', () => {
+  it('sqrt(p)^2 = p and 1/sqrt(p) * sqrt(p) = 1 for a polynomial p >= 0', () => {
+    const key = (e: VExpr) => normalizeVector(e, context({ bn: 'batchNorm' })).key;
     const p = add(param('bn.runningVar'), attr('bn.eps'));
     expect(key(mul(sqrt(p), sqrt(p)))).toBe(key(p));
     expect(key(mul(recip(sqrt(p)), sqrt(p), a))).toBe(key(a));
@@ -64,8 +79,16 @@ describe('equal expressions normalise to equal keys', () => {
 
   it('repeat distributes over +, *, 1/· and sqrt; a scalar attribute repeats to itself', () => {
     const e = attr('bn.eps');
-    expect(key(repeat(mul(a, add(b, e)), 'flat.spatial'))).toBe(key(add(mul(repeat(a, 'flat'), repeat(b, 'flat')), mul(repeat(a, 'flat'), e))));
-    expect(key(repeat(recip(sqrt(add(a, e))), 'flat'))).toBe(key(recip(sqrt(add(repeat(a, 'flat'), e)))));
+    const ops: Record<string, OpKind> = { flat: 'flatten', bn: 'batchNorm' };
+    const rep = (v: VExpr) => repeat(v, 'flat.spatial');
+    expect(key(rep(mul(a, add(b, e))), ops)).toBe(key(add(mul(rep(a), rep(b)), mul(rep(a), e)), ops));
+    expect(key(rep(recip(sqrt(add(a, e)))), ops)).toBe(key(recip(sqrt(add(rep(a), e))), ops));
+  });
+
+  it('a repeat count is ROLE.spatial of a flatten role: the only count the engine binds', () => {
+    expect(() => key(repeat(a, 'flat.x'), { flat: 'flatten' })).toThrow(/repeat count 'flat.x' is not ROLE.spatial/);
+    expect(() => key(repeat(a, 'flat'), { flat: 'flatten' })).toThrow(ProofError);
+    expect(() => key(repeat(a, 'bn.spatial'), { bn: 'batchNorm' })).toThrow(ProofError);
   });
 
   it('affine(role) expands through the op the role has in the case', () => {
@@ -96,7 +119,8 @@ describe('unequal expressions stay apart', () => {
   });
 
   it('repeat over two different flattens is two atoms', () => {
-    expect(key(repeat(a, 'f1'))).not.toBe(key(repeat(a, 'f2')));
+    const ops: Record<string, OpKind> = { f1: 'flatten', f2: 'flatten' };
+    expect(key(repeat(a, 'f1.spatial'), ops)).not.toBe(key(repeat(a, 'f2.spatial'), ops));
   });
 });
 

@@ -298,7 +298,7 @@ describe('correct folds, written here as data, prove', () => {
       [['bn', AFFINE_OPS], ['flat', ['flatten']], ['fc', ['linear']]],
       [
         { role: 'flat', op: 'flatten', attrsFrom: 'flat', params: {} },
-        { role: 'f', op: 'linear', attrsFrom: 'fc', params: { weight: scaleIn(fc, { kind: 'repeat', arg: s, times: 'flat.spatial' }), bias: add(param('fc.bias'), matvec(fc, { kind: 'repeat', arg: t, times: 'flat' })) } },
+        { role: 'f', op: 'linear', attrsFrom: 'fc', params: { weight: scaleIn(fc, { kind: 'repeat', arg: s, times: 'flat.spatial' }), bias: add(param('fc.bias'), matvec(fc, { kind: 'repeat', arg: t, times: 'flat.spatial' })) } },
       ],
       [inference],
     );
@@ -312,7 +312,7 @@ describe('correct folds, written here as data, prove', () => {
       [['bn', ['batchNorm']], ['flat', ['flatten']], ['fc', ['linear']]],
       [
         { role: 'flat', op: 'flatten', attrsFrom: 'flat', params: {} },
-        { role: 'f', op: 'linear', attrsFrom: 'fc', params: { weight: scaleIn(fc, { kind: 'repeat', arg: s, times: 'flat' }), bias: add(param('fc.bias'), matvec(fc, t)) } },
+        { role: 'f', op: 'linear', attrsFrom: 'fc', params: { weight: scaleIn(fc, { kind: 'repeat', arg: s, times: 'flat.spatial' }), bias: add(param('fc.bias'), matvec(fc, t)) } },
       ],
       [inference],
     );
@@ -354,8 +354,16 @@ describe('correct folds, written here as data, prove', () => {
 
   it('weightNorm removal', () => {
     const v = weight('wn.v');
-    proved(rule('wn', [['wn', ['weightNormConv2d']]], [{ role: 'c', op: 'conv2d', attrsFrom: 'wn', params: { weight: scaleOut(v, mul(param('wn.g'), recip(rowNorm(v)))), bias: param('wn.bias') } }]));
-    proved(rule('wn', [['wn', ['weightNormLinear']]], [{ role: 'c', op: 'linear', attrsFrom: 'wn', params: { weight: scaleOut(v, div(param('wn.g'), rowNorm(v))), bias: param('wn.bias') } }]));
+    const rowsNonZero: Condition = { kind: 'nonZero', expr: rowNorm(v), what: '||v||' };
+    proved(rule('wn', [['wn', ['weightNormConv2d']]], [{ role: 'c', op: 'conv2d', attrsFrom: 'wn', params: { weight: scaleOut(v, mul(param('wn.g'), recip(rowNorm(v)))), bias: param('wn.bias') } }], [rowsNonZero]));
+    proved(rule('wn', [['wn', ['weightNormLinear']]], [{ role: 'c', op: 'linear', attrsFrom: 'wn', params: { weight: scaleOut(v, div(param('wn.g'), rowNorm(v))), bias: param('wn.bias') } }], [rowsNonZero]));
+  });
+
+  it('weightNorm removal without nonZero(||v||) fails and names the missing condition', () => {
+    const v = weight('wn.v');
+    const reason = rejected(rule('wn', [['wn', ['weightNormLinear']]], [{ role: 'c', op: 'linear', attrsFrom: 'wn', params: { weight: scaleOut(v, div(param('wn.g'), rowNorm(v))), bias: param('wn.bias') } }]));
+    expect(reason).toMatch(/reciprocal needs nonZero\(‖wn\.v‖\)/);
+    expect(reason).toMatch(/would prove with the missing condition nonZero\(‖wn\.v‖\)/);
   });
 
   it('weightNorm removal with g/||v|| applied on the input axis is rejected', () => {
