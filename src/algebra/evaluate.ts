@@ -11,8 +11,11 @@
  *   matvec(W, v)[o]  = sum of W[o, i, taps] * v[channel of i]   (conv2d, linear)
  *   taps(W, v)[o, kh, kw] = sum over i of W[o, i, kh, kw] * v[channel of i]   (conv2d)
  *
- * The group-aware index maps above are exactly what the axiom tests in `src/proof` check against
- * the float64 reference conv, so an index slip here fails those tests.
+ * The proof checker never reads this file: it takes each primitive to mean its law in
+ * src/proof/axioms.ts. test/property/evaluate-meaning.test.ts checks every primitive against that
+ * meaning with the float64 reference ops on every layout (groups, depthwise, transposed, linear),
+ * and shows that known slips here (a transposed conv's scale axis, a group offset, an NHWC repeat,
+ * a norm axis) fail it, although every rule would still prove.
  */
 import type { AttrsByOp, OpKind } from '../ir/graph.ts';
 import { affineOf, isAffineOp } from './affine.ts';
