@@ -14,9 +14,13 @@ export class ParamRegistry {
   readonly variables = new Map<string, tf.Variable>();
   readonly stats = new Map<string, RunningStats>();
   private readonly constants: tf.Tensor[] = [];
+  /** Every variable by `${owner}.${param}`, trainable or not, so tied nodes share it. */
+  private readonly held = new Map<string, tf.Variable>();
   private readonly exporters = new Map<string, Map<string, () => ParamTensor>>();
 
+  /** A tied node (`tiedTo`) gets its owner's variables and statistics: one set of weights. */
   forNode(node: Node): NodeParams {
+    const owner = node.tiedTo ?? node.name;
     const source = (param: string): ParamTensor => {
       const tensor = (node.params as Readonly<Record<string, ParamTensor | undefined>>)[param];
       if (tensor === undefined) throw new GraphError(`${nodePrefix(node.op, node.name)}param '${param}' is missing`, node.name);
@@ -24,8 +28,11 @@ export class ParamRegistry {
     };
     const hold = (param: string, layout: Layout, trainable: boolean): tf.Variable => {
       const { shape, data } = source(param);
+      const existing = this.held.get(`${owner}.${param}`);
+      if (existing !== undefined) return existing;
       const variable = tf.tidy(() => tf.variable(layout.toExec(tf.tensor(data, [...shape], 'float32')), trainable));
-      this.exporterMap(node.name).set(param, () => ({
+      this.held.set(`${owner}.${param}`, variable);
+      this.exporterMap(owner).set(param, () => ({
         shape,
         data: new Float32Array(tf.tidy(() => layout.toIR(variable).dataSync())),
       }));
@@ -34,12 +41,12 @@ export class ParamRegistry {
     return {
       trainable: (param, layout = AS_IS) => {
         const variable = hold(param, layout, true);
-        this.variables.set(`${node.name}.${param}`, variable);
+        this.variables.set(`${owner}.${param}`, variable);
         return variable;
       },
       runningStats: () => {
         const stats = { runningMean: hold('runningMean', AS_IS, false), runningVar: hold('runningVar', AS_IS, false) };
-        this.stats.set(node.name, stats);
+        this.stats.set(owner, stats);
         return stats;
       },
       constant: (values) => {
@@ -52,7 +59,7 @@ export class ParamRegistry {
 
   /** The node's params with every held one replaced by its current value. */
   exportParams(node: Node): Node['params'] {
-    const exporters = this.exporters.get(node.name);
+    const exporters = this.exporters.get(node.tiedTo ?? node.name);
     if (exporters === undefined) return node.params;
     const params: Record<string, ParamTensor> = { ...node.params };
     for (const [param, exportParam] of exporters) params[param] = exportParam();
@@ -68,6 +75,7 @@ export class ParamRegistry {
     for (const c of this.constants) c.dispose();
     this.variables.clear();
     this.stats.clear();
+    this.held.clear();
     this.constants.length = 0;
   }
 

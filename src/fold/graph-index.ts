@@ -20,6 +20,8 @@ export interface GraphIndex {
   readonly consumers: ReadonlyMap<string, readonly Node[]>;
   readonly outputs: ReadonlySet<string>;
   readonly shapes: ReadonlyMap<string, Shape>;
+  /** Node -> the other nodes sharing its parameters (`tiedTo`); no fold rewrites either. */
+  readonly tiedWith: ReadonlyMap<string, readonly string[]>;
 }
 
 /** Nodes that normalise or rescale, which the report accounts for when they are left in the graph. */
@@ -82,6 +84,7 @@ export class LiveGraph implements GraphIndex {
   readonly consumers = new Map<string, Node[]>();
   readonly outputs: ReadonlySet<string>;
   readonly shapes: Map<string, Shape>;
+  readonly tiedWith = new Map<string, string[]>();
   private readonly inputs: readonly string[];
   private readonly outputList: readonly string[];
   private readonly slots: Node[][];
@@ -104,6 +107,12 @@ export class LiveGraph implements GraphIndex {
       this.consumers.set(node.name, []);
     });
     for (const node of graph.nodes) for (const input of new Set(node.inputs)) this.consumers.get(input)?.push(node);
+    for (const node of graph.nodes) {
+      if (node.tiedTo === undefined) continue;
+      const group = [node.tiedTo, ...(this.tiedWith.get(node.tiedTo) ?? [])];
+      for (const member of group) this.tiedWith.set(member, [...(this.tiedWith.get(member) ?? []), node.name]);
+      this.tiedWith.set(node.name, group);
+    }
     this.all = new SlotCounts(graph.nodes.map(() => 1));
     this.norms = new SlotCounts(graph.nodes.map((n) => (NORM_LIKE_OPS.has(n.op) ? 1 : 0)));
   }

@@ -68,6 +68,12 @@ export function describeFold(chain: readonly Node[]): string {
 
 /** Why an inner node of the chain may not be rewritten, if it may not. */
 function innerProblem(chain: readonly Node[], index: GraphIndex): string | undefined {
+  for (const node of chain) {
+    const tied = index.tiedWith.get(node.name);
+    if (tied !== undefined) {
+      return `${node.name} shares its parameters with ${tied.join(', ')} (one layer used ${tied.length + 1} times); ${describeFold(chain)} would change only this copy`;
+    }
+  }
   for (const node of chain.slice(0, -1)) {
     const others = (index.consumers.get(node.name) ?? []).filter((c) => !chain.includes(c));
     if (others.length > 0) {

@@ -47,13 +47,20 @@ export interface ExportedLayersModel {
 
 type Pads = readonly [number, number, number, number];
 
+/** One output of one call of a Keras layer: [layer, node index]. */
+type KerasRef = readonly [layer: string, nodeIndex: number];
+
 class Exporter {
   readonly layers: KerasLayerJSON[] = [];
   readonly specs: WeightSpec[] = [];
   readonly buffers: Float32Array[] = [];
-  /** IR node -> the Keras layer holding its value. */
-  readonly kerasOf = new Map<string, string>();
+  /** IR node -> the Keras layer call holding its value. */
+  readonly kerasOf = new Map<string, KerasRef>();
   readonly names = new Set<string>();
+  /** The IR node being written: a node `tiedTo` another calls that node's weighted layer again. */
+  current: Node | undefined;
+  /** IR node -> the Keras layer holding its weights. */
+  private readonly weightedLayerOf = new Map<string, KerasLayerJSON>();
 
   unique(base: string): string {
     let name = base;
@@ -62,19 +69,35 @@ class Exporter {
     return name;
   }
 
-  layer(base: string, className: string, config: Record<string, unknown>, inputs: readonly string[], weights: Record<string, ParamTensor> = {}): string {
+  /**
+   * A new Keras layer called on `inputs`; for the weighted layer of a node tied to another, one
+   * more call of the layer written for that node (its config must be the same).
+   */
+  layer(base: string, className: string, config: Record<string, unknown>, inputs: readonly KerasRef[], weights: Record<string, ParamTensor> = {}): KerasRef {
+    const call = inputs.map(([layer, nodeIndex]) => [layer, nodeIndex, 0, {}]);
+    const node = this.current;
+    const weighted = Object.keys(weights).length > 0 && node !== undefined;
+    if (weighted && node.tiedTo !== undefined) {
+      const shared = this.weightedLayerOf.get(node.tiedTo);
+      const same = shared !== undefined && shared.class_name === className && JSON.stringify(shared.config) === JSON.stringify({ ...shared.config, ...config });
+      if (!same) throw new LayersExportError(node.name, node.op, `is tied to '${node.tiedTo}', but is written as a different layer; Keras shares weights only between calls of one layer`);
+      shared.inbound_nodes?.push(call);
+      return [shared.config.name as string, (shared.inbound_nodes?.length ?? 1) - 1];
+    }
     const name = this.unique(base);
-    this.layers.push({
+    const layer: KerasLayerJSON = {
       name,
       class_name: className,
       config: className === 'InputLayer' ? { name, ...config } : { name, trainable: true, ...config },
-      inbound_nodes: inputs.length === 0 ? [] : [inputs.map((i) => [i, 0, 0, {}])],
-    } as KerasLayerJSON);
+      inbound_nodes: inputs.length === 0 ? [] : [call],
+    };
+    this.layers.push(layer);
+    if (weighted) this.weightedLayerOf.set(node.name, layer);
     for (const [suffix, tensor] of Object.entries(weights)) {
       this.specs.push({ name: `${name}/${suffix}`, shape: [...tensor.shape], dtype: 'float32' });
       this.buffers.push(tensor.data);
     }
-    return name;
+    return [name, 0];
   }
 }
 
@@ -115,13 +138,13 @@ function wasmSameIsExact(kernel: Pair, stride: Pair): boolean {
   return (stride[0] === 1 && stride[1] === 1) || (oddAtLeast3(kernel[0]) && oddAtLeast3(kernel[1]));
 }
 
-function zeroPad(ex: Exporter, node: Node, input: string, pads: Pads | undefined): string {
+function zeroPad(ex: Exporter, node: Node, input: KerasRef, pads: Pads | undefined): KerasRef {
   if (pads === undefined) return input;
   const [t, b, l, r] = pads;
   return ex.layer(`${node.name}_pad`, 'ZeroPadding2D', { padding: [[t, b], [l, r]], data_format: 'channels_last' }, [input]);
 }
 
-function convLayer(ex: Exporter, node: Extract<Node, { op: 'conv2d' }>, input: string, inShape: Shape): string {
+function convLayer(ex: Exporter, node: Extract<Node, { op: 'conv2d' }>, input: KerasRef, inShape: Shape): KerasRef {
   const a = node.attrs;
   if (node.params.tapBias !== undefined) {
     throw new LayersExportError(node.name, node.op, 'has a tapBias (a border-exact bias from folding a shift through zero padding); no stock Keras layer adds one');
@@ -152,7 +175,7 @@ function convLayer(ex: Exporter, node: Extract<Node, { op: 'conv2d' }>, input: s
 }
 
 /** Keras Cropping2D of [top, bottom, left, right] after `input`, or `input` itself when nothing is cropped. */
-function cropping(ex: Exporter, name: string, input: string, crop: Pads): string {
+function cropping(ex: Exporter, name: string, input: KerasRef, crop: Pads): KerasRef {
   if (isZero(crop)) return input;
   const [t, b, l, r] = crop;
   return ex.layer(name, 'Cropping2D', { cropping: [[t, b], [l, r]], data_format: 'channels_last' }, [input]);
@@ -162,7 +185,7 @@ function cropping(ex: Exporter, name: string, input: string, crop: Pads): string
  * A Conv2DTranspose (+ Cropping2D) computing `node` followed by `then`, a crop2d it absorbs
  * ([0, 0, 0, 0] when none): TF 'same' with K - S odd is one layer again.
  */
-function convTransposeLayer(ex: Exporter, node: Extract<Node, { op: 'convTranspose2d' }>, input: string, then: Pads): string {
+function convTransposeLayer(ex: Exporter, node: Extract<Node, { op: 'convTranspose2d' }>, input: KerasRef, then: Pads): KerasRef {
   const a = node.attrs;
   const fail = (problem: string): never => {
     throw new LayersExportError(node.name, node.op, problem);
@@ -213,9 +236,10 @@ export function exportLayersModel(graph: Graph, modelName = 'shapefold'): Export
   const absorbedCrops = new Set<string>();
 
   for (const node of graph.nodes) {
-    const inputs = node.inputs.map((i) => ex.kerasOf.get(i) as string);
+    ex.current = node;
+    const inputs = node.inputs.map((i) => ex.kerasOf.get(i) as KerasRef);
     const inShape = node.inputs.length > 0 ? (shapes.get(node.inputs[0]) as Shape) : [];
-    const set = (keras: string) => ex.kerasOf.set(node.name, keras);
+    const set = (keras: KerasRef) => ex.kerasOf.set(node.name, keras);
     const fail = (problem: string): never => {
       throw new LayersExportError(node.name, node.op, problem);
     };
@@ -349,7 +373,10 @@ export function exportLayersModel(graph: Graph, modelName = 'shapefold'): Export
     }
   }
 
-  const ends = (names: readonly string[]) => [...new Set(names.map((n) => ex.kerasOf.get(n) as string))].map((n) => [n, 0, 0]);
+  const ends = (names: readonly string[]) => [...new Set(names.map((n) => (ex.kerasOf.get(n) as KerasRef).join('\u0000')))].map((key) => {
+    const [layer, nodeIndex] = key.split('\u0000');
+    return [layer, Number(nodeIndex), 0];
+  });
   const total = ex.buffers.reduce((n, b) => n + b.length, 0);
   const data = new Float32Array(total);
   let at = 0;

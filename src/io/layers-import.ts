@@ -50,6 +50,10 @@ class Importer {
   readonly nodes: Node[] = [];
   readonly shapes = new Map<string, Shape>();
   readonly usedWeights = new Set<string>();
+  /** The first node made for each parameterized part of a layer (`${scope}${layer}#${k}`): later calls tie to it. */
+  readonly paramOwners = new Map<string, string>();
+  /** Graph inputs, in order. */
+  readonly inputs: string[] = [];
 
   constructor(
     readonly source: string,
@@ -72,14 +76,19 @@ class Importer {
 }
 
 class LayerContext {
+  /** Parameterized nodes this call has made so far: the k in its parts' tie keys. */
+  private parts = 0;
+
+  /** `scope`: the nested models the layer is inside, as 'outer/inner/' ('' at the top). */
   constructor(
     readonly importer: Importer,
     readonly layer: KerasLayerJSON,
     readonly name: string,
+    readonly scope = '',
   ) {}
 
   fail(field: string | undefined, problem: string): never {
-    throw new LayersModelError({ source: this.importer.source, layer: this.name, className: this.layer.class_name, field }, problem);
+    throw new LayersModelError({ source: this.importer.source, layer: `${this.scope}${this.name}`, className: this.layer.class_name, field }, problem);
   }
 
   get config(): Record<string, unknown> {
@@ -172,8 +181,16 @@ class LayerContext {
     return c as number;
   }
 
+  /**
+   * Adds a node of this layer. A layer called several times (a shared layer, or any layer of a
+   * nested model called several times) makes its nodes again on each call; each parameterized
+   * one is tied to the node the first call made, so the copies share one set of weights.
+   */
   add(node: Node, from?: Value): Value {
-    const value = this.importer.add(node);
+    const key = Object.keys(node.params).length > 0 ? `${this.scope}${this.name}#${this.parts++}` : undefined;
+    const owner = key === undefined ? undefined : this.importer.paramOwners.get(key);
+    const value = this.importer.add(owner === undefined ? node : ({ ...node, tiedTo: owner } as Node));
+    if (key !== undefined && owner === undefined) this.importer.paramOwners.set(key, value.node);
     return from?.hwc === undefined ? value : { ...value, hwc: from.hwc };
   }
 
@@ -448,46 +465,97 @@ function withoutDeadNodes(nodes: readonly Node[], outputs: readonly string[]): N
   return nodes.filter((node) => node.op === 'input' || live.has(node.name));
 }
 
+/** A reference to one output of one call of a layer: Keras' [layer, node index, tensor index]. */
+type Ref = readonly [layer: string, nodeIndex: number, tensorIndex: number];
+
+/** A Sequential or functional model config: the whole file's, or a nested model's. */
 interface Topology {
-  readonly className: string;
+  readonly className: 'Sequential' | 'Functional';
   readonly layers: readonly KerasLayerJSON[];
-  readonly inputs: readonly string[];
-  readonly outputs: readonly string[];
+  readonly inputs: readonly Ref[];
+  readonly outputs: readonly Ref[];
 }
 
-function readTopology(modelTopology: unknown, source: string): Topology {
+const MODEL_CLASSES = ['Sequential', 'Model', 'Functional'];
+
+const layerName = (l: KerasLayerJSON, i: number) => (typeof l.config?.name === 'string' ? l.config.name : (l.name ?? `layer_${i}`));
+
+const isRef = (e: unknown): e is unknown[] =>
+  Array.isArray(e) && typeof e[0] === 'string' && [e[1] ?? 0, e[2] ?? 0].every((k) => Number.isSafeInteger(k) && (k as number) >= 0);
+
+const toRef = (e: unknown[]): Ref => [e[0] as string, (e[1] ?? 0) as number, (e[2] ?? 0) as number];
+
+/**
+ * A model config: the file's (`modelTopology`, or its `model_config` in files converted from
+ * Keras HDF5), or a nested model's layer JSON. `site` is where its errors point.
+ */
+function readTopology(json: unknown, source: string, site: { readonly field: string; readonly layer?: string; readonly className?: string }): Topology {
   const fail = (field: string, problem: string): never => {
-    throw new LayersModelError({ source, field }, problem);
+    throw new LayersModelError({ source, layer: site.layer, className: site.className, field: `${site.field}${field}` }, problem);
   };
-  const top = (modelTopology ?? {}) as Record<string, unknown>;
+  const top = (json ?? {}) as Record<string, unknown>;
   const model = (top.model_config ?? top) as Record<string, unknown>;
   const className = model.class_name;
   const config = model.config as Record<string, unknown> | unknown[] | undefined;
   const layers = (Array.isArray(config) ? config : config?.layers) as KerasLayerJSON[] | undefined;
-  if (!Array.isArray(layers)) return fail('modelTopology.config.layers', 'must be a list of layers');
+  if (!Array.isArray(layers)) return fail('config.layers', 'must be a list of layers');
   layers.forEach((l, i) => {
-    if (typeof l !== 'object' || l === null || typeof l.class_name !== 'string') fail(`modelTopology.config.layers[${i}]`, 'must be a layer { class_name, config }');
+    if (typeof l !== 'object' || l === null || typeof l.class_name !== 'string') fail(`config.layers[${i}]`, 'must be a layer { class_name, config }');
   });
-  const nameOf = (l: KerasLayerJSON, i: number) => (typeof l.config?.name === 'string' ? l.config.name : (l.name ?? `layer_${i}`));
   if (className === 'Sequential') {
-    return { className, layers, inputs: [], outputs: layers.length === 0 ? [] : [nameOf(layers[layers.length - 1], layers.length - 1)] };
+    const last: Ref[] = layers.length === 0 ? [] : [[layerName(layers[layers.length - 1], layers.length - 1), 0, 0]];
+    return { className, layers, inputs: [], outputs: last };
   }
-  if (className !== 'Model' && className !== 'Functional') {
-    return fail('modelTopology.class_name', `is ${JSON.stringify(className)}; supported: Sequential, Model, Functional`);
+  if (!MODEL_CLASSES.includes(className as string)) {
+    return fail('class_name', `is ${JSON.stringify(className)}; supported: ${MODEL_CLASSES.join(', ')}`);
   }
-  const ends = (field: 'input_layers' | 'output_layers'): string[] => {
+  const ends = (field: 'input_layers' | 'output_layers'): Ref[] => {
     const list = (config as Record<string, unknown>)[field];
-    if (!Array.isArray(list) || !list.every((e) => Array.isArray(e) && typeof e[0] === 'string')) {
-      return fail(`modelTopology.config.${field}`, 'must be a list of [layer, node, tensor]');
-    }
-    return list.map((e) => (e as string[])[0]);
+    if (!Array.isArray(list) || !list.every(isRef)) return fail(`config.${field}`, 'must be a list of [layer, node, tensor]');
+    return list.map(toRef);
   };
-  return { className, layers, inputs: ends('input_layers'), outputs: ends('output_layers') };
+  return { className: 'Functional', layers, inputs: ends('input_layers'), outputs: ends('output_layers') };
 }
 
-function inputNode(importer: Importer, layer: KerasLayerJSON, name: string, fallbackShape?: unknown): Value {
+/** The calls of a layer in a functional model: Keras 2 inbound nodes, each a list of references. */
+function callsOf(ctx: LayerContext): Ref[][] {
+  const inbound: unknown = ctx.layer.inbound_nodes ?? [];
+  if (!Array.isArray(inbound)) return ctx.fail('inbound_nodes', 'must be a list of calls');
+  return inbound.map((call: unknown, c) => {
+    if (!Array.isArray(call) || !call.every(isRef)) ctx.fail(`inbound_nodes[${c}]`, 'must be a list of [layer, node, tensor, kwargs] (the Keras 2 format)');
+    return (call as unknown[][]).map(toRef);
+  });
+}
+
+/**
+ * The node index of a layer's first saved call. A nested model with inputs of its own has a
+ * node at index 0, made when it was built; Keras and tfjs save only its calls in the outer
+ * model, numbered from 1.
+ */
+function firstCallIndex(layer: KerasLayerJSON): number {
+  if (!MODEL_CLASSES.includes(layer.class_name)) return 0;
+  if (layer.class_name !== 'Sequential') return 1;
+  const config = layer.config as Record<string, unknown> | unknown[] | undefined;
+  const layers = (Array.isArray(config) ? config : config?.layers) as KerasLayerJSON[] | undefined;
+  const first = layers?.[0];
+  const hasInput = first !== undefined && (first.class_name === 'InputLayer' || first.config?.batch_input_shape != null || first.config?.batch_shape != null);
+  return hasInput ? 1 : 0;
+}
+
+/** The batch input shape a layer declares, or a nested model's first layer or first input does. */
+function declaredInputShape(layer: KerasLayerJSON | undefined): unknown {
+  const own = layer?.config?.batch_input_shape ?? layer?.config?.batch_shape;
+  if (own != null || layer === undefined || !MODEL_CLASSES.includes(layer.class_name)) return own;
+  const config = layer.config as Record<string, unknown> | unknown[];
+  const layers = (Array.isArray(config) ? config : config.layers) as KerasLayerJSON[] | undefined;
+  const inputs = Array.isArray(config) ? undefined : (config.input_layers as unknown[][] | undefined);
+  const first = inputs?.[0]?.[0];
+  return declaredInputShape(first === undefined ? layers?.[0] : layers?.find((l, i) => layerName(l, i) === first));
+}
+
+function inputNode(importer: Importer, layer: KerasLayerJSON, name: string, scope: string, fallbackShape?: unknown): Value {
   const shape = layer.config?.batch_input_shape ?? layer.config?.batch_shape ?? fallbackShape;
-  const ctx = new LayerContext(importer, layer, name);
+  const ctx = new LayerContext(importer, layer, name, scope);
   if (!Array.isArray(shape) || (shape.length !== 4 && shape.length !== 2)) {
     ctx.fail('config.batch_input_shape', `must be [batch, H, W, C] or [batch, features], got ${JSON.stringify(shape)}`);
   }
@@ -495,95 +563,120 @@ function inputNode(importer: Importer, layer: KerasLayerJSON, name: string, fall
   const channels = dims[dims.length - 1];
   if (typeof channels !== 'number') ctx.fail('config.batch_input_shape', 'needs a known channel count (last dim)');
   const spatial = dims.length === 4 ? [dims[1] ?? 'H', dims[2] ?? 'W'] : [];
-  return importer.add({ name, op: 'input', inputs: [], attrs: { shape: [dims[0] ?? 'N', channels as number, ...spatial] }, params: {} });
+  const value = importer.add({ name, op: 'input', inputs: [], attrs: { shape: [dims[0] ?? 'N', channels as number, ...spatial] }, params: {} });
+  importer.inputs.push(value.node);
+  return value;
 }
 
-/** The producing layer names of a Keras 2 inbound node: [[layer, nodeIndex, tensorIndex, kwargs], ...]. */
-function inboundLayers(ctx: LayerContext): string[] {
-  const inbound = ctx.layer.inbound_nodes ?? [];
-  if (inbound.length === 0) return [];
-  if (inbound.length > 1) ctx.fail('inbound_nodes', `has ${inbound.length} calls; shared layers are not supported`);
-  const call = inbound[0];
-  if (!Array.isArray(call) || !call.every((e) => Array.isArray(e) && typeof e[0] === 'string')) {
-    ctx.fail('inbound_nodes[0]', 'must be a list of [layer, node, tensor, kwargs] (the Keras 2 format)');
-  }
-  (call as unknown[][]).forEach((e, i) => {
-    if ((e[1] ?? 0) !== 0 || (e[2] ?? 0) !== 0) ctx.fail(`inbound_nodes[0][${i}]`, 'reads a second call or output of a layer; not supported');
+/**
+ * One call of `model` on `args` (the values of its inputs), or, for the file's own model
+ * (`args` undefined), on new graph inputs. Returns the values of its outputs. `scope` is the
+ * path of nested models it is in ('' at the top, 'encoder/' inside a model layer 'encoder').
+ */
+function callModel(importer: Importer, model: Topology, scope: string, args: readonly Value[] | undefined): Value[] {
+  const { source } = importer;
+  const self = scope === '' ? undefined : scope.slice(0, -1);
+  const byName = new Map<string, KerasLayerJSON>();
+  model.layers.forEach((layer, index) => {
+    const name = layerName(layer, index);
+    if (byName.has(name)) throw new LayersModelError({ source, layer: `${scope}${name}`, className: layer.class_name }, 'is defined twice');
+    byName.set(name, layer);
   });
-  return (call as string[][]).map((e) => e[0]);
+
+  /** One call of a layer: a nested model's outputs, or the one output of a layer. */
+  const callLayer = (layer: KerasLayerJSON, name: string, from: readonly Value[]): Value[] => {
+    const ctx = new LayerContext(importer, layer, name, scope);
+    if (MODEL_CLASSES.includes(layer.class_name)) {
+      const inner = readTopology(layer, source, { field: '', layer: `${scope}${name}`, className: layer.class_name });
+      return callModel(importer, inner, `${scope}${name}/`, from);
+    }
+    if (layer.class_name === 'InputLayer') return ctx.fail('inbound_nodes', 'an InputLayer is read only as a model input');
+    const handler = Object.hasOwn(HANDLERS, layer.class_name) ? HANDLERS[layer.class_name] : undefined;
+    if (handler === undefined) return ctx.fail('class_name', `is not supported (supported: InputLayer, ${MODEL_CLASSES.join(', ')}, ${Object.keys(HANDLERS).join(', ')})`);
+    return [handler(ctx, from)];
+  };
+  const wrongArity = (expected: number): never => {
+    throw new LayersModelError({ source, layer: self, field: 'inbound_nodes' }, `calls a model of ${expected} input(s) with ${args?.length ?? 0}`);
+  };
+
+  if (model.className === 'Sequential') {
+    if (args !== undefined && args.length !== 1) wrongArity(1);
+    let previous = args?.[0];
+    model.layers.forEach((layer, index) => {
+      const name = layerName(layer, index);
+      if (layer.class_name === 'InputLayer') {
+        previous ??= inputNode(importer, layer, name, scope);
+        return;
+      }
+      previous ??= inputNode(importer, { class_name: 'InputLayer', config: { name: `${name}_input` } }, `${name}_input`, scope, declaredInputShape(layer));
+      [previous] = callLayer(layer, name, [previous]);
+    });
+    return previous === undefined ? [] : [previous];
+  }
+
+  if (args !== undefined && args.length !== model.inputs.length) wrongArity(model.inputs.length);
+  const done = new Map<string, Value[]>();
+  model.inputs.forEach(([name, nodeIndex], i) => {
+    const layer = byName.get(name);
+    if (layer === undefined) throw new LayersModelError({ source, layer: self, field: `input_layers[${i}]` }, `names layer '${name}', which the model does not define`);
+    if (args === undefined && layer.class_name !== 'InputLayer') {
+      throw new LayersModelError({ source, layer: name, className: layer.class_name, field: 'input_layers' }, 'is a model input but not an InputLayer');
+    }
+    done.set(`${name}@${nodeIndex}`, [args === undefined ? inputNode(importer, layer, name, scope) : args[i]]);
+  });
+  const visiting = new Set<string>();
+  const valueOf = ([name, nodeIndex, tensorIndex]: Ref, readBy: string | undefined): Value => {
+    const key = `${name}@${nodeIndex}`;
+    const fail = (layer: string | undefined, className: string | undefined, problem: string): never => {
+      throw new LayersModelError({ source, layer: layer === undefined ? self : `${scope}${layer}`, className, field: readBy === undefined ? 'output_layers' : 'inbound_nodes' }, problem);
+    };
+    let values = done.get(key);
+    if (values === undefined) {
+      const layer = byName.get(name);
+      if (layer === undefined) return fail(readBy, undefined, `names layer '${name}', which the model does not define`);
+      if (visiting.has(key)) return fail(name, layer.class_name, 'is part of a cycle');
+      visiting.add(key);
+      const calls = callsOf(new LayerContext(importer, layer, name, scope));
+      const first = firstCallIndex(layer);
+      const call = calls[nodeIndex - first];
+      if (call === undefined) {
+        const saved = calls.length === 0 ? 'no saved calls' : `calls ${first}..${first + calls.length - 1}`;
+        return fail(readBy, undefined, `reads call ${nodeIndex} of layer '${name}', which has ${saved}`);
+      }
+      values = callLayer(layer, name, call.map((ref) => valueOf(ref, name)));
+      done.set(key, values);
+    }
+    const value = values[tensorIndex];
+    if (value === undefined) return fail(readBy, undefined, `reads output ${tensorIndex} of layer '${name}', which has ${values.length}`);
+    return value;
+  };
+  return model.outputs.map((ref) => valueOf(ref, undefined));
 }
 
 /**
  * Converts a parsed model.json and its weight data (the manifest's files, in order, as one
  * buffer or a list) into a validated IR graph. `source` names the model in every error.
+ *
+ * Models nest: a Sequential or functional model used as a layer of another is imported in place,
+ * its layers keeping their names, its errors naming the path ('encoder/conv1'). A layer called
+ * several times (a shared layer, or one inside a nested model called several times) becomes one
+ * set of nodes per call, each later parameterized node `tiedTo` the first call's: one set of
+ * weights, which no fold rewrites.
  */
 export function importLayersModel(modelJson: unknown, weightData: WeightData, source = 'model.json'): Graph {
   if (!isLayersModelJSON(modelJson)) throw new LayersModelError({ source }, 'is not a tfjs Layers model (needs modelTopology and weightsManifest)');
   if (!Array.isArray(modelJson.weightsManifest)) throw new LayersModelError({ source, field: 'weightsManifest' }, 'must be a list of weight groups');
   const specs: WeightSpec[] = modelJson.weightsManifest.flatMap((g) => (Array.isArray(g?.weights) ? g.weights : []));
   const importer = new Importer(source, decodeWeights(specs, weightData, source));
-  const topology = readTopology(modelJson.modelTopology, source);
-  const values = new Map<string, Value>();
-  const byName = new Map<string, { layer: KerasLayerJSON; index: number }>();
-  const nameOf = (l: KerasLayerJSON, i: number) => (typeof l.config?.name === 'string' ? l.config.name : (l.name ?? `layer_${i}`));
-  topology.layers.forEach((layer, index) => {
-    const name = nameOf(layer, index);
-    if (byName.has(name)) throw new LayersModelError({ source, layer: name, className: layer.class_name }, 'is defined twice');
-    byName.set(name, { layer, index });
-  });
-  const inputs: string[] = [];
-
-  const convert = (layer: KerasLayerJSON, name: string, from: readonly Value[]): Value => {
-    const ctx = new LayerContext(importer, layer, name);
-    if (layer.class_name === 'InputLayer') {
-      inputs.push(name);
-      return inputNode(importer, layer, name);
-    }
-    const handler = Object.hasOwn(HANDLERS, layer.class_name) ? HANDLERS[layer.class_name] : undefined;
-    if (handler === undefined) return ctx.fail('class_name', `is not supported (supported: InputLayer, ${Object.keys(HANDLERS).join(', ')})`);
-    return handler(ctx, from);
-  };
-
-  if (topology.className === 'Sequential') {
-    let previous: Value | undefined;
-    topology.layers.forEach((layer, index) => {
-      const name = nameOf(layer, index);
-      if (previous === undefined && layer.class_name !== 'InputLayer') {
-        const inputName = `${name}_input`;
-        inputs.push(inputName);
-        previous = inputNode(importer, { class_name: 'InputLayer', config: { name: inputName } }, inputName, layer.config?.batch_input_shape);
-      }
-      previous = previous === undefined ? convert(layer, name, []) : convert(layer, name, [previous]);
-      values.set(name, previous);
-    });
-  } else {
-    const visiting = new Set<string>();
-    const visit = (name: string, readBy?: string): Value => {
-      const done = values.get(name);
-      if (done !== undefined) return done;
-      const entry = byName.get(name);
-      if (entry === undefined) throw new LayersModelError({ source, layer: readBy ?? name, field: 'inbound_nodes' }, `names layer '${name}', which the model does not define`);
-      if (visiting.has(name)) throw new LayersModelError({ source, layer: name, className: entry.layer.class_name, field: 'inbound_nodes' }, 'is part of a cycle');
-      visiting.add(name);
-      const ctx = new LayerContext(importer, entry.layer, name);
-      const from = inboundLayers(ctx).map((producer) => visit(producer, name));
-      const value = convert(entry.layer, name, from);
-      values.set(name, value);
-      return value;
-    };
-    topology.inputs.forEach((name) => visit(name));
-    topology.outputs.forEach((name) => visit(name));
-  }
-
-  const outputs = topology.outputs.map((name) => {
-    const value = values.get(name) as Value;
-    const layer = byName.get(name)?.layer;
-    const ctx = new LayerContext(importer, layer ?? { class_name: 'Layer', config: {} }, name);
-    ctx.plain(value);
+  const topology = readTopology(modelJson.modelTopology, source, { field: 'modelTopology.' });
+  const outputs = callModel(importer, topology, '', undefined).map((value, i) => {
+    const name = topology.outputs[i][0];
+    const layer = topology.layers.find((l, k) => layerName(l, k) === name) ?? { class_name: 'Layer', config: {} };
+    new LayerContext(importer, layer, name).plain(value);
     return value.node;
   });
   if (outputs.length === 0) throw new LayersModelError({ source, field: 'output_layers' }, 'the model has no layers or outputs');
-  const graph: Graph = { nodes: withoutDeadNodes(importer.nodes, outputs), inputs, outputs: [...new Set(outputs)] };
+  const graph: Graph = { nodes: withoutDeadNodes(importer.nodes, outputs), inputs: importer.inputs, outputs: [...new Set(outputs)] };
   try {
     validateGraph(graph);
   } catch (error) {

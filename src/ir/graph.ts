@@ -189,6 +189,14 @@ export type NodeOf<K extends OpKind> = {
   readonly inputs: readonly string[];
   readonly attrs: AttrsByOp[K];
   readonly params: { readonly [P in ParamsByOp[K]]?: ParamTensor };
+  /**
+   * Weight sharing: this node's parameters ARE those of node `tiedTo` (an earlier node of the
+   * same op and attrs, itself untied), as when one Keras layer is called several times. `params`
+   * holds the same values; the executor gives both nodes one set of variables (and running
+   * statistics), the fold engine rewrites neither, the Layers exporter writes one layer called
+   * once per tied node.
+   */
+  readonly tiedTo?: string;
 };
 
 export type Node = { [K in OpKind]: NodeOf<K> }[OpKind];

@@ -26,6 +26,7 @@ export interface NodeJSON {
   readonly inputs: string[];
   readonly attrs: Record<string, unknown>;
   readonly params: Record<string, ParamJSON>;
+  readonly tiedTo?: string;
 }
 
 export interface GraphJSON {
@@ -52,6 +53,7 @@ export function graphToJSON(graph: Graph): GraphJSON {
       params: Object.fromEntries(
         paramEntries(node).map(([name, t]) => [name, { shape: [...t.shape], data: Array.from(t.data) }]),
       ),
+      ...(node.tiedTo === undefined ? {} : { tiedTo: node.tiedTo }),
     })),
     inputs: [...graph.inputs],
     outputs: [...graph.outputs],
@@ -71,6 +73,7 @@ export function cloneGraph(graph: Graph): Graph {
           params: Object.fromEntries(
             paramEntries(node).map(([name, t]) => [name, { shape: [...t.shape], data: t.data.slice() }]),
           ),
+          ...(node.tiedTo === undefined ? {} : { tiedTo: node.tiedTo }),
         }) as Node,
     ),
     inputs: [...graph.inputs],
@@ -121,7 +124,7 @@ function readParam(value: unknown, path: string, fail: Fail, node: string): Para
 function readNode(value: unknown, index: number, fail: Fail): Node {
   const path = `nodes[${index}]`;
   const record = expectRecord(value, path, fail);
-  expectKeys(record, ['name', 'op', 'inputs', 'attrs', 'params'], path, fail);
+  expectKeys(record, ['name', 'op', 'inputs', 'attrs', 'params', 'tiedTo'], path, fail);
   const { name, op } = record;
   if (typeof name !== 'string' || name === '') fail(`${path}.name`, `must be a non-empty string, got ${show(name)}`);
   const nodeName = name as string;
@@ -138,6 +141,7 @@ function readNode(value: unknown, index: number, fail: Fail): Node {
     params: Object.fromEntries(
       Object.entries(params).map(([p, t]) => [p, readParam(t, `${at}.params.${p}`, fail, nodeName)]),
     ),
+    ...(record.tiedTo === undefined ? {} : { tiedTo: record.tiedTo }),
   } as unknown as Node;
 }
 

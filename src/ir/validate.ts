@@ -9,10 +9,12 @@
  *   attrs      per-op schema (attrs.ts) and shape rules (shapes.ts)
  *   params     exactly the op's parameters (optional ones if present), right shapes, finite
  *              values (params.ts)
+ *   ties       a node `tiedTo` another names an earlier, untied node of the same op with the
+ *              same attrs and the same parameter values: one set of weights used twice
  */
 import { isOpKind } from './attrs.ts';
 import { GraphError, nodePrefix } from './errors.ts';
-import type { Graph, Node, Shape } from './graph.ts';
+import type { Graph, Node, ParamTensor, Shape } from './graph.ts';
 import { checkParams } from './params.ts';
 import { inferShapes } from './shapes.ts';
 
@@ -107,11 +109,44 @@ function checkInterface(graph: Graph, position: ReadonlyMap<string, number>): vo
   }
 }
 
+function sameParams(a: Node, b: Node): string | undefined {
+  const pa = a.params as Readonly<Record<string, ParamTensor | undefined>>;
+  const pb = b.params as Readonly<Record<string, ParamTensor | undefined>>;
+  for (const name of new Set([...Object.keys(pa), ...Object.keys(pb)])) {
+    const x = pa[name];
+    const y = pb[name];
+    if (x === undefined || y === undefined) return `param '${name}' is on only one of them`;
+    if (x.data === y.data) continue;
+    if (x.shape.length !== y.shape.length || x.shape.some((d, i) => d !== y.shape[i])) return `param '${name}' differs in shape`;
+    const at = x.data.findIndex((v, i) => !Object.is(v, y.data[i]));
+    if (at >= 0) return `param '${name}' differs at element ${at}`;
+  }
+  return undefined;
+}
+
+function checkTies(nodes: readonly Node[], position: ReadonlyMap<string, number>): void {
+  nodes.forEach((node, i) => {
+    if (node.tiedTo === undefined) return;
+    const prefix = nodePrefix(node.op, node.name);
+    const j = position.get(node.tiedTo);
+    if (typeof node.tiedTo !== 'string' || j === undefined || j >= i) {
+      throw new GraphError(`${prefix}tiedTo ${JSON.stringify(node.tiedTo)} must name an earlier node`, node.name);
+    }
+    const owner = nodes[j];
+    if (owner.tiedTo !== undefined) throw new GraphError(`${prefix}tiedTo '${owner.name}', which is itself tied to '${owner.tiedTo}'; tie to '${owner.tiedTo}'`, node.name);
+    if (owner.op !== node.op) throw new GraphError(`${prefix}tiedTo '${owner.name}', a ${owner.op} node; tied nodes share one op`, node.name);
+    if (JSON.stringify(owner.attrs) !== JSON.stringify(node.attrs)) throw new GraphError(`${prefix}tiedTo '${owner.name}', whose attrs differ`, node.name);
+    const problem = sameParams(owner, node);
+    if (problem !== undefined) throw new GraphError(`${prefix}tiedTo '${owner.name}': ${problem}; tied nodes hold the same parameters`, node.name);
+  });
+}
+
 /** Checks the whole graph (see the file comment); returns every node's inferred shape. */
 export function validateGraph(graph: Graph, options: ValidateOptions = {}): Map<string, Shape> {
   const position = checkNames(graph.nodes);
   checkOrder(graph.nodes, position);
   checkInterface(graph, position);
+  checkTies(graph.nodes, position);
   const shapes = inferShapes(graph);
   const recheck = options.checkValuesOf;
   for (const node of graph.nodes) checkParams(node, { values: recheck === undefined || recheck.has(node.name) });

@@ -28,7 +28,7 @@ function freshIndex(graph: Graph): GraphIndex {
     consumers.set(node.name, consumers.get(node.name) ?? []);
     for (const input of new Set(node.inputs)) consumers.set(input, [...(consumers.get(input) ?? []), node]);
   }
-  return { byName: new Map(graph.nodes.map((n) => [n.name, n])), consumers, outputs: new Set(graph.outputs), shapes: inferShapes(graph) };
+  return { byName: new Map(graph.nodes.map((n) => [n.name, n])), consumers, outputs: new Set(graph.outputs), shapes: inferShapes(graph), tiedWith: new Map() };
 }
 
 function firstApplicable(graph: Graph, index: GraphIndex, rules: readonly Rule[], mode: FoldMode, exact: ReadonlyMap<string, Exact>) {
