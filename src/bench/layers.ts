@@ -20,6 +20,7 @@ import { selectBackend } from '../backend/select.ts';
 import { foldGraph } from '../fold/index.ts';
 import { createRng } from '../ir/init.ts';
 import { LAYERS_EXPORTABLE_RULES, exportLayersModel, importLayersModel, type LayersModelJSON } from '../io/index.ts';
+import { interleavedMedians, layersModelToMemory, loadLayersFromMemory, randomizeLayersWeights } from './layers-timing.ts';
 
 const GOAL_SPEEDUP = 1.45;
 const USAGE = 'usage: npm run bench:layers -- [--runs N (15)] [--warmup N (3)] [--size N (224)] [--json]';
@@ -86,37 +87,6 @@ export function mobileNetV1(size: number, classes = 1000): tf.LayersModel {
   return tf.model({ inputs: input, outputs: x, name: 'mobilenet_1.00_224' });
 }
 
-/** Random weights, gamma in [0.5, 1.5], moving variance in [0.5, 1.5], means and betas in [-0.5, 0.5]. */
-function randomizeWeights(model: tf.LayersModel, seed: number): void {
-  const rng = createRng(seed);
-  const values = model.weights.map((w) => {
-    const shape = w.shape as number[];
-    const n = shape.reduce((p, d) => p * d, 1);
-    const kind = w.originalName.split('/').at(-1);
-    const fanIn = shape.length === 4 ? shape[0] * shape[1] * (kind === 'depthwise_kernel' ? 1 : shape[2]) : 1;
-    const draw = kind === 'moving_variance' || kind === 'gamma' ? () => 0.5 + rng() : kind === 'kernel' || kind === 'depthwise_kernel' ? () => (2 * rng() - 1) * Math.sqrt(3 / fanIn) : () => rng() - 0.5;
-    return tf.tensor(Float32Array.from({ length: n }, draw), shape);
-  });
-  model.setWeights(values);
-  tf.dispose(values);
-}
-
-async function toMemory(model: tf.LayersModel): Promise<{ modelJson: LayersModelJSON; weightData: ArrayBuffer }> {
-  let out: { modelJson: LayersModelJSON; weightData: ArrayBuffer } | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (a) => {
-      const data = a.weightData as ArrayBuffer | ArrayBuffer[];
-      out = {
-        modelJson: { modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs as LayersModelJSON['weightsManifest'][0]['weights'] }] },
-        weightData: data instanceof ArrayBuffer ? data : (tf.io.concatenateArrayBuffers(data) as ArrayBuffer),
-      };
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  return out as { modelJson: LayersModelJSON; weightData: ArrayBuffer };
-}
-
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const layerCount = (json: LayersModelJSON, className: string) =>
   (json.modelTopology as { config: { layers: { class_name: string }[] } }).config.layers.filter((l) => l.class_name === className).length;
 
@@ -124,8 +94,8 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const backend = await selectBackend({ backend: 'wasm' });
   const original = mobileNetV1(o.size);
-  randomizeWeights(original, 1);
-  const saved = await toMemory(original);
+  randomizeLayersWeights(original, 1);
+  const saved = await layersModelToMemory(original);
   const t0 = performance.now();
   const graph = importLayersModel(saved.modelJson, saved.weightData, 'mobilenet (generated)');
   const t1 = performance.now();
@@ -133,26 +103,11 @@ async function main(): Promise<void> {
   const t2 = performance.now();
   const exported = exportLayersModel(folded, 'mobilenet_folded');
   const t3 = performance.now();
-  const weightSpecs = exported.modelJson.weightsManifest.flatMap((g) => g.weights) as tf.io.WeightsManifestEntry[];
-  const foldedModel = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: exported.modelJson.modelTopology as object, weightSpecs, weightData: exported.weightData }));
+  const foldedModel = await loadLayersFromMemory(exported);
 
   const rng = createRng(2);
   const x = tf.tensor(Float32Array.from({ length: o.size * o.size * 3 }, () => 2 * rng() - 1), [1, o.size, o.size, 3]);
-  const timeOnce = (model: tf.LayersModel): number => {
-    const start = performance.now();
-    const y = model.predict(x) as tf.Tensor;
-    y.dataSync();
-    const ms = performance.now() - start;
-    y.dispose();
-    return ms;
-  };
-  for (let i = 0; i < o.warmup; i++) [original, foldedModel].forEach(timeOnce);
-  const times = { original: [] as number[], folded: [] as number[] };
-  for (let i = 0; i < o.runs; i++) {
-    const [first, second] = i % 2 === 0 ? (['original', 'folded'] as const) : (['folded', 'original'] as const);
-    times[first].push(timeOnce(first === 'original' ? original : foldedModel));
-    times[second].push(timeOnce(second === 'original' ? original : foldedModel));
-  }
+  const [originalMs, foldedMs] = interleavedMedians([original, foldedModel], x, o.runs, o.warmup);
   const maxDiff = tf.tidy(() => tf.max(tf.abs(tf.sub(original.predict(x) as tf.Tensor, foldedModel.predict(x) as tf.Tensor))).dataSync()[0]);
   const result = {
     backend: backend.name,
@@ -163,9 +118,9 @@ async function main(): Promise<void> {
     importMs: t1 - t0,
     foldMs: t2 - t1,
     exportMs: t3 - t2,
-    originalMs: median(times.original),
-    foldedMs: median(times.folded),
-    speedup: median(times.original) / median(times.folded),
+    originalMs,
+    foldedMs,
+    speedup: originalMs / foldedMs,
     maxAbsDiff: maxDiff,
   };
   x.dispose();

@@ -3,10 +3,16 @@
  *
  *   IR                              Keras layer(s)
  *   input ['N', C, H, W]            InputLayer [null, H, W, C]
- *   conv2d, groups 1                Conv2D (linear activation; the activation stays its own layer,
- *                                   which measured faster on tfjs than a fused activation)
+ *   conv2d, groups 1                Conv2D
  *   conv2d, groups = Cin            DepthwiseConv2D, depth_multiplier Cout/Cin
+ *   depthwise conv2d (no bias)      SeparableConv2D, when the 1x1 conv is the depthwise conv's
+ *   -> 1x1 conv2d                   only reader
+ *   layer -> relu/sigmoid/tanh      the layer with that `activation`, when the activation is its
+ *                                   only reader (Conv2D, DepthwiseConv2D, SeparableConv2D,
+ *                                   Conv2DTranspose, Dense; see IN_LAYER_ACTIVATIONS)
  *   explicit padding                'valid'/'same' when it is exactly that, else ZeroPadding2D + 'valid'
+ *   depthwise 1x1 conv, weight 1,   ZeroPadding2D (the importer's form of a ZeroPadding2D that no
+ *   no bias, explicit padding       conv absorbs)
  *   convTranspose2d, groups 1       Conv2DTranspose 'valid' or 'same', with a crop2d that is its
  *   [-> crop2d]                     only reader absorbed: one layer where exact (TF 'same' with
  *                                   K - S odd), else + Cropping2D of the rest (conv-transpose.ts)
@@ -17,7 +23,7 @@
  *   relu6                           ReLU { max_value: 6 }: one ClipByValue kernel, where
  *                                   Activation('relu6') runs Relu and Minimum (wasm: 43 vs 56 ms
  *                                   for MobileNet v1 at 224, npm run bench:layers)
- *   relu, sigmoid, tanh             Activation;  leakyRelu: LeakyReLU
+ *   relu, sigmoid, tanh             Activation (where no layer holds it);  leakyRelu: LeakyReLU
  *   add, concat                     Add, Concatenate (axis -1)
  *   maxPool2d, avgPool2d            MaxPooling2D, AveragePooling2D
  *   globalAvgPool                   GlobalAveragePooling2D (+ Reshape [1, 1, C] with keepDims)
@@ -57,6 +63,8 @@ class Exporter {
   /** IR node -> the Keras layer call holding its value. */
   readonly kerasOf = new Map<string, KerasRef>();
   readonly names = new Set<string>();
+  /** ZeroPadding2D layers written, by input and amount. */
+  readonly padded = new Map<string, KerasRef>();
   /** The IR node being written: a node `tiedTo` another calls that node's weighted layer again. */
   current: Node | undefined;
   /** IR node -> the Keras layer holding its weights. */
@@ -138,23 +146,29 @@ function wasmSameIsExact(kernel: Pair, stride: Pair): boolean {
   return (stride[0] === 1 && stride[1] === 1) || (oddAtLeast3(kernel[0]) && oddAtLeast3(kernel[1]));
 }
 
-function zeroPad(ex: Exporter, node: Node, input: KerasRef, pads: Pads | undefined): KerasRef {
+/** `input` zero-padded: one ZeroPadding2D layer per input and amount, however many layers read it. */
+function zeroPad(ex: Exporter, name: string, input: KerasRef, pads: Pads | undefined): KerasRef {
   if (pads === undefined) return input;
+  const key = JSON.stringify([input, pads]);
+  const done = ex.padded.get(key);
+  if (done !== undefined) return done;
   const [t, b, l, r] = pads;
-  return ex.layer(`${node.name}_pad`, 'ZeroPadding2D', { padding: [[t, b], [l, r]], data_format: 'channels_last' }, [input]);
+  const padded = ex.layer(name, 'ZeroPadding2D', { padding: [[t, b], [l, r]], data_format: 'channels_last' }, [input]);
+  ex.padded.set(key, padded);
+  return padded;
 }
 
-function convLayer(ex: Exporter, node: Extract<Node, { op: 'conv2d' }>, input: KerasRef, inShape: Shape): KerasRef {
+function convLayer(ex: Exporter, node: Conv2dNode, input: KerasRef, inShape: Shape, activation: string): KerasRef {
   const a = node.attrs;
   if (node.params.tapBias !== undefined) {
     throw new LayersExportError(node.name, node.op, 'has a tapBias (a border-exact bias from folding a shift through zero padding); no stock Keras layer adds one');
   }
-  const depthwise = a.groups > 1 && a.groups === a.inChannels && a.outChannels % a.inChannels === 0;
+  const depthwise = isDepthwise(a);
   if (a.groups !== 1 && !depthwise) {
     throw new LayersExportError(node.name, node.op, `has groups ${a.groups}; stock Keras layers cover groups 1 (Conv2D) and groups = input channels (DepthwiseConv2D)`);
   }
   const { padding, pads } = kerasPadding(a.padding, inShape, a.kernel, a.stride, a.dilation);
-  const from = zeroPad(ex, node, input, pads);
+  const from = zeroPad(ex, `${node.name}_pad`, input, pads);
   const weight = node.params.weight as ParamTensor;
   const common = {
     kernel_size: [...a.kernel],
@@ -162,7 +176,7 @@ function convLayer(ex: Exporter, node: Extract<Node, { op: 'conv2d' }>, input: K
     dilation_rate: [...a.dilation],
     padding,
     data_format: 'channels_last',
-    activation: 'linear',
+    activation,
     use_bias: a.bias,
   };
   const bias: Record<string, ParamTensor> = a.bias ? { bias: node.params.bias as ParamTensor } : {};
@@ -172,6 +186,30 @@ function convLayer(ex: Exporter, node: Extract<Node, { op: 'conv2d' }>, input: K
     return ex.layer(node.name, 'DepthwiseConv2D', { ...common, depth_multiplier: mult }, [from], { depthwise_kernel: kernel, ...bias });
   }
   return ex.layer(node.name, 'Conv2D', { ...common, filters: a.outChannels }, [from], { kernel: permute(weight.data, weight.shape, IR_CONV_TO_KERAS), ...bias });
+}
+
+/** One SeparableConv2D computing depthwise conv `dw` then pointwise conv `pw` (a `separablePairs` pair). */
+function separableLayer(ex: Exporter, dw: Conv2dNode, pw: Conv2dNode, input: KerasRef, inShape: Shape, activation: string): KerasRef {
+  const a = dw.attrs;
+  const { padding, pads } = kerasPadding(a.padding, inShape, a.kernel, a.stride, a.dilation);
+  const from = zeroPad(ex, `${dw.name}_pad`, input, pads);
+  const mult = a.outChannels / a.inChannels;
+  const depthwiseKernel = permute((dw.params.weight as ParamTensor).data, [a.inChannels, mult, a.kernel[0], a.kernel[1]], [2, 3, 0, 1]);
+  const pointwise = pw.params.weight as ParamTensor;
+  const config = {
+    filters: pw.attrs.outChannels,
+    kernel_size: [...a.kernel],
+    strides: [...a.stride],
+    dilation_rate: [...a.dilation],
+    padding,
+    data_format: 'channels_last',
+    depth_multiplier: mult,
+    activation,
+    use_bias: pw.attrs.bias,
+  };
+  const weights: Record<string, ParamTensor> = { depthwise_kernel: depthwiseKernel, pointwise_kernel: permute(pointwise.data, pointwise.shape, IR_CONV_TO_KERAS) };
+  if (pw.attrs.bias) weights.bias = pw.params.bias as ParamTensor;
+  return ex.layer(pw.name, 'SeparableConv2D', config, [from], weights);
 }
 
 /** Keras Cropping2D of [top, bottom, left, right] after `input`, or `input` itself when nothing is cropped. */
@@ -185,7 +223,7 @@ function cropping(ex: Exporter, name: string, input: KerasRef, crop: Pads): Kera
  * A Conv2DTranspose (+ Cropping2D) computing `node` followed by `then`, a crop2d it absorbs
  * ([0, 0, 0, 0] when none): TF 'same' with K - S odd is one layer again.
  */
-function convTransposeLayer(ex: Exporter, node: Extract<Node, { op: 'convTranspose2d' }>, input: KerasRef, then: Pads): KerasRef {
+function convTransposeLayer(ex: Exporter, node: Extract<Node, { op: 'convTranspose2d' }>, input: KerasRef, then: Pads, activation: string): KerasRef {
   const a = node.attrs;
   const fail = (problem: string): never => {
     throw new LayersExportError(node.name, node.op, problem);
@@ -211,11 +249,57 @@ function convTransposeLayer(ex: Exporter, node: Extract<Node, { op: 'convTranspo
     strides: [...a.stride],
     padding: keras.padding,
     data_format: 'channels_last',
-    activation: 'linear',
+    activation,
     use_bias: a.bias,
   };
   const conv = ex.layer(node.name, 'Conv2DTranspose', config, [input], { kernel: permute(weight.data, weight.shape, IR_CONV_TO_KERAS), ...bias });
   return cropping(ex, `${node.name}_crop`, conv, keras.crop);
+}
+
+/**
+ * Activations a Conv2D, DepthwiseConv2D, SeparableConv2D, Conv2DTranspose or Dense writes in its
+ * own `activation` when the activation is the layer's only reader, as Keras users write them.
+ * Chosen by measurement (npm run bench:shapes, stock model.predict, README): tfjs-layers runs a
+ * Conv2D's relu inside its fused conv kernel, and any activation in the layer saves a layer's
+ * overhead. relu6 is not here: tfjs-layers' 'relu6' activation runs Relu then Minimum, where a
+ * separate ReLU(max_value 6) layer runs one ClipByValue kernel and measured faster.
+ */
+export const IN_LAYER_ACTIVATIONS: Readonly<Record<string, string>> = { relu: 'relu', sigmoid: 'sigmoid', tanh: 'tanh' };
+
+/** The activation node a layer computing `node` takes into its config, if one may be. */
+function activationReading(node: Node, consumers: ReadonlyMap<string, readonly Node[]>, outputs: ReadonlySet<string>): Node | undefined {
+  if (outputs.has(node.name)) return undefined;
+  const readers = consumers.get(node.name) ?? [];
+  return readers.length === 1 && Object.hasOwn(IN_LAYER_ACTIVATIONS, readers[0].op) ? readers[0] : undefined;
+}
+
+type Conv2dNode = Extract<Node, { op: 'conv2d' }>;
+
+/** A depthwise 1x1 conv of weight 1 and no bias: zero padding alone (how a ZeroPadding2D no conv absorbs is imported). */
+function isZeroPaddingOnly(node: Conv2dNode): boolean {
+  const a = node.attrs;
+  const unit = [...a.kernel, ...a.stride, ...a.dilation].every((v) => v === 1);
+  return unit && a.groups === a.inChannels && a.outChannels === a.inChannels && !a.bias && node.params.tapBias === undefined && (node.params.weight?.data.every((w) => w === 1) ?? false);
+}
+
+const isDepthwise = (a: Conv2dNode['attrs']) => a.groups > 1 && a.groups === a.inChannels && a.outChannels % a.inChannels === 0;
+
+/**
+ * Depthwise convs that are the depthwise half of a SeparableConv2D: no bias, read only by a 1x1
+ * stride-1 unpadded conv, both tied or both untied. Mapped to that pointwise conv.
+ */
+function separablePairs(graph: Graph, consumers: ReadonlyMap<string, readonly Node[]>, outputs: ReadonlySet<string>): Map<string, Conv2dNode> {
+  const pairs = new Map<string, Conv2dNode>();
+  for (const node of graph.nodes) {
+    if (node.op !== 'conv2d' || !isDepthwise(node.attrs) || node.attrs.bias || node.params.tapBias !== undefined || outputs.has(node.name)) continue;
+    const readers = consumers.get(node.name) ?? [];
+    const pw = readers[0];
+    if (readers.length !== 1 || pw.op !== 'conv2d' || pw.params.tapBias !== undefined || (pw.tiedTo === undefined) !== (node.tiedTo === undefined)) continue;
+    const a = pw.attrs;
+    const unpadded = a.padding === 'valid' || (Array.isArray(a.padding) && isZero(a.padding as Pads));
+    if (a.groups === 1 && unpadded && [...a.kernel, ...a.stride, ...a.dilation].every((v) => v === 1)) pairs.set(node.name, pw);
+  }
+  return pairs;
 }
 
 function consumersOf(graph: Graph): Map<string, Node[]> {
@@ -234,11 +318,28 @@ export function exportLayersModel(graph: Graph, modelName = 'shapefold'): Export
   const hwcFlatten = new Map<string, readonly [number, number, number]>();
   /** crop2d nodes a Conv2DTranspose (+ Cropping2D) before them already computes. */
   const absorbedCrops = new Set<string>();
+  /** Depthwise halves of SeparableConv2Ds, written with their pointwise conv. */
+  const separable = separablePairs(graph, consumers, outputs);
+  const pointwiseOf = new Map([...separable].map(([dw, pw]) => [pw.name, graph.nodes.find((n) => n.name === dw) as Conv2dNode]));
+  /** Activation nodes a layer before them holds in its config: their value is that layer's. */
+  const absorbedActivations = new Set<string>();
+  /** The `activation` of the layer written for `node`; the activation node it takes, if any, is then skipped. */
+  const activationOf = (node: Node): string => {
+    const act = activationReading(node, consumers, outputs);
+    if (act === undefined) return 'linear';
+    absorbedActivations.add(act.name);
+    return IN_LAYER_ACTIVATIONS[act.op];
+  };
 
   for (const node of graph.nodes) {
+    if (separable.has(node.name)) continue;
     ex.current = node;
     const inputs = node.inputs.map((i) => ex.kerasOf.get(i) as KerasRef);
     const inShape = node.inputs.length > 0 ? (shapes.get(node.inputs[0]) as Shape) : [];
+    if (absorbedActivations.has(node.name)) {
+      ex.kerasOf.set(node.name, inputs[0]);
+      continue;
+    }
     const set = (keras: KerasRef) => ex.kerasOf.set(node.name, keras);
     const fail = (problem: string): never => {
       throw new LayersExportError(node.name, node.op, problem);
@@ -253,16 +354,24 @@ export function exportLayersModel(graph: Graph, modelName = 'shapefold'): Export
         set(ex.layer(node.name, 'InputLayer', { batch_input_shape: nhwc.map(dims), dtype: 'float32', sparse: false }, []));
         break;
       }
-      case 'conv2d':
-        set(convLayer(ex, node, inputs[0], inShape));
+      case 'conv2d': {
+        const dw = pointwiseOf.get(node.name);
+        const dwInput = dw === undefined ? undefined : (ex.kerasOf.get(dw.inputs[0]) as KerasRef);
+        if (dw !== undefined) set(separableLayer(ex, dw, node, dwInput as KerasRef, shapes.get(dw.inputs[0]) as Shape, activationOf(node)));
+        else if (isZeroPaddingOnly(node)) {
+          const p = node.attrs.padding;
+          set(typeof p === 'string' ? inputs[0] : zeroPad(ex, node.name, inputs[0], p as Pads));
+        } else set(convLayer(ex, node, inputs[0], inShape, activationOf(node)));
         break;
+      }
       case 'convTranspose2d': {
         const readers = consumers.get(node.name) ?? [];
         const [reader] = readers;
         const absorbed = !outputs.has(node.name) && readers.length === 1 && reader.op === 'crop2d' ? reader : undefined;
         if (absorbed !== undefined) absorbedCrops.add(absorbed.name);
         // With a crop absorbed, the layer holds the crop's value; the crop is this node's only reader.
-        set(convTransposeLayer(ex, node, inputs[0], absorbed?.attrs.crop ?? [0, 0, 0, 0]));
+        // An activation is elementwise: in the layer, before its Cropping2D, it is the same function.
+        set(convTransposeLayer(ex, node, inputs[0], absorbed?.attrs.crop ?? [0, 0, 0, 0], activationOf(absorbed ?? node)));
         break;
       }
       case 'crop2d':
@@ -322,7 +431,7 @@ export function exportLayersModel(graph: Graph, modelName = 'shapefold'): Export
           padding = 'valid';
         }
         if (pads !== undefined && !countsPad) fail('has explicit padding that is not TF "same"; Keras pads a pool only that way');
-        const from = zeroPad(ex, node, inputs[0], pads);
+        const from = zeroPad(ex, `${node.name}_pad`, inputs[0], pads);
         set(ex.layer(node.name, className, { pool_size: [...a.kernel], strides: [...a.stride], padding, data_format: 'channels_last' }, [from]));
         break;
       }
@@ -360,7 +469,7 @@ export function exportLayersModel(graph: Graph, modelName = 'shapefold'): Export
         const hwc = hwcFlatten.get(node.inputs[0]);
         const kernel = hwc === undefined ? transposed : { shape: transposed.shape, data: reorderRows(transposed.data, a.inFeatures, a.outFeatures, (r) => chwFeatureOfHwcRow(r, ...hwc)) };
         const bias: Record<string, ParamTensor> = a.bias ? { bias: node.params.bias as ParamTensor } : {};
-        set(ex.layer(node.name, 'Dense', { units: a.outFeatures, activation: 'linear', use_bias: a.bias }, inputs, { kernel, ...bias }));
+        set(ex.layer(node.name, 'Dense', { units: a.outFeatures, activation: activationOf(node), use_bias: a.bias }, inputs, { kernel, ...bias }));
         break;
       }
       case 'identity':

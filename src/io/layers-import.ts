@@ -35,12 +35,14 @@ import { KERAS_CONV_TO_IR, TRANSPOSE_2D, filled, hwcRowOfChwFeature, permute, re
 type Pads = readonly [number, number, number, number];
 
 /**
- * A Keras tensor as the IR holds it. `pads`: a ZeroPadding2D still to be folded into the
- * consuming conv. `hwc`: the IR value is a flatten in CHW order where Keras has HWC order.
+ * A Keras tensor as the IR holds it. `pads`: a ZeroPadding2D (the last of them: `padLayer`) still
+ * to be folded into the consuming conv. `hwc`: the IR value is a flatten in CHW order where Keras
+ * has HWC order.
  */
 interface Value {
   readonly node: string;
   readonly pads?: Pads;
+  readonly padLayer?: string;
   readonly hwc?: { readonly channels: number; readonly height: number; readonly width: number };
 }
 
@@ -54,6 +56,8 @@ class Importer {
   readonly paramOwners = new Map<string, string>();
   /** Graph inputs, in order. */
   readonly inputs: string[] = [];
+  /** Pending ZeroPadding2D values already made into nodes of their own. */
+  readonly padNodes = new WeakMap<Value, Value>();
 
   constructor(
     readonly source: string,
@@ -164,13 +168,32 @@ class LayerContext {
 
   /** The input, with no pending zero padding or Keras flatten order unless the caller `takes` it. */
   plain(value: Value, takes: 'pads' | 'hwc' | 'nothing' = 'nothing'): Value {
-    if (value.pads !== undefined && takes !== 'pads') {
-      this.fail(undefined, 'reads a ZeroPadding2D output; only Conv2D, DepthwiseConv2D and SeparableConv2D can absorb zero padding');
-    }
+    if (value.pads !== undefined && takes !== 'pads') return this.zeroPadded(value);
     if (value.hwc !== undefined && takes !== 'hwc') {
       this.fail(undefined, 'reads a Flatten of a [H, W, C] map in Keras order; only Dense, activations and Dropout may follow it');
     }
     return value;
+  }
+
+  /**
+   * A pending ZeroPadding2D read by a layer that cannot absorb it (a pool, an Add, ...) as a node
+   * of its own: a depthwise 1x1 conv with weight 1, no bias and that explicit padding, which is
+   * zero padding exactly (x * 1 inside, 0 on the border); the exporter writes it back as the
+   * ZeroPadding2D it was. Made once per padded value, however many layers read it.
+   */
+  private zeroPadded(value: Value): Value {
+    const done = this.importer.padNodes.get(value);
+    if (done !== undefined) return done;
+    const c = this.channels(value);
+    const node = this.importer.add({
+      name: value.padLayer ?? `${this.name}_pad`,
+      op: 'conv2d',
+      inputs: [value.node],
+      attrs: { inChannels: c, outChannels: c, kernel: [1, 1], stride: [1, 1], dilation: [1, 1], groups: c, bias: false, padding: value.pads as Pads },
+      params: { weight: { shape: [c, 1, 1, 1], data: new Float32Array(c).fill(1) } },
+    });
+    this.importer.padNodes.set(value, node);
+    return node;
   }
 
   channels(value: Value, rank4Only = true): number {
@@ -194,14 +217,15 @@ class LayerContext {
     return from?.hwc === undefined ? value : { ...value, hwc: from.hwc };
   }
 
-  activation(value: Value, field = 'activation'): Value {
+  /** The node of config[field]'s activation on `value`: named `name`, by default `${layer}_${op}` (the layer itself is another node). */
+  activation(value: Value, field = 'activation', name?: string): Value {
     const act = this.config[field] ?? 'linear';
     if (act === 'linear' || act === null) return value;
     if (typeof act !== 'string' || !Object.hasOwn(ACTIVATIONS, act)) {
       this.fail(`config.${field}`, `is ${JSON.stringify(act)}; supported: linear, ${Object.keys(ACTIVATIONS).join(', ')}`);
     }
     const op = ACTIVATIONS[act as keyof typeof ACTIVATIONS];
-    return this.add({ name: `${this.name}_${op}`, op, inputs: [value.node], attrs: {}, params: {} } as Node, value);
+    return this.add({ name: name ?? `${this.name}_${op}`, op, inputs: [value.node], attrs: {}, params: {} } as Node, value);
   }
 }
 
@@ -328,7 +352,7 @@ const HANDLERS: Record<string, Handler> = {
     ctx.channelsLast();
     const all = ctx.sides('padding', 1);
     const before = x.pads ?? [0, 0, 0, 0];
-    return { node: x.node, pads: all.map((v, i) => v + before[i]) as unknown as Pads };
+    return { node: x.node, pads: all.map((v, i) => v + before[i]) as unknown as Pads, padLayer: ctx.name };
   },
   Cropping2D: (ctx, inputs) => {
     const x = ctx.plain(one(ctx, inputs));
@@ -375,7 +399,7 @@ const HANDLERS: Record<string, Handler> = {
     });
     return ctx.activation(dense);
   },
-  Activation: (ctx, inputs) => ctx.activation(ctx.plain(one(ctx, inputs), 'hwc')),
+  Activation: (ctx, inputs) => ctx.activation(ctx.plain(one(ctx, inputs), 'hwc'), 'activation', ctx.name),
   ReLU: (ctx, inputs) => {
     const x = ctx.plain(one(ctx, inputs), 'hwc');
     const max = ctx.config.max_value ?? null;

@@ -106,16 +106,6 @@ describe('importLayersModel refuses, naming file, layer, class and field', () =>
     expectImportError(bad, { layer: 'b_conv1', className: 'Conv2D', field: 'config.data_format' }, /is "channels_first"; supported: channels_last/);
   });
 
-  it('a ZeroPadding2D that feeds a pool', () => {
-    const bad = edited(resnet, (j) => {
-      const pad = { class_name: 'ZeroPadding2D', name: 'pad', config: { name: 'pad', padding: [[1, 1], [1, 1]] }, inbound_nodes: [[['b_out', 0, 0, {}]]] };
-      const layers = layersOf(j);
-      layers.splice(layers.findIndex((l) => l.name === 'maxpool'), 0, pad);
-      layer(j, 'maxpool').inbound_nodes = [[['pad', 0, 0, {}]]];
-    });
-    expectImportError(bad, { layer: 'maxpool', className: 'MaxPooling2D', field: undefined }, /reads a ZeroPadding2D output/);
-  });
-
   it('a Flatten of a map as the model output (its order differs from the IR flatten)', () => {
     const bad = edited(sequential, (j) => {
       const layers = layersOf(j);

@@ -8,7 +8,8 @@ import { expect } from 'vitest';
 import { compileGraph } from '../../src/backend/index.ts';
 import type { Graph } from '../../src/ir/graph.ts';
 import { createRng } from '../../src/ir/init.ts';
-import type { LayersModelJSON } from '../../src/io/index.ts';
+import { layersModelToMemory, loadLayersFromMemory } from '../../src/bench/layers-timing.ts';
+import type { ExportedLayersModel } from '../../src/io/index.ts';
 
 type ST = tf.SymbolicTensor;
 const L = tf.layers;
@@ -34,38 +35,13 @@ export function randomizeWeights(model: tf.LayersModel, seed: number): void {
   tf.dispose(values);
 }
 
-export interface SavedModel {
-  readonly modelJson: LayersModelJSON;
-  readonly weightData: ArrayBuffer;
-}
+export type SavedModel = ExportedLayersModel;
 
-export async function saveToMemory(model: tf.LayersModel): Promise<SavedModel> {
-  let saved: SavedModel | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (a) => {
-      const data = a.weightData as ArrayBuffer | ArrayBuffer[];
-      const weightData = data instanceof ArrayBuffer ? data : (tf.io.concatenateArrayBuffers(data) as ArrayBuffer);
-      saved = {
-        modelJson: {
-          format: a.format,
-          generatedBy: a.generatedBy,
-          convertedBy: a.convertedBy ?? null,
-          modelTopology: a.modelTopology,
-          weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs as LayersModelJSON['weightsManifest'][0]['weights'] }],
-        },
-        weightData,
-      };
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  return saved as SavedModel;
-}
+/** As `model.save` writes it, in memory. */
+export const saveToMemory = layersModelToMemory;
 
 /** Loads a saved model with stock tfjs-layers. */
-export async function loadFromMemory(saved: SavedModel): Promise<tf.LayersModel> {
-  const weightSpecs = saved.modelJson.weightsManifest.flatMap((g) => g.weights) as tf.io.WeightsManifestEntry[];
-  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: saved.modelJson.modelTopology as object, weightSpecs, weightData: saved.weightData }));
-}
+export const loadFromMemory = loadLayersFromMemory;
 
 function convBnRelu6(x: ST, filters: number, stride: number, name: string): ST {
   const padded = stride === 2 ? apply(L.zeroPadding2d({ padding: [[0, 1], [0, 1]], name: `${name}_pad` }), x) : x;

@@ -1,0 +1,128 @@
+/**
+ * `npm run bench:shapes`: which Keras layer shape runs faster under stock `model.predict`, for
+ * each choice the Layers exporter makes (src/io/layers-export.ts). Each pair is two stock
+ * tfjs-layers models computing the same function: a stack of 6 layers on a [1, 28, 28, 64]
+ * map (Dense: [1, 1024] -> 1024), written one way or the other, timed in interleaved rounds.
+ *
+ *   npm run bench:shapes -- [--runs 21] [--warmup 3] [--backend wasm|cpu]
+ *
+ * A benchmark, not a test: it prints the ratios the exporter's choices rest on.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { pathToFileURL } from 'node:url';
+import { selectBackend } from '../backend/select.ts';
+import { interleavedMedians, randomizeLayersWeights } from './layers-timing.ts';
+
+type ST = tf.SymbolicTensor;
+const L = tf.layers;
+
+interface Choice {
+  readonly name: string;
+  /** The two ways, as [label, one layer of the stack]. */
+  readonly ways: readonly [readonly [string, (x: ST, i: number) => ST], readonly [string, (x: ST, i: number) => ST]];
+  readonly dense?: true;
+}
+
+const conv = (activation: 'linear' | 'relu' | 'relu6' | 'sigmoid', i: number) =>
+  L.conv2d({ filters: 64, kernelSize: 3, padding: 'same', activation, name: `conv${i}` });
+const on = (layer: tf.layers.Layer, x: ST | ST[]) => layer.apply(x) as ST;
+
+const CHOICES: readonly Choice[] = [
+  {
+    name: 'Conv2D + relu',
+    ways: [
+      ['Conv2D(activation relu)', (x, i) => on(conv('relu', i), x)],
+      ['Conv2D + Activation(relu)', (x, i) => on(L.activation({ activation: 'relu' }), on(conv('linear', i), x))],
+    ],
+  },
+  {
+    name: 'Conv2D + relu6',
+    ways: [
+      ['Conv2D(activation relu6)', (x, i) => on(conv('relu6', i), x)],
+      ['Conv2D + ReLU(max_value 6)', (x, i) => on(L.reLU({ maxValue: 6 }), on(conv('linear', i), x))],
+    ],
+  },
+  {
+    name: 'Conv2D + sigmoid',
+    ways: [
+      ['Conv2D(activation sigmoid)', (x, i) => on(conv('sigmoid', i), x)],
+      ['Conv2D + Activation(sigmoid)', (x, i) => on(L.activation({ activation: 'sigmoid' }), on(conv('linear', i), x))],
+    ],
+  },
+  {
+    name: 'DepthwiseConv2D + relu',
+    ways: [
+      ['DepthwiseConv2D(activation relu)', (x, i) => on(L.depthwiseConv2d({ kernelSize: 3, padding: 'same', activation: 'relu', name: `dw${i}` }), x)],
+      ['DepthwiseConv2D + Activation(relu)', (x, i) => on(L.activation({ activation: 'relu' }), on(L.depthwiseConv2d({ kernelSize: 3, padding: 'same', name: `dw${i}` }), x))],
+    ],
+  },
+  {
+    name: 'separable conv + relu',
+    ways: [
+      ['SeparableConv2D(activation relu)', (x, i) => on(L.separableConv2d({ filters: 64, kernelSize: 3, padding: 'same', activation: 'relu', name: `sep${i}` }), x)],
+      [
+        'DepthwiseConv2D + Conv2D 1x1(relu)',
+        (x, i) => on(L.conv2d({ filters: 64, kernelSize: 1, activation: 'relu', name: `pw${i}` }), on(L.depthwiseConv2d({ kernelSize: 3, padding: 'same', useBias: false, name: `dw${i}` }), x)),
+      ],
+    ],
+  },
+  {
+    name: 'Dense + relu',
+    dense: true,
+    ways: [
+      ['Dense(activation relu)', (x, i) => on(L.dense({ units: 1024, activation: 'relu', name: `fc${i}` }), x)],
+      ['Dense + Activation(relu)', (x, i) => on(L.activation({ activation: 'relu' }), on(L.dense({ units: 1024, name: `fc${i}` }), x))],
+    ],
+  },
+];
+
+export interface ShapeResult {
+  readonly choice: string;
+  readonly a: string;
+  readonly b: string;
+  readonly aMs: number;
+  readonly bMs: number;
+}
+
+export function measureLayerShapes(runs: number, warmup: number): ShapeResult[] {
+  return CHOICES.map((choice) => {
+    const shape = choice.dense ? [1024] : [28, 28, 64];
+    const models = choice.ways.map(([, layer], w) => {
+      const input = tf.input({ shape });
+      let x = input;
+      for (let i = 0; i < 6; i++) x = layer(x, i);
+      const model = tf.model({ inputs: input, outputs: x, name: `way${w}` });
+      randomizeLayersWeights(model, 1);
+      return model;
+    });
+    const x = tf.randomUniform([1, ...shape], -1, 1, 'float32', 3);
+    const [aMs, bMs] = interleavedMedians(models, x, runs, warmup);
+    x.dispose();
+    models.forEach((m) => m.dispose());
+    return { choice: choice.name, a: choice.ways[0][0], b: choice.ways[1][0], aMs, bMs };
+  });
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const option = (flag: string, fallback: string) => {
+    const at = argv.indexOf(flag);
+    return at < 0 ? fallback : (argv[at + 1] ?? fallback);
+  };
+  const backend = await selectBackend({ backend: option('--backend', 'wasm') as 'wasm' | 'cpu' });
+  const runs = Number(option('--runs', '21'));
+  const warmup = Number(option('--warmup', '3'));
+  console.log(`bench:shapes  stock model.predict on ${backend.name}, ${runs} interleaved runs, medians`);
+  console.log('| choice | way A | ms | way B | ms | A / B |');
+  console.log('|---|---|--:|---|--:|--:|');
+  for (const r of measureLayerShapes(runs, warmup)) {
+    console.log(`| ${r.choice} | ${r.a} | ${r.aMs.toFixed(2)} | ${r.b} | ${r.bMs.toFixed(2)} | ${(r.aMs / r.bMs).toFixed(3)} |`);
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}
