@@ -4,7 +4,7 @@
  * tfjs-layers models computing the same function: a stack of 6 layers on a [1, 28, 28, 64]
  * map (Dense: [1, 1024] -> 1024), written one way or the other, timed in interleaved rounds.
  *
- *   npm run bench:shapes -- [--runs 21] [--warmup 3] [--backend wasm|cpu]
+ *   npm run bench:shapes -- [--runs 21] [--warmup 3] [--backend wasm|cpu] [--only 'sigmoid,Dense']
  *
  * A benchmark, not a test: it prints the ratios the exporter's choices rest on.
  */
@@ -23,7 +23,7 @@ interface Choice {
   readonly dense?: true;
 }
 
-const conv = (activation: 'linear' | 'relu' | 'relu6' | 'sigmoid', i: number) =>
+const conv = (activation: 'linear' | 'relu' | 'relu6' | 'sigmoid' | 'tanh', i: number) =>
   L.conv2d({ filters: 64, kernelSize: 3, padding: 'same', activation, name: `conv${i}` });
 const on = (layer: tf.layers.Layer, x: ST | ST[]) => layer.apply(x) as ST;
 
@@ -47,6 +47,13 @@ const CHOICES: readonly Choice[] = [
     ways: [
       ['Conv2D(activation sigmoid)', (x, i) => on(conv('sigmoid', i), x)],
       ['Conv2D + Activation(sigmoid)', (x, i) => on(L.activation({ activation: 'sigmoid' }), on(conv('linear', i), x))],
+    ],
+  },
+  {
+    name: 'Conv2D + tanh',
+    ways: [
+      ['Conv2D(activation tanh)', (x, i) => on(conv('tanh', i), x)],
+      ['Conv2D + Activation(tanh)', (x, i) => on(L.activation({ activation: 'tanh' }), on(conv('linear', i), x))],
     ],
   },
   {
@@ -84,8 +91,9 @@ export interface ShapeResult {
   readonly bMs: number;
 }
 
-export function measureLayerShapes(runs: number, warmup: number): ShapeResult[] {
-  return CHOICES.map((choice) => {
+/** Times each choice whose name contains one of `only` (all when empty). */
+export function measureLayerShapes(runs: number, warmup: number, only: readonly string[] = []): ShapeResult[] {
+  return CHOICES.filter((c) => only.length === 0 || only.some((o) => c.name.includes(o))).map((choice) => {
     const shape = choice.dense ? [1024] : [28, 28, 64];
     const models = choice.ways.map(([, layer], w) => {
       const input = tf.input({ shape });
@@ -115,7 +123,8 @@ async function main(): Promise<void> {
   console.log(`bench:shapes  stock model.predict on ${backend.name}, ${runs} interleaved runs, medians`);
   console.log('| choice | way A | ms | way B | ms | A / B |');
   console.log('|---|---|--:|---|--:|--:|');
-  for (const r of measureLayerShapes(runs, warmup)) {
+  const only = option('--only', '').split(',').filter((o) => o !== '');
+  for (const r of measureLayerShapes(runs, warmup, only)) {
     console.log(`| ${r.choice} | ${r.a} | ${r.aMs.toFixed(2)} | ${r.b} | ${r.bMs.toFixed(2)} | ${(r.aMs / r.bMs).toFixed(3)} |`);
   }
 }
