@@ -20,6 +20,7 @@
  *   Dropout, trivial Reshape         no node / flatten / globalAvgPool with keepDims
  * Anything else is a LayersModelError naming the file, layer, class and field.
  */
+import * as tf from '@tensorflow/tfjs';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ShapefoldError } from '../ir/errors.ts';
@@ -552,6 +553,22 @@ function callsOf(ctx: LayerContext): Ref[][] {
 }
 
 /**
+ * A layer class without a handler. tf.loadLayersModel rejects a class its serialization registry
+ * lacks (a custom layer not registered in this process), so that is said first.
+ */
+function unsupportedClass(ctx: LayerContext): never {
+  const className = ctx.layer.class_name;
+  if (!Object.hasOwn(tf.serialization.SerializationMap.getMap().classNameMap, className)) {
+    return ctx.fail(
+      'class_name',
+      `is not a layer class tfjs knows: tf.loadLayersModel would reject this model too. A custom layer must be registered ` +
+        `(tf.serialization.registerClass) before the model is read`,
+    );
+  }
+  return ctx.fail('class_name', `is not supported (supported: InputLayer, ${MODEL_CLASSES.join(', ')}, ${Object.keys(HANDLERS).join(', ')})`);
+}
+
+/**
  * The node index of a layer's first saved call. A nested model with inputs of its own has a
  * node at index 0, made when it was built; Keras and tfjs save only its calls in the outer
  * model, numbered from 1.
@@ -616,7 +633,7 @@ function callModel(importer: Importer, model: Topology, scope: string, args: rea
     }
     if (layer.class_name === 'InputLayer') return ctx.fail('inbound_nodes', 'an InputLayer is read only as a model input');
     const handler = Object.hasOwn(HANDLERS, layer.class_name) ? HANDLERS[layer.class_name] : undefined;
-    if (handler === undefined) return ctx.fail('class_name', `is not supported (supported: InputLayer, ${MODEL_CLASSES.join(', ')}, ${Object.keys(HANDLERS).join(', ')})`);
+    if (handler === undefined) return unsupportedClass(ctx);
     return [handler(ctx, from)];
   };
   const wrongArity = (expected: number): never => {

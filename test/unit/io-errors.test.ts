@@ -59,9 +59,16 @@ function expectImportError(saved: SavedModel, site: { layer?: string; className?
 describe('importLayersModel refuses, naming file, layer, class and field', () => {
   it('an unsupported layer class', () => {
     const bad = edited(resnet, (j) => {
-      layer(j, 'gap').class_name = 'NoSuchLayer';
+      layer(j, 'gap').class_name = 'Conv3D';
     });
-    expectImportError(bad, { layer: 'gap', className: 'NoSuchLayer', field: 'class_name' }, /is not supported \(supported: InputLayer, Sequential, Model, Functional, Conv2D/);
+    expectImportError(bad, { layer: 'gap', className: 'Conv3D', field: 'class_name' }, /is not supported \(supported: InputLayer, Sequential, Model, Functional, Conv2D/);
+  });
+
+  it('a layer class tfjs itself does not know (an unregistered custom layer)', () => {
+    const bad = edited(resnet, (j) => {
+      layer(j, 'gap').class_name = 'MyCustomPool';
+    });
+    expectImportError(bad, { layer: 'gap', className: 'MyCustomPool', field: 'class_name' }, /is not a layer class tfjs knows: tf\.loadLayersModel would reject this model too\. A custom layer must be registered \(tf\.serialization\.registerClass\)/);
   });
 
   it('an activation the IR has no op for', () => {

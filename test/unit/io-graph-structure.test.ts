@@ -145,6 +145,6 @@ describe('nested models', () => {
       caught = error;
     }
     expect(caught).toBeInstanceOf(LayersModelError);
-    expect((caught as LayersModelError).message).toMatch(/^nested\.json: layer 'stem\/stem_bn' \(NoSuchLayer\): class_name is not supported/);
+    expect((caught as LayersModelError).message).toMatch(/^nested\.json: layer 'stem\/stem_bn' \(NoSuchLayer\): class_name is not a layer class tfjs knows/);
   });
 });
