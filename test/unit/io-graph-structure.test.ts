@@ -46,7 +46,7 @@ describe('shared layers: a conv and a whole Sequential encoder each called on tw
   let graph: Graph;
 
   beforeAll(async () => {
-    model = sharedLayers({ size: 8 });
+    model = sharedLayers({ size: 8, classifierActivation: 'linear' });
     inputs = [randomInput([2, 8, 8, 3], 1), randomInput([2, 8, 8, 3], 2)];
     ({ saved, expected } = await roundTrip(model, inputs));
     graph = importLayersModel(saved.modelJson, saved.weightData, 'siamese.json');
@@ -117,7 +117,7 @@ describe('shared layers: a conv and a whole Sequential encoder each called on tw
 
 describe('nested models', () => {
   it('a Sequential inside a functional model inside a Sequential (and a functional inside that) imports, folds and exports', async () => {
-    const model = nestedModels({ size: 8 });
+    const model = nestedModels({ size: 8, classifierActivation: 'linear' });
     const x = randomInput([2, 8, 8, 3], 4);
     const { saved, expected } = await roundTrip(model, [x]);
     const graph = importLayersModel(saved.modelJson, saved.weightData, 'nested.json');
@@ -132,7 +132,7 @@ describe('nested models', () => {
   });
 
   it('names the nested layer at fault, with its path', async () => {
-    const model = nestedModels({ size: 8 });
+    const model = nestedModels({ size: 8, classifierActivation: 'linear' });
     const saved = await saveToMemory(model);
     model.dispose();
     const json = structuredClone(saved.modelJson);

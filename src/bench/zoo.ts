@@ -1,0 +1,150 @@
+/**
+ * `npm run bench:zoo`: every architecture of the zoo (src/bench/zoo-models.ts, the definitions the
+ * test suite runs small) at full size, batch 1, random weights and BN statistics, generated with
+ * stock tfjs-layers; imported, folded, exported back to a stock Layers model, and both timed with
+ * stock `model.predict` in interleaved rounds (medians). Writes the table to BENCHMARKS.md.
+ *
+ *   npm run bench:zoo -- [--runs 9] [--warmup 2] [--only NAME,...] [--classifier softmax|linear] [--out BENCHMARKS.md]
+ *
+ * A model shapefold cannot import yet gets a row saying why, not a number.
+ *
+ * Goals (issue 7): no model slower than its original (ratio >= 0.98, within noise); the
+ * MobileNet-v2 shape >= 2x; MobileNet-v1 >= 1.5x. A benchmark, not a test: goals print
+ * PASS/FAIL and never change the exit code.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { writeFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
+import { selectBackend } from '../backend/select.ts';
+import { foldGraph } from '../fold/index.ts';
+import { createRng } from '../ir/init.ts';
+import { LAYERS_EXPORTABLE_RULES, exportLayersModel, importLayersModel, type LayersModelJSON } from '../io/index.ts';
+import { interleavedMedians, layersModelToMemory, loadLayersFromMemory, randomizeLayersWeights } from './layers-timing.ts';
+import { ZOO, batchNormalizationLayers, type ZooModel } from './zoo-models.ts';
+
+const GOALS: Readonly<Record<string, number>> = { 'MobileNet v2': 2, 'MobileNet v1': 1.5 };
+const NOT_SLOWER = 0.98;
+
+interface Row {
+  readonly name: string;
+  /** Why it was not measured. */
+  readonly error?: string;
+  readonly size: number;
+  readonly bnBefore: number;
+  readonly bnAfter: number;
+  readonly params: number;
+  readonly paramsAfter: number;
+  readonly originalMs: number;
+  readonly foldedMs: number;
+  readonly maxRelDiff: number;
+}
+
+const bnCount = (json: LayersModelJSON) => batchNormalizationLayers(json.modelTopology).length;
+
+async function measure(entry: ZooModel, runs: number, warmup: number, classifierActivation: 'softmax' | 'linear'): Promise<Row> {
+  const original = entry.build({ size: entry.bench.size, classifierActivation });
+  randomizeLayersWeights(original, 1);
+  const saved = await layersModelToMemory(original);
+  let graph;
+  try {
+    graph = importLayersModel(saved.modelJson, saved.weightData, entry.name);
+  } catch (error) {
+    original.dispose();
+    const nothing = { bnBefore: bnCount(saved.modelJson), bnAfter: NaN, params: NaN, paramsAfter: NaN, originalMs: NaN, foldedMs: NaN, maxRelDiff: NaN };
+    return { name: entry.name, size: entry.bench.size, error: (error as Error).message, ...nothing };
+  }
+  const { graph: folded } = foldGraph(graph, { rules: LAYERS_EXPORTABLE_RULES, probe: false });
+  const exported = exportLayersModel(folded, `${original.name}_folded`);
+  const foldedModel = await loadLayersFromMemory(exported);
+  const rng = createRng(2);
+  const inputs = original.inputs.map((input) => {
+    const shape = [1, ...(input.shape.slice(1) as number[])];
+    return tf.tensor(Float32Array.from({ length: shape.reduce((p, d) => p * d, 1) }, () => 2 * rng() - 1), shape);
+  });
+  const x = inputs.length === 1 ? inputs[0] : inputs;
+  const [originalMs, foldedMs] = interleavedMedians([original, foldedModel], x, runs, warmup);
+  const maxRelDiff = tf.tidy(() => {
+    const a = original.predict(x) as tf.Tensor;
+    const b = foldedModel.predict(x) as tf.Tensor;
+    return tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] / Math.max(1, tf.max(tf.abs(a)).dataSync()[0]);
+  });
+  const row: Row = {
+    name: entry.name,
+    size: entry.bench.size,
+    bnBefore: bnCount(saved.modelJson),
+    bnAfter: bnCount(exported.modelJson),
+    params: original.countParams(),
+    paramsAfter: foldedModel.countParams(),
+    originalMs,
+    foldedMs,
+    maxRelDiff,
+  };
+  tf.dispose(inputs);
+  original.dispose();
+  foldedModel.dispose();
+  return row;
+}
+
+function verdict(row: Row): string {
+  if (row.error !== undefined) return 'not measured';
+  const ratio = row.originalMs / row.foldedMs;
+  const goal = GOALS[row.name];
+  if (goal !== undefined) return `${ratio >= goal ? 'PASS' : 'FAIL'} (>= ${goal}x)`;
+  return ratio >= NOT_SLOWER ? 'PASS' : 'FAIL';
+}
+
+function table(rows: readonly Row[], backend: string, runs: number, classifier: string): string {
+  const lines = [
+    `Stock \`model.predict\` on ${backend}, batch 1, random weights and BN statistics, ${runs} interleaved runs each, medians; ` +
+      `classifier activation ${classifier}.`,
+    'Ratio = original / folded time. Goals: every ratio >= 0.98; MobileNet v2 >= 2x; MobileNet v1 >= 1.5x.',
+    '',
+    '| model | input | BN before | BN after | params before | params after | original ms | folded ms | ratio | max rel. diff | goal |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
+  ];
+  for (const r of rows) {
+    if (r.error !== undefined) {
+      lines.push(`| ${r.name} | ${r.size}x${r.size} | ${r.bnBefore} | | | | | | | | not measured: ${r.error.replaceAll('|', '/')} |`);
+      continue;
+    }
+    lines.push(
+      `| ${r.name} | ${r.size}x${r.size} | ${r.bnBefore} | ${r.bnAfter} | ${r.params.toLocaleString('en-US')} | ${r.paramsAfter.toLocaleString('en-US')} | ` +
+        `${r.originalMs.toFixed(1)} | ${r.foldedMs.toFixed(1)} | ${(r.originalMs / r.foldedMs).toFixed(2)}x | ${r.maxRelDiff.toExponential(1)} | ${verdict(r)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const option = (flag: string, fallback: string) => {
+    const at = argv.indexOf(flag);
+    return at < 0 ? fallback : (argv[at + 1] ?? fallback);
+  };
+  const runs = Number(option('--runs', '9'));
+  const warmup = Number(option('--warmup', '2'));
+  const only = option('--only', '').split(',').filter((s) => s !== '');
+  const out = option('--out', 'BENCHMARKS.md');
+  const classifier = option('--classifier', 'softmax');
+  if (classifier !== 'softmax' && classifier !== 'linear') throw new Error(`--classifier: softmax or linear, got ${classifier}`);
+  const unknown = only.filter((name) => !ZOO.some((e) => e.name === name));
+  if (unknown.length > 0) throw new Error(`--only: unknown model ${unknown.join(', ')}; the zoo has ${ZOO.map((e) => e.name).join(', ')}`);
+  const backend = await selectBackend({ backend: 'wasm' });
+  const rows: Row[] = [];
+  for (const entry of ZOO.filter((e) => only.length === 0 || only.includes(e.name))) {
+    const row = await measure(entry, runs, warmup, classifier);
+    rows.push(row);
+    if (row.error !== undefined) console.log(`${row.name}: not measured: ${row.error}`);
+    else console.log(`${row.name}: ${row.originalMs.toFixed(1)} -> ${row.foldedMs.toFixed(1)} ms (${(row.originalMs / row.foldedMs).toFixed(2)}x), BN ${row.bnBefore} -> ${row.bnAfter}, ${verdict(row)}`);
+  }
+  const text = table(rows, backend.name, runs, classifier);
+  await writeFile(out, `# Benchmarks\n\n## The zoo (\`npm run bench:zoo\`)\n\n${text}\n`);
+  console.log(`\n${text}\n\nwritten to ${out}`);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}
