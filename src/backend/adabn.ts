@@ -39,7 +39,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '../ir/errors.ts';
 import type { Graph, Node, NodeOf, ParamTensor, Shape } from '../ir/graph.ts';
 import { bindInputShapes, inferShapes } from '../ir/shapes.ts';
-import { InputError } from './errors.ts';
+import { ExecutionError, InputError } from './errors.ts';
 import { type CompiledGraph, compileGraph } from './executor.ts';
 import { batchMoments } from './ops/batch-norm.ts';
 import { channelsLastPerm } from './ops/structural.ts';
@@ -307,6 +307,13 @@ export async function adaBN(compiled: CompiledGraph, batches: AdaBNData, opts: A
 
   const normLayers = graph.nodes.filter(isBatchNormLike);
   const targets = normLayers.filter((node) => !isFrozen(node));
+  for (const node of targets) {
+    const tied = graph.nodes.filter((other) => other.tiedTo === node.name || (node.tiedTo !== undefined && other.name === node.tiedTo));
+    if (tied.length > 0) {
+      // Each use sees different data; one set of statistics for all of them is not what AdaBN estimates.
+      throw new ExecutionError(node.name, node.op, `shares its running statistics with ${tied.map((n) => `'${n.name}'`).join(', ')} (one layer used several times); freeze it to adapt the others`);
+    }
+  }
   const levelOf = levels(graph, new Set(targets.map((node) => node.name)));
   const passes = targets.length === 0 ? 0 : Math.max(...levelOf.values()) + 1;
 

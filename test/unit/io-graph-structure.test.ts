@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileGraph, selectBackend } from '../../src/backend/index.ts';
+import { adaBN, compileGraph, selectBackend } from '../../src/backend/index.ts';
 import { foldGraph } from '../../src/fold/index.ts';
 import type { Graph } from '../../src/ir/graph.ts';
 import { graphFromJSON, graphToJSON } from '../../src/ir/serialize.ts';
@@ -113,6 +113,26 @@ describe('shared layers: a conv and a whole Sequential encoder each called on tw
     expectCloseTo(predict(reloaded, inputs as unknown as tf.Tensor), expected, 'folded');
     reloaded.dispose();
   });
+});
+
+it('AdaBN refuses a BN shared by several uses instead of giving it one use’s statistics', async () => {
+  const bn = (name: string) => ({
+    name,
+    op: 'batchNorm' as const,
+    inputs: ['x'],
+    attrs: { numFeatures: 2, eps: 1e-3, decay: 0.99, unbiasedRunningVar: false, frozen: false },
+    params: { gamma: { shape: [2], data: new Float32Array([1, 2]) }, beta: { shape: [2], data: new Float32Array(2) }, runningMean: { shape: [2], data: new Float32Array(2) }, runningVar: { shape: [2], data: new Float32Array([1, 1]) } },
+  });
+  const graph: Graph = {
+    nodes: [{ name: 'x', op: 'input', inputs: [], attrs: { shape: ['N', 2, 3, 3] }, params: {} }, bn('bn'), { ...bn('bn_1'), tiedTo: 'bn' }, { name: 'sum', op: 'add', inputs: ['bn', 'bn_1'], attrs: {}, params: {} }],
+    inputs: ['x'],
+    outputs: ['sum'],
+  };
+  const net = compileGraph(graph);
+  const data = tf.ones([4, 2, 3, 3]);
+  await expect(adaBN(net, data)).rejects.toThrow(/batchNorm 'bn'.*shares its running statistics with 'bn_1'/);
+  data.dispose();
+  net.dispose();
 });
 
 describe('nested models', () => {
