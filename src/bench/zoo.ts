@@ -4,7 +4,7 @@
  * stock tfjs-layers; imported, folded, exported back to a stock Layers model, and both timed with
  * stock `model.predict` in interleaved rounds (medians). Writes the table to BENCHMARKS.md.
  *
- *   npm run bench:zoo -- [--runs 9] [--warmup 2] [--only NAME,...] [--classifier softmax|linear] [--out BENCHMARKS.md]
+ *   npm run bench:zoo -- [--runs 9] [--warmup 2] [--only NAME,...] [--size N (every model)] [--classifier softmax|linear] [--out BENCHMARKS.md]
  *
  * A model shapefold cannot import yet gets a row saying why, not a number.
  *
@@ -41,8 +41,8 @@ interface Row {
 
 const bnCount = (json: LayersModelJSON) => batchNormalizationLayers(json.modelTopology).length;
 
-async function measure(entry: ZooModel, runs: number, warmup: number, classifierActivation: 'softmax' | 'linear'): Promise<Row> {
-  const original = entry.build({ size: entry.bench.size, classifierActivation });
+async function measure(entry: ZooModel, size: number, runs: number, warmup: number, classifierActivation: 'softmax' | 'linear'): Promise<Row> {
+  const original = entry.build({ size, classifierActivation });
   randomizeLayersWeights(original, 1);
   const saved = await layersModelToMemory(original);
   let graph;
@@ -51,7 +51,7 @@ async function measure(entry: ZooModel, runs: number, warmup: number, classifier
   } catch (error) {
     original.dispose();
     const nothing = { bnBefore: bnCount(saved.modelJson), bnAfter: NaN, params: NaN, paramsAfter: NaN, originalMs: NaN, foldedMs: NaN, maxRelDiff: NaN };
-    return { name: entry.name, size: entry.bench.size, error: (error as Error).message, ...nothing };
+    return { name: entry.name, size, error: (error as Error).message, ...nothing };
   }
   const { graph: folded } = foldGraph(graph, { rules: LAYERS_EXPORTABLE_RULES, probe: false });
   const exported = exportLayersModel(folded, `${original.name}_folded`);
@@ -70,7 +70,7 @@ async function measure(entry: ZooModel, runs: number, warmup: number, classifier
   });
   const row: Row = {
     name: entry.name,
-    size: entry.bench.size,
+    size,
     bnBefore: bnCount(saved.modelJson),
     bnAfter: bnCount(exported.modelJson),
     params: original.countParams(),
@@ -126,20 +126,22 @@ async function main(): Promise<void> {
   const only = option('--only', '').split(',').filter((s) => s !== '');
   const out = option('--out', 'BENCHMARKS.md');
   const classifier = option('--classifier', 'softmax');
+  const sizeOverride = argv.includes('--size') ? Number(option('--size', '')) : undefined;
+  if (sizeOverride !== undefined && !(Number.isSafeInteger(sizeOverride) && sizeOverride >= 32)) throw new Error('--size: an integer >= 32');
   if (classifier !== 'softmax' && classifier !== 'linear') throw new Error(`--classifier: softmax or linear, got ${classifier}`);
   const unknown = only.filter((name) => !ZOO.some((e) => e.name === name));
   if (unknown.length > 0) throw new Error(`--only: unknown model ${unknown.join(', ')}; the zoo has ${ZOO.map((e) => e.name).join(', ')}`);
   const backend = await selectBackend({ backend: 'wasm' });
   const rows: Row[] = [];
   for (const entry of ZOO.filter((e) => only.length === 0 || only.includes(e.name))) {
-    const row = await measure(entry, runs, warmup, classifier);
+    const row = await measure(entry, sizeOverride ?? entry.bench.size, runs, warmup, classifier);
     rows.push(row);
     if (row.error !== undefined) console.log(`${row.name}: not measured: ${row.error}`);
     else console.log(`${row.name}: ${row.originalMs.toFixed(1)} -> ${row.foldedMs.toFixed(1)} ms (${(row.originalMs / row.foldedMs).toFixed(2)}x), BN ${row.bnBefore} -> ${row.bnAfter}, ${verdict(row)}`);
+    // Written after every model: a long run stopped part way keeps what it measured.
+    await writeFile(out, `# Benchmarks\n\n## The zoo (\`npm run bench:zoo ${argv.join(' ')}\`)\n\n${table(rows, backend.name, runs, classifier)}\n`);
   }
-  const text = table(rows, backend.name, runs, classifier);
-  await writeFile(out, `# Benchmarks\n\n## The zoo (\`npm run bench:zoo\`)\n\n${text}\n`);
-  console.log(`\n${text}\n\nwritten to ${out}`);
+  console.log(`\n${table(rows, backend.name, runs, classifier)}\n\nwritten to ${out}`);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
