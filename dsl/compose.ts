@@ -5,14 +5,16 @@
  * for any H); the first differing dim is named in the error.
  */
 import type { Shape } from '../src/ir/graph.ts';
-import type { Apply, Call, Layer, Prefix, ShapeFn } from './layer.ts';
+import { dimLabel } from '../src/ir/labels.ts';
+import { dimEqual } from '../src/shape/dim.ts';
+import type { Apply, Call, FirstPoisoned, Layer, Prefix, ShapeError, ShapeFn, ShapeFnOf, ShapeOrError } from './layer.ts';
 import { singleUse } from './runtime.ts';
 import { DslError, type Scope } from './scope.ts';
-import type { CompareShapes } from './shape.ts';
+import type { CheckRank2or4, CompareShapes, DimLabel } from './shape.ts';
 import { Tensor } from './tensor.ts';
-import type { Dim, DimSum } from './types/index.ts';
+import type { Dim, DimEqual, DimSum, DimToString } from './types/index.ts';
 
-function sameScope(op: string, tensors: readonly Tensor<Shape>[]): Scope {
+function sameScope(op: string, tensors: readonly Tensor<ShapeOrError>[]): Scope {
   const scope = tensors[0].scope;
   if (tensors.some((t) => !(t instanceof Tensor) || t.scope !== scope)) {
     throw new DslError(`${op}: all inputs must be tensors of one model (same scope)`);
@@ -20,53 +22,137 @@ function sameScope(op: string, tensors: readonly Tensor<Shape>[]): Scope {
   return scope;
 }
 
-type AddCheck<A extends Shape, B extends Shape> =
-  CompareShapes<A, B, 'branch shapes'> extends infer R ? (R extends string ? `add: ${R}` : Tensor<B>) : never;
-
-/** Elementwise sum of two branches of equal shape (the residual merge). */
-export function add<A extends Shape, B extends Shape>(a: Tensor<A>, b: AddCheck<A, B>, options: { readonly name?: string } = {}): Tensor<A> {
-  const tb = b as unknown as Tensor<B>;
-  const scope = sameScope('add', [a, tb]);
-  return new Tensor<A>(scope, scope.node({ op: 'add', inputs: [a.node, tb.node], name: options.name, attrs: {} }));
+export interface MergeOptions {
+  readonly name?: string;
 }
+
+type MergeArg = Tensor<any> | MergeOptions;
+
+/** The tensors among a merge's arguments: all of them but a trailing options object. */
+type TensorArgs<Args extends readonly unknown[]> = Args extends readonly [...infer Ts, infer Last]
+  ? Last extends Tensor<any>
+    ? Args
+    : Ts
+  : Args;
 
 type ShapesOf<Ts> = { [K in keyof Ts]: Ts[K] extends Tensor<infer S> ? S : never };
 
-type ConcatCheck<Shapes extends readonly Shape[], I extends unknown[] = [unknown]> = I['length'] extends Shapes['length']
+/** Where branch `Other` differs from the first branch: `differs at dim i (L): other vs first`, or `true`. */
+type DiffersFrom<First extends Shape, Other extends Shape, Skip extends number> = First['length'] extends Other['length']
+  ? DiffersAt<First, Other, Skip, []>
+  : `differs in rank: ${Other['length']} vs ${First['length']}`;
+
+type DiffersAt<First extends Shape, Other extends Shape, Skip extends number, Index extends unknown[]> = Index['length'] extends First['length']
   ? true
-  : CompareShapes<Shapes[0], Shapes[I['length']], 'inputs', 1> extends infer R
-    ? R extends string
-      ? `concat: input ${I['length']}: ${R}`
-      : ConcatCheck<Shapes, [...I, unknown]>
-    : never;
+  : Index['length'] extends Skip
+    ? DiffersAt<First, Other, Skip, [...Index, unknown]>
+    : DimEqual<First[Index['length']], Other[Index['length']]> extends true
+      ? DiffersAt<First, Other, Skip, [...Index, unknown]>
+      : `differs at dim ${Index['length']} (${DimLabel<First['length'], Index['length']>}): ${DimToString<Other[Index['length']]>} vs ${DimToString<First[Index['length']]>}`;
+
+/** [index of the offending argument, message] for the first branch unlike the first one, or `true`. */
+type FirstMismatch<Op extends string, Noun extends string, Shapes extends readonly Shape[], Skip extends number, Index extends unknown[] = [unknown]> =
+  Index['length'] extends Shapes['length']
+    ? true
+    : DiffersFrom<Shapes[0], Shapes[Index['length']], Skip> extends infer R
+      ? R extends string
+        ? [Index['length'], `${Op}: ${Noun} ${[...Index, unknown]['length']} of ${Shapes['length']} ${R}`]
+        : FirstMismatch<Op, Noun, Shapes, Skip, [...Index, unknown]>
+      : never;
+
+/** The arguments with the offending one replaced by its message: the error lands on that branch. */
+type Blame<Args extends readonly unknown[], At extends number, Message extends string> = {
+  [K in keyof Args]: K extends `${At}` ? Message : Args[K];
+};
+
+/**
+ * A merge's verdict: the poisoned shape of an input that already failed, `[index, message]` for
+ * the first argument at fault, or `true`. `Extra` is an op-specific check blamed on argument 0.
+ */
+type MergeVerdict<Op extends string, Noun extends string, Ts extends readonly unknown[], Skip extends number, Extra> =
+  Ts['length'] extends 0 | 1
+    ? [0, `${Op}: needs at least two tensors`]
+    : FirstPoisoned<ShapesOf<Ts>> extends infer P
+      ? P extends false
+        ? Extra extends string
+          ? [0, `${Op}: ${Extra}`]
+          : FirstMismatch<Op, Noun, ShapesOf<Ts> & readonly Shape[], Skip>
+        : P
+      : never;
+
+/** The merge's parameter list: `Args`, or `Args` with the argument at fault replaced by the message. */
+type MergeArgs<Args extends readonly unknown[], Verdict> = Verdict extends [infer At extends number, infer Message extends string]
+  ? Blame<Args extends readonly [] ? [unknown] : Args, At, Message>
+  : Args;
+
+/** The merge's output: `Out`, or the failure (new or inherited) it carries forward. */
+type MergeOut<Verdict, Out> = Verdict extends [unknown, infer Message extends string]
+  ? ShapeError<Message>
+  : Verdict extends ShapeError<string>
+    ? Verdict
+    : Out extends ShapeOrError
+      ? Out
+      : never;
+
+type AddVerdict<Args extends readonly unknown[]> = MergeVerdict<'add', 'branch', TensorArgs<Args>, -1, true>;
+
+/**
+ * Elementwise sum of two or more branches of equal shape (the residual merge): `add(a, b, c)`,
+ * `add(a, b, { name })`. A branch unlike the first is the error, named by its position:
+ * `add: branch 3 of 3 differs at dim 1 (C): 64 vs 32` (that branch's size first).
+ */
+export function add<const Args extends readonly MergeArg[]>(
+  ...args: MergeArgs<Args, AddVerdict<Args>>
+): Tensor<MergeOut<AddVerdict<Args>, ShapesOf<TensorArgs<Args>>[0]>> {
+  return merge('add', 'branch', args as unknown as readonly MergeArg[]);
+}
 
 type ChannelsOf<Shapes> = { [K in keyof Shapes]: Shapes[K] extends readonly [unknown, infer C, ...unknown[]] ? C : never };
 
-type ConcatOut<Shapes extends readonly unknown[]> = Shapes[0] extends readonly [infer N, unknown, ...infer Rest]
+type ConcatOut<Shapes> = Shapes extends readonly unknown[] ? ConcatOfShapes<Shapes> : never;
+type ConcatOfShapes<Shapes extends readonly unknown[]> = Shapes[0] extends readonly [infer N, unknown, ...infer Rest]
   ? ChannelsOf<Shapes> extends infer Channels extends readonly Dim[]
     ? [N, DimSum<Channels>, ...Rest]
     : never
   : never;
 
-type ConcatShape<Ts extends readonly Tensor<any>[]> = ConcatOut<ShapesOf<Ts>> extends infer S extends Shape ? S : never;
+type ConcatRank<Ts extends readonly unknown[]> = Ts extends readonly [Tensor<infer S>, ...unknown[]] ? CheckRank2or4<S> : true;
 
-type ConcatArgs<Ts extends readonly Tensor<any>[]> = Ts['length'] extends 0 | 1
-  ? 'concat: needs at least two tensors'
-  : ConcatCheck<ShapesOf<Ts> & readonly Shape[]> extends infer R
-    ? R extends string
-      ? R
-      : Ts
-    : never;
+type ConcatVerdict<Args extends readonly unknown[]> = MergeVerdict<'concat', 'input', TensorArgs<Args>, 1, ConcatRank<TensorArgs<Args>>>;
 
-/** Concatenation on the channel axis; all other dims must agree. */
-export function concat<const Ts extends readonly Tensor<any>[]>(
-  tensors: ConcatArgs<Ts>,
-  options: { readonly name?: string } = {},
-): Tensor<ConcatShape<Ts>> {
-  const list = tensors as unknown as readonly Tensor<Shape>[];
-  if (!Array.isArray(list) || list.length < 2) throw new DslError('concat: needs at least two tensors');
-  const scope = sameScope('concat', list);
-  return new Tensor(scope, scope.node({ op: 'concat', inputs: list.map((t) => t.node), name: options.name, attrs: {} }));
+/**
+ * Concatenation on the channel axis of two or more tensors (`concat(a, b, c)`, `concat(a, b, { name })`);
+ * all other dims must agree: `concat: input 2 of 2 differs at dim 2 (H): 27 vs 28`.
+ */
+export function concat<const Args extends readonly MergeArg[]>(
+  ...args: MergeArgs<Args, ConcatVerdict<Args>>
+): Tensor<MergeOut<ConcatVerdict<Args>, ConcatOut<ShapesOf<TensorArgs<Args>>>>> {
+  return merge('concat', 'input', args as unknown as readonly MergeArg[]);
+}
+
+/** The run-time twin of MergeArgs: the same checks, in the same order, with the same words. */
+function merge<S extends ShapeOrError>(op: 'add' | 'concat', noun: string, args: readonly MergeArg[]): Tensor<S> {
+  const last = args[args.length - 1];
+  const hasOptions = last !== undefined && !(last instanceof Tensor);
+  const tensors = (hasOptions ? args.slice(0, -1) : args) as readonly Tensor<Shape>[];
+  const options = (hasOptions ? last : {}) as MergeOptions;
+  if (tensors.length < 2) throw new DslError(`${op}: needs at least two tensors`);
+  const scope = sameScope(op, tensors);
+  const shapes = tensors.map((t) => t.shape);
+  const [first] = shapes;
+  if (op === 'concat' && first.length !== 2 && first.length !== 4) {
+    throw new DslError(`concat: expects a rank-2 input [N, C] or a rank-4 input [N, C, H, W], got rank ${first.length}`);
+  }
+  shapes.forEach((other, k) => {
+    const blame = `${op}: ${noun} ${k + 1} of ${shapes.length}`;
+    if (other.length !== first.length) throw new DslError(`${blame} differs in rank: ${other.length} vs ${first.length}`);
+    other.forEach((dim, i) => {
+      if ((op !== 'concat' || i !== 1) && !dimEqual(dim, first[i])) {
+        throw new DslError(`${blame} differs at dim ${i} (${dimLabel(first.length, i)}): ${dim} vs ${first[i]}`);
+      }
+    });
+  });
+  return new Tensor<S>(scope, scope.node({ op, inputs: tensors.map((t) => t.node), name: options.name, attrs: {} }));
 }
 
 type RunLayers<Ls, S, I extends unknown[]> = Ls extends readonly [infer L, ...infer Rest]
@@ -95,7 +181,8 @@ export interface ChainFn<Fs extends readonly ShapeFn[]> extends ShapeFn {
 }
 
 /** Layers applied one after another; an error names the step (`sequential[2] conv2d: ...`). */
-export function sequential<const Ls extends readonly Layer[]>(...layers: Ls): Layer<SequentialFn<Ls>> {
+export interface Sequential<Ls> extends Layer<SequentialFn<Ls>> {}
+export function sequential<const Ls extends readonly Layer[]>(...layers: Ls): Sequential<{ -readonly [K in keyof Ls]: Ls[K] }> {
   layers.forEach((l, i) => {
     if (l === null || typeof l !== 'object' || typeof l.apply !== 'function') {
       throw new DslError(`sequential: step ${i} is not a layer`);
@@ -157,9 +244,12 @@ export function residualUnit(
 }
 
 /** A residual block: branch(x) + x, or branch(x) + shortcut(x) with a projection. */
+export interface Residual<Branch, Options> extends Layer<ResidualFn<NameOf<Options>, ShapeFnOf<Branch>, FnOrUndefined<ShortcutOf<Options>>>> {}
+type NameOf<O> = O extends { readonly name: infer N extends string } ? N : undefined;
+type ShortcutOf<O> = O extends { readonly shortcut: infer S } ? S : undefined;
 export function residual<B extends Layer, const O extends ResidualOptions<Layer | undefined> = {}>(
   branch: B,
   options: O = {} as O,
-): Layer<ResidualFn<O['name'], B extends Layer<infer F> ? F : never, FnOrUndefined<O['shortcut']>>> {
+): Residual<B, { -readonly [K in keyof O]: O[K] }> {
   return singleUse('residual', options.name, residualUnit('residual', options.name, branch, options.shortcut));
 }

@@ -4,10 +4,15 @@
  */
 export { Tensor, input, model, scope, type InputOptions, type Model } from './tensor.ts';
 export { Scope, DslError, type ScopeOptions } from './scope.ts';
-export type { Layer, ShapeFn, Call, Apply, Applicable } from './layer.ts';
+export type { Layer, ShapeFn, Call, Apply, Applicable, Applied, ShapeError, ShapeOrError } from './layer.ts';
+export type { Shape } from './shape.ts';
 export {
   conv2d,
   depthwiseConv2d,
+  type Conv2d,
+  type DepthwiseConv2d,
+  type ConvTranspose2d,
+  type WeightNormConv2d,
   convTranspose2d,
   weightNormConv2d,
   type Conv2dConfig,
@@ -15,7 +20,7 @@ export {
   type DepthwiseConv2dConfig,
   type PaddingOption,
 } from './layers/conv.ts';
-export { linear, weightNormLinear, type LinearConfig } from './layers/linear.ts';
+export { linear, weightNormLinear, type Linear, type WeightNormLinear, type LinearConfig } from './layers/linear.ts';
 export {
   batchNorm,
   batchRenorm,
@@ -26,6 +31,15 @@ export {
   switchableNorm,
   scaleShift,
   normalize,
+  type BatchNorm,
+  type BatchRenorm,
+  type LayerNorm,
+  type InstanceNorm,
+  type GroupNorm,
+  type Ibn,
+  type SwitchableNorm,
+  type ScaleShift,
+  type Normalize,
   type BatchNormConfig,
   type BatchRenormConfig,
   type LayerNormConfig,
@@ -33,10 +47,47 @@ export {
   type IbnConfig,
   type NormalizeConfig,
 } from './layers/norm.ts';
-export { relu, relu6, leakyRelu, sigmoid, tanh, identity } from './layers/activation.ts';
-export { maxPool, avgPool, globalAvgPool, flatten, type PoolConfig, type AvgPoolConfig } from './layers/pool.ts';
-export { crop2d, type Crop2dConfig, type CropOption } from './layers/crop.ts';
-export { add, concat, sequential, residual } from './compose.ts';
-export { resA, resB, resC, basicBlock, bottleneck, type UnitConfig, type BottleneckConfig } from './units.ts';
+export {
+  relu,
+  relu6,
+  leakyRelu,
+  sigmoid,
+  tanh,
+  identity,
+  type Relu,
+  type Relu6,
+  type LeakyRelu,
+  type Sigmoid,
+  type Tanh,
+  type Identity,
+} from './layers/activation.ts';
+export {
+  maxPool,
+  avgPool,
+  globalAvgPool,
+  flatten,
+  type MaxPool,
+  type AvgPool,
+  type GlobalAvgPool,
+  type Flatten,
+  type PoolConfig,
+  type AvgPoolConfig,
+} from './layers/pool.ts';
+export { crop2d, type Crop2d, type Crop2dConfig, type CropOption } from './layers/crop.ts';
+export { add, concat, sequential, residual, type Sequential, type Residual, type MergeOptions } from './compose.ts';
+export {
+  resA,
+  resB,
+  resC,
+  basicBlock,
+  bottleneck,
+  type ResA,
+  type ResB,
+  type ResC,
+  type BasicBlock,
+  type Bottleneck,
+  type UnitConfig,
+  type BottleneckConfig,
+} from './units.ts';
 export type * from './types/index.ts';
-export { resnet18, resnet50 } from './models.ts';
+export { resnet18, resnet50, type ResNet18, type ResNet50 } from './models.ts';

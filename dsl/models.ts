@@ -5,6 +5,7 @@
  * layers (layers with parameters are applied once).
  */
 import { sequential } from './compose.ts';
+import type { Layer, ShapeFnOf } from './layer.ts';
 import { relu } from './layers/activation.ts';
 import { conv2d } from './layers/conv.ts';
 import { linear } from './layers/linear.ts';
@@ -22,8 +23,7 @@ function stem() {
   );
 }
 
-/** ResNet-18: basic blocks 2-2-2-2, widths 64-512, on [N, 3, H, W] -> [N, 1000]. */
-export function resnet18() {
+function resnet18Layers() {
   return sequential(
     stem(),
     basicBlock({ out: 64, name: 'layer1.0' }),
@@ -39,8 +39,7 @@ export function resnet18() {
   );
 }
 
-/** ResNet-50: bottlenecks 3-4-6-3, widths 64-512 (outputs 4x), on [N, 3, H, W] -> [N, 1000]. */
-export function resnet50() {
+function resnet50Layers() {
   return sequential(
     stem(),
     bottleneck({ width: 64, name: 'layer1.0' }),
@@ -62,4 +61,17 @@ export function resnet50() {
     globalAvgPool(),
     linear({ in: 2048, out: 1000, name: 'fc' }),
   );
+}
+
+export interface ResNet18 extends Layer<ShapeFnOf<ReturnType<typeof resnet18Layers>>> {}
+export interface ResNet50 extends Layer<ShapeFnOf<ReturnType<typeof resnet50Layers>>> {}
+
+/** ResNet-18: basic blocks 2-2-2-2, widths 64-512, on [N, 3, H, W] -> [N, 1000]. */
+export function resnet18(): ResNet18 {
+  return resnet18Layers();
+}
+
+/** ResNet-50: bottlenecks 3-4-6-3, widths 64-512 (outputs 4x), on [N, 3, H, W] -> [N, 1000]. */
+export function resnet50(): ResNet50 {
+  return resnet50Layers();
 }

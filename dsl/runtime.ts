@@ -3,6 +3,7 @@
  * builder and the field, and layers that may be applied only once (their parameters belong to
  * one node: weight sharing would make a later fold silently change two places).
  */
+import { rankLabelList } from '../src/ir/labels.ts';
 import type { Layer, ShapeFn } from './layer.ts';
 import { DslError, type Scope } from './scope.ts';
 
@@ -41,16 +42,33 @@ export function pair(op: string, field: string, value: PairOption | undefined, f
   return [requireInteger(op, `${field}[0]`, value[0], min), requireInteger(op, `${field}[1]`, value[1], min)];
 }
 
-/** The input's channel count (dim 1), which must be a literal to size parameters. */
-export function literalChannels(scope: Scope, op: string, node: string, declared: number | undefined): number {
+export interface ChannelSpec {
+  readonly op: string;
+  readonly name?: string;
+  /** The ranks the op accepts, checked first as the shape inference would. */
+  readonly rank: 2 | 4 | '2or4';
+  /** What the sizes create: 'weights' (conv, linear) or 'parameters' (norms). */
+  readonly creates: 'weights' | 'parameters';
+}
+
+/**
+ * The input's channel count (dim 1), which must be a literal to size parameters; `declared`
+ * (a config's `in` or `channels`) wins, and the shape inference then checks it against the input.
+ * The words are the type-level checks' (dsl/shape.ts CheckLiteralChannels).
+ */
+export function literalChannels(scope: Scope, node: string, declared: number | undefined, spec: ChannelSpec): number {
   const shape = scope.shapeOf(node);
-  if (shape.length < 2) {
-    throw new DslError(`${op}: expects an input with a channel dim, got rank ${shape.length}`);
+  const prefix = spec.name === undefined ? `${spec.op}: ` : `${spec.op} '${spec.name}': `;
+  if (spec.rank === '2or4' ? shape.length !== 2 && shape.length !== 4 : shape.length !== spec.rank) {
+    const expected =
+      spec.rank === '2or4' ? 'a rank-2 input [N, C] or a rank-4 input [N, C, H, W]' : `a rank-${spec.rank} input [${rankLabelList(spec.rank)}]`;
+    throw new DslError(`${prefix}expects ${expected}, got rank ${shape.length}`);
   }
   if (declared !== undefined) return declared;
   const c = shape[1];
   if (typeof c !== 'number') {
-    throw new DslError(`${op}: the input's channel dim is '${c}', a literal size is needed to create parameters; pass it explicitly`);
+    const noun = spec.rank === 2 && spec.creates === 'weights' ? 'features' : 'channels';
+    throw new DslError(`${prefix}input ${noun} ${c} must be a literal size to create ${spec.creates}`);
   }
   return c;
 }

@@ -68,3 +68,8 @@ export type PairOf<T, Default extends number> = T extends readonly [infer A exte
   : T extends number
     ? [T, T]
     : [Default, Default];
+
+/** `true` when a parameter-sized dim is a literal (or known only at run time), else the message. */
+export type CheckLiteralChannels<Ch, Noun extends string, Creates extends string> = Ch extends number
+  ? true
+  : `input ${Noun} ${DimToString<Ch>} must be a literal size to create ${Creates}`;

@@ -4,17 +4,16 @@
  * S is a tuple of dims: number literals (exact sizes), symbol names and canonical symbolic
  * expressions ('N', 'floor((H+1)/2)'), or the wide `number` for a size known only at run time,
  * which every type-level check lets through and the run-time shape inference checks instead.
+ * After a failed check S is `ShapeError<message>`: the tensor hovers as the failure and later
+ * calls accept it silently, so one mistake gives one diagnostic.
  * `tensor.shape` holds the run-time shape computed by the same formulas.
  */
 import type { Graph, Shape } from '../src/ir/graph.ts';
 import { isSymbolName } from '../src/shape/dim.ts';
-import type { Apply, Applicable, Layer } from './layer.ts';
+import type { Applicable, Applied, Layer, ShapeOrError } from './layer.ts';
 import { DslError, Scope, type ScopeOptions } from './scope.ts';
 
-/** A layer's output as a shape (Applicable already ruled out the message case). */
-type AsShape<T> = T extends Shape ? T : never;
-
-export class Tensor<S extends Shape> {
+export class Tensor<S extends ShapeOrError> {
   /** @internal use `input()` or `layer` application */
   constructor(
     readonly scope: Scope,
@@ -26,7 +25,7 @@ export class Tensor<S extends Shape> {
   }
 
   /** Applies a layer; a layer that does not fit this shape is a type error naming the layer and dim. */
-  to<L extends Layer>(layer: Applicable<L, S>): Tensor<AsShape<Apply<L, S>>> {
+  to<L extends Layer>(layer: Applicable<L, S>): Tensor<Applied<L, S>> {
     const applied = layer as unknown as Layer;
     return new Tensor(this.scope, applied.apply(this.scope, [this.node]));
   }
@@ -98,17 +97,17 @@ export function scope(options: ScopeOptions = {}): Scope {
   return new Scope(options);
 }
 
-export interface Model<Out extends Shape> {
+export interface Model<Out extends ShapeOrError> {
   readonly graph: Graph;
   /** The output's run-time shape; its type is the one the compiler inferred. */
   readonly outputShape: Out;
 }
 
 /** Freezes what the output depends on into an IR graph (validated). */
-export function model<S extends Shape>(output: Tensor<S>): Model<S>;
-export function model(outputs: readonly Tensor<Shape>[]): { readonly graph: Graph; readonly outputShapes: Shape[] };
-export function model(outputs: Tensor<Shape> | readonly Tensor<Shape>[]): unknown {
-  const list = Array.isArray(outputs) ? (outputs as readonly Tensor<Shape>[]) : [outputs as Tensor<Shape>];
+export function model<S extends ShapeOrError>(output: Tensor<S>): Model<S>;
+export function model(outputs: readonly Tensor<ShapeOrError>[]): { readonly graph: Graph; readonly outputShapes: Shape[] };
+export function model(outputs: Tensor<ShapeOrError> | readonly Tensor<ShapeOrError>[]): unknown {
+  const list = (Array.isArray(outputs) ? outputs : [outputs]) as readonly Tensor<Shape>[];
   if (list.length === 0) throw new DslError('model: needs at least one output tensor');
   const owner = list[0].scope;
   if (list.some((t) => t.scope !== owner)) {

@@ -15,7 +15,7 @@ import type { Layer, Prefix, ShapeFn } from './layer.ts';
 import { type ChainFn, type ResidualOut, residualUnit, sequential } from './compose.ts';
 import { literalChannels, requireInteger, singleUse } from './runtime.ts';
 import type { Scope } from './scope.ts';
-import type { CheckRank } from './shape.ts';
+import type { CheckLiteralChannels, CheckRank } from './shape.ts';
 import type { DimEqual, Mul } from './types/index.ts';
 import { type Conv2dFn, conv2d } from './layers/conv.ts';
 import { type BatchNormFn, batchNorm } from './layers/norm.ts';
@@ -64,10 +64,12 @@ type Shortcut<C, In, Out> = NeedsProjection<C, In, Out> extends true
   : undefined;
 
 type UnitOut<Op extends string, C, S, Out, Branch extends ShapeFn, After extends readonly ShapeFn[] = []> =
-  S extends readonly [unknown, unknown, unknown, unknown]
-    ? ChainFn<[UnitResidualFn<Op, C, Out, Branch, S>, ...After]> extends infer F extends ShapeFn
-      ? (F & { readonly input: S })['output']
-      : never
+  S extends readonly [unknown, infer Ch, unknown, unknown]
+    ? (C extends { readonly in: number } ? true : CheckLiteralChannels<Ch, 'channels', 'weights'>) extends infer E extends string
+      ? `${Prefix<Op, NameOf<C>>}${E}`
+      : ChainFn<[UnitResidualFn<Op, C, Out, Branch, S>, ...After]> extends infer F extends ShapeFn
+        ? (F & { readonly input: S })['output']
+        : never
     : `${Prefix<Op, NameOf<C>>}${CheckRank<S, 4> & string}`;
 
 interface UnitResidualFn<Op extends string, C, Out, Branch extends ShapeFn, S> extends ShapeFn {
@@ -124,7 +126,7 @@ interface UnitPlan {
 
 function unit(config: UnitConfig | BottleneckConfig, plan: UnitPlan): (scope: Scope, inputs: readonly string[]) => string {
   return (scope, [x]) => {
-    const inChannels = literalChannels(scope, plan.kind, x, config.in);
+    const inChannels = literalChannels(scope, x, config.in, { op: plan.kind, name: config.name, rank: 4, creates: 'weights' });
     const projection = config.projection ?? (plan.stride !== 1 || inChannels !== plan.out);
     let channels = inChannels;
     let reluCount = 0;
@@ -166,19 +168,24 @@ function plainUnit(kind: string, steps: readonly Step[], reluAfterAdd: boolean, 
   return unit(config, { kind, steps, out, inner: out, stride, strided: 'conv1', reluAfterAdd });
 }
 
-export function resA<const C extends UnitConfig>(config: C): Layer<ResAFn<C>> {
+export interface ResA<C> extends Layer<ResAFn<C>> {}
+export function resA<const C extends UnitConfig>(config: C): ResA<{ -readonly [K in keyof C]: C[K] }> {
   return singleUse('resA', config.name, plainUnit('resA', ['conv1', 'bn1', 'relu', 'conv2', 'bn2', 'relu'], false, config));
 }
-export function resB<const C extends UnitConfig>(config: C): Layer<ResBFn<C>> {
+export interface ResB<C> extends Layer<ResBFn<C>> {}
+export function resB<const C extends UnitConfig>(config: C): ResB<{ -readonly [K in keyof C]: C[K] }> {
   return singleUse('resB', config.name, plainUnit('resB', ['conv1', 'relu', 'bn1', 'conv2', 'relu', 'bn2'], false, config));
 }
-export function resC<const C extends UnitConfig>(config: C): Layer<ResCFn<C>> {
+export interface ResC<C> extends Layer<ResCFn<C>> {}
+export function resC<const C extends UnitConfig>(config: C): ResC<{ -readonly [K in keyof C]: C[K] }> {
   return singleUse('resC', config.name, plainUnit('resC', ['conv1', 'bn1', 'relu', 'bn2', 'conv2', 'bn3', 'relu', 'bn4'], false, config));
 }
-export function basicBlock<const C extends UnitConfig>(config: C): Layer<BasicBlockFn<C>> {
+export interface BasicBlock<C> extends Layer<BasicBlockFn<C>> {}
+export function basicBlock<const C extends UnitConfig>(config: C): BasicBlock<{ -readonly [K in keyof C]: C[K] }> {
   return singleUse('basicBlock', config.name, plainUnit('basicBlock', ['conv1', 'bn1', 'relu', 'conv2', 'bn2'], true, config));
 }
-export function bottleneck<const C extends BottleneckConfig>(config: C): Layer<BottleneckFn<C>> {
+export interface Bottleneck<C> extends Layer<BottleneckFn<C>> {}
+export function bottleneck<const C extends BottleneckConfig>(config: C): Bottleneck<{ -readonly [K in keyof C]: C[K] }> {
   const kind = 'bottleneck';
   const width = requireInteger(kind, 'width', config.width, 1);
   const stride = requireInteger(kind, 'stride', config.stride ?? 1, 1);

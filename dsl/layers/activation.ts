@@ -21,19 +21,26 @@ function unary(op: UnaryOp, config: ActivationConfig): Layer<SameShapeFn> {
   return reusable<SameShapeFn>(op, (scope, [x]) => scope.node({ op, inputs: [x], name: config.name, attrs: {} }));
 }
 
-export const relu = (config: ActivationConfig = {}): Layer<SameShapeFn> => unary('relu', config);
+export interface Relu extends Layer<SameShapeFn> {}
+export interface Relu6 extends Layer<SameShapeFn> {}
+export interface Sigmoid extends Layer<SameShapeFn> {}
+export interface Tanh extends Layer<SameShapeFn> {}
+export interface Identity extends Layer<SameShapeFn> {}
+export interface LeakyRelu extends Layer<SameShapeFn> {}
+
+export const relu = (config: ActivationConfig = {}): Relu => unary('relu', config);
 /** min(max(x, 0), 6) */
-export const relu6 = (config: ActivationConfig = {}): Layer<SameShapeFn> => unary('relu6', config);
-export const sigmoid = (config: ActivationConfig = {}): Layer<SameShapeFn> => unary('sigmoid', config);
-export const tanh = (config: ActivationConfig = {}): Layer<SameShapeFn> => unary('tanh', config);
-export const identity = (config: ActivationConfig = {}): Layer<SameShapeFn> => unary('identity', config);
+export const relu6 = (config: ActivationConfig = {}): Relu6 => unary('relu6', config);
+export const sigmoid = (config: ActivationConfig = {}): Sigmoid => unary('sigmoid', config);
+export const tanh = (config: ActivationConfig = {}): Tanh => unary('tanh', config);
+export const identity = (config: ActivationConfig = {}): Identity => unary('identity', config);
 
 export interface LeakyReluConfig extends ActivationConfig {
   /** Slope for x < 0 (default 0.01). */
   readonly alpha?: number;
 }
 
-export function leakyRelu(config: LeakyReluConfig = {}): Layer<SameShapeFn> {
+export function leakyRelu(config: LeakyReluConfig = {}): LeakyRelu {
   const alpha = config.alpha ?? 0.01;
   if (typeof alpha !== 'number' || !Number.isFinite(alpha)) {
     throw new DslError(`leakyRelu: alpha must be a finite number, got ${JSON.stringify(alpha)}`);

@@ -10,7 +10,7 @@ import type { Conv2dAttrs, Padding2d } from '../../src/ir/graph.ts';
 import type { FirstFailure, Layer, Prefix, ShapeFn } from '../layer.ts';
 import { type PairOption, literalChannels, pair, requireInteger, singleUse } from '../runtime.ts';
 import { DslError, type Scope } from '../scope.ts';
-import type { CheckCount, CheckRank, PairOf } from '../shape.ts';
+import type { CheckCount, CheckLiteralChannels, CheckRank, PairOf } from '../shape.ts';
 import type { ConvOutDim, ConvTransposeOutDim, DimToString, Lt, Mod, Mul, SameOutDim } from '../types/index.ts';
 
 export type PaddingOption = 'same' | 'valid' | number | readonly [number, number];
@@ -66,7 +66,7 @@ type CheckGroups<In, Out, G extends number> = In extends number
             : `${G} groups do not divide ${Out} output channels`
         : true
       : `${G} groups do not divide ${In} input channels`
-  : `input channels ${DimToString<In>} must be a literal size to create weights; pass 'in'`;
+  : CheckLiteralChannels<In, 'channels', 'weights'>;
 
 /** The output shape of a conv2d-like op, or its message. */
 export type Conv2dOut<Op extends string, C, S> = S extends readonly [infer N, infer Ch, infer H, infer W]
@@ -138,17 +138,19 @@ function checkConfig(op: string, config: Conv2dConfig): void {
 function convLayer<F extends ShapeFn>(op: 'conv2d' | 'weightNormConv2d', config: Conv2dConfig): Layer<F> {
   checkConfig(op, config);
   return singleUse<F>(op, config.name, (scope: Scope, [x]) =>
-    scope.node({ op, inputs: [x], name: config.name, attrs: convAttrs(op, config, literalChannels(scope, op, x, config.in)) }),
+    scope.node({ op, inputs: [x], name: config.name, attrs: convAttrs(op, config, literalChannels(scope, x, config.in, { op, name: config.name, rank: 4, creates: 'weights' })) }),
   );
 }
 
+export interface Conv2d<C> extends Layer<Conv2dFn<C>> {}
 /** A 2-D convolution on [N, C, H, W], weight [out, in/groups, kH, kW]. */
-export function conv2d<const C extends Conv2dConfig>(config: C): Layer<Conv2dFn<C>> {
+export function conv2d<const C extends Conv2dConfig>(config: C): Conv2d<{ -readonly [K in keyof C]: C[K] }> {
   return convLayer('conv2d', config);
 }
 
+export interface WeightNormConv2d<C> extends Layer<WeightNormConv2dFn<C>> {}
 /** conv2d with weight = g * v / ||v|| (Salimans & Kingma 2016), the norm per output channel. */
-export function weightNormConv2d<const C extends Conv2dConfig>(config: C): Layer<WeightNormConv2dFn<C>> {
+export function weightNormConv2d<const C extends Conv2dConfig>(config: C): WeightNormConv2d<{ -readonly [K in keyof C]: C[K] }> {
   return convLayer('weightNormConv2d', config);
 }
 
@@ -163,17 +165,18 @@ export interface DepthwiseConv2dFn<C> extends ShapeFn {
   readonly output: this['input'] extends readonly [unknown, infer Ch, unknown, unknown]
     ? Ch extends number
       ? Conv2dOut<'depthwiseConv2d', C & { readonly in: Ch; readonly out: Mul<Ch, MultiplierOf<C>>; readonly groups: Ch }, this['input']>
-      : `${Prefix<'depthwiseConv2d', NameOf<C>>}input channels ${DimToString<Ch>} must be a literal size to create weights`
+      : `${Prefix<'depthwiseConv2d', NameOf<C>>}${CheckLiteralChannels<Ch, 'channels', 'weights'> & string}`
     : `${Prefix<'depthwiseConv2d', NameOf<C>>}${CheckRank<this['input'], 4> & string}`;
 }
 
+export interface DepthwiseConv2d<C> extends Layer<DepthwiseConv2dFn<C>> {}
 /** A depthwise conv: groups = in channels, out = in * multiplier. Recorded as a grouped conv2d. */
-export function depthwiseConv2d<const C extends DepthwiseConv2dConfig>(config: C): Layer<DepthwiseConv2dFn<C>> {
+export function depthwiseConv2d<const C extends DepthwiseConv2dConfig>(config: C): DepthwiseConv2d<{ -readonly [K in keyof C]: C[K] }> {
   const op = 'depthwiseConv2d';
   const multiplier = requireInteger(op, 'multiplier', config.multiplier ?? 1, 1);
   checkConfig(op, { ...config, out: multiplier });
   return singleUse<DepthwiseConv2dFn<C>>(op, config.name, (scope, [x]) => {
-    const channels = literalChannels(scope, op, x, undefined);
+    const channels = literalChannels(scope, x, undefined, { op, name: config.name, rank: 4, creates: 'weights' });
     const attrs = convAttrs(op, { ...config, in: channels, out: channels * multiplier, groups: channels }, channels);
     return scope.node({ op: 'conv2d', inputs: [x], name: config.name, attrs });
   });
@@ -235,8 +238,9 @@ export interface ConvTranspose2dFn<C> extends ShapeFn {
   readonly output: ConvTranspose2dOut<C, this['input']>;
 }
 
+export interface ConvTranspose2d<C> extends Layer<ConvTranspose2dFn<C>> {}
 /** A transposed conv, weight [in, out/groups, kH, kW] (PyTorch layout). */
-export function convTranspose2d<const C extends ConvTranspose2dConfig>(config: C): Layer<ConvTranspose2dFn<C>> {
+export function convTranspose2d<const C extends ConvTranspose2dConfig>(config: C): ConvTranspose2d<{ -readonly [K in keyof C]: C[K] }> {
   const op = 'convTranspose2d';
   if (config === null || typeof config !== 'object') throw new DslError(`${op}: expects a config object`);
   const attrsFor = (inChannels: number) => {
@@ -263,6 +267,6 @@ export function convTranspose2d<const C extends ConvTranspose2dConfig>(config: C
   };
   attrsFor(config.in ?? 1);
   return singleUse<ConvTranspose2dFn<C>>(op, config.name, (scope, [x]) =>
-    scope.node({ op, inputs: [x], name: config.name, attrs: attrsFor(literalChannels(scope, op, x, config.in)) }),
+    scope.node({ op, inputs: [x], name: config.name, attrs: attrsFor(literalChannels(scope, x, config.in, { op, name: config.name, rank: 4, creates: 'weights' })) }),
   );
 }

@@ -69,8 +69,9 @@ function cropSides(crop: unknown): [number, number, number, number] {
   throw new DslError(`crop2d: crop must be a number, [height, width] or [top, bottom, left, right], got ${JSON.stringify(crop)}`);
 }
 
+export interface Crop2d<C> extends Layer<Crop2dFn<C>> {}
 /** Drops `crop` rows and columns at the borders: [N, C, H, W] -> [N, C, H - top - bottom, W - left - right]. */
-export function crop2d<const C extends Crop2dConfig>(config: C): Layer<Crop2dFn<C>> {
+export function crop2d<const C extends Crop2dConfig>(config: C): Crop2d<{ -readonly [K in keyof C]: C[K] }> {
   if (config === null || typeof config !== 'object') throw new DslError('crop2d: expects a config object');
   const crop = cropSides(config.crop);
   return reusable<Crop2dFn<C>>('crop2d', (scope, [x]) => scope.node({ op: 'crop2d', inputs: [x], name: config.name, attrs: { crop } }));

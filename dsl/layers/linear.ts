@@ -5,8 +5,7 @@
 import type { FirstFailure, Layer, Prefix, ShapeFn } from '../layer.ts';
 import { literalChannels, requireInteger, singleUse } from '../runtime.ts';
 import { DslError } from '../scope.ts';
-import type { CheckCount, CheckRank } from '../shape.ts';
-import type { DimToString } from '../types/index.ts';
+import type { CheckCount, CheckLiteralChannels, CheckRank } from '../shape.ts';
 
 export interface LinearConfig {
   /** Input features; taken from the input when omitted. */
@@ -24,7 +23,7 @@ export type LinearOut<Op extends string, C, S> = CheckRank<S, 2> extends infer R
     ? FirstFailure<
         [
           C extends { readonly in: infer I } ? CheckCount<F, I, 'features'> : true,
-          C extends { readonly in: number } ? true : F extends number ? true : `input features ${DimToString<F>} must be a literal size to create weights; pass 'in'`,
+          C extends { readonly in: number } ? true : CheckLiteralChannels<F, 'features', 'weights'>,
         ]
       > extends infer E
       ? E extends string
@@ -49,16 +48,18 @@ function linearLayer<F extends ShapeFn>(op: 'linear' | 'weightNormLinear', confi
       op,
       inputs: [x],
       name: config.name,
-      attrs: { inFeatures: literalChannels(scope, op, x, config.in), outFeatures, bias: config.bias ?? true },
+      attrs: { inFeatures: literalChannels(scope, x, config.in, { op, name: config.name, rank: 2, creates: 'weights' }), outFeatures, bias: config.bias ?? true },
     }),
   );
 }
 
-export function linear<const C extends LinearConfig>(config: C): Layer<LinearFn<C>> {
+export interface Linear<C> extends Layer<LinearFn<C>> {}
+export function linear<const C extends LinearConfig>(config: C): Linear<{ -readonly [K in keyof C]: C[K] }> {
   return linearLayer('linear', config);
 }
 
+export interface WeightNormLinear<C> extends Layer<WeightNormLinearFn<C>> {}
 /** linear with weight = g * v / ||v||, the norm per output unit. */
-export function weightNormLinear<const C extends LinearConfig>(config: C): Layer<WeightNormLinearFn<C>> {
+export function weightNormLinear<const C extends LinearConfig>(config: C): WeightNormLinear<{ -readonly [K in keyof C]: C[K] }> {
   return linearLayer('weightNormLinear', config);
 }

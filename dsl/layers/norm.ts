@@ -13,8 +13,8 @@ import type { RunningStatsUpdate } from '../../src/ir/graph.ts';
 import type { FirstFailure, Layer, Prefix, ShapeFn } from '../layer.ts';
 import { literalChannels, requireFraction, requireInteger, requirePositive, singleUse } from '../runtime.ts';
 import { DslError } from '../scope.ts';
-import type { CheckCount, CheckRank, CheckRank2or4 } from '../shape.ts';
-import type { DimToString, Lt, Mod } from '../types/index.ts';
+import type { CheckCount, CheckLiteralChannels, CheckRank, CheckRank2or4 } from '../shape.ts';
+import type { Lt, Mod } from '../types/index.ts';
 
 export interface RunningStatsConfig {
   /** Default 0.1 with 'pytorch', 0.99 with 'keras' (see the file comment). */
@@ -31,7 +31,9 @@ interface ChannelsConfig {
 
 type NameOf<C> = C extends { readonly name: infer N extends string } ? N : undefined;
 
-type ChannelCheck<C, Ch> = C extends { readonly channels: infer E } ? CheckCount<Ch, E, 'channels'> : true;
+type ChannelCheck<C, Ch> = C extends { readonly channels: infer E }
+  ? CheckCount<Ch, E, 'channels'>
+  : CheckLiteralChannels<Ch, 'channels', 'parameters'>;
 
 /** The shape is kept; fails with the first message among rank, channel and extra checks. */
 type NormOut<Op extends string, C, S, RankCheck, Extra = true> = RankCheck extends string
@@ -45,6 +47,18 @@ type NormOut<Op extends string, C, S, RankCheck, Extra = true> = RankCheck exten
     : never;
 
 type ChannelsOf<C, S> = C extends { readonly channels: infer E } ? E : S extends readonly [unknown, infer Ch, ...unknown[]] ? Ch : never;
+
+/** The ranks each norm accepts (the shape inference's perChannel rule). */
+const RANKS = {
+  batchNorm: '2or4',
+  batchRenorm: '2or4',
+  layerNorm: '2or4',
+  instanceNorm: 4,
+  groupNorm: 4,
+  ibn: 4,
+  switchableNorm: 4,
+  scaleShift: '2or4',
+} as const;
 
 function runningStats(op: string, config: RunningStatsConfig): RunningStatsUpdate {
   const convention = config.convention ?? 'pytorch';
@@ -74,8 +88,9 @@ export interface BatchNormConfig extends ChannelsConfig, RunningStatsConfig {
 export interface BatchNormFn<C> extends ShapeFn {
   readonly output: NormOut<'batchNorm', C, this['input'], CheckRank2or4<this['input']>>;
 }
+export interface BatchNorm<C> extends Layer<BatchNormFn<C>> {}
 /** BatchNorm over [N, C] (1d) or [N, C, H, W] (2d), per channel. */
-export function batchNorm<const C extends BatchNormConfig>(config: C = {} as C): Layer<BatchNormFn<C>> {
+export function batchNorm<const C extends BatchNormConfig = {}>(config: C = {} as C): BatchNorm<{ -readonly [K in keyof C]: C[K] }> {
   const op = 'batchNorm';
   channelsConfig(op, config);
   const stats = runningStats(op, config);
@@ -84,7 +99,7 @@ export function batchNorm<const C extends BatchNormConfig>(config: C = {} as C):
       op,
       inputs: [x],
       name: config.name,
-      attrs: { numFeatures: literalChannels(scope, op, x, config.channels), eps: eps(op, config), frozen: config.frozen ?? false, ...stats },
+      attrs: { numFeatures: literalChannels(scope, x, config.channels, { op, name: config.name, rank: RANKS[op], creates: 'parameters' }), eps: eps(op, config), frozen: config.frozen ?? false, ...stats },
     }),
   );
 }
@@ -98,8 +113,9 @@ export interface BatchRenormConfig extends ChannelsConfig, RunningStatsConfig {
 export interface BatchRenormFn<C> extends ShapeFn {
   readonly output: NormOut<'batchRenorm', C, this['input'], CheckRank2or4<this['input']>>;
 }
+export interface BatchRenorm<C> extends Layer<BatchRenormFn<C>> {}
 /** Batch Renormalization (Ioffe 2017); at inference it is a BatchNorm. */
-export function batchRenorm<const C extends BatchRenormConfig>(config: C = {} as C): Layer<BatchRenormFn<C>> {
+export function batchRenorm<const C extends BatchRenormConfig = {}>(config: C = {} as C): BatchRenorm<{ -readonly [K in keyof C]: C[K] }> {
   const op = 'batchRenorm';
   channelsConfig(op, config);
   const stats = runningStats(op, config);
@@ -112,7 +128,7 @@ export function batchRenorm<const C extends BatchRenormConfig>(config: C = {} as
       op,
       inputs: [x],
       name: config.name,
-      attrs: { numFeatures: literalChannels(scope, op, x, config.channels), eps: eps(op, config), rMax, dMax, ...stats },
+      attrs: { numFeatures: literalChannels(scope, x, config.channels, { op, name: config.name, rank: RANKS[op], creates: 'parameters' }), eps: eps(op, config), rMax, dMax, ...stats },
     }),
   );
 }
@@ -129,7 +145,8 @@ export interface LayerNormConfig extends AffineNormConfig {
 export interface LayerNormFn<C> extends ShapeFn {
   readonly output: NormOut<'layerNorm', C, this['input'], CheckRank2or4<this['input']>>;
 }
-export function layerNorm<const C extends LayerNormConfig>(config: C = {} as C): Layer<LayerNormFn<C>> {
+export interface LayerNorm<C> extends Layer<LayerNormFn<C>> {}
+export function layerNorm<const C extends LayerNormConfig = {}>(config: C = {} as C): LayerNorm<{ -readonly [K in keyof C]: C[K] }> {
   const op = 'layerNorm';
   channelsConfig(op, config);
   const over = config.over ?? 'chw';
@@ -139,7 +156,7 @@ export function layerNorm<const C extends LayerNormConfig>(config: C = {} as C):
       op,
       inputs: [x],
       name: config.name,
-      attrs: { numChannels: literalChannels(scope, op, x, config.channels), over, eps: eps(op, config), affine: config.affine ?? true },
+      attrs: { numChannels: literalChannels(scope, x, config.channels, { op, name: config.name, rank: RANKS[op], creates: 'parameters' }), over, eps: eps(op, config), affine: config.affine ?? true },
     }),
   );
 }
@@ -147,8 +164,9 @@ export function layerNorm<const C extends LayerNormConfig>(config: C = {} as C):
 export interface InstanceNormFn<C> extends ShapeFn {
   readonly output: NormOut<'instanceNorm', C, this['input'], CheckRank<this['input'], 4>>;
 }
+export interface InstanceNorm<C> extends Layer<InstanceNormFn<C>> {}
 /** Per sample and channel over H, W. Affine by default (PyTorch's InstanceNorm2d defaults to none). */
-export function instanceNorm<const C extends AffineNormConfig>(config: C = {} as C): Layer<InstanceNormFn<C>> {
+export function instanceNorm<const C extends AffineNormConfig = {}>(config: C = {} as C): InstanceNorm<{ -readonly [K in keyof C]: C[K] }> {
   const op = 'instanceNorm';
   channelsConfig(op, config);
   return singleUse<InstanceNormFn<C>>(op, config.name, (scope, [x]) =>
@@ -156,7 +174,7 @@ export function instanceNorm<const C extends AffineNormConfig>(config: C = {} as
       op,
       inputs: [x],
       name: config.name,
-      attrs: { numFeatures: literalChannels(scope, op, x, config.channels), eps: eps(op, config), affine: config.affine ?? true },
+      attrs: { numFeatures: literalChannels(scope, x, config.channels, { op, name: config.name, rank: RANKS[op], creates: 'parameters' }), eps: eps(op, config), affine: config.affine ?? true },
     }),
   );
 }
@@ -172,7 +190,7 @@ type GroupsDivide<G, Ch> = Ch extends number
         ? true
         : `${G} groups do not divide ${Ch} channels`
       : true
-  : `channels ${DimToString<Ch>} must be a literal size`;
+  : true;
 export interface GroupNormFn<C> extends ShapeFn {
   readonly output: NormOut<
     'groupNorm',
@@ -182,13 +200,14 @@ export interface GroupNormFn<C> extends ShapeFn {
     GroupsDivide<C extends { readonly groups: infer G } ? G : never, ChannelsOf<C, this['input']>>
   >;
 }
+export interface GroupNorm<C> extends Layer<GroupNormFn<C>> {}
 /** Per sample over each group of C/G channels and H, W; `groups` must divide the channels. */
-export function groupNorm<const C extends GroupNormConfig>(config: C): Layer<GroupNormFn<C>> {
+export function groupNorm<const C extends GroupNormConfig>(config: C): GroupNorm<{ -readonly [K in keyof C]: C[K] }> {
   const op = 'groupNorm';
   channelsConfig(op, config);
   const groups = requireInteger(op, 'groups', config.groups, 1);
   return singleUse<GroupNormFn<C>>(op, config.name, (scope, [x]) => {
-    const numChannels = literalChannels(scope, op, x, config.channels);
+    const numChannels = literalChannels(scope, x, config.channels, { op, name: config.name, rank: RANKS[op], creates: 'parameters' });
     return scope.node({ op, inputs: [x], name: config.name, attrs: { numChannels, groups, eps: eps(op, config), affine: config.affine ?? true } });
   });
 }
@@ -211,13 +230,14 @@ type IbnSplit<C, Ch> = C extends { readonly instanceChannels: infer I extends nu
 export interface IbnFn<C> extends ShapeFn {
   readonly output: NormOut<'ibn', C, this['input'], CheckRank<this['input'], 4>, IbnSplit<C, ChannelsOf<C, this['input']>>>;
 }
+export interface Ibn<C> extends Layer<IbnFn<C>> {}
 /** IBN-a (Pan et al. 2018): InstanceNorm on the first channels, BatchNorm on the rest. */
-export function ibn<const C extends IbnConfig>(config: C = {} as C): Layer<IbnFn<C>> {
+export function ibn<const C extends IbnConfig = {}>(config: C = {} as C): Ibn<{ -readonly [K in keyof C]: C[K] }> {
   const op = 'ibn';
   channelsConfig(op, config);
   const stats = runningStats(op, config);
   return singleUse<IbnFn<C>>(op, config.name, (scope, [x]) => {
-    const numFeatures = literalChannels(scope, op, x, config.channels);
+    const numFeatures = literalChannels(scope, x, config.channels, { op, name: config.name, rank: RANKS[op], creates: 'parameters' });
     const instanceChannels = config.instanceChannels ?? Math.floor(numFeatures / 2);
     if (!Number.isInteger(instanceChannels) || instanceChannels < 1 || instanceChannels >= numFeatures) {
       throw new DslError(`${op}: instanceChannels ${instanceChannels} must be between 1 and ${numFeatures} - 1`);
@@ -235,13 +255,14 @@ export interface SwitchableNormConfig extends ChannelsConfig, RunningStatsConfig
 export interface SwitchableNormFn<C> extends ShapeFn {
   readonly output: NormOut<'switchableNorm', C, this['input'], CheckRank<this['input'], 4>>;
 }
+export interface SwitchableNorm<C> extends Layer<SwitchableNormFn<C>> {}
 /** Switchable Normalization (Luo et al. 2018): a learned softmax mix of IN, LN and BN statistics. */
-export function switchableNorm<const C extends SwitchableNormConfig>(config: C = {} as C): Layer<SwitchableNormFn<C>> {
+export function switchableNorm<const C extends SwitchableNormConfig = {}>(config: C = {} as C): SwitchableNorm<{ -readonly [K in keyof C]: C[K] }> {
   const op = 'switchableNorm';
   channelsConfig(op, config);
   const stats = runningStats(op, config);
   return singleUse<SwitchableNormFn<C>>(op, config.name, (scope, [x]) =>
-    scope.node({ op, inputs: [x], name: config.name, attrs: { numFeatures: literalChannels(scope, op, x, config.channels), eps: eps(op, config), ...stats } }),
+    scope.node({ op, inputs: [x], name: config.name, attrs: { numFeatures: literalChannels(scope, x, config.channels, { op, name: config.name, rank: RANKS[op], creates: 'parameters' }), eps: eps(op, config), ...stats } }),
   );
 }
 
@@ -252,12 +273,13 @@ export interface ScaleShiftConfig {
 export interface ScaleShiftFn<C> extends ShapeFn {
   readonly output: NormOut<'scaleShift', C, this['input'], CheckRank2or4<this['input']>>;
 }
+export interface ScaleShift<C> extends Layer<ScaleShiftFn<C>> {}
 /** y = x * scale[c] + shift[c], learned per channel (starts as the identity). */
-export function scaleShift<const C extends ScaleShiftConfig>(config: C = {} as C): Layer<ScaleShiftFn<C>> {
+export function scaleShift<const C extends ScaleShiftConfig = {}>(config: C = {} as C): ScaleShift<{ -readonly [K in keyof C]: C[K] }> {
   const op = 'scaleShift';
   if (config.channels !== undefined) requireInteger(op, 'channels', config.channels, 1);
   return singleUse<ScaleShiftFn<C>>(op, config.name, (scope, [x]) =>
-    scope.node({ op, inputs: [x], name: config.name, attrs: { numChannels: literalChannels(scope, op, x, config.channels) } }),
+    scope.node({ op, inputs: [x], name: config.name, attrs: { numChannels: literalChannels(scope, x, config.channels, { op, name: config.name, rank: RANKS[op], creates: 'parameters' }) } }),
   );
 }
 
@@ -273,8 +295,9 @@ export interface NormalizeFn<C> extends ShapeFn {
       : `${Prefix<'normalize', NameOf<C>>}${M['length']} means but ${D['length']} standard deviations`
     : never;
 }
+export interface Normalize<C> extends Layer<NormalizeFn<C>> {}
 /** Input preprocessing (x - mean[c]) / std[c], e.g. ImageNet's mean (0.485, 0.456, 0.406). */
-export function normalize<const C extends NormalizeConfig>(config: C): Layer<NormalizeFn<C>> {
+export function normalize<const C extends NormalizeConfig>(config: C): Normalize<{ -readonly [K in keyof C]: C[K] }> {
   const op = 'normalize';
   if (!Array.isArray(config.mean) || !Array.isArray(config.std)) throw new DslError(`${op}: mean and std must be arrays`);
   if (config.mean.length !== config.std.length) {

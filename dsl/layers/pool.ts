@@ -57,12 +57,14 @@ function poolAttrs(op: string, config: PoolConfig): { kernel: [number, number]; 
   return { kernel, stride, padding };
 }
 
-export function maxPool<const C extends PoolConfig>(config: C): Layer<MaxPoolFn<C>> {
+export interface MaxPool<C> extends Layer<MaxPoolFn<C>> {}
+export function maxPool<const C extends PoolConfig>(config: C): MaxPool<{ -readonly [K in keyof C]: C[K] }> {
   const attrs = poolAttrs('maxPool2d', config);
   return reusable<MaxPoolFn<C>>('maxPool2d', (scope, [x]) => scope.node({ op: 'maxPool2d', inputs: [x], name: config.name, attrs }));
 }
 
-export function avgPool<const C extends AvgPoolConfig>(config: C): Layer<AvgPoolFn<C>> {
+export interface AvgPool<C> extends Layer<AvgPoolFn<C>> {}
+export function avgPool<const C extends AvgPoolConfig>(config: C): AvgPool<{ -readonly [K in keyof C]: C[K] }> {
   const attrs = { ...poolAttrs('avgPool2d', config), countIncludePad: config.countIncludePad ?? false };
   return reusable<AvgPoolFn<C>>('avgPool2d', (scope, [x]) => scope.node({ op: 'avgPool2d', inputs: [x], name: config.name, attrs }));
 }
@@ -81,8 +83,9 @@ export interface GlobalAvgPoolFn<C> extends ShapeFn {
     : `${Prefix<'globalAvgPool', C extends { readonly name: infer N extends string } ? N : undefined>}${CheckRank<this['input'], 4> & string}`;
 }
 
+export interface GlobalAvgPool<C> extends Layer<GlobalAvgPoolFn<C>> {}
 /** Mean over H and W. */
-export function globalAvgPool<const C extends GlobalAvgPoolConfig>(config: C = {} as C): Layer<GlobalAvgPoolFn<C>> {
+export function globalAvgPool<const C extends GlobalAvgPoolConfig = {}>(config: C = {} as C): GlobalAvgPool<{ -readonly [K in keyof C]: C[K] }> {
   const keepDims = config.keepDims ?? false;
   return reusable<GlobalAvgPoolFn<C>>('globalAvgPool', (scope, [x]) =>
     scope.node({ op: 'globalAvgPool', inputs: [x], name: config.name, attrs: { keepDims } }),
@@ -97,7 +100,8 @@ export interface FlattenFn extends ShapeFn {
     : 'flatten: expects a rank-2 or higher input [N, ...]';
 }
 
+export interface Flatten extends Layer<FlattenFn> {}
 /** [N, C, H, W] -> [N, C*H*W], in NCHW order. */
-export function flatten(config: { readonly name?: string } = {}): Layer<FlattenFn> {
+export function flatten(config: { readonly name?: string } = {}): Flatten {
   return reusable<FlattenFn>('flatten', (scope, [x]) => scope.node({ op: 'flatten', inputs: [x], name: config.name, attrs: {} }));
 }

@@ -2,7 +2,7 @@
  * The type-level cases run through ts-morph, which bundles the TypeScript 6 API; users compile
  * with the native TypeScript 7 `tsc`. This compiles every DSL case with `tsc` 7 in one run and
  * requires the same verdicts: shape cases clean, error cases failing first on the marked line
- * with the same message.
+ * with the same message, and no second diagnostic after it (a failed layer poisons its output silently).
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -75,6 +75,8 @@ describe('tsc 7 agrees with the type-level cases', () => {
         problems.push(`${f.name}: expected an error containing '${f.expect.message}', got none`);
       } else if (mine[0].line !== f.expect.line || !mine[0].message.includes(f.expect.message)) {
         problems.push(`${f.name}: expected line ${f.expect.line} '${f.expect.message}', got line ${mine[0].line}: ${mine[0].message}`);
+      } else if (mine.length > 1) {
+        problems.push(`${f.name}: expected one diagnostic for one mistake, got ${mine.length}: ${mine.map((d) => `line ${d.line}`).join(', ')}`);
       }
     }
     expect(problems).toEqual([]);

@@ -1,0 +1,182 @@
+/**
+ * What a user sees in the editor: one diagnostic per mistake (a failed layer poisons its output,
+ * which later calls accept silently and which hovers as the failure), short diagnostics with the
+ * message on their first line, and the compiler agreeing with the run time where a size is
+ * symbolic: a layer on a symbolic channel count either type-checks and builds, or fails in both
+ * places with the same words.
+ */
+import { describe, expect, it } from 'vitest';
+import * as d from '../../dsl/index.ts';
+import { PRELUDE, errorCases } from './cases.ts';
+import { checkSnippet, expectCompiles, typeTexts } from './harness.ts';
+
+const MARK = '// <-';
+const lineOf = (code: string) => code.split('\n').findIndex((l) => l.includes(MARK)) + 1;
+
+/** Each has exactly one mistake, on the marked line, followed by calls that use its result. */
+const cascades: { name: string; code: string; message: string }[] = [
+  {
+    name: 'LeNet with a wrong fc1 width',
+    code: [
+      "const y = d.input(['N', 1, 32, 32])",
+      "  .to(d.conv2d({ out: 6, kernel: 5, name: 'conv1' }))",
+      '  .to(d.relu())',
+      '  .to(d.maxPool({ kernel: 2 }))',
+      "  .to(d.conv2d({ out: 16, kernel: 5, name: 'conv2' }))",
+      '  .to(d.relu())',
+      '  .to(d.maxPool({ kernel: 2 }))',
+      '  .to(d.flatten())',
+      `  .to(d.linear({ in: 256, out: 120, name: 'fc1' })) ${MARK}`,
+      '  .to(d.relu())',
+      "  .to(d.linear({ in: 120, out: 84, name: 'fc2' }))",
+      '  .to(d.relu())',
+      "  .to(d.linear({ in: 84, out: 10, name: 'fc3' }));",
+      'const { graph } = d.model(y);',
+    ].join('\n'),
+    message: "linear 'fc1': input has 400 features, layer expects 256",
+  },
+  {
+    name: 'a failed conv feeding a residual merge, a concat and a unit',
+    code: [
+      "const x = d.input(['N', 32, 16, 16]);",
+      `const a = x.to(d.conv2d({ in: 64, out: 32, kernel: 3, padding: 1 })); ${MARK}`,
+      'const b = d.add(x, a, x);',
+      'const c = d.concat(b, x.to(d.relu()), a);',
+      'const e = c.to(d.resA({ out: 16 })).to(d.sequential(d.batchNorm(), d.relu())).to(d.globalAvgPool());',
+      'const out = d.model([e, a]);',
+    ].join('\n'),
+    message: 'conv2d: input has 32 channels, layer expects 64',
+  },
+  {
+    name: 'a failed add used by later layers',
+    code: [
+      "const x = d.input(['N', 8, 'H', 'W']);",
+      'const down = x.to(d.conv2d({ out: 8, kernel: 3, stride: 2, padding: 1 }));',
+      `const sum = d.add(x, down); ${MARK}`,
+      'const y = sum.to(d.conv2d({ out: 4, kernel: 1 })).to(d.batchNorm({ channels: 4 }));',
+      'const z = d.add(y, y);',
+    ].join('\n'),
+    message: 'add: branch 2 of 2 differs at dim 2 (H): floor((H+1)/2) vs H',
+  },
+  {
+    name: 'a failed concat used by later layers',
+    code: [
+      "const x = d.input(['N', 8, 'H']);",
+      `const y = d.concat(x, x); ${MARK}`,
+      'const z = y.to(d.flatten()).to(d.linear({ in: 3, out: 2 }));',
+    ].join('\n'),
+    message: 'concat: expects a rank-2 input [N, C] or a rank-4 input [N, C, H, W], got rank 3',
+  },
+];
+
+describe('one diagnostic per mistake', () => {
+  it.each(cascades.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+    const code = `${PRELUDE}\n${c.code}\n`;
+    const { errors } = checkSnippet(code);
+    expect(errors.map((e) => e.line)).toEqual([lineOf(code)]);
+    expect(errors[0].message).toContain(`'"${c.message}"'`);
+  });
+
+  it('every error case of the suite gives exactly one diagnostic', () => {
+    const extra = errorCases
+      .map((c) => ({ c, errors: checkSnippet(`${PRELUDE}\n${c.code}\n`).errors }))
+      .filter(({ errors }) => errors.length !== 1)
+      .map(({ c, errors }) => `${c.name}: ${errors.length} errors`);
+    expect(extra).toEqual([]);
+  });
+
+  it('a failed layer, add or concat hovers as the failure, and so does everything after it', () => {
+    const code = [
+      PRELUDE,
+      "const x = d.input(['N', 32, 8, 8]);",
+      'const bad = x.to(d.conv2d({ in: 64, out: 16, kernel: 3 }));',
+      'const later = bad.to(d.relu()).to(d.flatten());',
+      'const sum = d.add(x, x.to(d.maxPool({ kernel: 2 })));',
+      'const cat = d.concat(x, x, x.to(d.conv2d({ out: 4, kernel: 3 })));',
+      'const poisonedSum = d.add(later, x);',
+      'type Bad = typeof bad; type Later = typeof later; type Sum = typeof sum; type Cat = typeof cat; type PoisonedSum = typeof poisonedSum;',
+    ].join('\n');
+    // The snippet has errors by design; typeTexts needs a clean one, so the failing lines are suppressed.
+    const quiet = code.replace(/\nconst (bad|sum|cat) =/g, '\n// @ts-expect-error\nconst $1 =');
+    // Qualified by the snippet's namespace import; with named imports the hover reads Tensor<ShapeError<...>>.
+    const conv = 'd.Tensor<d.ShapeError<"conv2d: input has 32 channels, layer expects 64">>';
+    expect(typeTexts(quiet, ['Bad', 'Later', 'Sum', 'Cat', 'PoisonedSum'])).toEqual([
+      conv,
+      conv,
+      'd.Tensor<d.ShapeError<"add: branch 2 of 2 differs at dim 2 (H): 4 vs 8">>',
+      'd.Tensor<d.ShapeError<"concat: input 3 of 3 differs at dim 2 (H): 6 vs 8">>',
+      conv,
+    ]);
+  });
+});
+
+/** The whole diagnostic, as tsc prints it after `error TSxxxx: `. */
+const MAX_DIAGNOSTIC = 270;
+
+describe('short diagnostics, message first', () => {
+  it(`every error case: one line, the message in it, at most ${MAX_DIAGNOSTIC} characters`, () => {
+    const rows = errorCases.map((c) => ({ name: c.name, message: c.message, text: checkSnippet(`${PRELUDE}\n${c.code}\n`).errors[0]?.message ?? '' }));
+    const problems = rows
+      .filter((r) => r.text.includes('\n') || !r.text.includes(r.message) || r.text.length > MAX_DIAGNOSTIC)
+      .map((r) => `${r.name} (${r.text.length}): ${r.text}`);
+    expect(problems).toEqual([]);
+    const lengths = rows.map((r) => r.text.length).sort((a, b) => a - b);
+    expect(lengths[Math.floor(lengths.length / 2)]).toBeLessThanOrEqual(160);
+  });
+
+  it('layers display under their builder names', () => {
+    const code = [
+      PRELUDE,
+      "const c = d.conv2d({ out: 64, kernel: 3, padding: 1, name: 'conv1' });",
+      'const s = d.sequential(d.batchNorm(), d.relu(), d.flatten());',
+      'const r = d.resA({ out: 16, stride: 2 });',
+      'type C = typeof c; type S = typeof s; type R = typeof r; type Net = ReturnType<typeof d.resnet50>;',
+    ].join('\n');
+    expect(typeTexts(code, ['C', 'S', 'R', 'Net'])).toEqual([
+      'd.Conv2d<{ out: 64; kernel: 3; padding: 1; name: "conv1"; }>',
+      'd.Sequential<[d.BatchNorm<{}>, d.Relu, d.Flatten]>',
+      'd.ResA<{ out: 16; stride: 2; }>',
+      'd.ResNet50',
+    ]);
+  });
+});
+
+/** Sources evaluated both at run time (with `d` bound) and by the compiler. */
+const symbolicChannels: string[] = [
+  ...['batchNorm', 'batchRenorm', 'layerNorm', 'instanceNorm', 'ibn', 'switchableNorm', 'scaleShift'].flatMap((op) => [
+    `d.input(['N', 'C', 8, 8]).to(d.${op}({ name: 'n' }))`,
+    `d.input(['N', 'C', 8, 8]).to(d.${op}({ channels: 8, name: 'n' }))`,
+  ]),
+  "d.input(['N', 'C', 8, 8]).to(d.groupNorm({ groups: 2, name: 'n' }))",
+  "d.input(['N', 'C', 8, 8]).to(d.normalize({ mean: [0, 0, 0], std: [1, 1, 1], name: 'n' }))",
+  "d.input(['N', 'C']).to(d.batchNorm({ name: 'n' }))",
+  "d.input(['N', 'C', 5]).to(d.batchNorm({ name: 'n' }))",
+  "d.input(['N', 'C', 8, 8]).to(d.conv2d({ out: 4, kernel: 3, name: 'c' }))",
+  "d.input(['N', 'C', 8, 8]).to(d.conv2d({ in: 4, out: 4, kernel: 3, name: 'c' }))",
+  "d.input(['N', 'C', 8, 8]).to(d.depthwiseConv2d({ kernel: 3, name: 'c' }))",
+  "d.input(['N', 'C', 8, 8]).to(d.convTranspose2d({ out: 4, kernel: 2, name: 'c' }))",
+  "d.input(['N', 'F']).to(d.linear({ out: 4, name: 'fc' }))",
+  "d.input(['N', 'C', 8, 8]).to(d.resA({ out: 8, name: 'u' }))",
+  "d.input(['N', 'C', 8, 8]).to(d.bottleneck({ width: 8, name: 'u' }))",
+  "d.input(['N', 'C', 8, 8]).to(d.maxPool({ kernel: 2 })).to(d.relu()).to(d.flatten())",
+  "((x) => d.concat(x, x.to(d.relu()), x).to(d.globalAvgPool()))(d.input(['N', 'C', 8, 8]))",
+];
+
+describe('symbolic channel counts: the compiler and the run time agree', () => {
+  it.each(symbolicChannels)('%s', (src) => {
+    let runtime: { shape: readonly unknown[] } | { error: string };
+    try {
+      runtime = { shape: (new Function('d', `return ${src};`)(d) as d.Tensor<d.Shape>).shape };
+    } catch (e) {
+      runtime = { error: (e as Error).message };
+    }
+    if ('shape' in runtime) {
+      const tuple = JSON.stringify(runtime.shape).replace(/"/g, "'");
+      expectCompiles(`${PRELUDE}\nconst y = ${src};\nconst exact: Exact<(typeof y)['shape'], ${tuple}> = true;\n`);
+    } else {
+      const { errors } = checkSnippet(`${PRELUDE}\nconst y = ${src};\n`);
+      expect(errors).toHaveLength(1);
+      expect(/parameter of type '"(.*)"'/.exec(errors[0].message)?.[1]).toBe(runtime.error);
+    }
+  });
+});
