@@ -6,6 +6,7 @@ export { Tensor, input, model, scope, type InputOptions, type Model } from './te
 export { Scope, DslError, type ScopeOptions } from './scope.ts';
 export type { Layer, ShapeFn, Call, Apply, Applicable, Applied, ShapeError, ShapeOrError } from './layer.ts';
 export type { Shape } from './shape.ts';
+export type { Settings, CheckedAtRunTime } from './settings.ts';
 export {
   conv2d,
   depthwiseConv2d,

@@ -20,6 +20,7 @@ import type { DimEqual, Mul } from './types/index.ts';
 import { type Conv2dFn, conv2d } from './layers/conv.ts';
 import { type BatchNormFn, batchNorm } from './layers/norm.ts';
 import { type SameShapeFn, relu } from './layers/activation.ts';
+import type { CheckedAtRunTime, Sized } from './settings.ts';
 
 export interface UnitConfig {
   /** Input channels; taken from the input when omitted. */
@@ -169,23 +170,28 @@ function plainUnit(kind: string, steps: readonly Step[], reluAfterAdd: boolean, 
 }
 
 export interface ResA<C> extends Layer<ResAFn<C>> {}
-export function resA<const C extends UnitConfig>(config: C): ResA<{ -readonly [K in keyof C]: C[K] }> {
+export function resA<const C extends UnitConfig>(sizedConfig: Sized<'resA', C, ['in', 'out', 'stride']>): ResA<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
+  const config = sizedConfig as C;
   return singleUse('resA', config.name, plainUnit('resA', ['conv1', 'bn1', 'relu', 'conv2', 'bn2', 'relu'], false, config));
 }
 export interface ResB<C> extends Layer<ResBFn<C>> {}
-export function resB<const C extends UnitConfig>(config: C): ResB<{ -readonly [K in keyof C]: C[K] }> {
+export function resB<const C extends UnitConfig>(sizedConfig: Sized<'resB', C, ['in', 'out', 'stride']>): ResB<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
+  const config = sizedConfig as C;
   return singleUse('resB', config.name, plainUnit('resB', ['conv1', 'relu', 'bn1', 'conv2', 'relu', 'bn2'], false, config));
 }
 export interface ResC<C> extends Layer<ResCFn<C>> {}
-export function resC<const C extends UnitConfig>(config: C): ResC<{ -readonly [K in keyof C]: C[K] }> {
+export function resC<const C extends UnitConfig>(sizedConfig: Sized<'resC', C, ['in', 'out', 'stride']>): ResC<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
+  const config = sizedConfig as C;
   return singleUse('resC', config.name, plainUnit('resC', ['conv1', 'bn1', 'relu', 'bn2', 'conv2', 'bn3', 'relu', 'bn4'], false, config));
 }
 export interface BasicBlock<C> extends Layer<BasicBlockFn<C>> {}
-export function basicBlock<const C extends UnitConfig>(config: C): BasicBlock<{ -readonly [K in keyof C]: C[K] }> {
+export function basicBlock<const C extends UnitConfig>(sizedConfig: Sized<'basicBlock', C, ['in', 'out', 'stride']>): BasicBlock<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
+  const config = sizedConfig as C;
   return singleUse('basicBlock', config.name, plainUnit('basicBlock', ['conv1', 'bn1', 'relu', 'conv2', 'bn2'], true, config));
 }
 export interface Bottleneck<C> extends Layer<BottleneckFn<C>> {}
-export function bottleneck<const C extends BottleneckConfig>(config: C): Bottleneck<{ -readonly [K in keyof C]: C[K] }> {
+export function bottleneck<const C extends BottleneckConfig>(sizedConfig: Sized<'bottleneck', C, ['in', 'width', 'stride']>): Bottleneck<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
+  const config = sizedConfig as C;
   const kind = 'bottleneck';
   const width = requireInteger(kind, 'width', config.width, 1);
   const stride = requireInteger(kind, 'stride', config.stride ?? 1, 1);

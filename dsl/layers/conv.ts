@@ -12,6 +12,7 @@ import { type PairOption, literalChannels, pair, requireInteger, singleUse } fro
 import { DslError, type Scope } from '../scope.ts';
 import type { CheckCount, CheckLiteralChannels, CheckRank, PairOf } from '../shape.ts';
 import type { ConvOutDim, ConvTransposeOutDim, DimToString, Lt, Mod, Mul, SameOutDim } from '../types/index.ts';
+import type { CheckedAtRunTime, Sized } from '../settings.ts';
 
 export type PaddingOption = 'same' | 'valid' | number | readonly [number, number];
 
@@ -144,13 +145,15 @@ function convLayer<F extends ShapeFn>(op: 'conv2d' | 'weightNormConv2d', config:
 
 export interface Conv2d<C> extends Layer<Conv2dFn<C>> {}
 /** A 2-D convolution on [N, C, H, W], weight [out, in/groups, kH, kW]. */
-export function conv2d<const C extends Conv2dConfig>(config: C): Conv2d<{ -readonly [K in keyof C]: C[K] }> {
+export function conv2d<const C extends Conv2dConfig>(sizedConfig: Sized<'conv2d', C, ['in', 'out', 'kernel', 'stride', 'padding', 'dilation', 'groups']>): Conv2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
+  const config = sizedConfig as C;
   return convLayer('conv2d', config);
 }
 
 export interface WeightNormConv2d<C> extends Layer<WeightNormConv2dFn<C>> {}
 /** conv2d with weight = g * v / ||v|| (Salimans & Kingma 2016), the norm per output channel. */
-export function weightNormConv2d<const C extends Conv2dConfig>(config: C): WeightNormConv2d<{ -readonly [K in keyof C]: C[K] }> {
+export function weightNormConv2d<const C extends Conv2dConfig>(sizedConfig: Sized<'weightNormConv2d', C, ['in', 'out', 'kernel', 'stride', 'padding', 'dilation', 'groups']>): WeightNormConv2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
+  const config = sizedConfig as C;
   return convLayer('weightNormConv2d', config);
 }
 
@@ -171,11 +174,12 @@ export interface DepthwiseConv2dFn<C> extends ShapeFn {
 
 export interface DepthwiseConv2d<C> extends Layer<DepthwiseConv2dFn<C>> {}
 /** A depthwise conv: groups = in channels, out = in * multiplier. Recorded as a grouped conv2d. */
-export function depthwiseConv2d<const C extends DepthwiseConv2dConfig>(config: C): DepthwiseConv2d<{ -readonly [K in keyof C]: C[K] }> {
+export function depthwiseConv2d<const C extends DepthwiseConv2dConfig>(sizedConfig: Sized<'depthwiseConv2d', C, ['kernel', 'stride', 'padding', 'dilation', 'multiplier']>): DepthwiseConv2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
+  const config = sizedConfig as C;
   const op = 'depthwiseConv2d';
   const multiplier = requireInteger(op, 'multiplier', config.multiplier ?? 1, 1);
   checkConfig(op, { ...config, out: multiplier });
-  return singleUse<DepthwiseConv2dFn<C>>(op, config.name, (scope, [x]) => {
+  return singleUse(op, config.name, (scope, [x]) => {
     const channels = literalChannels(scope, x, undefined, { op, name: config.name, rank: 4, creates: 'weights' });
     const attrs = convAttrs(op, { ...config, in: channels, out: channels * multiplier, groups: channels }, channels);
     return scope.node({ op: 'conv2d', inputs: [x], name: config.name, attrs });
@@ -240,7 +244,8 @@ export interface ConvTranspose2dFn<C> extends ShapeFn {
 
 export interface ConvTranspose2d<C> extends Layer<ConvTranspose2dFn<C>> {}
 /** A transposed conv, weight [in, out/groups, kH, kW] (PyTorch layout). */
-export function convTranspose2d<const C extends ConvTranspose2dConfig>(config: C): ConvTranspose2d<{ -readonly [K in keyof C]: C[K] }> {
+export function convTranspose2d<const C extends ConvTranspose2dConfig>(sizedConfig: Sized<'convTranspose2d', C, ['in', 'out', 'kernel', 'stride', 'padding', 'outputPadding', 'dilation', 'groups']>): ConvTranspose2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
+  const config = sizedConfig as C;
   const op = 'convTranspose2d';
   if (config === null || typeof config !== 'object') throw new DslError(`${op}: expects a config object`);
   const attrsFor = (inChannels: number) => {
@@ -266,7 +271,7 @@ export function convTranspose2d<const C extends ConvTranspose2dConfig>(config: C
     };
   };
   attrsFor(config.in ?? 1);
-  return singleUse<ConvTranspose2dFn<C>>(op, config.name, (scope, [x]) =>
+  return singleUse(op, config.name, (scope, [x]) =>
     scope.node({ op, inputs: [x], name: config.name, attrs: attrsFor(literalChannels(scope, x, config.in, { op, name: config.name, rank: 4, creates: 'weights' })) }),
   );
 }

@@ -12,6 +12,7 @@ import { requireInteger, reusable } from '../runtime.ts';
 import { DslError } from '../scope.ts';
 import type { CheckRank } from '../shape.ts';
 import type { Add, DimAdd, DimToString, Lt, Sub } from '../types/index.ts';
+import type { CheckedAtRunTime, Sized } from '../settings.ts';
 
 export type CropOption = number | readonly [number, number] | readonly [number, number, number, number];
 
@@ -71,8 +72,9 @@ function cropSides(crop: unknown): [number, number, number, number] {
 
 export interface Crop2d<C> extends Layer<Crop2dFn<C>> {}
 /** Drops `crop` rows and columns at the borders: [N, C, H, W] -> [N, C, H - top - bottom, W - left - right]. */
-export function crop2d<const C extends Crop2dConfig>(config: C): Crop2d<{ -readonly [K in keyof C]: C[K] }> {
+export function crop2d<const C extends Crop2dConfig>(sizedConfig: Sized<'crop2d', C, ['crop']>): Crop2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
+  const config = sizedConfig as C;
   if (config === null || typeof config !== 'object') throw new DslError('crop2d: expects a config object');
   const crop = cropSides(config.crop);
-  return reusable<Crop2dFn<C>>('crop2d', (scope, [x]) => scope.node({ op: 'crop2d', inputs: [x], name: config.name, attrs: { crop } }));
+  return reusable('crop2d', (scope, [x]) => scope.node({ op: 'crop2d', inputs: [x], name: config.name, attrs: { crop } }));
 }

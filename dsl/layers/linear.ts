@@ -6,6 +6,7 @@ import type { FirstFailure, Layer, Prefix, ShapeFn } from '../layer.ts';
 import { literalChannels, requireInteger, singleUse } from '../runtime.ts';
 import { DslError } from '../scope.ts';
 import type { CheckCount, CheckLiteralChannels, CheckRank } from '../shape.ts';
+import type { CheckedAtRunTime, Sized } from '../settings.ts';
 
 export interface LinearConfig {
   /** Input features; taken from the input when omitted. */
@@ -54,12 +55,14 @@ function linearLayer<F extends ShapeFn>(op: 'linear' | 'weightNormLinear', confi
 }
 
 export interface Linear<C> extends Layer<LinearFn<C>> {}
-export function linear<const C extends LinearConfig>(config: C): Linear<{ -readonly [K in keyof C]: C[K] }> {
+export function linear<const C extends LinearConfig>(sizedConfig: Sized<'linear', C, ['in', 'out']>): Linear<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
+  const config = sizedConfig as C;
   return linearLayer('linear', config);
 }
 
 export interface WeightNormLinear<C> extends Layer<WeightNormLinearFn<C>> {}
 /** linear with weight = g * v / ||v||, the norm per output unit. */
-export function weightNormLinear<const C extends LinearConfig>(config: C): WeightNormLinear<{ -readonly [K in keyof C]: C[K] }> {
+export function weightNormLinear<const C extends LinearConfig>(sizedConfig: Sized<'weightNormLinear', C, ['in', 'out']>): WeightNormLinear<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
+  const config = sizedConfig as C;
   return linearLayer('weightNormLinear', config);
 }

@@ -15,6 +15,7 @@ import { literalChannels, requireFraction, requireInteger, requirePositive, sing
 import { DslError } from '../scope.ts';
 import type { CheckCount, CheckLiteralChannels, CheckRank, CheckRank2or4 } from '../shape.ts';
 import type { Lt, Mod } from '../types/index.ts';
+import type { CheckedAtRunTime, Sized } from '../settings.ts';
 
 export interface RunningStatsConfig {
   /** Default 0.1 with 'pytorch', 0.99 with 'keras' (see the file comment). */
@@ -90,11 +91,12 @@ export interface BatchNormFn<C> extends ShapeFn {
 }
 export interface BatchNorm<C> extends Layer<BatchNormFn<C>> {}
 /** BatchNorm over [N, C] (1d) or [N, C, H, W] (2d), per channel. */
-export function batchNorm<const C extends BatchNormConfig = {}>(config: C = {} as C): BatchNorm<{ -readonly [K in keyof C]: C[K] }> {
+export function batchNorm<const C extends BatchNormConfig = {}>(sizedConfig?: Sized<'batchNorm', C, ['channels']>): BatchNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
+  const config = (sizedConfig ?? {}) as C;
   const op = 'batchNorm';
   channelsConfig(op, config);
   const stats = runningStats(op, config);
-  return singleUse<BatchNormFn<C>>(op, config.name, (scope, [x]) =>
+  return singleUse(op, config.name, (scope, [x]) =>
     scope.node({
       op,
       inputs: [x],
@@ -115,7 +117,8 @@ export interface BatchRenormFn<C> extends ShapeFn {
 }
 export interface BatchRenorm<C> extends Layer<BatchRenormFn<C>> {}
 /** Batch Renormalization (Ioffe 2017); at inference it is a BatchNorm. */
-export function batchRenorm<const C extends BatchRenormConfig = {}>(config: C = {} as C): BatchRenorm<{ -readonly [K in keyof C]: C[K] }> {
+export function batchRenorm<const C extends BatchRenormConfig = {}>(sizedConfig?: Sized<'batchRenorm', C, ['channels']>): BatchRenorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
+  const config = (sizedConfig ?? {}) as C;
   const op = 'batchRenorm';
   channelsConfig(op, config);
   const stats = runningStats(op, config);
@@ -123,7 +126,7 @@ export function batchRenorm<const C extends BatchRenormConfig = {}>(config: C = 
   const dMax = config.dMax ?? 5;
   if (!(rMax >= 1)) throw new DslError(`${op}: rMax must be >= 1, got ${rMax}`);
   if (!(dMax >= 0)) throw new DslError(`${op}: dMax must be >= 0, got ${dMax}`);
-  return singleUse<BatchRenormFn<C>>(op, config.name, (scope, [x]) =>
+  return singleUse(op, config.name, (scope, [x]) =>
     scope.node({
       op,
       inputs: [x],
@@ -146,12 +149,13 @@ export interface LayerNormFn<C> extends ShapeFn {
   readonly output: NormOut<'layerNorm', C, this['input'], CheckRank2or4<this['input']>>;
 }
 export interface LayerNorm<C> extends Layer<LayerNormFn<C>> {}
-export function layerNorm<const C extends LayerNormConfig = {}>(config: C = {} as C): LayerNorm<{ -readonly [K in keyof C]: C[K] }> {
+export function layerNorm<const C extends LayerNormConfig = {}>(sizedConfig?: Sized<'layerNorm', C, ['channels']>): LayerNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
+  const config = (sizedConfig ?? {}) as C;
   const op = 'layerNorm';
   channelsConfig(op, config);
   const over = config.over ?? 'chw';
   if (over !== 'chw' && over !== 'c') throw new DslError(`${op}: over must be 'chw' or 'c', got ${JSON.stringify(over)}`);
-  return singleUse<LayerNormFn<C>>(op, config.name, (scope, [x]) =>
+  return singleUse(op, config.name, (scope, [x]) =>
     scope.node({
       op,
       inputs: [x],
@@ -166,10 +170,11 @@ export interface InstanceNormFn<C> extends ShapeFn {
 }
 export interface InstanceNorm<C> extends Layer<InstanceNormFn<C>> {}
 /** Per sample and channel over H, W. Affine by default (PyTorch's InstanceNorm2d defaults to none). */
-export function instanceNorm<const C extends AffineNormConfig = {}>(config: C = {} as C): InstanceNorm<{ -readonly [K in keyof C]: C[K] }> {
+export function instanceNorm<const C extends AffineNormConfig = {}>(sizedConfig?: Sized<'instanceNorm', C, ['channels']>): InstanceNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
+  const config = (sizedConfig ?? {}) as C;
   const op = 'instanceNorm';
   channelsConfig(op, config);
-  return singleUse<InstanceNormFn<C>>(op, config.name, (scope, [x]) =>
+  return singleUse(op, config.name, (scope, [x]) =>
     scope.node({
       op,
       inputs: [x],
@@ -202,11 +207,12 @@ export interface GroupNormFn<C> extends ShapeFn {
 }
 export interface GroupNorm<C> extends Layer<GroupNormFn<C>> {}
 /** Per sample over each group of C/G channels and H, W; `groups` must divide the channels. */
-export function groupNorm<const C extends GroupNormConfig>(config: C): GroupNorm<{ -readonly [K in keyof C]: C[K] }> {
+export function groupNorm<const C extends GroupNormConfig>(sizedConfig: Sized<'groupNorm', C, ['channels', 'groups']>): GroupNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
+  const config = sizedConfig as C;
   const op = 'groupNorm';
   channelsConfig(op, config);
   const groups = requireInteger(op, 'groups', config.groups, 1);
-  return singleUse<GroupNormFn<C>>(op, config.name, (scope, [x]) => {
+  return singleUse(op, config.name, (scope, [x]) => {
     const numChannels = literalChannels(scope, x, config.channels, { op, name: config.name, rank: RANKS[op], creates: 'parameters' });
     return scope.node({ op, inputs: [x], name: config.name, attrs: { numChannels, groups, eps: eps(op, config), affine: config.affine ?? true } });
   });
@@ -232,11 +238,12 @@ export interface IbnFn<C> extends ShapeFn {
 }
 export interface Ibn<C> extends Layer<IbnFn<C>> {}
 /** IBN-a (Pan et al. 2018): InstanceNorm on the first channels, BatchNorm on the rest. */
-export function ibn<const C extends IbnConfig = {}>(config: C = {} as C): Ibn<{ -readonly [K in keyof C]: C[K] }> {
+export function ibn<const C extends IbnConfig = {}>(sizedConfig?: Sized<'ibn', C, ['channels', 'instanceChannels']>): Ibn<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
+  const config = (sizedConfig ?? {}) as C;
   const op = 'ibn';
   channelsConfig(op, config);
   const stats = runningStats(op, config);
-  return singleUse<IbnFn<C>>(op, config.name, (scope, [x]) => {
+  return singleUse(op, config.name, (scope, [x]) => {
     const numFeatures = literalChannels(scope, x, config.channels, { op, name: config.name, rank: RANKS[op], creates: 'parameters' });
     const instanceChannels = config.instanceChannels ?? Math.floor(numFeatures / 2);
     if (!Number.isInteger(instanceChannels) || instanceChannels < 1 || instanceChannels >= numFeatures) {
@@ -257,11 +264,12 @@ export interface SwitchableNormFn<C> extends ShapeFn {
 }
 export interface SwitchableNorm<C> extends Layer<SwitchableNormFn<C>> {}
 /** Switchable Normalization (Luo et al. 2018): a learned softmax mix of IN, LN and BN statistics. */
-export function switchableNorm<const C extends SwitchableNormConfig = {}>(config: C = {} as C): SwitchableNorm<{ -readonly [K in keyof C]: C[K] }> {
+export function switchableNorm<const C extends SwitchableNormConfig = {}>(sizedConfig?: Sized<'switchableNorm', C, ['channels']>): SwitchableNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
+  const config = (sizedConfig ?? {}) as C;
   const op = 'switchableNorm';
   channelsConfig(op, config);
   const stats = runningStats(op, config);
-  return singleUse<SwitchableNormFn<C>>(op, config.name, (scope, [x]) =>
+  return singleUse(op, config.name, (scope, [x]) =>
     scope.node({ op, inputs: [x], name: config.name, attrs: { numFeatures: literalChannels(scope, x, config.channels, { op, name: config.name, rank: RANKS[op], creates: 'parameters' }), eps: eps(op, config), ...stats } }),
   );
 }
@@ -275,10 +283,11 @@ export interface ScaleShiftFn<C> extends ShapeFn {
 }
 export interface ScaleShift<C> extends Layer<ScaleShiftFn<C>> {}
 /** y = x * scale[c] + shift[c], learned per channel (starts as the identity). */
-export function scaleShift<const C extends ScaleShiftConfig = {}>(config: C = {} as C): ScaleShift<{ -readonly [K in keyof C]: C[K] }> {
+export function scaleShift<const C extends ScaleShiftConfig = {}>(sizedConfig?: Sized<'scaleShift', C, ['channels']>): ScaleShift<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
+  const config = (sizedConfig ?? {}) as C;
   const op = 'scaleShift';
   if (config.channels !== undefined) requireInteger(op, 'channels', config.channels, 1);
-  return singleUse<ScaleShiftFn<C>>(op, config.name, (scope, [x]) =>
+  return singleUse(op, config.name, (scope, [x]) =>
     scope.node({ op, inputs: [x], name: config.name, attrs: { numChannels: literalChannels(scope, x, config.channels, { op, name: config.name, rank: RANKS[op], creates: 'parameters' }) } }),
   );
 }
@@ -297,7 +306,8 @@ export interface NormalizeFn<C> extends ShapeFn {
 }
 export interface Normalize<C> extends Layer<NormalizeFn<C>> {}
 /** Input preprocessing (x - mean[c]) / std[c], e.g. ImageNet's mean (0.485, 0.456, 0.406). */
-export function normalize<const C extends NormalizeConfig>(config: C): Normalize<{ -readonly [K in keyof C]: C[K] }> {
+export function normalize<const C extends NormalizeConfig>(sizedConfig: Sized<'normalize', C, ['mean', 'std']>): Normalize<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
+  const config = sizedConfig as C;
   const op = 'normalize';
   if (!Array.isArray(config.mean) || !Array.isArray(config.std)) throw new DslError(`${op}: mean and std must be arrays`);
   if (config.mean.length !== config.std.length) {
@@ -308,5 +318,5 @@ export function normalize<const C extends NormalizeConfig>(config: C): Normalize
   });
   config.std.forEach((s, c) => requirePositive(op, `std[${c}]`, s));
   const attrs = { mean: [...config.mean], std: [...config.std] };
-  return singleUse<NormalizeFn<C>>(op, config.name, (scope, [x]) => scope.node({ op, inputs: [x], name: config.name, attrs }));
+  return singleUse(op, config.name, (scope, [x]) => scope.node({ op, inputs: [x], name: config.name, attrs }));
 }

@@ -9,6 +9,7 @@ import { DslError } from '../scope.ts';
 import type { CheckRank } from '../shape.ts';
 import type { DimProduct } from '../types/index.ts';
 import type { Conv2dOut, PaddingOption } from './conv.ts';
+import type { CheckedAtRunTime, Sized } from '../settings.ts';
 
 export interface PoolConfig {
   readonly kernel: PairOption;
@@ -58,15 +59,17 @@ function poolAttrs(op: string, config: PoolConfig): { kernel: [number, number]; 
 }
 
 export interface MaxPool<C> extends Layer<MaxPoolFn<C>> {}
-export function maxPool<const C extends PoolConfig>(config: C): MaxPool<{ -readonly [K in keyof C]: C[K] }> {
+export function maxPool<const C extends PoolConfig>(sizedConfig: Sized<'maxPool2d', C, ['kernel', 'stride', 'padding']>): MaxPool<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
+  const config = sizedConfig as C;
   const attrs = poolAttrs('maxPool2d', config);
-  return reusable<MaxPoolFn<C>>('maxPool2d', (scope, [x]) => scope.node({ op: 'maxPool2d', inputs: [x], name: config.name, attrs }));
+  return reusable('maxPool2d', (scope, [x]) => scope.node({ op: 'maxPool2d', inputs: [x], name: config.name, attrs }));
 }
 
 export interface AvgPool<C> extends Layer<AvgPoolFn<C>> {}
-export function avgPool<const C extends AvgPoolConfig>(config: C): AvgPool<{ -readonly [K in keyof C]: C[K] }> {
+export function avgPool<const C extends AvgPoolConfig>(sizedConfig: Sized<'avgPool2d', C, ['kernel', 'stride', 'padding']>): AvgPool<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
+  const config = sizedConfig as C;
   const attrs = { ...poolAttrs('avgPool2d', config), countIncludePad: config.countIncludePad ?? false };
-  return reusable<AvgPoolFn<C>>('avgPool2d', (scope, [x]) => scope.node({ op: 'avgPool2d', inputs: [x], name: config.name, attrs }));
+  return reusable('avgPool2d', (scope, [x]) => scope.node({ op: 'avgPool2d', inputs: [x], name: config.name, attrs }));
 }
 
 export interface GlobalAvgPoolConfig {
@@ -87,7 +90,7 @@ export interface GlobalAvgPool<C> extends Layer<GlobalAvgPoolFn<C>> {}
 /** Mean over H and W. */
 export function globalAvgPool<const C extends GlobalAvgPoolConfig = {}>(config: C = {} as C): GlobalAvgPool<{ -readonly [K in keyof C]: C[K] }> {
   const keepDims = config.keepDims ?? false;
-  return reusable<GlobalAvgPoolFn<C>>('globalAvgPool', (scope, [x]) =>
+  return reusable('globalAvgPool', (scope, [x]) =>
     scope.node({ op: 'globalAvgPool', inputs: [x], name: config.name, attrs: { keepDims } }),
   );
 }

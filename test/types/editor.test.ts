@@ -180,3 +180,34 @@ describe('symbolic channel counts: the compiler and the run time agree', () => {
     }
   });
 });
+
+describe('sizes typed number', () => {
+  it('by default are accepted and displayed as CheckedAtRunTime, in the layer and in the output', () => {
+    const code = [
+      PRELUDE,
+      'const width = 120 as number;',
+      'const fc = d.linear({ in: 16 * 5 * 5, out: width });',
+      "const y = d.input(['N', 400]).to(fc);",
+      'type Fc = typeof fc; type Y = typeof y;',
+    ].join('\n');
+    expect(typeTexts(code, ['Fc', 'Y'])).toEqual(['d.Linear<{ in: d.CheckedAtRunTime; out: d.CheckedAtRunTime; }>', 'd.Tensor<["N", d.CheckedAtRunTime]>']);
+  });
+
+  it('with strictSizes on are an error at the builder that says why and what to write', () => {
+    const strict = "declare module 'shapefold/dsl' {\n  interface Settings { strictSizes: true }\n}";
+    const cases = [
+      ['d.linear({ in: 16 * 5 * 5, out: 120 })', 'linear: in is typed number, so the compiler cannot check it; write it as a number literal'],
+      ['d.conv2d({ out: 8, kernel: k })', 'conv2d: kernel is typed number, so the compiler cannot check it; write it as a number literal'],
+      ['d.maxPool({ kernel: [2, k] })', 'maxPool2d: kernel is typed number, so the compiler cannot check it; write it as a number literal'],
+      ['d.normalize({ mean, std: [1, 1, 1] })', 'normalize: mean is a number[] of unknown length, so the compiler cannot check it; write it inline or as const'],
+      ['d.resA({ out: config.out })', 'resA: out is typed number, so the compiler cannot check it; write it as a number literal'],
+    ] as const;
+    for (const [call, message] of cases) {
+      const code = `${PRELUDE}\n${strict}\nconst k = 3 as number;\nconst mean = [0.5, 0.5, 0.5];\nconst config = { out: 16 };\nconst layer = ${call};\n`;
+      const { errors } = checkSnippet(code);
+      expect(errors.map((e) => e.line), call).toEqual([code.split('\n').length - 1]);
+      expect(errors[0].message).toContain(`'"${message}"'`);
+    }
+    expectCompiles(`${PRELUDE}\n${strict}\nconst y = d.input(['N', 400]).to(d.linear({ in: 400, out: 120 })).to(d.batchNorm({ channels: 120 }));\n`);
+  });
+});
