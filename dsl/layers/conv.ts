@@ -11,10 +11,12 @@ import type { FirstFailure, Layer, Prefix, ShapeFn } from '../layer.ts';
 import { type PairOption, literalChannels, pair, requireInteger, singleUse } from '../runtime.ts';
 import { DslError, type Scope } from '../scope.ts';
 import type { CheckCount, CheckLiteralChannels, CheckRank, PairOf } from '../shape.ts';
-import type { ConvOutDim, ConvTransposeOutDim, DimToString, Lt, Mod, Mul, SameOutDim } from '../types/index.ts';
+import type { Add, ConvOutDim, ConvTransposeOutDim, DimToString, Lt, Mod, Mul, SameOutDim } from '../types/index.ts';
 import type { CheckedAtRunTime, Sized } from '../settings.ts';
 
 export type PaddingOption = 'same' | 'valid' | number | readonly [number, number];
+/** A conv's padding may also differ per side: [top, bottom, left, right] (Keras ZeroPadding2D). */
+export type ConvPaddingOption = PaddingOption | readonly [number, number, number, number];
 
 export interface Conv2dConfig {
   /** Input channels; taken from the input when omitted. */
@@ -22,8 +24,8 @@ export interface Conv2dConfig {
   readonly out: number;
   readonly kernel: PairOption;
   readonly stride?: PairOption;
-  /** Zero padding on each side (`n` or `[ph, pw]`), or 'same' (output ceil(X/S)) or 'valid' (none). */
-  readonly padding?: PaddingOption;
+  /** Zero padding (`n`, `[ph, pw]` or `[top, bottom, left, right]`), or 'same' (output ceil(X/S)) or 'valid' (none). */
+  readonly padding?: ConvPaddingOption;
   readonly dilation?: PairOption;
   readonly groups?: number;
   readonly bias?: boolean;
@@ -34,24 +36,38 @@ type NameOf<C> = C extends { readonly name: infer N extends string } ? N : undef
 type InOf<C, Ch> = C extends { readonly in: infer I extends number } ? I : Ch;
 type GroupsOf<C> = C extends { readonly groups: infer G extends number } ? G : 1;
 
-type PadAxis<P, Axis extends 0 | 1> = P extends 'same' | 'valid'
-  ? P
-  : P extends readonly [number, number]
-    ? P[Axis]
-    : P extends number
-      ? P
-      : 0;
+/** The zero padding [before, after] along one axis, or 'same'. */
+type PadAxis<P, Axis extends 0 | 1> = P extends 'same'
+  ? 'same'
+  : P extends readonly [infer T extends number, infer B extends number, infer L extends number, infer R extends number]
+    ? Axis extends 0
+      ? [T, B]
+      : [L, R]
+    : P extends readonly [number, number]
+      ? [P[Axis], P[Axis]]
+      : P extends number
+        ? [P, P]
+        : [0, 0];
 type PaddingOf<C> = C extends { readonly padding: infer P } ? P : 0;
 
-type ConvAxis<X, K extends number, S extends number, D extends number, P> = P extends 'same'
-  ? SameOutDim<X, S>
-  : ConvOutDim<X, K, S, D, P extends number ? Mul<P, 2> : 0>;
+type ConvAxis<X, K extends number, S extends number, D extends number, P> = P extends readonly [infer B extends number, infer A extends number]
+  ? ConvOutDim<X, K, S, D, Add<B, A>>
+  : SameOutDim<X, S>;
+
+/** As the run time spells a padding in messages: `1`, or `0+1` when the sides differ. */
+type SpellPads<P> = P extends readonly [infer B extends number, infer A extends number]
+  ? B extends A
+    ? `${B}`
+    : `${B}+${A}`
+  : P extends number
+    ? `${P}`
+    : '0';
 
 type CheckOutputSize<Out, X, K, D, P, Which extends string> = Out extends number
   ? number extends Out
     ? true
     : Lt<Out, 1> extends true
-      ? `output ${Which} is ${Out}: input ${Which} ${DimToString<X>} is too small for kernel ${K & number} (dilation ${D & number}, padding ${P extends number ? P : 0})`
+      ? `output ${Which} is ${Out}: input ${Which} ${DimToString<X>} is too small for kernel ${K & number} (dilation ${D & number}, padding ${SpellPads<P>})`
       : true
   : true;
 
@@ -110,9 +126,12 @@ export interface WeightNormConv2dFn<C> extends ShapeFn {
   readonly output: Conv2dOut<'weightNormConv2d', C, this['input']>;
 }
 
-function irPadding(op: string, padding: PaddingOption | undefined): Padding2d {
+function irPadding(op: string, padding: ConvPaddingOption | undefined): Padding2d {
   if (padding === 'same' || padding === 'valid') return padding;
-  const [ph, pw] = pair(op, 'padding', padding, 0, 0);
+  if (Array.isArray(padding) && padding.length === 4) {
+    return [0, 1, 2, 3].map((i) => requireInteger(op, `padding[${i}]`, padding[i], 0)) as unknown as Padding2d;
+  }
+  const [ph, pw] = pair(op, 'padding', padding as PairOption | undefined, 0, 0);
   return [ph, ph, pw, pw];
 }
 

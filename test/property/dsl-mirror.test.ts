@@ -13,7 +13,7 @@ import type { Layer } from '../../dsl/index.ts';
 import type { Shape } from '../../src/ir/graph.ts';
 import { checkSnippet } from '../types/harness.ts';
 
-type Pad = number | [number, number] | 'same' | 'valid';
+type Pad = number | [number, number] | [number, number, number, number] | 'same' | 'valid';
 
 type Step =
   | { op: 'conv2d'; out: number; kernel: number; stride: number; dilation: number; padding: Pad; groups: number; statedIn?: number }
@@ -33,6 +33,7 @@ interface Program {
 const padding: fc.Arbitrary<Pad> = fc.oneof(
   fc.integer({ min: 0, max: 3 }),
   fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 })),
+  fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 })),
   fc.constantFrom<Pad>('same', 'valid'),
 );
 

@@ -32,6 +32,8 @@ export const shapeCases: ShapeCase[] = [
   { name: "conv2d 'valid'", code: `const y = ${img(3, 32)}.to(d.conv2d({ out: 8, kernel: 3, padding: 'valid' }));`, shape: "['N', 8, 30, 30]" },
   { name: 'conv2d default padding 0', code: `const y = ${img(3, 32)}.to(d.conv2d({ out: 8, kernel: 5 }));`, shape: "['N', 8, 28, 28]" },
   { name: 'conv2d rectangular kernel and padding', code: `const y = ${img(3, 32)}.to(d.conv2d({ out: 4, kernel: [3, 5], padding: [1, 2] }));`, shape: "['N', 4, 32, 32]" },
+  { name: 'conv2d padding per side (Keras ZeroPadding2D)', code: `const y = ${img(3, 32)}.to(d.conv2d({ out: 4, kernel: 3, stride: 2, padding: [0, 1, 0, 1] }));`, shape: "['N', 4, 16, 16]" },
+  { name: 'conv2d padding per side, symbolic', code: `const y = ${img(3, 'H', 'W')}.to(d.conv2d({ out: 4, kernel: 3, stride: 2, padding: [0, 1, 1, 1] }));`, shape: "['N', 4, 'floor(H/2)', 'floor((W+1)/2)']" },
   { name: 'conv2d rectangular input and stride', code: `const y = ${img(3, 40, 30)}.to(d.conv2d({ out: 4, kernel: 3, stride: [2, 1], padding: 1 }));`, shape: "['N', 4, 20, 30]" },
   { name: 'conv2d dilation 2 keeps size with padding 2', code: `const y = ${img(8, 17)}.to(d.conv2d({ out: 8, kernel: 3, dilation: 2, padding: 2 }));`, shape: "['N', 8, 17, 17]" },
   { name: 'conv2d dilation 3 valid', code: `const y = ${img(8, 20)}.to(d.conv2d({ out: 8, kernel: 3, dilation: 3 }));`, shape: "['N', 8, 14, 14]" },
@@ -156,6 +158,7 @@ export const errorCases: ErrorCase[] = [
   { name: 'conv2d symbolic channels need in', code: `const y = ${img('C', 8)}.to(d.conv2d({ out: 8, kernel: 3 })); // <-`, message: "conv2d: input channels C must be a literal size to create weights" },
   { name: 'conv2d symbolic channels vs literal in', code: `const y = ${img('C', 8)}.to(d.conv2d({ in: 3, out: 8, kernel: 3 })); // <-`, message: 'conv2d: input has C channels, layer expects 3' },
   { name: 'weightNormConv2d channel mismatch', code: `const y = ${img(3, 8)}.to(d.weightNormConv2d({ in: 4, out: 8, kernel: 3, name: 'wn' })); // <-`, message: "weightNormConv2d 'wn': input has 3 channels, layer expects 4" },
+  { name: 'conv2d padding per side too small', code: `const y = ${img(3, 2)}.to(d.conv2d({ out: 4, kernel: 5, padding: [0, 1, 1, 1] })); // <-`, message: 'conv2d: output height is -1: input height 2 is too small for kernel 5 (dilation 1, padding 0+1)' },
   { name: 'depthwiseConv2d on symbolic channels', code: `const y = ${img('C', 8)}.to(d.depthwiseConv2d({ kernel: 3 })); // <-`, message: 'depthwiseConv2d: input channels C must be a literal size' },
   { name: 'depthwiseConv2d too small', code: `const y = ${img(4, 2)}.to(d.depthwiseConv2d({ kernel: 3 })); // <-`, message: 'depthwiseConv2d: output height is 0' },
   // transposed
