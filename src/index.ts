@@ -11,3 +11,6 @@ export * from './fold/index.ts';
 export { ALL_RULES } from './rules/index.ts';
 export type { Rule, Condition, PatternNode, ReplacementNode } from './algebra/rule.ts';
 export { proveRule, proveAll, formatProof, type ProofReport } from './proof/index.ts';
+export { copyParams, ParamsMismatchError } from './codegen/params.ts';
+export { dslModuleSource, CodegenError, type CodegenOptions } from './codegen/dsl-module.ts';
+export { readLayersModel } from './io/layers-import.ts';

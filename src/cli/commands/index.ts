@@ -2,7 +2,8 @@
 import type { Command } from '../args.ts';
 import { benchCommand } from './bench.ts';
 import { checkCommand } from './check.ts';
+import { codegenCommand } from './codegen.ts';
 import { foldCommand } from './fold.ts';
 import { proveCommand } from './prove.ts';
 
-export const COMMANDS: readonly Command[] = [checkCommand, foldCommand, proveCommand, benchCommand] as readonly Command[];
+export const COMMANDS: readonly Command[] = [checkCommand, foldCommand, codegenCommand, proveCommand, benchCommand] as readonly Command[];
