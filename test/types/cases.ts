@@ -126,7 +126,7 @@ export const shapeCases: ShapeCase[] = [
   { name: 'basicBlock', code: `const y = ${img(64, 56)}.to(d.basicBlock({ out: 128, stride: 2 }));`, shape: "['N', 128, 28, 28]" },
   { name: 'bottleneck', code: `const y = ${img(256, 'H')}.to(d.bottleneck({ width: 128, stride: 2 }));`, shape: "['N', 512, 'floor((H+1)/2)', 'floor((H+1)/2)']" },
   { name: 'ResNet trunk on symbolic size', code: `const y = ${img(3, 'H')}.to(d.conv2d({ out: 64, kernel: 7, stride: 2, padding: 3 })).to(d.maxPool({ kernel: 3, stride: 2, padding: 1 })).to(d.basicBlock({ out: 64 })).to(d.basicBlock({ out: 128, stride: 2 })).to(d.basicBlock({ out: 256, stride: 2 })).to(d.basicBlock({ out: 512, stride: 2 }));`, shape: "['N', 512, 'floor((H+31)/32)', 'floor((H+31)/32)']" },
-  { name: 'out channels known only at run time', code: `const width: number = 32;\nconst y = ${img(3, 8)}.to(d.conv2d({ out: width, kernel: 3, padding: 1 })).to(d.batchNorm()).to(d.relu());`, shape: "['N', number, 8, 8]" },
+  { name: 'out channels known only at run time', code: `const width: number = 32;\nconst y = ${img(3, 8)}.to(d.conv2d({ out: width, kernel: 3, padding: 1 })).to(d.batchNorm()).to(d.relu());`, shape: "['N', d.CheckedAtRunTime, 8, 8]" },
   { name: 'resnet18 from the reference networks', code: `const y = ${img(3, 224)}.to(d.resnet18());`, shape: "['N', 1000]" },
   { name: 'resnet50 on a symbolic image', code: "const y = d.input([1, 3, 'H', 'W']).to(d.resnet50());", shape: '[1, 1000]' },
   { name: 'unknown channel count via number', code: `const c: number = 3;\nconst y = d.input(['N', c, 8, 8]).to(d.conv2d({ in: 3, out: 4, kernel: 3 }));`, shape: "['N', 4, 6, 6]" },

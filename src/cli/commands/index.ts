@@ -6,4 +6,4 @@ import { codegenCommand } from './codegen.ts';
 import { foldCommand } from './fold.ts';
 import { proveCommand } from './prove.ts';
 
-export const COMMANDS: readonly Command[] = [checkCommand, foldCommand, codegenCommand, proveCommand, benchCommand] as readonly Command[];
+export const COMMANDS: readonly Command[] = [checkCommand, foldCommand, proveCommand, benchCommand, codegenCommand] as readonly Command[];
