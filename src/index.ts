@@ -7,6 +7,7 @@ export { convOutDim, convTransposeOutDim, dimEqual, evalDim, sameOutDim, type Di
 export * from './backend/index.ts';
 export { runReference, toFloat64, ReferenceRunError, type Float64Tensor, type ReferenceOptions, type ReferenceResult } from './reference/index.ts';
 export { formatShapeTable, countParams } from './report/summary.ts';
+export { readGraphFile, writeGraphFile, weightsFileFor } from './ir/graph-file.ts';
 export * from './fold/index.ts';
 export { ALL_RULES } from './rules/index.ts';
 export type { Rule, Condition, PatternNode, ReplacementNode } from './algebra/rule.ts';

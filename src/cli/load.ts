@@ -1,5 +1,5 @@
 /**
- * Loads a model for the CLI from a graph JSON file (`graphToJSON`'s format), a tfjs Layers
+ * Loads a model for the CLI from a graph file (src/ir/graph-file.ts), a tfjs Layers
  * model.json (its weight files beside it; `src/io`), or from a module
  * written with the typed DSL. A module names its model with `file.ts#exportName` or as its
  * default export; the export may be a tensor, a `model(...)` result, a graph, or a function of
@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { Tensor, model } from '../../dsl/index.ts';
 import { ShapefoldError } from '../ir/errors.ts';
 import type { Graph } from '../ir/graph.ts';
-import { graphFromJSON } from '../ir/serialize.ts';
+import { graphFromFileJSON } from '../ir/graph-file.ts';
 import { validateGraph } from '../ir/validate.ts';
 import { isLayersModelJSON } from '../io/layers-format.ts';
 import { readLayersModel } from '../io/layers-import.ts';
@@ -95,7 +95,7 @@ export async function loadGraph(spec: string): Promise<Graph> {
       throw new LoadError(`${file}: not valid JSON (${(error as Error).message})`);
     }
     if (isLayersModelJSON(json)) return readLayersModel(file);
-    return graphFromJSON(json, file);
+    return graphFromFileJSON(json, file);
   }
   if (!MODULE_EXTENSIONS.has(extension)) {
     throw new LoadError(`${file}: expected a graph .json or a model module (.ts, .mts, .js, .mjs)`);

@@ -1,5 +1,7 @@
 /**
- * Graphs as JSON. Parameters are written as plain number arrays: a float32 widened to a double
+ * Graphs as JSON, in two forms. Version 2 (`graphToSplitJSON`, what files hold, see graph-file.ts)
+ * is the topology alone, each parameter only a shape, its values in one float32 buffer in node
+ * and parameter order. Version 1 (`graphToJSON`) keeps every value inline. Parameters are written as plain number arrays: a float32 widened to a double
  * prints (JSON.stringify's shortest round-trip form) and parses back to the same double, which
  * narrows to the same float32, so every value survives exactly. The one exception is JSON's own:
  * JSON.stringify writes -0 as 0. Non-finite values never occur in a valid graph.
@@ -14,10 +16,27 @@ import { validateGraph } from './validate.ts';
 
 export const GRAPH_FORMAT = 'shapefold-graph';
 export const GRAPH_VERSION = 1;
+/** Topology JSON + a float32 weights buffer. */
+export const SPLIT_GRAPH_VERSION = 2;
 
 export interface ParamJSON {
   readonly shape: number[];
   readonly data: number[];
+}
+
+/** Where a version-2 graph's parameter values are: a file beside it, checked on reading. */
+export interface WeightsRef {
+  readonly path: string;
+  readonly byteLength: number;
+  readonly sha256: string;
+}
+
+export interface SplitGraphJSON {
+  readonly format: typeof GRAPH_FORMAT;
+  readonly version: typeof SPLIT_GRAPH_VERSION;
+  readonly nodes: (Omit<NodeJSON, 'params'> & { readonly params: Record<string, { readonly shape: number[] }> })[];
+  readonly inputs: string[];
+  readonly outputs: string[];
 }
 
 export interface NodeJSON {
@@ -57,6 +76,30 @@ export function graphToJSON(graph: Graph): GraphJSON {
     })),
     inputs: [...graph.inputs],
     outputs: [...graph.outputs],
+  };
+}
+
+/** The topology as version-2 JSON, and every parameter's values in one buffer, in the order the JSON lists them. */
+export function graphToSplitJSON(graph: Graph): { topology: SplitGraphJSON; weights: Float32Array } {
+  const total = graph.nodes.reduce((n, node) => n + paramEntries(node).reduce((m, [, t]) => m + t.data.length, 0), 0);
+  const weights = new Float32Array(total);
+  let offset = 0;
+  const nodes = graph.nodes.map((node) => ({
+    name: node.name,
+    op: node.op,
+    inputs: [...node.inputs],
+    attrs: structuredClone(node.attrs) as Record<string, unknown>,
+    params: Object.fromEntries(
+      paramEntries(node).map(([name, t]) => {
+        weights.set(t.data, offset);
+        offset += t.data.length;
+        return [name, { shape: [...t.shape] }];
+      }),
+    ),
+  }));
+  return {
+    topology: { format: GRAPH_FORMAT, version: SPLIT_GRAPH_VERSION, nodes, inputs: [...graph.inputs], outputs: [...graph.outputs] },
+    weights,
   };
 }
 
@@ -107,12 +150,28 @@ function expectNames(value: unknown, path: string, fail: Fail, node?: string): s
   return list as string[];
 }
 
-function readParam(value: unknown, path: string, fail: Fail, node: string): ParamTensor {
+/** A version-2 graph's parameter values, consumed in order. */
+interface WeightsCursor {
+  readonly values: Float32Array;
+  offset: number;
+}
+
+function readParam(value: unknown, path: string, fail: Fail, node: string, weights: WeightsCursor | undefined): ParamTensor {
   const record = expectRecord(value, path, fail, node);
-  expectKeys(record, ['shape', 'data'], path, fail, node);
+  expectKeys(record, weights === undefined ? ['shape', 'data'] : ['shape'], path, fail, node);
   const { shape, data } = record;
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     fail(`${path}.shape`, `must be a list of non-negative integers, got ${show(shape)}`, node);
+  }
+  if (weights !== undefined) {
+    const size = (shape as number[]).reduce((a, b) => a * b, 1);
+    const end = weights.offset + size;
+    if (end > weights.values.length) {
+      fail(`${path}`, `needs ${size} values at offset ${weights.offset} of the weights file, which holds ${weights.values.length}`, node);
+    }
+    const tensor = { shape: [...(shape as number[])], data: weights.values.slice(weights.offset, end) };
+    weights.offset = end;
+    return tensor;
   }
   if (!Array.isArray(data)) fail(`${path}.data`, `must be a list of numbers, got ${show(data)}`, node);
   const values = data as unknown[];
@@ -121,7 +180,7 @@ function readParam(value: unknown, path: string, fail: Fail, node: string): Para
   return { shape: [...(shape as number[])], data: Float32Array.from(values as number[]) };
 }
 
-function readNode(value: unknown, index: number, fail: Fail): Node {
+function readNode(value: unknown, index: number, fail: Fail, weights: WeightsCursor | undefined): Node {
   const path = `nodes[${index}]`;
   const record = expectRecord(value, path, fail);
   expectKeys(record, ['name', 'op', 'inputs', 'attrs', 'params', 'tiedTo'], path, fail);
@@ -139,30 +198,39 @@ function readNode(value: unknown, index: number, fail: Fail): Node {
     inputs,
     attrs: structuredClone(attrs),
     params: Object.fromEntries(
-      Object.entries(params).map(([p, t]) => [p, readParam(t, `${at}.params.${p}`, fail, nodeName)]),
+      Object.entries(params).map(([p, t]) => [p, readParam(t, `${at}.params.${p}`, fail, nodeName, weights)]),
     ),
     ...(record.tiedTo === undefined ? {} : { tiedTo: record.tiedTo }),
   } as unknown as Node;
 }
 
 /**
- * Reads and fully validates a graph written by `graphToJSON`. `source` (a file name, say) starts
+ * Reads and fully validates a graph written by `graphToJSON` (version 1), or by
+ * `graphToSplitJSON` (version 2) with its `weights` buffer. `source` (a file name, say) starts
  * every error message; structural errors give the JSON path, the rest come from `validateGraph`.
  */
-export function graphFromJSON(json: unknown, source = 'graph JSON'): Graph {
+export function graphFromJSON(json: unknown, source = 'graph JSON', weights?: Float32Array): Graph {
   const fail: Fail = (path, problem, node) => {
     throw new GraphError(`${source}: ${path} ${problem}`, node);
   };
   const root = expectRecord(json, 'the top level', fail);
-  expectKeys(root, ['format', 'version', 'nodes', 'inputs', 'outputs'], 'the top level', fail);
   if (root.format !== GRAPH_FORMAT) fail('format', `must be '${GRAPH_FORMAT}', got ${show(root.format)}`);
-  if (root.version !== GRAPH_VERSION) fail('version', `must be ${GRAPH_VERSION}, got ${show(root.version)}`);
+  if (root.version !== GRAPH_VERSION && root.version !== SPLIT_GRAPH_VERSION) {
+    fail('version', `must be ${GRAPH_VERSION} or ${SPLIT_GRAPH_VERSION}, got ${show(root.version)}`);
+  }
+  const split = root.version === SPLIT_GRAPH_VERSION;
+  expectKeys(root, ['format', 'version', 'nodes', 'inputs', 'outputs', ...(split ? ['weights'] : [])], 'the top level', fail);
+  if (split && weights === undefined) fail('weights', 'are in a separate file: read a version-2 graph with readGraphFile');
+  const cursor = split ? { values: weights as Float32Array, offset: 0 } : undefined;
   if (!Array.isArray(root.nodes)) fail('nodes', `must be a list, got ${show(root.nodes)}`);
   const graph: Graph = {
-    nodes: (root.nodes as unknown[]).map((node, i) => readNode(node, i, fail)),
+    nodes: (root.nodes as unknown[]).map((node, i) => readNode(node, i, fail, cursor)),
     inputs: expectNames(root.inputs, 'inputs', fail),
     outputs: expectNames(root.outputs, 'outputs', fail),
   };
+  if (cursor !== undefined && cursor.offset !== cursor.values.length) {
+    fail('weights', `file holds ${cursor.values.length} values, the parameters use ${cursor.offset}`);
+  }
   try {
     validateGraph(graph);
   } catch (error) {

@@ -22,7 +22,7 @@ export const foldCommand = defineCommand({
     '',
     'The report lists every fold, and why each remaining norm stays. --format layers (the default',
     'for a Layers input) writes <out>/model.json and <out>/weights.bin, a stock tfjs Layers model;',
-    '--format graph writes <out>, a shapefold graph JSON file.',
+    '--format graph writes <out>, the graph as JSON, and beside it <name>.weights.bin (float32).',
   ].join('\n'),
   options: {
     out: { type: 'string', short: 'o', value: '<out>', help: 'where to write the folded model (required)' },
