@@ -213,24 +213,6 @@ describe('writeFilesAtomic', () => {
   });
 });
 
-describe('the shapefold executable', () => {
-  it('runs through its bin entry and exits 1 with one line on bad input', async () => {
-    const { execFile } = await import('node:child_process');
-    const runBin = (args: string[]) =>
-      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        execFile(process.execPath, ['src/cli/bin.mjs', ...args], (error, stdout, stderr) => {
-          resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
-        });
-      });
-    const help = await runBin(['help']);
-    expect(help.code).toBe(0);
-    expect(help.stdout).toContain('usage: shapefold <command>');
-    const bad = await runBin(['check', 'examples/lenet-bn.ts#nope']);
-    expect(bad.code).toBe(1);
-    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
-  });
-});
-
 describe('the shape of a failure', () => {
   it('a file-system error is one line naming the path', () => {
     const error = Object.assign(new Error("EACCES: permission denied, open '/x/y.json'"), { code: 'EACCES', path: '/x/y.json', syscall: 'open' });

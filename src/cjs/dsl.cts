@@ -1,0 +1,4 @@
+/** `require('shapefold/dsl')`: see require-esm.cts. */
+import requireEsm = require('./require-esm.cjs');
+
+module.exports = requireEsm(() => require('../../dsl/index.js'), 'shapefold/dsl');
