@@ -113,7 +113,10 @@ describe('graphFromJSON errors name the source, node and field', () => {
     expect(() => graphFromJSON({ ...good(), format: 'onnx' }, 'model.json')).toThrow(
       `model.json: format must be 'shapefold-graph', got "onnx"`,
     );
-    expect(() => graphFromJSON({ ...good(), version: 2 }, 'model.json')).toThrow('model.json: version must be 1, got 2');
+    expect(() => graphFromJSON({ ...good(), version: 3 }, 'model.json')).toThrow('model.json: version must be 1 or 2, got 3');
+    expect(() => graphFromJSON({ ...good(), version: 2 }, 'model.json')).toThrow(
+      'model.json: weights are in a separate file: read a version-2 graph with readGraphFile',
+    );
     expect(() => graphFromJSON({ ...good(), nodes: {} }, 'model.json')).toThrow('model.json: nodes must be a list, got {}');
     expect(() => graphFromJSON({ ...good(), outputs: 'flatten_1' }, 'model.json')).toThrow(
       'model.json: outputs must be a list of node names, got "flatten_1"',
