@@ -96,6 +96,7 @@ export function graphToSplitJSON(graph: Graph): { topology: SplitGraphJSON; weig
         return [name, { shape: [...t.shape] }];
       }),
     ),
+    ...(node.tiedTo === undefined ? {} : { tiedTo: node.tiedTo }),
   }));
   return {
     topology: { format: GRAPH_FORMAT, version: SPLIT_GRAPH_VERSION, nodes, inputs: [...graph.inputs], outputs: [...graph.outputs] },

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adaBN, compileGraph, selectBackend } from '../../src/backend/index.ts';
 import { foldGraph } from '../../src/fold/index.ts';
 import type { Graph } from '../../src/ir/graph.ts';
-import { graphFromJSON, graphToJSON } from '../../src/ir/serialize.ts';
+import { graphFromJSON, graphToJSON, graphToSplitJSON } from '../../src/ir/serialize.ts';
 import { validateGraph } from '../../src/ir/validate.ts';
 import { LAYERS_EXPORTABLE_RULES, LayersModelError, exportLayersModel, importLayersModel } from '../../src/io/index.ts';
 import { expectCloseTo, loadFromMemory, predict, randomInput, randomizeWeights, saveToMemory, type SavedModel } from './io-fixtures.ts';
@@ -80,6 +80,9 @@ describe('shared layers: a conv and a whole Sequential encoder each called on tw
   it('keeps ties through JSON and refuses a tie whose weights differ', () => {
     const again = graphFromJSON(graphToJSON(graph));
     expect(again.nodes.find((n) => n.name === 'enc_bn_1')?.tiedTo).toBe('enc_bn');
+    const { topology, weights } = graphToSplitJSON(graph);
+    const split = graphFromJSON(JSON.parse(JSON.stringify(topology)), 'split', weights);
+    expect(split.nodes.filter((n) => n.tiedTo !== undefined).map((n) => n.name)).toEqual(['shared_conv_1', 'enc_conv_1', 'enc_bn_1']);
     const broken = {
       ...graph,
       nodes: graph.nodes.map((n) =>
