@@ -174,7 +174,8 @@ describe('sizes typed number', () => {
   });
 
   it('with strictSizes on are an error at the builder that says why and what to write', () => {
-    const strict = "declare module 'shapefold/dsl' {\n  interface Settings { strictSizes: true }\n}";
+    // Users write `declare module 'shapefold/dsl'` (the package's declarations); the snippets import the DSL's source.
+    const strict = "declare module '../../dsl/index.ts' {\n  interface Settings { strictSizes: true }\n}";
     const cases = [
       ['d.linear({ in: 16 * 5 * 5, out: 120 })', 'linear: in is typed number, so the compiler cannot check it; write it as a number literal'],
       ['d.conv2d({ out: 8, kernel: k })', 'conv2d: kernel is typed number, so the compiler cannot check it; write it as a number literal'],
