@@ -36,10 +36,10 @@ import { countParams } from '../report/summary.ts';
 import { ALL_RULES } from '../rules/index.ts';
 import { applyMatch, type Exact, type FoldRecord, type Produced } from './apply.ts';
 import { reasonsLeft } from './diagnose.ts';
-import { FoldCycleError, FoldRuleError } from './errors.ts';
+import { FoldCycleError, FoldProbeError, FoldRuleError } from './errors.ts';
 import { LiveGraph, NORM_LIKE_OPS } from './graph-index.ts';
 import { matchAt, type FoldMode, type Match, type Refusal } from './match.ts';
-import { probeFold } from './probe.ts';
+import { probeFold, type FoldSite, type ProbeLevel } from './probe.ts';
 import type { FoldReport } from './report.ts';
 
 export interface FoldOptions {
@@ -47,10 +47,27 @@ export interface FoldOptions {
   readonly mode?: FoldMode;
   /** Default: ALL_RULES (src/rules). */
   readonly rules?: readonly Rule[];
-  /** Measure the folded graph against the original on a random input (default true). */
-  readonly probe?: boolean;
+  /**
+   * Check the folded graph against the original (probe.ts): 'fast' (default; `true` too) checks
+   * each fold locally in float64 and the whole network once in float32 on the current backend;
+   * 'full' checks the whole network in float64 as well; 'off' (or `false`) skips the check.
+   */
+  readonly probe?: boolean | ProbeLevel;
   /** Seed of the probe input (default 0). */
   readonly seed?: number;
+  /** Called after each fold and each probe step, e.g. to draw a progress bar. */
+  readonly onProgress?: (progress: FoldProgress) => void;
+}
+
+export interface FoldProgress {
+  /** 'fold': a rule was applied (how many folds there will be is known only at the end). */
+  readonly phase: 'fold' | 'probe';
+  /** Folds applied, or probe steps done. */
+  readonly done: number;
+  /** Probe steps in all; absent while folding. */
+  readonly total?: number;
+  /** What was just done: "conv-bn on conv1 -> bn1", "float32 run of the folded network on wasm". */
+  readonly detail: string;
 }
 
 export interface FoldResult {
@@ -284,17 +301,26 @@ function finalRefusals(live: LiveGraph, nodes: readonly Node[], rules: readonly 
   return refusals;
 }
 
+function probeLevel(option: FoldOptions['probe']): ProbeLevel {
+  if (option === undefined || option === true) return 'fast';
+  if (option === false) return 'off';
+  if (option === 'fast' || option === 'full' || option === 'off') return option;
+  throw new FoldProbeError(`probe must be 'fast', 'full' or 'off' (or a boolean), got '${String(option)}'`);
+}
+
 const sum = (nodes: readonly Node[], f: (node: Node) => number): number => nodes.reduce((total, node) => total + f(node), 0);
 
 /** Folds normalisation into neighbouring convs and linears with `rules`, to a fixpoint. */
 export function foldGraph(graph: Graph, opts: FoldOptions = {}): FoldResult {
   const mode = opts.mode ?? 'eval';
   const rules = opts.rules ?? ALL_RULES;
+  const level = probeLevel(opts.probe);
   const shapes = validateGraph(graph);
   checkRules(rules);
 
   const search: Search = { ids: new NodeIds(), refused: new Map(), exact: new Map() };
   const folds: FoldRecord[] = [];
+  const sites: FoldSite[] = [];
   const live = new LiveGraph(graph, shapes);
   const pending = rules.map((rule) => {
     const starts = graph.nodes.flatMap((node, slot) => (rule.pattern[0].ops.includes(node.op) ? [slot] : []));
@@ -307,6 +333,7 @@ export function foldGraph(graph: Graph, opts: FoldOptions = {}): FoldResult {
     const matched = step.match.nodes;
     const produced = step.replacement.map((p) => p.node);
     const distanceBefore = distanceThrough(matched, live);
+    const inputShape = live.shapes.get(matched[0].inputs[0]) ?? [];
     const changed = live.replace(matched, step.replacement);
     for (const node of matched) search.exact.delete(node.name);
     for (const { node, exact } of step.replacement) search.exact.set(node.name, exact);
@@ -322,7 +349,9 @@ export function foldGraph(graph: Graph, opts: FoldOptions = {}): FoldResult {
           'a rule set must not be able to loop',
       );
     }
+    sites.push({ fold: folds.length, rule: step.record.rule, matched, produced, inputShape });
     folds.push(step.record);
+    opts.onProgress?.({ phase: 'fold', done: folds.length, detail: `${step.record.rule} on ${matched.map((n) => n.name).join(' -> ')}` });
     measure = next;
     markAround(changed, live, rules, pending);
   }
@@ -343,7 +372,16 @@ export function foldGraph(graph: Graph, opts: FoldOptions = {}): FoldResult {
     nodesAfter: current.nodes.length,
     paramsBefore: countParams(graph),
     paramsAfter: countParams(current),
-    ...(opts.probe === false ? {} : { probe: probeFold(graph, current, mode, opts.seed ?? 0) }),
+    ...(level === 'off'
+      ? {}
+      : {
+          probe: probeFold(graph, current, sites, {
+            level,
+            mode,
+            seed: opts.seed ?? 0,
+            onStep: (detail, done, total) => opts.onProgress?.({ phase: 'probe', done, total, detail }),
+          }),
+        }),
   };
   return { graph: current, report };
 }

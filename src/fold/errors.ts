@@ -25,3 +25,8 @@ export class FoldCycleError extends ShapefoldError {
 export class FoldIndexError extends ShapefoldError {
   override readonly name: string = 'FoldIndexError';
 }
+
+/** A probe that cannot run within its limits (the full probe on a graph too large for it). */
+export class FoldProbeError extends ShapefoldError {
+  override readonly name: string = 'FoldProbeError';
+}

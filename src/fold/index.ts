@@ -1,7 +1,7 @@
 /** The fold engine: rules from src/rules applied to a fixpoint, with a report of what was done and why not. */
-export { foldGraph, type FoldOptions, type FoldResult } from './engine.ts';
-export { formatFoldReport, type FoldReport, type LeftNode } from './report.ts';
+export { foldGraph, type FoldOptions, type FoldProgress, type FoldResult } from './engine.ts';
+export { formatFoldReport, formatProbe, type FoldReport, type LeftNode } from './report.ts';
 export type { FoldRecord } from './apply.ts';
 export type { FoldMode, Refusal } from './match.ts';
-export type { ProbeReport } from './probe.ts';
-export { FoldCycleError, FoldIndexError, FoldRuleError } from './errors.ts';
+export type { FoldCheck, NetworkCheck, NetworkSkipped, ProbeLevel, ProbeReport } from './probe.ts';
+export { FoldCycleError, FoldIndexError, FoldProbeError, FoldRuleError } from './errors.ts';

@@ -6,7 +6,7 @@
 import type { OpKind } from '../ir/graph.ts';
 import type { FoldRecord } from './apply.ts';
 import type { FoldMode } from './match.ts';
-import type { ProbeReport } from './probe.ts';
+import type { FoldCheck, ProbeReport } from './probe.ts';
 
 export interface LeftNode {
   readonly name: string;
@@ -26,12 +26,49 @@ export interface FoldReport {
   readonly nodesAfter: number;
   readonly paramsBefore: number;
   readonly paramsAfter: number;
-  /** Absent when folding ran with `probe: false`. */
+  /** Absent when folding ran with `probe: 'off'`. */
   readonly probe?: ProbeReport;
 }
 
 const number = (n: number) => n.toLocaleString('en-US');
 const small = (x: number) => x.toExponential(2);
+
+const shapesText = (inputs: Readonly<Record<string, readonly number[]>>) =>
+  Object.entries(inputs).map(([name, shape]) => `${name} [${shape.join(', ')}]`).join(', ');
+
+/** The probe's lines of the text report: the verdict, each kind of check, every failed fold. */
+export function formatProbe(probe: ProbeReport): string[] {
+  const lines = [`probe (${probe.level}, ${probe.mode} mode, seed ${probe.seed}): ${probe.ok ? 'PASS' : 'FAILED'}`];
+  const checked = probe.folds.filter((c) => c.skipped === undefined);
+  const relative = (c: { maxDiff: number; outputScale: number }) => (c.outputScale > 0 ? c.maxDiff / c.outputScale : c.maxDiff);
+  if (probe.folds.length > 0) {
+    const worst = checked.reduce<FoldCheck | undefined>((w, c) => (w === undefined || !(relative(c) <= relative(w)) ? c : w), undefined);
+    lines.push(
+      `  ${checked.length} of ${probe.folds.length} folds checked on their own, float64, random patches with border taps` +
+        (worst === undefined ? '' : `: worst max |diff| ${small(worst.maxDiff)} of outputs up to ${small(worst.outputScale)} (${worst.rule} on ${worst.nodes.join(' -> ')})`),
+    );
+  }
+  for (const c of probe.folds) {
+    if (c.skipped !== undefined) lines.push(`    not checked: ${c.rule} on ${c.nodes.join(' -> ')}: ${c.skipped}`);
+    else if (!c.ok) lines.push(`    FAILED: ${c.rule} on ${c.nodes.join(' -> ')}: max |diff| ${small(c.maxDiff)} of outputs up to ${small(c.outputScale)} on patch [${(c.patch ?? []).join(', ')}]`);
+  }
+  const network = probe.network;
+  if ('skipped' in network) lines.push(`  whole network: not run: ${network.skipped}`);
+  else {
+    const precision = network.precision === 'float32' ? `float32 on ${network.backend}` : 'float64 reference';
+    lines.push(
+      `  whole network, ${precision}, at ${shapesText(network.inputs)}: max |diff| ${small(network.maxDiff)} of outputs up to ${small(network.outputScale)}${network.ok ? '' : ' FAILED'}`,
+    );
+    if (network.reduced !== undefined) lines.push(`    ${network.reduced}`);
+    if (network.float32 !== undefined) {
+      lines.push(
+        `  float32 (${network.backend}) original vs float64 original: max |diff| ${small(network.float32.original)}`,
+        `  float32 (${network.backend}) folded vs float64 original:   max |diff| ${small(network.float32.folded)}`,
+      );
+    }
+  }
+  return lines;
+}
 
 export function formatFoldReport(report: FoldReport): string {
   const lines: string[] = [];
@@ -56,16 +93,6 @@ export function formatFoldReport(report: FoldReport): string {
       for (const reason of node.reasons) lines.push(`    - ${reason}`);
     }
   }
-  const probe = report.probe;
-  if (probe !== undefined) {
-    const inputs = Object.entries(probe.inputs).map(([name, shape]) => `${name} [${shape.join(', ')}]`).join(', ');
-    lines.push(
-      '',
-      `probe (${probe.mode} mode, standard normal ${inputs}, seed ${probe.seed}; outputs up to ${small(probe.outputScale)}):`,
-      `  float64 reference, folded vs original:          max |diff| = ${small(probe.foldedVsOriginal)}`,
-      `  float32 (${probe.float32.backend}) original vs float64 original: max |diff| = ${small(probe.float32.original)}`,
-      `  float32 (${probe.float32.backend}) folded vs float64 original:   max |diff| = ${small(probe.float32.folded)}`,
-    );
-  }
+  if (report.probe !== undefined) lines.push('', ...formatProbe(report.probe));
   return lines.join('\n');
 }

@@ -9,7 +9,7 @@ import { input, model, resB } from '../../dsl/index.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Rule } from '../../src/algebra/rule.ts';
 import { selectBackend } from '../../src/backend/select.ts';
-import { FoldCycleError, FoldRuleError, foldGraph, formatFoldReport } from '../../src/fold/index.ts';
+import { FoldCycleError, FoldRuleError, foldGraph, formatFoldReport, type NetworkCheck } from '../../src/fold/index.ts';
 import { GraphBuilder } from '../../src/ir/builder.ts';
 import type { AttrsByOp, Graph, NodeOf, Padding2d, ParamTensor, Shape } from '../../src/ir/graph.ts';
 import { bnConvPadded } from '../../src/rules/index.ts';
@@ -334,12 +334,17 @@ describe('report', () => {
     expect(report.left.map((l) => l.name)).toEqual(['bn2']);
     expect(report.left[0].reasons[0]).toBe("conv-act-bn: relu1's output also feeds add; folding bn2 into conv1 would change that path too");
     const probe = report.probe!;
-    expect(probe.inputs).toEqual({ x: [2, 3, 17, 17] });
-    expect(probe.foldedVsOriginal).toBeLessThan(1e-5 * Math.max(1, probe.outputScale));
+    expect(probe.ok).toBe(true);
+    expect(probe.folds.map((c) => c.fold)).toEqual(report.folds.map((_, i) => i));
+    expect('skipped' in probe.network).toBe(false);
+    const network = probe.network as NetworkCheck;
+    expect(network.inputs).toEqual({ x: [1, 3, 17, 17] });
+    expect(network.maxDiff).toBeLessThan(1e-5 * Math.max(1, network.outputScale));
     const text = formatFoldReport(report);
     expect(text).toContain(`fold (eval mode): ${report.folds.length} folds, 9 -> ${folded.nodes.length} nodes`);
     expect(text).toContain("batchNorm 'bn2'");
-    expect(text).toContain('float64 reference, folded vs original');
+    expect(text).toContain('probe (fast, eval mode, seed 0): PASS');
+    expect(text).toContain('whole network, float32 on ');
   });
 
   it('probing leaves tf.memory().numTensors unchanged', () => {

@@ -35,6 +35,17 @@ export function checkConvArgs(x: Float64Tensor, attrs: Conv2dAttrs): readonly nu
   return [attrs.outChannels, attrs.inChannels / attrs.groups, attrs.kernel[0], attrs.kernel[1]];
 }
 
+/** For each tap along one axis, the output positions [first, end) at which it reads inside the unpadded input. */
+function insideRange(kernel: number, dilation: number, before: number, stride: number, size: number, count: number) {
+  const first = new Int32Array(kernel);
+  const end = new Int32Array(kernel);
+  for (let k = 0; k < kernel; k++) {
+    first[k] = Math.min(count, Math.max(0, Math.ceil((before - k * dilation) / stride)));
+    end[k] = Math.max(first[k], Math.min(count, Math.floor((size - 1 + before - k * dilation) / stride) + 1));
+  }
+  return { first, end };
+}
+
 export function conv2d(x: Float64Tensor, params: ConvParams, attrs: Conv2dAttrs): Float64Tensor {
   const weightShape = checkConvArgs(x, attrs);
   const weight = requireParam(params.weight, 'weight', weightShape).data;
@@ -58,39 +69,49 @@ export function conv2d(x: Float64Tensor, params: ConvParams, attrs: Conv2dAttrs)
   const xStrideN = inChannels * xStrideC;
   const wStrideCo = inPerGroup * kH * kW;
 
+  const rows = insideRange(kH, dH, top, sH, height, outH);
+  const cols = insideRange(kW, dW, left, sW, width, outW);
+
+  // Each output accumulates bias, then every (ci, kh, kw) term in that order, as the sum above
+  // is written; only the taps that read padding are skipped, by looping over the rows and
+  // columns where each tap reads inside the input.
   for (let n = 0; n < batch; n++) {
     for (let co = 0; co < outChannels; co++) {
       const firstIn = Math.floor(co / outPerGroup) * inPerGroup;
       const outBase = (n * outChannels + co) * outH * outW;
-      const b = bias === undefined ? 0 : bias[co];
-      for (let oh = 0; oh < outH; oh++) {
-        for (let ow = 0; ow < outW; ow++) {
-          let sum = b;
-          for (let ci = 0; ci < inPerGroup; ci++) {
-            const xBase = n * xStrideN + (firstIn + ci) * xStrideC;
-            const wBase = co * wStrideCo + ci * kH * kW;
-            for (let kh = 0; kh < kH; kh++) {
-              const ih = oh * sH + kh * dH - top;
-              if (ih < 0 || ih >= height) continue;
-              for (let kw = 0; kw < kW; kw++) {
-                const iw = ow * sW + kw * dW - left;
-                if (iw < 0 || iw >= width) continue;
-                sum += weight[wBase + kh * kW + kw] * xs[xBase + ih * width + iw];
-              }
+      out.fill(bias === undefined ? 0 : bias[co], outBase, outBase + outH * outW);
+      for (let ci = 0; ci < inPerGroup; ci++) {
+        const xBase = n * xStrideN + (firstIn + ci) * xStrideC;
+        const wBase = co * wStrideCo + ci * kH * kW;
+        for (let kh = 0; kh < kH; kh++) {
+          const rowFirst = rows.first[kh];
+          const rowEnd = rows.end[kh];
+          for (let kw = 0; kw < kW; kw++) {
+            const colFirst = cols.first[kw];
+            const colEnd = cols.end[kw];
+            const w = weight[wBase + kh * kW + kw];
+            for (let oh = rowFirst; oh < rowEnd; oh++) {
+              const xRow = xBase + (oh * sH + kh * dH - top) * width + kw * dW - left;
+              const outRow = outBase + oh * outW;
+              for (let ow = colFirst; ow < colEnd; ow++) out[outRow + ow] += w * xs[xRow + ow * sW];
             }
           }
-          if (tapBias !== undefined) {
-            const tBase = co * kH * kW;
-            for (let kh = 0; kh < kH; kh++) {
-              const ih = oh * sH + kh * dH - top;
-              if (ih < 0 || ih >= height) continue;
-              for (let kw = 0; kw < kW; kw++) {
-                const iw = ow * sW + kw * dW - left;
-                if (iw >= 0 && iw < width) sum += tapBias[tBase + kh * kW + kw];
-              }
+        }
+      }
+      if (tapBias !== undefined) {
+        const tBase = co * kH * kW;
+        for (let kh = 0; kh < kH; kh++) {
+          const rowFirst = rows.first[kh];
+          const rowEnd = rows.end[kh];
+          for (let kw = 0; kw < kW; kw++) {
+            const colFirst = cols.first[kw];
+            const colEnd = cols.end[kw];
+            const t = tapBias[tBase + kh * kW + kw];
+            for (let oh = rowFirst; oh < rowEnd; oh++) {
+              const outRow = outBase + oh * outW;
+              for (let ow = colFirst; ow < colEnd; ow++) out[outRow + ow] += t;
             }
           }
-          out[outBase + oh * outW + ow] = sum;
         }
       }
     }

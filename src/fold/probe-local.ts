@@ -1,0 +1,168 @@
+/**
+ * Each fold checked where it happened: the chain it matched and the chain it produced are cut out
+ * of the graph (both read the same input) and run on the float64 reference from one seeded
+ * standard-normal patch.
+ *
+ *   patch   [1, C, h, w] for a chain reading [N, C, H, W] ([1, F] for [N, F]). h is the smallest
+ *           size congruent to H modulo the chain's stride product (so a 'same' padding resolves
+ *           as it did at H) at which every conv of either chain computes at least
+ *           ceil(top/S) + ceil(bottom/S) + 1 output rows, or all the rows it has at H: every
+ *           output row whose taps reach into the top padding, every one reaching into the bottom
+ *           padding, and one between. A tap bias (a shift folded through zero padding) is then
+ *           checked in every border configuration it has. A chain through a flatten runs at H.
+ *   error   max |folded(x) - original(x)| over the chain's output, against
+ *           scale = max |original(x)|; the folded params as stored (float32), so this is the
+ *           fold's own error, rounding included: ~1e-7 * scale for a correct fold, O(scale) for
+ *           a wrong one. ok <= FOLD_TOLERANCE * scale.
+ *
+ * Cost: each conv runs on a few rows, so a check costs a small multiple of the chain's weights.
+ */
+import type { Graph, Node, Shape } from '../ir/graph.ts';
+import { inferShapes } from '../ir/shapes.ts';
+import { resolvePadding2d } from '../reference/padding.ts';
+import { runReference } from '../reference/run.ts';
+import type { Float64Tensor } from '../reference/tensor.ts';
+import type { FoldMode } from './match.ts';
+
+/** Relative error a fold may show on its patch: float32 rounding of its params is ~1e-7. */
+export const FOLD_TOLERANCE = 1e-4;
+
+/** A fold as the engine applied it, for the check. */
+export interface FoldSite {
+  /** Its index in the report's folds. */
+  readonly fold: number;
+  readonly rule: string;
+  readonly matched: readonly Node[];
+  readonly produced: readonly Node[];
+  /** The shape the chain reads. */
+  readonly inputShape: Shape;
+}
+
+export interface FoldCheck {
+  readonly fold: number;
+  readonly rule: string;
+  /** The matched nodes. */
+  readonly nodes: readonly string[];
+  /** The input patch both chains ran on; absent when the check could not run (see `skipped`). */
+  readonly patch?: readonly number[];
+  readonly maxDiff: number;
+  readonly outputScale: number;
+  readonly ok: boolean;
+  readonly skipped?: string;
+}
+
+const LARGEST_SYMBOLIC_PATCH = 64;
+
+function chainGraph(input: string, patch: readonly number[], chain: readonly Node[]): Graph {
+  const source: Node = { name: input, op: 'input', inputs: [], attrs: { shape: [...patch] }, params: {} };
+  return { nodes: [source, ...chain], inputs: [input], outputs: [chain[chain.length - 1].name] };
+}
+
+/** Rows (axis 0) or columns (axis 1) a conv-like node must compute to show every border case. */
+function rowsNeeded(node: Node, inputShape: Shape, axis: 0 | 1): number | undefined {
+  if (node.op !== 'conv2d' && node.op !== 'weightNormConv2d') return undefined;
+  const [height, width] = [inputShape[2], inputShape[3]] as number[];
+  const [top, bottom, left, right] = resolvePadding2d(node.attrs.padding, height, width, node.attrs.kernel, node.attrs.stride, node.attrs.dilation);
+  const stride = node.attrs.stride[axis];
+  const [before, after] = axis === 0 ? [top, bottom] : [left, right];
+  return Math.ceil(before / stride) + Math.ceil(after / stride) + 1;
+}
+
+function strideProduct(chain: readonly Node[], axis: 0 | 1): number {
+  let p = 1;
+  for (const node of chain) if (node.op === 'conv2d' || node.op === 'weightNormConv2d') p *= node.attrs.stride[axis];
+  return p;
+}
+
+/** Whether both chains run at `patch` with every conv showing its border cases (or all its rows). */
+function patchFits(site: FoldSite, patch: readonly number[], full: readonly (number | undefined)[]): boolean {
+  const input = site.matched[0].inputs[0];
+  for (const chain of [site.matched, site.produced]) {
+    let shapes: Map<string, Shape>;
+    try {
+      shapes = inferShapes(chainGraph(input, patch, chain));
+    } catch {
+      return false;
+    }
+    for (const node of chain) {
+      const inputShape = shapes.get(node.inputs[0]) as Shape;
+      const outputShape = shapes.get(node.name) as Shape;
+      for (const axis of [0, 1] as const) {
+        const needed = rowsNeeded(node, inputShape, axis);
+        if (needed === undefined) continue;
+        const atFull = full[axis + 2] === patch[axis + 2];
+        if (!atFull && (outputShape[axis + 2] as number) < needed) return false;
+      }
+    }
+  }
+  return true;
+}
+
+/** The patch for a rank-4 chain input (see the file comment), or why there is none. */
+function choosePatch(site: FoldSite): readonly number[] | { reason: string } {
+  const shape = site.inputShape;
+  const channels = shape[1];
+  if (typeof channels !== 'number') return { reason: `its input has a symbolic channel count ${channels}` };
+  if (shape.length === 2) return [1, channels];
+  if (shape.length !== 4) return { reason: `its input has rank ${shape.length}` };
+  const full = shape.map((d) => (typeof d === 'number' ? d : undefined));
+  const needsFullSize = site.matched.some((n) => n.op === 'flatten');
+  if (needsFullSize) {
+    if (full[2] === undefined || full[3] === undefined) return { reason: 'it flattens an input of symbolic size' };
+    return [1, channels, full[2], full[3]];
+  }
+  const candidates = (axis: 0 | 1): number[] => {
+    const size = full[axis + 2];
+    const modulus = strideProduct(site.matched, axis);
+    const limit = size ?? LARGEST_SYMBOLIC_PATCH;
+    const first = size === undefined ? 1 : ((size - 1) % modulus) + 1;
+    const list: number[] = [];
+    for (let h = first; h <= limit; h += modulus) list.push(h);
+    if (size !== undefined && list[list.length - 1] !== size) list.push(size);
+    return list;
+  };
+  const rows = candidates(0);
+  const cols = candidates(1);
+  // Both axes grow together; the sizes are few and each try is a shape inference.
+  for (let k = 0; k < Math.max(rows.length, cols.length); k++) {
+    const patch = [1, channels, rows[Math.min(k, rows.length - 1)], cols[Math.min(k, cols.length - 1)]];
+    if (patchFits(site, patch, full)) return patch;
+  }
+  return { reason: `no patch up to ${rows[rows.length - 1]}x${cols[cols.length - 1]} shows its borders` };
+}
+
+/** Seeded standard-normal values, rounded to float32 so every run and backend sees the same numbers. */
+export function standardNormal(shape: readonly number[], rng: () => number): Float64Tensor {
+  const size = shape.reduce((a, d) => a * d, 1);
+  const data = new Float64Array(size);
+  for (let i = 0; i < size; i++) {
+    const u1 = rng();
+    const u2 = rng();
+    data[i] = Math.fround(Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2));
+  }
+  return { shape: [...shape], data };
+}
+
+/** Runs the check of one fold (see the file comment). */
+export function checkFold(site: FoldSite, mode: FoldMode, rng: () => number): FoldCheck {
+  const identity = { fold: site.fold, rule: site.rule, nodes: site.matched.map((n) => n.name) };
+  const first = site.matched[0];
+  if (first.inputs.length !== 1 || site.produced[0]?.inputs[0] !== first.inputs[0]) {
+    return { ...identity, maxDiff: 0, outputScale: 0, ok: true, skipped: 'the chain does not read one input' };
+  }
+  const patch = choosePatch(site);
+  if ('reason' in patch) return { ...identity, maxDiff: 0, outputScale: 0, ok: true, skipped: `no patch: ${patch.reason}` };
+  const input = first.inputs[0];
+  const x = { [input]: standardNormal(patch, rng) };
+  const [original] = Object.values(runReference(chainGraph(input, patch, site.matched), x, { mode }).outputs);
+  const [folded] = Object.values(runReference(chainGraph(input, patch, site.produced), x, { mode }).outputs);
+  let maxDiff = 0;
+  let outputScale = 0;
+  for (let i = 0; i < original.data.length; i++) {
+    maxDiff = Math.max(maxDiff, Math.abs(folded.data[i] - original.data[i]));
+    outputScale = Math.max(outputScale, Math.abs(original.data[i]));
+  }
+  // NaN compares false: a NaN difference is not ok.
+  const ok = maxDiff <= FOLD_TOLERANCE * outputScale && original.data.length === folded.data.length;
+  return { ...identity, patch, maxDiff, outputScale, ok };
+}

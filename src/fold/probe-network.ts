@@ -1,0 +1,169 @@
+/**
+ * The whole folded network against the original, on one seeded standard-normal input at the
+ * sizes probe-shapes.ts chooses (batch 1 for 'fast', 2 for 'full'; bounded memory and work).
+ *
+ *   fast   float32, both graphs on the tfjs executor (the current backend: call selectBackend()
+ *          first, or tfjs picks its own default), max |f32(folded) - f32(original)| against
+ *          scale = max |f32(original)|. It sees what the local checks cannot: how the folded
+ *          graph runs as a whole on a real backend. Both runs carry float32 rounding, so its
+ *          tolerance is NETWORK_TOLERANCE * scale.
+ *   full   the float64 reference on both graphs (the fold's own error over the whole network),
+ *          plus each graph in float32 on the executor against the float64 original, so a user
+ *          sees that folding adds no more error than float32 execution has anyway.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { compileGraph } from '../backend/executor.ts';
+import type { Graph } from '../ir/graph.ts';
+import { runReference } from '../reference/run.ts';
+import type { Float64Tensor } from '../reference/tensor.ts';
+import { FoldProbeError } from './errors.ts';
+import type { FoldMode } from './match.ts';
+import { standardNormal } from './probe-local.ts';
+import { probeShapes, withInputShapes, type ProbeLimits } from './probe-shapes.ts';
+
+/** Relative difference the whole network may show: float32 rounding accumulates over its depth. */
+export const NETWORK_TOLERANCE = 1e-3;
+
+export interface NetworkCheck {
+  readonly precision: 'float32' | 'float64';
+  /** The concrete input shapes used, by input name. */
+  readonly inputs: Readonly<Record<string, readonly number[]>>;
+  /** How the inputs differ from the declared shapes, and why (batch, a reduced H and W). */
+  readonly reduced?: string;
+  /** The tfjs backend that ran the float32 runs. */
+  readonly backend: string;
+  /** fast: max |f32(folded) - f32(original)|; full: max |ref64(folded) - ref64(original)|. */
+  readonly maxDiff: number;
+  /** max |original| over the outputs. */
+  readonly outputScale: number;
+  readonly ok: boolean;
+  /** full only: max |f32(graph) - ref64(original)| for each graph, on `backend`. */
+  readonly float32?: { readonly original: number; readonly folded: number };
+}
+
+export interface NetworkSkipped {
+  readonly skipped: string;
+}
+
+/** A step of the network check done, for progress reports. */
+export type NetworkStep = (detail: string) => void;
+
+const GIB = 2 ** 30;
+/**
+ * Multiply-adds (elementwise ops count one) a float32 run should take: well under a second on
+ * wasm or native; on cpu, whose transposes and elementwise kernels are far slower, much less.
+ * A soft limit: a graph still above it at its smallest congruent size runs there.
+ */
+const WORK_BUDGET: Readonly<Record<string, number>> = { cpu: 1e7 };
+const FAST_BACKEND_WORK = 1.2e10;
+
+export function networkLimits(level: 'fast' | 'full', backend: string): ProbeLimits {
+  if (level === 'full') return { batch: 2, bytesPerElement: 8, maxBytes: GIB, maxMultiplyAdds: Infinity, budgetName: 'no budget' };
+  return {
+    batch: 1,
+    bytesPerElement: 4,
+    maxBytes: GIB,
+    maxMultiplyAdds: WORK_BUDGET[backend] ?? FAST_BACKEND_WORK,
+    budgetName: `the ${backend} backend's work budget`,
+  };
+}
+
+type Outputs = Record<string, ArrayLike<number>>;
+
+function maxAbsDifference(a: Outputs, b: Outputs, outputs: readonly string[]): number {
+  let worst = 0;
+  for (const name of outputs) {
+    const x = a[name];
+    const y = b[name];
+    // Math.max propagates NaN: a NaN output is never within tolerance.
+    for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
+  }
+  return worst;
+}
+
+function maxAbs(values: Outputs, outputs: readonly string[]): number {
+  let scale = 0;
+  for (const name of outputs) {
+    const v = values[name];
+    for (let i = 0; i < v.length; i++) scale = Math.max(scale, Math.abs(v[i]));
+  }
+  return scale;
+}
+
+/** Runs `graph` with the tfjs executor; outputs as plain arrays, every tensor released. */
+function runFloat32(graph: Graph, inputs: Record<string, Float64Tensor>, mode: FoldMode): Record<string, Float32Array> {
+  const compiled = compileGraph(graph, { mode });
+  const feeds: Record<string, tf.Tensor> = {};
+  try {
+    for (const [name, t] of Object.entries(inputs)) feeds[name] = tf.tensor(Float32Array.from(t.data), [...t.shape], 'float32');
+    const outputs = compiled.run(feeds);
+    const values = Object.fromEntries(Object.entries(outputs).map(([name, t]) => [name, t.dataSync() as Float32Array]));
+    tf.dispose(Object.values(outputs));
+    return values;
+  } finally {
+    tf.dispose(Object.values(feeds));
+    compiled.dispose();
+  }
+}
+
+/** The backend tfjs runs on; tf.backend() starts tfjs's default if none was chosen yet. */
+function activeBackend(): string {
+  tf.backend();
+  return tf.getBackend();
+}
+
+const data = (r: Record<string, Float64Tensor>): Outputs => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.data]));
+
+/** The fast check; skipped (with the reason) when no size within the limits runs the graph. */
+export function checkNetworkFast(original: Graph, folded: Graph, mode: FoldMode, rng: () => number, step: NetworkStep): NetworkCheck | NetworkSkipped {
+  const backend = activeBackend();
+  const sizes = probeShapes([original, folded], networkLimits('fast', backend));
+  if (sizes.kind === 'skip') return { skipped: sizes.reason };
+  const inputs: Record<string, Float64Tensor> = {};
+  for (const name of original.inputs) inputs[name] = standardNormal(sizes.shapes[name], rng);
+  const before = runFloat32(withInputShapes(original, sizes.shapes), inputs, mode);
+  step(`float32 run of the original network on ${backend}`);
+  const after = runFloat32(withInputShapes(folded, sizes.shapes), inputs, mode);
+  step(`float32 run of the folded network on ${backend}`);
+  const maxDiff = maxAbsDifference(after, before, original.outputs);
+  const outputScale = maxAbs(before, original.outputs);
+  return {
+    precision: 'float32',
+    inputs: sizes.shapes,
+    ...(sizes.reduced === undefined ? {} : { reduced: sizes.reduced }),
+    backend,
+    maxDiff,
+    outputScale,
+    ok: maxDiff <= NETWORK_TOLERANCE * outputScale,
+  };
+}
+
+/** The full check; a graph too large for it is a FoldProbeError (the fast probe stays bounded). */
+export function checkNetworkFull(original: Graph, folded: Graph, mode: FoldMode, rng: () => number, step: NetworkStep): NetworkCheck {
+  const sizes = probeShapes([original, folded], networkLimits('full', activeBackend()));
+  if (sizes.kind === 'skip') throw new FoldProbeError(`the full probe cannot run: ${sizes.reason}; use the fast probe`);
+  const inputs: Record<string, Float64Tensor> = {};
+  for (const name of original.inputs) inputs[name] = standardNormal(sizes.shapes[name], rng);
+  const originalAt = withInputShapes(original, sizes.shapes);
+  const foldedAt = withInputShapes(folded, sizes.shapes);
+  const reference = data(runReference(originalAt, inputs, { mode }).outputs);
+  step('float64 run of the original network');
+  const foldedReference = data(runReference(foldedAt, inputs, { mode }).outputs);
+  step('float64 run of the folded network');
+  const original32 = maxAbsDifference(runFloat32(originalAt, inputs, mode), reference, original.outputs);
+  step(`float32 run of the original network on ${tf.getBackend()}`);
+  const folded32 = maxAbsDifference(runFloat32(foldedAt, inputs, mode), reference, original.outputs);
+  step(`float32 run of the folded network on ${tf.getBackend()}`);
+  const maxDiff = maxAbsDifference(foldedReference, reference, original.outputs);
+  const outputScale = maxAbs(reference, original.outputs);
+  return {
+    precision: 'float64',
+    inputs: sizes.shapes,
+    ...(sizes.reduced === undefined ? {} : { reduced: sizes.reduced }),
+    backend: activeBackend(),
+    maxDiff,
+    outputScale,
+    ok: maxDiff <= NETWORK_TOLERANCE * outputScale,
+    float32: { original: original32, folded: folded32 },
+  };
+}

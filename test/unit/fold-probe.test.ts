@@ -1,0 +1,162 @@
+/**
+ * The fold probe: each fold checked on a small float64 patch that shows its borders, the whole
+ * network once in float32 at batch 1, bounded for any declared size, with progress reports.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Rule } from '../../src/algebra/rule.ts';
+import { selectBackend } from '../../src/backend/select.ts';
+import { FoldProbeError, foldGraph, formatFoldReport, type FoldProgress, type NetworkCheck } from '../../src/fold/index.ts';
+import { probeShapes } from '../../src/fold/probe-shapes.ts';
+import { GraphBuilder } from '../../src/ir/builder.ts';
+import type { AttrsByOp, Graph, Padding2d, Shape } from '../../src/ir/graph.ts';
+import { bnConvValid, convBn } from '../../src/rules/index.ts';
+import { trainedLike } from './fold-fixtures.ts';
+
+beforeAll(async () => {
+  await selectBackend({ backend: 'cpu' });
+});
+
+const conv = (cin: number, cout: number, k: number, stride: number, padding: Padding2d): AttrsByOp['conv2d'] => ({
+  inChannels: cin,
+  outChannels: cout,
+  kernel: [k, k],
+  stride: [stride, stride],
+  padding,
+  dilation: [1, 1],
+  groups: 1,
+  bias: false,
+});
+const bn = (c: number): AttrsByOp['batchNorm'] => ({ numFeatures: c, eps: 1e-5, frozen: false, decay: 0.9, unbiasedRunningVar: true });
+
+/** BN -> conv (k x k, stride, padding) -> BN -> ReLU -> global average pool on `shape`. */
+function net(shape: Shape, k: number, stride: number, padding: Padding2d, seed = 3): Graph {
+  const b = new GraphBuilder({ seed });
+  const x = b.addInput(shape, 'x');
+  const n0 = b.addNode({ op: 'batchNorm', inputs: [x], attrs: bn(3), name: 'bn0' });
+  const c1 = b.addNode({ op: 'conv2d', inputs: [n0], attrs: conv(3, 4, k, stride, padding), name: 'conv1' });
+  const n1 = b.addNode({ op: 'batchNorm', inputs: [c1], attrs: bn(4), name: 'bn1' });
+  const r1 = b.addNode({ op: 'relu', inputs: [n1], attrs: {}, name: 'relu1' });
+  b.addNode({ op: 'globalAvgPool', inputs: [r1], attrs: { keepDims: false }, name: 'gap' });
+  return trainedLike(b.build(['gap']), seed);
+}
+
+/** BN -> conv with the BN's shift added as a plain bias even under zero padding: wrong at the borders only. */
+const naivePaddedBnConv: Rule = {
+  ...bnConvValid,
+  name: 'bn-conv-naive-padded',
+  conditions: bnConvValid.conditions.filter((c) => c.kind !== 'noPadding'),
+};
+
+describe('local checks', () => {
+  it('checks every fold on a patch just large enough to show every border case', () => {
+    const { report } = foldGraph(net(['N', 3, 'H', 'W'], 3, 1, [1, 1, 1, 1]));
+    const probe = report.probe!;
+    expect(probe.ok).toBe(true);
+    // the folded graph really ran: its float32 rounding differs from the original's
+    expect((probe.network as NetworkCheck).maxDiff).toBeGreaterThan(0);
+    expect(probe.folds.map((c) => c.rule)).toEqual(report.folds.map((f) => f.rule));
+    // bn0 folds forward into conv1 (a tap bias), bn1 into conv1 backward: a 3x3 conv padded 1 needs
+    // 3 output rows and columns (top border, interior, bottom border).
+    for (const check of probe.folds) {
+      expect(check.patch).toEqual([1, 3, 3, 3]);
+      expect(check.maxDiff).toBeLessThan(1e-6 * Math.max(1, check.outputScale));
+    }
+  });
+
+  it('keeps a patch congruent with the declared size under a strided same padding', () => {
+    const { report } = foldGraph(net([1, 3, 20, 20], 3, 2, 'same'));
+    const patches = report.probe!.folds.map((c) => c.patch);
+    // 20 is even; TF pads [0, 1] at even sizes and [1, 1] at odd ones, so the patch stays even.
+    expect(patches).toContainEqual([1, 3, 4, 4]);
+    expect(report.probe!.ok).toBe(true);
+  });
+
+  it('catches a fold that is wrong only at the borders, and names it', () => {
+    const { report } = foldGraph(net([1, 3, 12, 12], 3, 1, [1, 1, 1, 1]), { rules: [naivePaddedBnConv, convBn] });
+    const probe = report.probe!;
+    expect(probe.ok).toBe(false);
+    const failed = probe.folds.filter((c) => !c.ok);
+    expect(failed.map((c) => c.rule)).toEqual(['bn-conv-naive-padded']);
+    expect(failed[0].maxDiff).toBeGreaterThan(1e-2 * failed[0].outputScale);
+    const text = formatFoldReport(report);
+    expect(text).toContain('probe (fast, eval mode, seed 0): FAILED');
+    expect(text).toContain('FAILED: bn-conv-naive-padded on bn0 -> conv1');
+  });
+});
+
+describe('bounded work', () => {
+  it('probes a literal batch of 65536 at batch 1 and says so', () => {
+    const before = tf.memory().numTensors;
+    const { report } = foldGraph(net([65536, 3, 8, 8], 3, 1, [1, 1, 1, 1]));
+    const network = report.probe!.network as NetworkCheck;
+    expect(network.inputs).toEqual({ x: [1, 3, 8, 8] });
+    expect(network.reduced).toBe("input 'x' declares batch 65536, probed at 1");
+    expect(report.probe!.ok).toBe(true);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('shrinks a huge input to a congruent size within the limits, locally and as a whole', () => {
+    const { report } = foldGraph(net([1, 3, 60001, 40000], 3, 2, 'same'));
+    const probe = report.probe!;
+    const network = probe.network as NetworkCheck;
+    const [, , h, w] = network.inputs.x;
+    expect(h % 2).toBe(1);
+    expect(w % 2).toBe(0);
+    expect(h * w).toBeLessThan(2 ** 30 / 4 / 10);
+    expect(network.reduced).toMatch(/^x \[1, 3, 60001, 40000\] needs [\d.]+ GiB, above the 1.0 GiB memory limit; reduced to x \[1, 3, \d+, \d+\]/);
+    expect(probe.folds.every((c) => (c.patch ?? [])[2] <= 5)).toBe(true);
+    expect(probe.ok).toBe(true);
+    expect(formatFoldReport(report)).toContain('reduced to x [1, 3,');
+  });
+
+  it('skips the network run, with the reason, when the graph runs only at a size above the limits', () => {
+    const b = new GraphBuilder({ seed: 1 });
+    const x = b.addInput([1, 2, 64, 64], 'x');
+    const f = b.addNode({ op: 'flatten', inputs: [x], attrs: {}, name: 'flat' });
+    b.addNode({ op: 'linear', inputs: [f], attrs: { inFeatures: 8192, outFeatures: 1, bias: true }, name: 'fc' });
+    const graph = b.build(['fc']);
+    const limits = { batch: 1, bytesPerElement: 4, maxBytes: 1000, maxMultiplyAdds: Infinity, budgetName: 'a test budget' };
+    const shapes = probeShapes([graph], limits);
+    expect(shapes.kind).toBe('skip');
+    expect(shapes.kind === 'skip' && shapes.reason).toMatch(/^at x \[1, 2, 64, 64\] it needs [\d.]+ GiB, above the 0\.00 GiB memory limit, and it does not run at smaller sizes \(linear 'fc': /);
+  });
+
+  it('keeps the whole-network float64 check on request, and refuses it by name where it cannot fit', () => {
+    const { report } = foldGraph(net(['N', 3, 'H', 'W'], 3, 1, [1, 1, 1, 1]), { probe: 'full' });
+    const network = report.probe!.network as NetworkCheck;
+    expect(report.probe!.level).toBe('full');
+    expect(network.precision).toBe('float64');
+    expect(network.inputs).toEqual({ x: [2, 3, 17, 17] });
+    expect(network.float32!.folded).toBeLessThan(1e-4 * Math.max(1, network.outputScale));
+    expect(formatFoldReport(report)).toContain('float32 (cpu) folded vs float64 original');
+
+    // 2 x 12000^2 values in float64 exceed 1 GiB, and the crop only fits the declared size.
+    const b = new GraphBuilder({ seed: 1 });
+    const x = b.addInput([1, 1, 12000, 12000], 'x');
+    const n = b.addNode({ op: 'batchNorm', inputs: [x], attrs: bn(1), name: 'bn' });
+    b.addNode({ op: 'crop2d', inputs: [n], attrs: { crop: [11990, 0, 11990, 0] }, name: 'crop' });
+    const huge = b.build(['crop']);
+    expect(() => foldGraph(huge, { probe: 'full' })).toThrow(FoldProbeError);
+    expect(() => foldGraph(huge, { probe: 'full' })).toThrow(/^the full probe cannot run: at x \[1, 1, 12000, 12000\] it needs [\d.]+ GiB, above the 1.0 GiB memory limit, and it does not run at smaller sizes \(crop2d 'crop': /);
+  });
+
+  it('rejects an unknown probe level by name', () => {
+    expect(() => foldGraph(net([1, 3, 8, 8], 3, 1, [1, 1, 1, 1]), { probe: 'quick' as never })).toThrow("probe must be 'fast', 'full' or 'off' (or a boolean), got 'quick'");
+  });
+});
+
+describe('progress', () => {
+  it('reports each fold, then each probe step up to its total', () => {
+    const events: FoldProgress[] = [];
+    const { report } = foldGraph(net([1, 3, 8, 8], 3, 1, [1, 1, 1, 1]), { onProgress: (p) => events.push(p) });
+    const folds = events.filter((e) => e.phase === 'fold');
+    const probe = events.filter((e) => e.phase === 'probe');
+    expect(folds.map((e) => e.done)).toEqual(report.folds.map((_, i) => i + 1));
+    expect(folds[0].detail).toBe(`${report.folds[0].rule} on ${report.folds[0].matched.map((m) => m.name).join(' -> ')}`);
+    expect(events.indexOf(probe[0])).toBe(folds.length);
+    expect(probe.map((e) => e.done)).toEqual(probe.map((_, i) => i + 1));
+    expect(probe.every((e) => e.total === report.folds.length + 2)).toBe(true);
+    expect(probe[probe.length - 1].detail).toBe('float32 run of the folded network on cpu');
+  });
+});
