@@ -1,6 +1,6 @@
 /** `shapefold fold <model> -o <out>`: fold normalization away, print the report, write the folded model. */
 import { selectBackend, type BackendName, BACKEND_NAMES } from '../../backend/select.ts';
-import { foldGraph, formatFoldReport, type FoldMode } from '../../fold/index.ts';
+import { FoldProbeError, foldGraph, formatFoldReport, type FoldMode, type FoldReport } from '../../fold/index.ts';
 import { writeGraphFile } from '../../ir/graph-file.ts';
 import { LAYERS_EXPORTABLE_RULES } from '../../io/fold-rules.ts';
 import { writeFilesAtomic } from '../../io/files.ts';
@@ -12,6 +12,12 @@ import { createProgress } from '../progress.ts';
 
 const FORMATS = ['graph', 'layers'] as const;
 const MODES = ['eval', 'train'] as const;
+const PROBE_LEVELS = ['fast', 'full', 'off'] as const;
+
+function printReport(out: string, format: string, report: FoldReport, json: boolean): void {
+  if (json) console.log(JSON.stringify({ output: out, format, report }, null, 2));
+  else console.log(formatFoldReport(report));
+}
 
 export const foldCommand = defineCommand({
   name: 'fold',
@@ -30,7 +36,12 @@ export const foldCommand = defineCommand({
     mode: { type: 'string', value: 'eval|train', help: 'fold for inference (eval, default) or keep training behaviour' },
     format: { type: 'string', value: 'graph|layers', help: 'output format (default: layers for a Layers input, else graph)' },
     backend: { type: 'string', value: BACKEND_NAMES.join('|'), help: 'tfjs backend for the probe (default: the best available)' },
-    'no-probe': { type: 'boolean', help: 'skip the numerical probe of the folded model' },
+    probe: {
+      type: 'string',
+      value: 'fast|full|off',
+      help: 'check the folded model: each fold on a float64 patch and the network in float32 (fast, default), the network in float64 too (full), or not at all',
+    },
+    'no-probe': { type: 'boolean', help: 'the same as --probe off' },
     json: { type: 'boolean', help: 'print the fold report as JSON instead of text' },
   },
   positionals: { min: 1, max: 1 },
@@ -40,14 +51,17 @@ export const foldCommand = defineCommand({
     const mode: FoldMode = oneOf('mode', values.mode, MODES, 'eval');
     const format = oneOf('format', values.format, FORMATS, (await isLayersModelFile(spec!)) ? 'layers' : 'graph');
     const backendName = values.backend === undefined ? undefined : oneOf<BackendName>('backend', values.backend, BACKEND_NAMES, 'cpu');
-    const probe = values['no-probe'] !== true;
+    if (values['no-probe'] === true && values.probe !== undefined && values.probe !== 'off') {
+      throw new UsageError(`--no-probe contradicts --probe ${values.probe} ${helpHint('fold')}`);
+    }
+    const probe = values['no-probe'] === true ? 'off' : oneOf('probe', values.probe, PROBE_LEVELS, 'fast');
     // Before any work: a fold of a large model must not run for minutes and then fail to write.
     await assertWritable(out, format === 'layers' ? 'directory' : 'file');
     if (values.report !== undefined) await assertWritable(values.report, 'file');
 
     const progress = createProgress(process.stderr, values);
     const graph = await progress.stage(`import ${spec}`, () => loadGraph(spec!));
-    if (probe) {
+    if (probe !== 'off') {
       const backend = await selectBackend(backendName === undefined ? {} : { backend: backendName });
       if (values.verbose === true) {
         console.error(`backend: ${backend.detail}${backend.fallbacks.map((f) => ` (${f.name} unavailable: ${f.reason})`).join('')}`);
@@ -55,17 +69,20 @@ export const foldCommand = defineCommand({
     }
     // A Layers model cannot hold a tapBias: fold only what stock Keras layers can express.
     const rules = format === 'layers' ? { rules: LAYERS_EXPORTABLE_RULES } : {};
-    const result = await progress.stage(probe ? 'fold and probe' : 'fold', () => foldGraph(graph, { mode, probe, ...rules }));
+    const result = await progress.stage(probe === 'off' ? 'fold' : `fold and probe (${probe})`, (tick) =>
+      foldGraph(graph, { mode, probe, ...rules, onProgress: (p) => p.total !== undefined && tick(p.done, p.total) }),
+    );
+    if (result.report.probe?.ok === false) {
+      printReport(out, format, result.report, values.json === true);
+      throw new FoldProbeError('the probe found the folded model outside its tolerance (see the report); nothing was written (--probe off skips the check)');
+    }
     await progress.stage(`export ${out}`, async () => {
       if (format === 'layers') await writeLayersModel(out, result.graph);
       else await writeGraphFile(out, result.graph);
       if (values.report !== undefined) await writeFilesAtomic([[values.report, `${JSON.stringify(result.report, null, 2)}\n`]]);
     });
-    if (values.json === true) console.log(JSON.stringify({ output: out, format, report: result.report }, null, 2));
-    else {
-      console.log(formatFoldReport(result.report));
-      console.log(`\nwrote ${out}${values.report === undefined ? '' : ` and ${values.report}`}`);
-    }
+    printReport(out, format, result.report, values.json === true);
+    if (values.json !== true) console.log(`\nwrote ${out}${values.report === undefined ? '' : ` and ${values.report}`}`);
     return 0;
   },
 });
