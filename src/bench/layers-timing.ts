@@ -1,11 +1,9 @@
 /**
  * What the Layers benchmarks share: seeded weights for a stock tfjs-layers model, saving it to
  * memory as `model.save` writes it, loading an exported model back with `tf.loadLayersModel`,
- * and timing several models on one input in interleaved rounds (medians), so that machine load
- * hits every model alike.
+ * and timing several models on one input in interleaved rounds (src/io/predict-timing.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { performance } from 'node:perf_hooks';
 import { createRng } from '../ir/init.ts';
 import type { ExportedLayersModel, LayersModelJSON } from '../io/index.ts';
 
@@ -55,31 +53,5 @@ export async function layersModelToMemory(model: tf.LayersModel): Promise<Export
   return out as ExportedLayersModel;
 }
 
-/** Loads model.json contents and weights with stock tfjs-layers. */
-export function loadLayersFromMemory(saved: ExportedLayersModel): Promise<tf.LayersModel> {
-  const weightSpecs = saved.modelJson.weightsManifest.flatMap((g) => g.weights) as tf.io.WeightsManifestEntry[];
-  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: saved.modelJson.modelTopology as object, weightSpecs, weightData: saved.weightData }));
-}
-
-export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/** Median ms of `model.predict(x)` (with its data read back) for each model, in interleaved, rotating rounds. */
-export function interleavedMedians(models: readonly tf.LayersModel[], x: tf.Tensor | tf.Tensor[], runs: number, warmup: number): number[] {
-  const timeOnce = (model: tf.LayersModel): number => {
-    const start = performance.now();
-    const y = model.predict(x) as tf.Tensor | tf.Tensor[];
-    for (const t of Array.isArray(y) ? y : [y]) t.dataSync();
-    const ms = performance.now() - start;
-    tf.dispose(y);
-    return ms;
-  };
-  for (let i = 0; i < warmup; i++) models.forEach(timeOnce);
-  const times = models.map(() => [] as number[]);
-  for (let round = 0; round < runs; round++) {
-    for (let k = 0; k < models.length; k++) {
-      const m = (round + k) % models.length;
-      times[m].push(timeOnce(models[m]));
-    }
-  }
-  return times.map(median);
-}
+// Timing and loading live with the CLI's `bench <model.json>`, which ships; the benchmarks share them.
+export { interleavedMedians, loadLayersFromMemory, median } from '../io/predict-timing.ts';

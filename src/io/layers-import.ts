@@ -30,7 +30,7 @@ import { validateGraph } from '../ir/validate.ts';
 import { resolvePadding2d } from '../reference/padding.ts';
 import { LayersModelError } from './errors.ts';
 import { transposeAxisOf } from './conv-transpose.ts';
-import { decodeWeights, isLayersModelJSON, type KerasLayerJSON, type WeightData, type WeightSpec } from './layers-format.ts';
+import { decodeWeights, isLayersModelJSON, type KerasLayerJSON, type LayersModelJSON, type WeightData, type WeightSpec } from './layers-format.ts';
 import { KERAS_CONV_TO_IR, TRANSPOSE_2D, filled, hwcRowOfChwFeature, permute, reorderRows } from './layout.ts';
 
 type Pads = readonly [number, number, number, number];
@@ -727,8 +727,8 @@ export function importLayersModel(modelJson: unknown, weightData: WeightData, so
   return graph;
 }
 
-/** Reads `model.json` and its weight files (manifest paths, relative to the model.json). */
-export async function readLayersModel(path: string): Promise<Graph> {
+/** The parsed `model.json` and its weight files' bytes (manifest paths, relative to the model.json). */
+export async function readLayersFiles(path: string): Promise<{ readonly json: LayersModelJSON; readonly weightData: ArrayBuffer[] }> {
   const read = async (file: string, what: string) => {
     try {
       return await readFile(file);
@@ -754,5 +754,11 @@ export async function readLayersModel(path: string): Promise<Graph> {
       buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
     }
   }
-  return importLayersModel(json, buffers, path);
+  return { json, weightData: buffers };
+}
+
+/** Reads `model.json` and its weight files (manifest paths, relative to the model.json). */
+export async function readLayersModel(path: string): Promise<Graph> {
+  const { json, weightData } = await readLayersFiles(path);
+  return importLayersModel(json, weightData, path);
 }

@@ -49,7 +49,7 @@ describe('shapefold check', () => {
       [['check', 'a.json', 'b.json'], /unexpected argument 'b\.json'/, 2],
       [['check', '--frobnicate', 'a.json'], /unknown option '--frobnicate' \(see 'shapefold check --help'\)/, 2],
       [['frobnicate'], /unknown command 'frobnicate' \(commands: check, fold, prove, bench/, 2],
-      [['bench', 'speed'], /no benchmark named 'speed' \(benchmarks: types, exec, fold, layers\)/, 2],
+      [['bench', 'speed'], /no benchmark named 'speed' \(benchmarks: types, exec, fold, layers, probe; or give a model\.json\)/, 2],
     ];
     for (const [argv, message, exitCode] of cases) {
       const { code, err } = await run(argv);

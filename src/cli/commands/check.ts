@@ -7,7 +7,7 @@ import { loadGraph, MODEL_SPEC_HELP } from '../load.ts';
 import { createProgress } from '../progress.ts';
 
 /** The shape table as data, for `--json`. */
-function shapeTable(graph: Graph) {
+export function shapeTable(graph: Graph) {
   const shapes = validateGraph(graph);
   return {
     nodes: graph.nodes.map((node) => ({

@@ -9,6 +9,7 @@ import { defineCommand, helpHint, oneOf, UsageError } from '../args.ts';
 import { isLayersModelFile, loadGraph, MODEL_SPEC_HELP } from '../load.ts';
 import { assertWritable } from '../output-path.ts';
 import { createProgress } from '../progress.ts';
+import { foldReportHtml } from '../../report/html.ts';
 
 const FORMATS = ['graph', 'layers'] as const;
 const MODES = ['eval', 'train'] as const;
@@ -42,6 +43,7 @@ export const foldCommand = defineCommand({
       help: 'check the folded model: each fold on a float64 patch and the network in float32 (fast, default), the network in float64 too (full), or not at all',
     },
     'no-probe': { type: 'boolean', help: 'the same as --probe off' },
+    html: { type: 'string', value: '<report.html>', help: 'also write the report as one self-contained HTML page: both graphs, the probe, timings' },
     json: { type: 'boolean', help: 'print the fold report as JSON instead of text' },
   },
   positionals: { min: 1, max: 1 },
@@ -58,9 +60,17 @@ export const foldCommand = defineCommand({
     // Before any work: a fold of a large model must not run for minutes and then fail to write.
     await assertWritable(out, format === 'layers' ? 'directory' : 'file');
     if (values.report !== undefined) await assertWritable(values.report, 'file');
+    if (values.html !== undefined) await assertWritable(values.html, 'file');
 
     const progress = createProgress(process.stderr, values);
-    const graph = await progress.stage(`import ${spec}`, () => loadGraph(spec!));
+    const timings: { label: string; ms: number }[] = [];
+    const timed = async <T>(label: string, work: () => Promise<T>): Promise<T> => {
+      const start = performance.now();
+      const value = await work();
+      timings.push({ label, ms: performance.now() - start });
+      return value;
+    };
+    const graph = await timed('import', () => progress.stage(`import ${spec}`, () => loadGraph(spec!)));
     if (probe !== 'off') {
       const backend = await selectBackend(backendName === undefined ? {} : { backend: backendName });
       if (values.verbose === true) {
@@ -69,20 +79,32 @@ export const foldCommand = defineCommand({
     }
     // A Layers model cannot hold a tapBias: fold only what stock Keras layers can express.
     const rules = format === 'layers' ? { rules: LAYERS_EXPORTABLE_RULES } : {};
-    const result = await progress.stage(probe === 'off' ? 'fold' : `fold and probe (${probe})`, (tick) =>
-      foldGraph(graph, { mode, probe, ...rules, onProgress: (p) => p.total !== undefined && tick(p.done, p.total) }),
+    const foldLabel = probe === 'off' ? 'fold' : `fold and probe (${probe})`;
+    const result = await timed(foldLabel, () =>
+      progress.stage(foldLabel, (tick) => foldGraph(graph, { mode, probe, ...rules, onProgress: (p) => p.total !== undefined && tick(p.done, p.total) })),
     );
+    // The reports are written even when the probe fails: they say why.
+    const writeReports = async () => {
+      const files: [string, string][] = [];
+      if (values.report !== undefined) files.push([values.report, `${JSON.stringify(result.report, null, 2)}\n`]);
+      if (values.html !== undefined) files.push([values.html, foldReportHtml({ title: spec!, original: graph, folded: result.graph, report: result.report, timings })]);
+      if (files.length > 0) await writeFilesAtomic(files);
+    };
     if (result.report.probe?.ok === false) {
+      await writeReports();
       printReport(out, format, result.report, values.json === true);
-      throw new FoldProbeError('the probe found the folded model outside its tolerance (see the report); nothing was written (--probe off skips the check)');
+      throw new FoldProbeError('the probe found the folded model outside its tolerance (see the report); no model was written (--probe off skips the check)');
     }
-    await progress.stage(`export ${out}`, async () => {
-      if (format === 'layers') await writeLayersModel(out, result.graph);
-      else await writeGraphFile(out, result.graph);
-      if (values.report !== undefined) await writeFilesAtomic([[values.report, `${JSON.stringify(result.report, null, 2)}\n`]]);
-    });
+    await timed('export', () =>
+      progress.stage(`export ${out}`, async () => {
+        if (format === 'layers') await writeLayersModel(out, result.graph);
+        else await writeGraphFile(out, result.graph);
+      }),
+    );
+    await writeReports();
     printReport(out, format, result.report, values.json === true);
-    if (values.json !== true) console.log(`\nwrote ${out}${values.report === undefined ? '' : ` and ${values.report}`}`);
+    const reports = [values.report, values.html].filter((f): f is string => f !== undefined);
+    if (values.json !== true) console.log(`\nwrote ${[out, ...reports].join(' and ')}`);
     return 0;
   },
 });

@@ -1,0 +1,62 @@
+/**
+ * Layers models timed under stock `model.predict` (what a tfjs user runs), side by side:
+ * `warmup` rounds, then `runs` rounds in which the models rotate which goes first, each run
+ * ending in `dataSync()` so the time includes the backend's work; medians, so that machine load
+ * hits every model alike. `timeSideBySide` adds, for a model and its folded form, their ratio and
+ * the largest output difference on the same input.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { performance } from 'node:perf_hooks';
+import type { LayersModelJSON, WeightData } from './layers-format.ts';
+
+export interface SideBySide {
+  readonly runs: number;
+  readonly warmup: number;
+  readonly originalMs: number;
+  readonly foldedMs: number;
+  /** originalMs / foldedMs: above 1, the folded model is faster. */
+  readonly speedup: number;
+  readonly maxAbsDiff: number;
+}
+
+/** Loads model.json contents and weights with stock tfjs-layers, without the file system. */
+export function loadLayersFromMemory(saved: { readonly modelJson: LayersModelJSON; readonly weightData: WeightData }): Promise<tf.LayersModel> {
+  const weightSpecs = saved.modelJson.weightsManifest.flatMap((g) => g.weights) as tf.io.WeightsManifestEntry[];
+  const weightData = saved.weightData instanceof ArrayBuffer ? saved.weightData : tf.io.concatenateArrayBuffers([...saved.weightData]);
+  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: saved.modelJson.modelTopology as object, weightSpecs, weightData }));
+}
+
+export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Median ms of `model.predict(x)` (with its data read back) for each model, in interleaved, rotating rounds. */
+export function interleavedMedians(models: readonly tf.LayersModel[], x: tf.Tensor | tf.Tensor[], runs: number, warmup: number): number[] {
+  const timeOnce = (model: tf.LayersModel): number => {
+    const start = performance.now();
+    const y = model.predict(x) as tf.Tensor | tf.Tensor[];
+    for (const t of Array.isArray(y) ? y : [y]) t.dataSync();
+    const ms = performance.now() - start;
+    tf.dispose(y);
+    return ms;
+  };
+  for (let i = 0; i < warmup; i++) models.forEach(timeOnce);
+  const times = models.map(() => [] as number[]);
+  for (let round = 0; round < runs; round++) {
+    for (let k = 0; k < models.length; k++) {
+      const m = (round + k) % models.length;
+      times[m].push(timeOnce(models[m]));
+    }
+  }
+  return times.map(median);
+}
+
+/** See the file comment; `inputs` are the models' inputs in order (the caller owns them). */
+export function timeSideBySide(original: tf.LayersModel, folded: tf.LayersModel, inputs: tf.Tensor[], opts: { readonly runs: number; readonly warmup: number }): SideBySide {
+  const x = inputs.length === 1 ? inputs[0] : inputs;
+  const [originalMs, foldedMs] = interleavedMedians([original, folded], x, opts.runs, opts.warmup);
+  const maxAbsDiff = tf.tidy(() => {
+    const outputs = (m: tf.LayersModel) => [m.predict(x)].flat() as tf.Tensor[];
+    const b = outputs(folded);
+    return Math.max(...outputs(original).map((y, k) => tf.max(tf.abs(tf.sub(y, b[k]))).dataSync()[0]));
+  });
+  return { runs: opts.runs, warmup: opts.warmup, originalMs, foldedMs, speedup: originalMs / foldedMs, maxAbsDiff };
+}

@@ -1,0 +1,116 @@
+/**
+ * The CLI's reports: `fold --probe fast|full|off` (what the probe ran; usage errors for
+ * contradictions), `fold --html`, `info <model>` and `bench <model.json>`.
+ */
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './cli-fixtures.ts';
+import { mobileNetV1, randomizeWeights, saveToMemory } from './io-fixtures.ts';
+
+let dir: string;
+let layersModel: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'shapefold-cli-report-'));
+  const original = mobileNetV1({ size: 16, first: 4, blocks: [[8, 2], [8, 1]], classes: 3, prefix: 'rep_' });
+  randomizeWeights(original, 5);
+  const saved = await saveToMemory(original);
+  original.dispose();
+  await mkdir(join(dir, 'in'));
+  layersModel = join(dir, 'in', 'model.json');
+  await writeFile(layersModel, JSON.stringify(saved.modelJson));
+  await writeFile(join(dir, 'in', 'weights.bin'), new Uint8Array(saved.weightData));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const MODEL = 'examples/residual-units.ts#residualUnits';
+
+describe('shapefold fold --probe', () => {
+  it('probes fast by default and says what ran', async () => {
+    const { code, out } = await runCli(['fold', MODEL, '-o', join(dir, 'fast.json'), '--backend', 'cpu']);
+    expect(code).toBe(0);
+    expect(out).toContain('probe (fast, eval mode, seed 0): PASS');
+    expect(out).toMatch(/\d+ of \d+ folds checked on their own, float64, random patches with border taps/);
+    expect(out).toContain('whole network, float32 on cpu, at x [1, ');
+  });
+
+  it('--probe full adds the float64 whole-network check', async () => {
+    const { code, out } = await runCli(['fold', MODEL, '-o', join(dir, 'full.json'), '--probe', 'full', '--backend', 'cpu']);
+    expect(code).toBe(0);
+    expect(out).toContain('probe (full, eval mode, seed 0): PASS');
+    expect(out).toContain('whole network, float64 reference, at x [2, ');
+  });
+
+  it('rejects an unknown level and a contradiction as usage errors, writing nothing', async () => {
+    const cases: [string[], string][] = [
+      [['--probe', 'quick'], "shapefold fold: --probe must be fast, full or off, got 'quick'"],
+      [['--no-probe', '--probe', 'full'], "shapefold fold: --no-probe contradicts --probe full (see 'shapefold fold --help')"],
+    ];
+    for (const [flags, message] of cases) {
+      const { code, err } = await runCli(['fold', MODEL, '-o', join(dir, 'never.json'), ...flags]);
+      expect(code).toBe(2);
+      expect(err).toBe(message);
+    }
+    expect((await readdir(dir)).filter((f) => f.startsWith('never'))).toEqual([]);
+  });
+});
+
+describe('shapefold fold --html', () => {
+  it('writes one self-contained page with both graphs beside the folded model', async () => {
+    const html = join(dir, 'report.html');
+    const { code, out } = await runCli(['fold', MODEL, '-o', join(dir, 'html.json'), '--html', html, '--backend', 'cpu']);
+    expect(code).toBe(0);
+    expect(out).toContain(`wrote ${join(dir, 'html.json')} and ${html}`);
+    const page = await readFile(html, 'utf8');
+    expect(page).toContain(`shapefold fold report: ${MODEL}`);
+    expect(page.match(/<svg /g)).toHaveLength(2);
+    expect(page).toMatch(/<th>import<\/th><td>\d+\.\d\d s<\/td>/);
+    expect(page).toContain('Probe: <span class="ok">PASS</span>');
+  });
+});
+
+describe('shapefold info', () => {
+  it('lists layers, op counts with the BatchNorms, and what fold would do, writing nothing', async () => {
+    const before = await readdir(join(dir, 'in'));
+    const { code, out } = await runCli(['info', layersModel]);
+    expect(code).toBe(0);
+    expect(out).toMatch(/rep_conv_preds/);
+    expect(out).toMatch(/^ops: .*5 batchNorm/m);
+    expect(out).toContain('BatchNorm layers: 5');
+    expect(out).toContain('what `shapefold fold --format layers` would do:\nfold (eval mode): 5 folds');
+    expect(out).not.toContain('probe (');
+    expect(await readdir(join(dir, 'in'))).toEqual(before);
+  });
+
+  it('--json carries the layers, the op counts and the fold report', async () => {
+    const { code, out } = await runCli(['info', layersModel, '--json']);
+    expect(code).toBe(0);
+    const info = JSON.parse(out) as { nodes: unknown[]; ops: Record<string, number>; format: string; report: { folds: unknown[] } };
+    expect(info.ops.batchNorm).toBe(5);
+    expect(info.format).toBe('layers');
+    expect(info.report.folds).toHaveLength(5);
+  });
+});
+
+describe('shapefold bench <model.json>', () => {
+  it('times the model and its folded form under model.predict, and names the backend', async () => {
+    const { code, out } = await runCli(['bench', layersModel, '--runs', '3', '--warmup', '1', '--backend', 'cpu', '--json']);
+    expect(code).toBe(0);
+    const result = JSON.parse(out) as { backend: string; runs: number; inputs: number[][]; originalMs: number; foldedMs: number; speedup: number; maxAbsDiff: number; batchNorms: { original: number; folded: number } };
+    expect(result.backend).toBe('cpu');
+    expect(result.runs).toBe(3);
+    expect(result.inputs).toEqual([[1, 16, 16, 3]]);
+    expect(result.batchNorms).toEqual({ original: 5, folded: 0 });
+    expect(result.speedup).toBeCloseTo(result.originalMs / result.foldedMs, 10);
+    expect(result.maxAbsDiff).toBeLessThan(1e-4);
+  });
+
+  it('rejects benchmark options without a model, and a bad count, as usage errors', async () => {
+    expect(await runCli(['bench', 'fold', '--runs', '3'])).toMatchObject({ code: 2, err: "shapefold bench: --runs applies to a model benchmark; pass a repository benchmark's options after --" });
+    expect(await runCli(['bench', layersModel, '--runs', '0'])).toMatchObject({ code: 2, err: "shapefold bench: --runs must be an integer >= 1, got '0'" });
+  });
+});
