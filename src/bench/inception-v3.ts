@@ -52,6 +52,7 @@ export function inceptionV3(size = 299, classes = 1000): tf.LayersModel {
     x = concat([convBn(x, 320, 1, 1), b3x3, dbl, convBn(avgPool(x), 192, 1, 1)], `mixed${9 + i}`);
   }
   x = apply(L.globalAveragePooling2d({ name: 'avg_pool' }), x);
-  x = apply(L.dense({ units: classes, activation: 'softmax', name: 'predictions' }), x);
+  // Keras ends with a softmax; shapefold's importer takes Dense activations up to tanh, so logits.
+  x = apply(L.dense({ units: classes, name: 'predictions' }), x);
   return tf.model({ inputs: input, outputs: x, name: 'inception_v3' });
 }
