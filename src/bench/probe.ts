@@ -5,7 +5,7 @@
  *             wasm: with the probe off and with the default fast probe, median of --runs; the
  *             fast probe's phases (folding, the local float64 checks, the two float32 network
  *             runs). Goal < 2 s with the probe.
- *   CLI       `shapefold fold model.json -o out/` as a user runs it (a new node process: start-up,
+ *   CLI       `shapefold fold model.json -o out/` as a user runs it (the built dist/ CLI in a new node process: start-up,
  *             import, fold, probe, export) on keras.applications' MobileNetV2 (224) and
  *             InceptionV3 (299), generated with stock tfjs-layers, random weights. Goals < 4 s
  *             and < 12 s.
@@ -18,6 +18,7 @@
  * A benchmark, not a test: goals print PASS/FAIL and never change the exit code.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,7 +92,9 @@ async function cliFold(name: string, build: () => import('@tensorflow/tfjs').Lay
     m.dispose();
     await writeFile(join(dir, 'model.json'), JSON.stringify(saved.modelJson));
     await writeFile(join(dir, 'weights.bin'), new Uint8Array(saved.weightData));
-    const bin = fileURLToPath(new URL('../cli/bin.mjs', import.meta.url));
+    // The built CLI, as an installed package runs it.
+    const bin = fileURLToPath(new URL('../../dist/src/cli/bin.js', import.meta.url));
+    if (!existsSync(bin)) throw new ProbeBenchError(`${bin} is missing: run npm run build first`);
     // bash's `times` prints the children's user and system CPU time after the run.
     const script = `"${process.execPath}" "${bin}" fold "${join(dir, 'model.json')}" -o "${join(dir, 'out')}" > "${join(dir, 'stdout')}"; code=$?; times; exit $code`;
     const wall0 = performance.now();
