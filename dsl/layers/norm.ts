@@ -12,7 +12,7 @@
 import type { RunningStatsUpdate } from '../../src/ir/graph.ts';
 import type { FirstFailure, Layer, Prefix, ShapeFn } from '../layer.ts';
 import { literalChannels, requireFraction, requireInteger, requirePositive, singleUse } from '../runtime.ts';
-import { DslError } from '../scope.ts';
+import { DslError, type Scope } from '../scope.ts';
 import type { CheckCount, CheckLiteralChannels, CheckRank, CheckRank2or4 } from '../shape.ts';
 import type { Lt, Mod } from '../types/index.ts';
 import type { CheckedAtRunTime, Sized } from '../settings.ts';
@@ -142,8 +142,26 @@ export interface AffineNormConfig extends ChannelsConfig {
 }
 
 export interface LayerNormConfig extends AffineNormConfig {
-  /** 'chw': each sample over C, H, W (default); 'c': each position over the channels. */
+  /**
+   * 'chw' (default): each sample over C, H, W, with PyTorch's element-wise gamma and beta over
+   * [C, H, W] (so H and W must be literal sizes); 'c': each position over the channels, gamma
+   * and beta per channel.
+   */
   readonly over?: 'chw' | 'c';
+}
+
+/** [C] over 'c'; the input shape without N over 'chw', every size literal. */
+function normalizedShape(scope: Scope, x: string, over: 'chw' | 'c', channels: number, name: string | undefined): number[] {
+  if (over === 'c') return [channels];
+  const prefix = name === undefined ? 'layerNorm: ' : `layerNorm '${name}': `;
+  const spatial = scope.shapeOf(x).slice(2);
+  return [
+    channels,
+    ...spatial.map((d, i) => {
+      if (typeof d === 'number') return d;
+      throw new DslError(`${prefix}input ${i === 0 ? 'height' : 'width'} ${d} must be a literal size to create parameters (over 'chw', gamma and beta are element-wise over [C, H, W])`);
+    }),
+  ];
 }
 export interface LayerNormFn<C> extends ShapeFn {
   readonly output: NormOut<'layerNorm', C, this['input'], CheckRank2or4<this['input']>>;
@@ -160,7 +178,12 @@ export function layerNorm<const C extends LayerNormConfig = {}>(sizedConfig?: Si
       op,
       inputs: [x],
       name: config.name,
-      attrs: { numChannels: literalChannels(scope, x, config.channels, { op, name: config.name, rank: RANKS[op], creates: 'parameters' }), over, eps: eps(op, config), affine: config.affine ?? true },
+      attrs: {
+        normalizedShape: normalizedShape(scope, x, over, literalChannels(scope, x, config.channels, { op, name: config.name, rank: RANKS[op], creates: 'parameters' }), config.name),
+        over,
+        eps: eps(op, config),
+        affine: config.affine ?? true,
+      },
     }),
   );
 }

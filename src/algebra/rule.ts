@@ -41,6 +41,11 @@ export type Condition =
   | { readonly kind: 'explicitPadding'; readonly role: string }
   /** The matched node has this parameter (e.g. a groupNorm built with affine: true has gamma). */
   | { readonly kind: 'hasParam'; readonly ref: string }
+  /**
+   * The role's gamma and beta are one value per channel. A LayerNorm over C, H, W has element-wise
+   * ones over [C, H, W], which vary with the position and so move into no conv weight.
+   */
+  | { readonly kind: 'perChannelAffine'; readonly role: string }
   /** The role's normalisation uses its running statistics (eval mode, or a frozen BN). */
   | { readonly kind: 'inferenceStatistics'; readonly role: string }
   /** Every element of the vector is >= 0 (e.g. a scale commuted through ReLU). */

@@ -163,6 +163,11 @@ function structuralProblem(condition: Condition, roles: Readonly<Record<string, 
     }
     case 'inferenceStatistics':
       return statisticsProblem(roles[condition.role], mode);
+    case 'perChannelAffine': {
+      const node = roles[condition.role];
+      if (node.op !== 'layerNorm' || node.attrs.normalizedShape.length === 1) return undefined;
+      return `${label(node)} has element-wise gamma and beta over [${node.attrs.normalizedShape.join(', ')}] (C, H, W), which vary with the position`;
+    }
     case 'hasParam': {
       const role = condition.ref.slice(0, condition.ref.indexOf('.'));
       const name = condition.ref.slice(condition.ref.indexOf('.') + 1);
@@ -176,7 +181,7 @@ function structuralProblem(condition: Condition, roles: Readonly<Record<string, 
 }
 
 /** Structural conditions, most fundamental first: the first that fails is the reason given. */
-const CHECK_ORDER: readonly Condition['kind'][] = ['inferenceStatistics', 'hasParam', 'explicitPadding', 'noPadding'];
+const CHECK_ORDER: readonly Condition['kind'][] = ['inferenceStatistics', 'hasParam', 'perChannelAffine', 'explicitPadding', 'noPadding'];
 
 /** The rule's matches and refusals for chains starting at `start`. */
 export function matchAt(rule: Rule, start: Node, index: GraphIndex, mode: FoldMode): MatchOutcome[] {

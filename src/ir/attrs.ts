@@ -27,6 +27,7 @@ type FieldKind =
   | 'finiteList'
   | 'positiveList'
   | 'normAxes'
+  | 'positiveIntList'
   | 'inputShape';
 
 type Schema<K extends OpKind> = { readonly [F in keyof AttrsByOp[K] & string]-?: FieldKind };
@@ -66,7 +67,7 @@ const SCHEMAS: { readonly [K in OpKind]: Schema<K> } = {
   weightNormLinear: LINEAR,
   batchNorm: BATCH_NORM,
   batchRenorm: { numFeatures: 'positiveInt', eps: 'eps', rMax: 'rMax', dMax: 'dMax', ...RUNNING_STATS },
-  layerNorm: { numChannels: 'positiveInt', over: 'normAxes', eps: 'eps', affine: 'boolean' },
+  layerNorm: { normalizedShape: 'positiveIntList', over: 'normAxes', eps: 'eps', affine: 'boolean' },
   instanceNorm: { numFeatures: 'positiveInt', eps: 'eps', affine: 'boolean' },
   groupNorm: { numChannels: 'positiveInt', groups: 'positiveInt', eps: 'eps', affine: 'boolean' },
   ibn: { ...BATCH_NORM, instanceChannels: 'positiveInt' },
@@ -146,6 +147,10 @@ function fieldProblem(kind: FieldKind, value: unknown): string | undefined {
       return Array.isArray(value) && value.length > 0 && value.every((v) => isFiniteNumber(v) && v > 0)
         ? undefined
         : 'must be a non-empty list of finite numbers > 0';
+    case 'positiveIntList':
+      return Array.isArray(value) && value.length > 0 && value.every(isPositiveInt)
+        ? undefined
+        : 'must be a non-empty list of positive integers';
     case 'normAxes':
       return value === 'chw' || value === 'c' ? undefined : "must be 'chw' or 'c'";
     case 'inputShape':

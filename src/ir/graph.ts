@@ -97,10 +97,13 @@ export interface AttrsByOp {
   batchNorm: BatchNormAttrs;
   batchRenorm: BatchRenormAttrs;
   /**
-   * `over: 'chw'` normalises each sample over C, H and W; `over: 'c'` normalises each position
-   * over channels only (ConvNeXt style). Affine parameters are per channel in both cases.
+   * `over: 'chw'` normalises each sample over C, H and W with PyTorch's element-wise affine:
+   * gamma and beta have the normalized shape [C, H, W] ([C] on [N, C]), so `normalizedShape` is
+   * the input shape without N. `over: 'c'` normalises each position over channels only
+   * (ConvNeXt style, Keras `LayerNormalization(axis=-1)` on NHWC): `normalizedShape` is [C] and
+   * gamma, beta are per channel.
    */
-  layerNorm: { readonly numChannels: number; readonly over: 'chw' | 'c'; readonly eps: number; readonly affine: boolean };
+  layerNorm: { readonly normalizedShape: readonly number[]; readonly over: 'chw' | 'c'; readonly eps: number; readonly affine: boolean };
   instanceNorm: { readonly numFeatures: number; readonly eps: number; readonly affine: boolean };
   groupNorm: { readonly numChannels: number; readonly groups: number; readonly eps: number; readonly affine: boolean };
   /** IBN-a: InstanceNorm on the first `instanceChannels` channels, BatchNorm on the rest. */
@@ -151,6 +154,7 @@ export interface ParamsByOp {
   weightNormLinear: 'v' | 'g' | 'bias';
   batchNorm: 'gamma' | 'beta' | 'runningMean' | 'runningVar';
   batchRenorm: 'gamma' | 'beta' | 'runningMean' | 'runningVar';
+  /** gamma, beta of shape attrs.normalizedShape. */
   layerNorm: 'gamma' | 'beta';
   instanceNorm: 'gamma' | 'beta';
   groupNorm: 'gamma' | 'beta';

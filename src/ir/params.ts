@@ -5,6 +5,7 @@
  *   linear            weight [out, in]                        bias [out]
  *   weightNorm*       v like the weight, g [Cout]             bias [Cout]
  *   per-channel norms gamma, beta, runningMean, runningVar [C]; IBN's running stats [C - instanceChannels]
+ *   layerNorm         gamma, beta [...normalizedShape]: [C, H, W] element-wise over 'chw', [C] over 'c'
  *   switchableNorm    meanWeights, varWeights [3]             (IN, LN, BN logits)
  * Biases exist only when `attrs.bias`; norm gamma/beta only when `attrs.affine`.
  * Optional parameters (absent means zero, never initialised):
@@ -26,8 +27,8 @@ function batchStats(channels: number, statChannels: number): ShapeTable {
   return { gamma: [channels], beta: [channels], runningMean: [statChannels], runningVar: [statChannels] };
 }
 
-function affine(enabled: boolean, channels: number): ShapeTable {
-  return enabled ? { gamma: [channels], beta: [channels] } : {};
+function affine(enabled: boolean, shape: readonly number[]): ShapeTable {
+  return enabled ? { gamma: shape, beta: shape } : {};
 }
 
 /** Every parameter the node must have, by name, with its shape. */
@@ -60,10 +61,11 @@ export function paramShapes(node: OpWithAttrs): ShapeTable {
     case 'switchableNorm':
       return { ...batchStats(node.attrs.numFeatures, node.attrs.numFeatures), meanWeights: [3], varWeights: [3] };
     case 'layerNorm':
+      return affine(node.attrs.affine, node.attrs.normalizedShape);
     case 'groupNorm':
-      return affine(node.attrs.affine, node.attrs.numChannels);
+      return affine(node.attrs.affine, [node.attrs.numChannels]);
     case 'instanceNorm':
-      return affine(node.attrs.affine, node.attrs.numFeatures);
+      return affine(node.attrs.affine, [node.attrs.numFeatures]);
     case 'scaleShift':
       return { scale: [node.attrs.numChannels], shift: [node.attrs.numChannels] };
     default:

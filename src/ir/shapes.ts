@@ -204,7 +204,22 @@ const RULES: { readonly [K in OpKind]: Rule<K> } = {
   weightNormLinear: linearRule,
   batchNorm: (a, [x], check) => perChannel(x, a.numFeatures, '2or4', check),
   batchRenorm: (a, [x], check) => perChannel(x, a.numFeatures, '2or4', check),
-  layerNorm: (a, [x], check) => perChannel(x, a.numChannels, '2or4', check),
+  layerNorm: (a, [x], check) => {
+    const normalized = a.normalizedShape;
+    if (a.over === 'c') {
+      if (normalized.length !== 1) check.fail(`normalizedShape must be [C] when over is 'c', got [${normalized.join(', ')}]`);
+      return perChannel(x, normalized[0], '2or4', check);
+    }
+    perChannel(x, normalized[0], '2or4', check);
+    if (normalized.length !== x.length - 1) {
+      check.fail(`normalizedShape [${normalized.join(', ')}] must be the input shape without N, [${x.slice(1).join(', ')}]`);
+    }
+    for (let i = 2; i < x.length; i++) {
+      const side = SIDES[i - 2];
+      if (!dimEqual(x[i], normalized[i - 1])) check.fail(`input ${side} is ${x[i]}, normalized shape expects ${normalized[i - 1]}`, i);
+    }
+    return x;
+  },
   instanceNorm: (a, [x], check) => perChannel(x, a.numFeatures, '4', check),
   groupNorm: (a, [x], check) => {
     const out = perChannel(x, a.numChannels, '4', check);

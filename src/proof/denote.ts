@@ -11,7 +11,9 @@
  *   batchRenorm       batch statistics:   gamma ⊙ stat(x) + beta, stat opaque
  *   scaleShift        scale ⊙ x + shift
  *   normalize         (x - mean) / std
- *   layerNorm, instanceNorm, groupNorm   gamma ⊙ stat(x) + beta (affine), stat(x) (affine: false)
+ *   layerNorm, instanceNorm, groupNorm   gamma ⊙ stat(x) + beta (affine), stat(x) (affine: false);
+ *                     a layerNorm's affine is per channel only under a perChannelAffine condition,
+ *                     otherwise (element-wise over C, H, W) it is an opaque op after stat(x)
  *   relu, relu6, leakyRelu, sigmoid, tanh   themselves;  flatten_n(x);  crop_C(x);  identity x
  *   ibn, switchableNorm, pools            opaque
  * A matched node's parameters are the references `param('role.name')` (a missing bias or tap bias
@@ -46,9 +48,11 @@ export interface NodeSource {
    * rule's attrs) does not take, which the engine refuses to build. Empty for matched nodes.
    */
   unreadParams(): readonly string[];
+  /** For layerNorm: whether gamma and beta are per channel (else element-wise over C, H, W). */
+  readonly perChannelAffine: boolean;
 }
 
-export function patternSource(role: string, op: OpKind, inferenceStatistics: boolean): NodeSource {
+export function patternSource(role: string, op: OpKind, inferenceStatistics: boolean, perChannelAffine: boolean): NodeSource {
   return {
     role,
     op,
@@ -61,6 +65,7 @@ export function patternSource(role: string, op: OpKind, inferenceStatistics: boo
     affine: true,
     inferenceStatistics,
     unreadParams: () => [],
+    perChannelAffine,
   };
 }
 
@@ -74,6 +79,7 @@ export function replacementSource(
   attrs: Readonly<Record<string, unknown>>,
   params: Readonly<Record<string, ParamExpr>>,
   inferenceStatistics: boolean,
+  perChannelAffine: boolean,
 ): NodeSource {
   const relevant = Object.keys(attrs).filter((k) => !LABEL_NEUTRAL.has(k)).sort();
   const from = attrsFrom ?? `new:${role}`;
@@ -104,6 +110,7 @@ export function replacementSource(
     affine: attrs.affine !== false,
     inferenceStatistics,
     unreadParams: () => Object.keys(params).filter((name) => !read.has(name)),
+    perChannelAffine,
   };
 }
 
@@ -163,6 +170,9 @@ export function denote(node: NodeSource, x: TensorTerm = input): TensorTerm {
     case 'instanceNorm':
     case 'groupNorm': {
       const standardized: TensorTerm = { kind: 'statistics', op: node.op, label, arg: x };
+      if (node.op === 'layerNorm' && node.affine && !node.perChannelAffine) {
+        return { kind: 'statistics', op: 'layerNorm-elementwise-affine', label, arg: standardized };
+      }
       return node.affine ? plus({ kind: 'scale', by: vec('gamma'), arg: standardized }, constant(vec('beta'))) : standardized;
     }
     case 'relu':

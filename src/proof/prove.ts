@@ -173,14 +173,17 @@ function chains(rule: Rule, ops: Readonly<Record<string, OpKind>>, ctx: CaseCont
     if (!inference.has(role)) ctx.block({ kind: 'inferenceStatistics', role });
     return inference.has(role);
   };
+  const perChannel = new Set(rule.conditions.flatMap((c) => (c.kind === 'perChannelAffine' ? [c.role] : [])));
   let lhs: TensorTerm = input;
-  for (const node of rule.pattern) lhs = denote(patternSource(node.role, ops[node.role], runningStats(node.role, ops[node.role])), lhs);
+  for (const node of rule.pattern) {
+    lhs = denote(patternSource(node.role, ops[node.role], runningStats(node.role, ops[node.role]), perChannel.has(node.role)), lhs);
+  }
   let rhs: TensorTerm = input;
   for (const node of rule.replacement) {
     const op = node.op ?? (node.attrsFrom === undefined ? undefined : ops[node.attrsFrom]);
     if (op === undefined) throw new ProofError(`replacement node '${node.role}' has no op and no matched role to take it from`);
     const statsRole = node.attrsFrom ?? node.role;
-    const source: NodeSource = replacementSource(node.role, op, node.attrsFrom, node.attrs ?? {}, node.params, runningStats(statsRole, op));
+    const source: NodeSource = replacementSource(node.role, op, node.attrsFrom, node.attrs ?? {}, node.params, runningStats(statsRole, op), perChannel.has(statsRole));
     rhs = denote(source, rhs);
     const unread = source.unreadParams();
     if (unread.length > 0) {
@@ -336,6 +339,7 @@ export function showCondition(c: Condition): string {
     case 'noPadding':
     case 'explicitPadding':
     case 'inferenceStatistics':
+    case 'perChannelAffine':
       return `${c.kind}(${c.role})`;
     case 'hasParam':
       return `hasParam(${c.ref})`;

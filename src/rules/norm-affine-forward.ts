@@ -8,8 +8,10 @@
  *   conv_W(pad0(y)) + b = conv_{scaleIn(W, gamma)}(pad0(n(x))) + tapBias(taps(W, beta)) + b
  *   W y + b = (W diag(gamma)) n(x) + W beta + b                                       (linear)
  *
- * gamma and beta are per channel for all three (LayerNorm 'chw' and 'c' alike), which is what
- * makes the forward fold exact. Side condition: the norm has affine parameters.
+ * The fold is exact when gamma and beta are per channel: always for GroupNorm and InstanceNorm,
+ * for LayerNorm over 'c' or on [N, C]. A LayerNorm over C, H, W has PyTorch's element-wise
+ * gamma, beta [C, H, W], which vary with the position: no conv or linear weight takes them.
+ * Side conditions: the norm has affine parameters, and they are per channel.
  */
 import { add, matvec, param, scaleIn, tapAdd, tapParam, taps, weight, type ParamExpr } from '../algebra/expr.ts';
 import type { Rule } from '../algebra/rule.ts';
@@ -41,6 +43,7 @@ function forward(name: string, next: 'conv2d' | 'linear', padded: boolean): Rule
     ],
     conditions: [
       { kind: 'hasParam', ref: 'norm.gamma' },
+      { kind: 'perChannelAffine', role: 'norm' },
       ...(next === 'conv2d' ? [padded ? { kind: 'explicitPadding' as const, role: 'next' } : { kind: 'noPadding' as const, role: 'next' }] : []),
     ],
   };

@@ -42,6 +42,9 @@ export function hintsFor(rule: Rule): Record<string, Hints> {
       case 'inferenceStatistics':
         // the per-rule properties fold in eval mode
         break;
+      case 'perChannelAffine':
+        at(c.role).perChannelAffine = true;
+        break;
       case 'hasParam':
         if (!c.ref.endsWith('.gamma') && !c.ref.endsWith('.beta')) {
           throw new MissingArbitraryError(`rule '${rule.name}': no arbitrary guarantees parameter '${c.ref}'`);

@@ -132,11 +132,13 @@ function affineAfterNorm(x: Float64Tensor, dn: Vec, normalized: Vec, params: Nod
   const beta = p.beta;
   if (gamma === undefined || beta === undefined) return dn;
   const v = view(x.shape);
+  // gamma/beta per channel, or element-wise over a whole sample (LayerNorm over C, H, W).
+  const elementwise = gamma.data.length === v.c * v.s && v.s > 1;
   return dn.map((d, i) => {
-    const c = Math.floor(i / v.s) % v.c;
-    const g = Math.abs(gamma.data[c]);
+    const a = elementwise ? i % (v.c * v.s) : Math.floor(i / v.s) % v.c;
+    const g = Math.abs(gamma.data[a]);
     const y = g * normalized[i];
-    return (g * d) / (1 - rho) + (rho + gamma64(3)) * (y + Math.abs(beta.data[c]) + d * g) + ETA * (normalized[i] + 1);
+    return (g * d) / (1 - rho) + (rho + gamma64(3)) * (y + Math.abs(beta.data[a]) + d * g) + ETA * (normalized[i] + 1);
   });
 }
 

@@ -24,6 +24,8 @@ export interface Hints {
   readonly affine?: boolean;
   /** A BatchNorm that uses running statistics in train mode too. */
   readonly frozen?: boolean;
+  /** A LayerNorm with per-channel gamma/beta (over 'c'), not element-wise over [C, H, W]. */
+  readonly perChannelAffine?: boolean;
 }
 
 export interface DraftOptions {
@@ -192,8 +194,12 @@ export function attrsDraft(op: OpKind, input: LiteralShape, hints: Hints, option
         .map((d) => ({ numChannels: channels, groups: d.groups, eps: d.eps, affine: hints.affine ?? d.affine }));
     case 'layerNorm':
       return fc
-        .record({ over: fc.constantFrom<'chw' | 'c'>('chw', 'c'), affine: fc.boolean(), eps: fc.constantFrom(1e-5, 1e-3, 0.1) })
-        .map((d) => ({ numChannels: channels, over: d.over, eps: d.eps, affine: hints.affine ?? d.affine }));
+        .record({
+          over: hints.perChannelAffine === true && input.length > 2 ? fc.constant<'c'>('c') : fc.constantFrom<'chw' | 'c'>('chw', 'c'),
+          affine: fc.boolean(),
+          eps: fc.constantFrom(1e-5, 1e-3, 0.1),
+        })
+        .map((d) => ({ normalizedShape: d.over === 'chw' ? input.slice(1) : [channels], over: d.over, eps: d.eps, affine: hints.affine ?? d.affine }));
     case 'instanceNorm':
       return fc
         .record({ affine: fc.boolean(), eps: fc.constantFrom(1e-5, 1e-3, 0.1) })
@@ -284,8 +290,8 @@ export function paramsDraft(op: OpKind, attrs: AttrsByOp[OpKind], hints: Hints, 
     case 'layerNorm':
     case 'instanceNorm': {
       if (a.affine !== true) return fc.constant({ op, attrs, params: {} });
-      const channels = (a.numChannels ?? a.numFeatures) as number;
-      return affineParams(channels, options.allowHard).map((params): NodeDraft => ({ op, attrs, params }));
+      const shape = (a.normalizedShape ?? [a.numChannels ?? a.numFeatures]) as readonly number[];
+      return affineParams(shape, options.allowHard).map((params): NodeDraft => ({ op, attrs, params }));
     }
     default:
       return fc.constant({ op, attrs, params: {} });

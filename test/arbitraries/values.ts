@@ -117,8 +117,8 @@ export function batchNormParams(channels: number, options: BatchNormOptions): fc
 }
 
 /** Affine gamma/beta of a GroupNorm/LayerNorm/InstanceNorm, hard magnitudes included. */
-export function affineParams(channels: number, allowHard: boolean): fc.Arbitrary<{ gamma: ParamTensor; beta: ParamTensor }> {
-  return fc.record({ gamma: paramTensor([channels], { allowHard }), beta: paramTensor([channels], { allowHard }) });
+export function affineParams(shape: readonly number[], allowHard: boolean): fc.Arbitrary<{ gamma: ParamTensor; beta: ParamTensor }> {
+  return fc.record({ gamma: paramTensor(shape, { allowHard }), beta: paramTensor(shape, { allowHard }) });
 }
 
 /** Input preprocessing constants: mean of any sign, std > 0 (ImageNet-like or hard). */

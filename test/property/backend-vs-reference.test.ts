@@ -253,9 +253,9 @@ describe('normalisations match the reference within the bound from their statist
           c.op === 'batchNorm'
             ? ['batchNorm', { numFeatures: channels, eps, decay: 0.9, unbiasedRunningVar: true, frozen: false }, (_n, ch) => ch]
             : c.op === 'layerNormChw'
-              ? ['layerNorm', { numChannels: channels, over: 'chw', eps, affine: true }, (n) => n]
+              ? ['layerNorm', { normalizedShape: shape.slice(1), over: 'chw', eps, affine: true }, (n) => n]
               : c.op === 'layerNormC'
-                ? ['layerNorm', { numChannels: channels, over: 'c', eps, affine: true }, (n, _ch, s) => n * spatial + s]
+                ? ['layerNorm', { normalizedShape: [channels], over: 'c', eps, affine: true }, (n, _ch, s) => n * spatial + s]
                 : c.op === 'instanceNorm'
                   ? ['instanceNorm', { numFeatures: channels, eps, affine: true }, (n, ch) => n * channels + ch]
                   : ['groupNorm', { numChannels: channels, groups: c.groups, eps, affine: true }, (n, ch) => n * c.groups + Math.floor(ch / c.perGroup)];
@@ -268,7 +268,9 @@ describe('normalisations match the reference within the bound from their statist
           op === 'batchNorm' && c.mode === 'eval'
             ? runningElementStats(x, params.runningMean.data, params.runningVar.data)
             : elementStats(x, groupOf);
-        const bound = normalizationBound(x, expected[name], stats, eps, (ch) => params.gamma.data[ch], (ch) => params.beta.data[ch]);
+        // LayerNorm over C, H, W has element-wise gamma/beta; the others one per channel.
+        const at = (p: ParamTensor) => (ch: number, inSample: number) => p.data[c.op === 'layerNormChw' ? inSample : ch];
+        const bound = normalizationBound(x, expected[name], stats, eps, at(params.gamma), at(params.beta));
         expectWithin(got[name], expected[name], bound, `${c.op} ${c.mode}`);
       }),
       { numRuns: 80 },

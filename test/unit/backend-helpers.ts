@@ -215,17 +215,18 @@ export function normalizationBound(
   y: Float64Tensor,
   stats: ElementStats,
   eps: number,
-  gammaOf: (c: number) => number,
-  betaOf: (c: number) => number,
+  gammaOf: (c: number, inSample: number) => number,
+  betaOf: (c: number, inSample: number) => number,
 ): Float64Array {
   const [batch, channels] = x.shape;
   const spatial = x.data.length / (batch * channels);
   return Float64Array.from(x.data, (v, i) => {
     const c = Math.floor(i / spatial) % channels;
+    const inSample = i % (channels * spatial);
     const sigma = Math.sqrt(stats.variance[i] + eps);
     const k = stats.count[i];
     const centred = Math.abs(v - stats.mean[i]);
     const inner = gamma(k) * stats.meanAbs[i] + gamma(k + 6) * centred + UNIT_ROUNDOFF * (Math.abs(v) + Math.abs(stats.mean[i]));
-    return 2 * ((Math.abs(gammaOf(c)) / sigma) * inner + UNIT_ROUNDOFF * (Math.abs(y.data[i]) + Math.abs(betaOf(c))));
+    return 2 * ((Math.abs(gammaOf(c, inSample)) / sigma) * inner + UNIT_ROUNDOFF * (Math.abs(y.data[i]) + Math.abs(betaOf(c, inSample))));
   });
 }

@@ -286,6 +286,28 @@ describe('why a node is left', () => {
     expectSameFunction(graph, folded, { x: standardInput([2, 4, 5, 3], 46) });
   });
 
+  it("layerNorm: over 'c' its per-channel affine folds forward; over C, H, W its element-wise one stays, with the reason", () => {
+    const build = (over: 'c' | 'chw') => {
+      const b = new GraphBuilder({ seed: 47 });
+      const x = b.addInput([2, 4, 5, 3], 'x');
+      const normalizedShape = over === 'c' ? [4] : [4, 5, 3];
+      const n = b.addNode({ op: 'layerNorm', inputs: [x], attrs: { normalizedShape, over, eps: 1e-5, affine: true }, name: 'ln' });
+      b.addNode({ op: 'conv2d', inputs: [n], attrs: convAttrs(4, 2, 3, [1, 1, 1, 1]), name: 'conv' });
+      return trainedLike(b.build(['conv']), 48);
+    };
+    const perChannel = build('c');
+    const foldedPerChannel = foldGraph(perChannel, noProbe);
+    expect(foldedPerChannel.report.folds.map((f) => f.rule)).toEqual(['norm-affine-conv-padded']);
+    expectSameFunction(perChannel, foldedPerChannel.graph, { x: standardInput([2, 4, 5, 3], 49) });
+    const elementwise = build('chw');
+    const { graph: folded, report } = foldGraph(elementwise, noProbe);
+    expect(report.folds).toEqual([]);
+    expect(report.left[0].reasons).toContain(
+      "norm-affine-conv-valid: layerNorm 'ln' has element-wise gamma and beta over [4, 5, 3] (C, H, W), which vary with the position",
+    );
+    expect(folded).toEqual(elementwise);
+  });
+
   it("ResB's bn2: its scale goes into conv2, its shift is stuck between the ReLU and the add", () => {
     const out = input(['N', 4, 'H', 'W'], { name: 'x' }).to(resB({ out: 4, name: 'b' }));
     const graph = trainedLike(model(out).graph, 48);

@@ -120,7 +120,7 @@ describe('files', () => {
     const graph: Graph = {
       nodes: [
         { name: 'x', op: 'input', inputs: [], attrs: { shape: ['N', 2, 4, 4] }, params: {} },
-        { name: 'ln', op: 'layerNorm', inputs: ['x'], attrs: { numChannels: 2, over: 'chw', eps: 1e-5, affine: false }, params: {} },
+        { name: 'ln', op: 'layerNorm', inputs: ['x'], attrs: { normalizedShape: [2], over: 'c', eps: 1e-5, affine: false }, params: {} },
       ],
       inputs: ['x'],
       outputs: ['ln'],

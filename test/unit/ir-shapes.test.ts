@@ -208,15 +208,25 @@ describe('normalization layers', () => {
     expect(() => infer('batchNorm', bn(8), [2, 16, 4, 4])).toThrow("batchNorm 'n': input has 16 channels, layer expects 8");
   });
 
-  it('layerNorm accepts rank 2 and rank 4 in either mode', () => {
-    for (const over of ['c', 'chw'] as const) {
-      const attrs: AttrsByOp['layerNorm'] = { numChannels: 6, over, eps: 1e-6, affine: true };
-      expect(infer('layerNorm', attrs, ['N', 6])).toEqual(['N', 6]);
-      expect(infer('layerNorm', attrs, ['N', 6, 'H', 'W'])).toEqual(['N', 6, 'H', 'W']);
-      expect(() => infer('layerNorm', attrs, ['N', 6, 'L'])).toThrow(
-        "layerNorm 'n': expects a rank-2 input [N, C] or a rank-4 input [N, C, H, W], got rank 3",
-      );
-    }
+  it("layerNorm over 'c' takes [C] on rank 2 and rank 4", () => {
+    const attrs: AttrsByOp['layerNorm'] = { normalizedShape: [6], over: 'c', eps: 1e-6, affine: true };
+    expect(infer('layerNorm', attrs, ['N', 6])).toEqual(['N', 6]);
+    expect(infer('layerNorm', attrs, ['N', 6, 'H', 'W'])).toEqual(['N', 6, 'H', 'W']);
+    expect(() => infer('layerNorm', attrs, ['N', 6, 'L'])).toThrow(
+      "layerNorm 'n': expects a rank-2 input [N, C] or a rank-4 input [N, C, H, W], got rank 3",
+    );
+    expect(() => infer('layerNorm', { ...attrs, normalizedShape: [6, 4, 4] }, ['N', 6, 4, 4])).toThrow(
+      "layerNorm 'n': normalizedShape must be [C] when over is 'c', got [6, 4, 4]",
+    );
+  });
+
+  it("layerNorm over 'chw' normalizes the whole input shape without N, PyTorch's normalized_shape", () => {
+    const attrs: AttrsByOp['layerNorm'] = { normalizedShape: [6, 4, 5], over: 'chw', eps: 1e-6, affine: true };
+    expect(infer('layerNorm', attrs, ['N', 6, 4, 5])).toEqual(['N', 6, 4, 5]);
+    expect(infer('layerNorm', { ...attrs, normalizedShape: [6] }, ['N', 6])).toEqual(['N', 6]);
+    expect(() => infer('layerNorm', attrs, ['N', 8, 4, 5])).toThrow("layerNorm 'n': input has 8 channels, layer expects 6");
+    expect(() => infer('layerNorm', attrs, ['N', 6, 4, 'W'])).toThrow("layerNorm 'n': input width is W, normalized shape expects 5");
+    expect(() => infer('layerNorm', attrs, ['N', 6])).toThrow("layerNorm 'n': normalizedShape [6, 4, 5] must be the input shape without N, [6]");
   });
 
   it('instanceNorm, groupNorm, ibn and switchableNorm need rank 4', () => {
@@ -409,7 +419,7 @@ describe('malformed nodes', () => {
         convT({ outputPadding: [-1, 0] }),
         "convTranspose2d 'n': attrs.outputPadding must be a pair of non-negative integers, got [-1, 0]",
       ],
-      ['layerNorm', { numChannels: 4, over: 'hw', eps: 1e-5, affine: true }, `layerNorm 'n': attrs.over must be 'chw' or 'c', got "hw"`],
+      ['layerNorm', { normalizedShape: [4], over: 'hw', eps: 1e-5, affine: true }, `layerNorm 'n': attrs.over must be 'chw' or 'c', got "hw"`],
       ['relu', { inplace: true }, "relu 'n': unknown attr 'inplace' (this op takes no attrs)"],
       ['flatten', null, "flatten 'n': attrs must be an object, got null"],
     ];

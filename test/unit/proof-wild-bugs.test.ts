@@ -374,15 +374,18 @@ describe('correct folds, written here as data, prove', () => {
 
   it('groupNorm affine folded forward into a padded conv; its statistics stay', () => {
     const nw = weight('next.weight');
-    const r = rule(
+    const r = (conditions: Condition[]) => rule(
       'gn-affine-conv',
       [['norm', ['groupNorm', 'layerNorm', 'instanceNorm']], ['next', ['conv2d']]],
       [
         { role: 'norm', attrsFrom: 'norm', attrs: { affine: false }, params: {} },
         { role: 'f', op: 'conv2d', attrsFrom: 'next', params: { weight: scaleIn(nw, param('norm.gamma')), bias: param('next.bias'), tapBias: tapAdd(tapParam('next.tapBias'), taps(nw, param('norm.beta'))) } },
       ],
+      conditions,
     );
-    proved(r);
+    proved(r([{ kind: 'perChannelAffine', role: 'norm' }]));
+    // LayerNorm over C, H, W has element-wise gamma/beta: without the condition its case fails.
+    expect(rejected(r([]))).toMatch(/layerNorm-elementwise-affine\[norm\] is applied on the LHS only/);
   });
 
   it('groupNorm with a changed group count is not the same statistics', () => {

@@ -57,7 +57,7 @@ const CASES: { readonly [K in Exclude<OpKind, 'input'>]: Case<K> } = {
   weightNormLinear: { attrs: { inFeatures: 3, outFeatures: 2, bias: false }, params: { v: param([2, 3]), g: param([2]) }, inputs: [[2, 3]], direct: ([x], p, a) => weightNormLinear(x, p, a) },
   batchNorm: { attrs: { numFeatures: 4, eps: 1e-3, frozen: false, ...running }, params: bn(4), inputs: [IMAGE], direct: ([x], p, a, m) => batchNorm(x, p, a, m) },
   batchRenorm: { attrs: { numFeatures: 4, eps: 1e-3, rMax: 1.5, dMax: 0.2, ...running }, params: bn(4), inputs: [IMAGE], direct: ([x], p, a, m) => batchRenorm(x, p, a, m) },
-  layerNorm: { attrs: { numChannels: 4, over: 'c', eps: 1e-3, affine: true }, params: { gamma: param([4]), beta: param([4]) }, inputs: [IMAGE], direct: ([x], p, a) => layerNorm(x, p, a) },
+  layerNorm: { attrs: { normalizedShape: [4], over: 'c', eps: 1e-3, affine: true }, params: { gamma: param([4]), beta: param([4]) }, inputs: [IMAGE], direct: ([x], p, a) => layerNorm(x, p, a) },
   instanceNorm: { attrs: { numFeatures: 4, eps: 1e-3, affine: false }, params: {}, inputs: [IMAGE], direct: ([x], p, a) => instanceNorm(x, p, a) },
   groupNorm: { attrs: { numChannels: 4, groups: 2, eps: 1e-3, affine: true }, params: { gamma: param([4]), beta: param([4]) }, inputs: [IMAGE], direct: ([x], p, a) => groupNorm(x, p, a) },
   ibn: {

@@ -153,8 +153,19 @@ describe('layerNorm, instanceNorm, groupNorm', () => {
   it('groupNorm with G = C equals instanceNorm, and with G = 1 equals layerNorm over chw', () => {
     const perChannel = groupNorm(x, { gamma, beta }, { numChannels: 6, groups: 6, eps: 1e-5, affine: true });
     expectClose(perChannel, instanceNorm(x, { gamma, beta }, { numFeatures: 6, eps: 1e-5, affine: true }), 1e-12);
-    const whole = groupNorm(x, { gamma, beta }, { numChannels: 6, groups: 1, eps: 1e-5, affine: true });
-    expectClose(whole, layerNorm(x, { gamma, beta }, { numChannels: 6, over: 'chw', eps: 1e-5, affine: true }), 1e-12);
+    const whole = groupNorm(x, {}, { numChannels: 6, groups: 1, eps: 1e-5, affine: false });
+    expectClose(whole, layerNorm(x, {}, { normalizedShape: [6, 3, 4], over: 'chw', eps: 1e-5, affine: false }), 1e-12);
+  });
+
+  it("layerNorm over 'chw' applies gamma and beta element-wise over [C, H, W], as PyTorch's LayerNorm([C, H, W])", () => {
+    const elementGamma = randomTensor([6, 3, 4], rng, 0.5, 2);
+    const elementBeta = randomTensor([6, 3, 4], rng);
+    const attrs = { normalizedShape: [6, 3, 4], over: 'chw', eps: 1e-5 } as const;
+    const plain = layerNorm(x, {}, { ...attrs, affine: false });
+    const y = layerNorm(x, { gamma: elementGamma, beta: elementBeta }, { ...attrs, affine: true });
+    const perSample = 6 * 3 * 4;
+    expect(maxAbsDiff(y.data, Array.from(plain.data, (v, i) => v * elementGamma.data[i % perSample] + elementBeta.data[i % perSample]))).toBeLessThan(1e-12);
+    expect(() => layerNorm(x, { gamma, beta }, { ...attrs, affine: true })).toThrow(/'gamma'.*\[6, 3, 4\]/);
   });
 
   it('groupNorm with G = 3 gives each (sample, pair of channels) mean 0 and variance 1', () => {
@@ -173,19 +184,19 @@ describe('layerNorm, instanceNorm, groupNorm', () => {
   it("layerNorm over 'c' normalises each position across channels (worked by hand)", () => {
     // Position 0 holds (1, 3): mean 2, var 1 -> (-1, 1). Position 1 holds (5, 1): mean 3, var 4 -> (1, -1).
     const input = t64([1, 2, 1, 2], [1, 5, 3, 1]);
-    const y = layerNorm(input, { gamma: t64([2], [1, 10]), beta: t64([2], [0, 100]) }, { numChannels: 2, over: 'c', eps: TINY_EPS, affine: true });
+    const y = layerNorm(input, { gamma: t64([2], [1, 10]), beta: t64([2], [0, 100]) }, { normalizedShape: [2], over: 'c', eps: TINY_EPS, affine: true });
     expect(maxAbsDiff(y.data, [-1, 1, 10 + 100, -10 + 100])).toBeLessThan(1e-9);
   });
 
   it("on [N, C] layerNorm 'c' and 'chw' agree; instanceNorm rejects rank 2", () => {
     const flat = randomTensor([3, 5], rng);
-    const attrs = { numChannels: 5, eps: 1e-5, affine: false } as const;
+    const attrs = { normalizedShape: [5], eps: 1e-5, affine: false } as const;
     expectClose(layerNorm(flat, {}, { ...attrs, over: 'c' }), layerNorm(flat, {}, { ...attrs, over: 'chw' }), 0);
     expect(() => instanceNorm(flat, {}, { numFeatures: 5, eps: 1e-5, affine: false })).toThrow(/rank 4/);
   });
 
   it('holds affine params to attrs.affine', () => {
-    expect(() => layerNorm(x, { gamma, beta }, { numChannels: 6, over: 'chw', eps: 1e-5, affine: false })).toThrow(/'gamma' is present but attrs.affine is false/);
+    expect(() => layerNorm(x, { gamma, beta }, { normalizedShape: [6, 3, 4], over: 'chw', eps: 1e-5, affine: false })).toThrow(/'gamma' is present but attrs.affine is false/);
     expect(() => instanceNorm(x, { gamma }, { numFeatures: 6, eps: 1e-5, affine: true })).toThrow(/param 'beta' is missing/);
     expect(() => groupNorm(x, {}, { numChannels: 6, groups: 4, eps: 1e-5, affine: false })).toThrow(/numChannels = 6 is not divisible by groups = 4/);
   });
@@ -231,12 +242,12 @@ describe('switchableNorm', () => {
   const onlyLn = t64([3], [0, 60, 0]);
   const onlyBn = t64([3], [0, 0, 60]);
 
-  it('with all weight on one source equals InstanceNorm, LayerNorm (chw) or BatchNorm', () => {
+  it('with all weight on one source equals InstanceNorm, LayerNorm over C, H, W with per-channel affine (GroupNorm(1, C)) or BatchNorm', () => {
     const { gamma, beta } = bn;
     const affine = { gamma, beta };
     const sn = (w: Float64Tensor, mode: 'train' | 'eval') => switchableNorm(x, { ...bn, meanWeights: w, varWeights: w }, attrs, mode);
     expectClose(sn(onlyIn, 'eval').output, instanceNorm(x, affine, { numFeatures: 4, eps: 1e-5, affine: true }), 1e-12);
-    expectClose(sn(onlyLn, 'eval').output, layerNorm(x, affine, { numChannels: 4, over: 'chw', eps: 1e-5, affine: true }), 1e-12);
+    expectClose(sn(onlyLn, 'eval').output, groupNorm(x, affine, { numChannels: 4, groups: 1, eps: 1e-5, affine: true }), 1e-12);
     for (const mode of ['train', 'eval'] as const) {
       const batch = batchNorm(x, bn, bnAttrs(4, { decay: 0.8, unbiasedRunningVar: true }), mode);
       const switched = sn(onlyBn, mode);

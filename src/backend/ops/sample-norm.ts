@@ -1,15 +1,16 @@
 /**
  * Norms whose statistics come from each sample alone (the same in train and eval mode), on
- * channels-last tensors, with biased variance and optional per-channel gamma/beta:
+ * channels-last tensors, with biased variance and optional gamma/beta:
  *
- *   y = gamma[c] * (x - mu) / sqrt(var + eps) + beta[c], mu and var taken over
- *     layerNorm 'chw'   all of C, H, W of the sample
- *     layerNorm 'c'     the channels at one position (ConvNeXt)
+ *   y = gamma * (x - mu) / sqrt(var + eps) + beta, mu and var taken over
+ *     layerNorm 'chw'   all of C, H, W of the sample; gamma, beta element-wise over [H, W, C]
+ *                       (the IR's [C, H, W] transposed once at compile time)
+ *     layerNorm 'c'     the channels at one position (ConvNeXt); gamma, beta per channel
  *     instanceNorm      H, W of one channel of the sample
  *     groupNorm         H, W and the C/G consecutive channels of one group
  */
 import * as tf from '@tensorflow/tfjs';
-import type { NodeParams, OpBuilder } from './types.ts';
+import type { Layout, NodeParams, OpBuilder } from './types.ts';
 
 export function standardize(x: tf.Tensor, axes: number[], eps: number): tf.Tensor {
   const { mean, variance } = tf.moments(x, axes, true);
@@ -21,16 +22,22 @@ export function spatialAxes(rank: number): number[] {
   return Array.from({ length: rank - 2 }, (_, i) => i + 1);
 }
 
-function affine(params: NodeParams, enabled: boolean): (y: tf.Tensor) => tf.Tensor {
+function affine(params: NodeParams, enabled: boolean, layout?: Layout): (y: tf.Tensor) => tf.Tensor {
   if (!enabled) return (y) => y;
-  const gamma = params.trainable('gamma');
-  const beta = params.trainable('beta');
+  const gamma = params.trainable('gamma', layout);
+  const beta = params.trainable('beta', layout);
   return (y) => tf.add(tf.mul(y, gamma), beta);
 }
 
+/** [C, H, W] <-> [H, W, C]: an element-wise affine over one channels-last sample. */
+const SAMPLE_CHANNELS_LAST: Layout = {
+  toExec: (t) => tf.transpose(t, [1, 2, 0]),
+  toIR: (t) => tf.transpose(t, [2, 0, 1]),
+};
+
 export const layerNorm: OpBuilder<'layerNorm'> = (node, params) => {
-  const { over, eps } = node.attrs;
-  const scale = affine(params, node.attrs.affine);
+  const { over, eps, normalizedShape } = node.attrs;
+  const scale = affine(params, node.attrs.affine, normalizedShape.length === 3 ? SAMPLE_CHANNELS_LAST : undefined);
   return {
     forward: ([x]) => {
       const axes = over === 'c' ? [x.rank - 1] : Array.from({ length: x.rank - 1 }, (_, i) => i + 1);

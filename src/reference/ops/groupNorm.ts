@@ -16,7 +16,7 @@ export function groupNorm(x: Float64Tensor, params: AffineParams, attrs: AttrsBy
   requireRank(x, [2, 4]);
   requireDim(x, 1, attrs.numChannels, 'attrs.numChannels');
   requireDivisible(attrs.numChannels, 'numChannels', attrs.groups, 'groups');
-  const affine = readAffine(params, attrs.affine, attrs.numChannels);
+  const affine = readAffine(params, attrs.affine, [attrs.numChannels]);
   const { groups, numChannels } = attrs;
   const perGroup = numChannels / groups;
   const bySampleGroup: GroupOf = (n, c) => n * groups + Math.floor(c / perGroup);

@@ -14,7 +14,7 @@ import { momentsBy, standardize, type GroupOf } from './moments.ts';
 export function instanceNorm(x: Float64Tensor, params: AffineParams, attrs: AttrsByOp['instanceNorm']): Float64Tensor {
   requireRank(x, [4]);
   requireDim(x, 1, attrs.numFeatures, 'attrs.numFeatures');
-  const affine = readAffine(params, attrs.affine, attrs.numFeatures);
+  const affine = readAffine(params, attrs.affine, [attrs.numFeatures]);
   const [batch, channels] = x.shape;
   const perInstance: GroupOf = (n, c) => n * channels + c;
   const { mean, variance } = momentsBy(x, batch * channels, perInstance);

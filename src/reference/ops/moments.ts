@@ -6,11 +6,16 @@
  * statistic that covers it (BatchNorm: c; InstanceNorm: n*C + c; LayerNorm 'chw': n; ...). Then
  *   mean[k]     = (1/|k|) * sum_{e in k} x[e]
  *   variance[k] = (1/|k|) * sum_{e in k} (x[e] - mean[k])^2      (biased; two passes for accuracy)
- *   y[n, c, s]  = (x[n, c, s] - mean[k]) / sqrt(variance[k] + eps) * gamma[c] + beta[c],  k = groupOf(n, c, s)
+ *   y[n, c, s]  = (x[n, c, s] - mean[k]) / sqrt(variance[k] + eps) * gamma[a] + beta[a],  k = groupOf(n, c, s)
+ * where the affine index a is c (per-channel gamma/beta), or c*S + s for LayerNorm's element-wise
+ * gamma/beta over [C, H, W].
  */
 import { channelView, zeros, type Float64Tensor } from '../tensor.ts';
 
 export type GroupOf = (n: number, c: number, s: number) => number;
+/** The index into gamma/beta of element (c, s) of a sample. */
+export type AffineIndex = (c: number, s: number) => number;
+const perChannel: AffineIndex = (c) => c;
 
 export interface Moments {
   readonly mean: Float64Array;
@@ -60,12 +65,14 @@ export function standardize(
   variance: Float64Array,
   eps: number,
   affine: Affine | undefined,
+  affineIndex: AffineIndex = perChannel,
 ): Float64Tensor {
   const y = zeros(x.shape);
   forEachElement(x, (i, n, c, s) => {
     const k = groupOf(n, c, s);
     const normalized = (x.data[i] - mean[k]) / Math.sqrt(variance[k] + eps);
-    y.data[i] = affine === undefined ? normalized : normalized * affine.gamma[c] + affine.beta[c];
+    const a = affineIndex(c, s);
+    y.data[i] = affine === undefined ? normalized : normalized * affine.gamma[a] + affine.beta[a];
   });
   return y;
 }
