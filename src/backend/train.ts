@@ -148,8 +148,9 @@ export async function fit(compiled: CompiledGraph, data: FitData, opts: FitOptio
   check(data.y.shape[0] === samples, 'y', `has ${data.y.shape[0]} samples, x has ${samples}`);
 
   // An error inside tf.variableGrads would strand the tensors it keeps for backprop, so the
-  // target is checked against one eval-mode forward pass first.
-  const outputShape = tf.tidy(() => compiled.run(tf.slice(data.x, 0, 1))[output as string].shape);
+  // target is checked against one forward pass first: in eval mode whatever the graph was
+  // compiled with, so that it touches no running statistics.
+  const outputShape = tf.tidy(() => compiled.run(tf.slice(data.x, 0, 1), { mode: 'eval' })[output as string].shape);
   checkTarget(opts.loss, outputShape, data.y);
 
   const trainable = [...compiled.variables.values()];

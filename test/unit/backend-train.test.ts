@@ -233,6 +233,46 @@ describe('fit', () => {
     });
   }
 
+  it("on a graph compiled with { mode: 'train' } checks its input without touching running statistics", async () => {
+    const b = new GraphBuilder({ seed: 41 });
+    const x = b.addInput(['N', 3], 'x');
+    const bn = b.addNode({ op: 'batchNorm', inputs: [x], name: 'bn1d', attrs: { numFeatures: 3, eps: 1e-5, decay: 0.9, unbiasedRunningVar: true, frozen: false } });
+    const head = b.addNode({ op: 'linear', inputs: [bn], name: 'head', attrs: { inFeatures: 3, outFeatures: 1, bias: true } });
+    const graph = randomizeParams(b.build([head]), 42);
+    const xs = randomTensor([8, 3], createRng(43), -1, 2);
+    const data = { x: toTf(xs), y: tf.zeros([8, 1]) };
+    const compiled = compileGraph(graph, { mode: 'train' });
+    // One step over the whole data set: exactly one running-statistics update, from all 8 samples
+    // (before the fix, sample 0 alone made BatchNorm1d throw "needs more than 1 value per channel").
+    await fit(compiled, data, { epochs: 1, batchSize: 8, shuffle: false, optimizer: 'sgd', learningRate: 0.01, loss: 'mse', progressBar: false });
+    const node = graph.nodes[1] as Extract<Graph['nodes'][number], { op: 'batchNorm' }>;
+    const { mean } = channelStats(xs);
+    const expected = mean.map((m, c) => 0.9 * node.params.runningMean!.data[c] + 0.1 * m);
+    const trained = compiled.exportGraph().nodes[1] as typeof node;
+    expectClose(Float64Array.from(trained.params.runningMean!.data), Float64Array.from(expected), 1e-6);
+    compiled.dispose();
+    tf.dispose([data.x, data.y]);
+  });
+
+  it('trains through IBN (its BatchNorm half has no gamma/beta of its own)', async () => {
+    const b = new GraphBuilder({ seed: 51 });
+    const x = b.addInput(['N', 4, 3, 3], 'x');
+    let h = b.addNode({ op: 'ibn', inputs: [x], name: 'ibn', attrs: { numFeatures: 4, eps: 1e-5, decay: 0.9, unbiasedRunningVar: true, frozen: false, instanceChannels: 2 } });
+    h = b.addNode({ op: 'globalAvgPool', inputs: [h], attrs: { keepDims: false } });
+    h = b.addNode({ op: 'linear', inputs: [h], name: 'head', attrs: { inFeatures: 4, outFeatures: 1, bias: true } });
+    const graph = randomizeParams(b.build([h]), 52);
+    const data = { x: toTf(randomTensor([6, 4, 3, 3], createRng(53))), y: tf.ones([6, 1]) };
+    const before = tf.memory().numTensors;
+    const compiled = compileGraph(graph);
+    const history = await fit(compiled, data, { epochs: 3, batchSize: 6, optimizer: 'sgd', learningRate: 0.1, loss: 'mse', progressBar: false });
+    expect(history.steps.every(Number.isFinite)).toBe(true);
+    const gamma = (g: Graph) => Array.from((g.nodes[1].params as { gamma: { data: Float32Array } }).gamma.data);
+    expect(gamma(compiled.exportGraph())).not.toEqual(gamma(graph));
+    compiled.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([data.x, data.y]);
+  });
+
   it('trains a classifier with softmaxCrossEntropy on integer labels', async () => {
     const b = new GraphBuilder({ seed: 31 });
     const x = b.addInput(['N', 4], 'x');

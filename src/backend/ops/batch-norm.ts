@@ -52,6 +52,16 @@ export function updateRunningStats(
   });
 }
 
+/**
+ * (x - mean) / sqrt(variance + eps), then gamma and beta when given. tf.batchNorm's gradient in
+ * tfjs 4.22 reads its scale and offset, so without them (IBN's BatchNorm half) the arithmetic is
+ * spelled out instead.
+ */
+function normalizeWith(x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, eps: number, gamma?: tf.Tensor, beta?: tf.Tensor): tf.Tensor {
+  if (gamma !== undefined && beta !== undefined) return tf.batchNorm(x, mean, variance, beta, gamma, eps);
+  return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+}
+
 /** Batch normalisation without the affine part unless gamma/beta are given. */
 export function batchNormalize(
   node: NodeOf<'batchNorm'> | NodeOf<'ibn'>,
@@ -62,10 +72,10 @@ export function batchNormalize(
   beta?: tf.Tensor,
 ): tf.Tensor {
   const a = node.attrs;
-  if (mode === 'eval' || a.frozen) return tf.batchNorm(x, stats.runningMean, stats.runningVar, beta, gamma, a.eps);
+  if (mode === 'eval' || a.frozen) return normalizeWith(x, stats.runningMean, stats.runningVar, a.eps, gamma, beta);
   const batch = batchMoments(x);
   updateRunningStats(node, stats, a, batch);
-  return tf.batchNorm(x, batch.mean, batch.variance, beta, gamma, a.eps);
+  return normalizeWith(x, batch.mean, batch.variance, a.eps, gamma, beta);
 }
 
 export const batchNorm: OpBuilder<'batchNorm'> = (node, params) => {
