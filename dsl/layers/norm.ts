@@ -6,7 +6,8 @@
  * conventions, recorded in the IR as `decay` (the weight kept on the old value):
  *   'pytorch' (default): momentum m = 0.1, running <- (1-m)*running + m*batch, the running
  *                        variance from the unbiased batch variance;
- *   'keras':             momentum m = 0.99, running <- m*running + (1-m)*batch, the biased one.
+ *   'keras':             momentum m = 0.99, running <- m*running + (1-m)*batch, the biased one;
+ *                        and eps 1e-3 instead of 1e-5, Keras' BatchNormalization default.
  * Normalisation itself always divides by sqrt(biased batch variance + eps).
  */
 import type { RunningStatsUpdate } from '../../src/ir/graph.ts';
@@ -72,8 +73,9 @@ function runningStats(op: string, config: RunningStatsConfig): RunningStatsUpdat
   return { decay: 1 - requireFraction(op, 'momentum', config.momentum ?? 0.1), unbiasedRunningVar: true };
 }
 
-function eps(op: string, config: ChannelsConfig): number {
-  return requirePositive(op, 'eps', config.eps ?? 1e-5);
+/** Default 1e-5 (PyTorch), 1e-3 for a running-statistics norm with `convention: 'keras'` (Keras' BatchNormalization). */
+function eps(op: string, config: ChannelsConfig & RunningStatsConfig): number {
+  return requirePositive(op, 'eps', config.eps ?? (config.convention === 'keras' ? 1e-3 : 1e-5));
 }
 
 function channelsConfig(op: string, config: ChannelsConfig): void {
@@ -192,7 +194,10 @@ export interface InstanceNormFn<C> extends ShapeFn {
   readonly output: NormOut<'instanceNorm', C, this['input'], CheckRank<this['input'], 4>>;
 }
 export interface InstanceNorm<C> extends Layer<InstanceNormFn<C>> {}
-/** Per sample and channel over H, W. Affine by default (PyTorch's InstanceNorm2d defaults to none). */
+/**
+ * Per sample and channel over H, W. Without gamma/beta by default, as PyTorch's InstanceNorm2d
+ * (`affine: true` adds them).
+ */
 export function instanceNorm<const C extends AffineNormConfig = {}>(sizedConfig?: Sized<'instanceNorm', C, ['channels']>): InstanceNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
   const config = (sizedConfig ?? {}) as C;
   const op = 'instanceNorm';
@@ -202,7 +207,7 @@ export function instanceNorm<const C extends AffineNormConfig = {}>(sizedConfig?
       op,
       inputs: [x],
       name: config.name,
-      attrs: { numFeatures: literalChannels(scope, x, config.channels, { op, name: config.name, rank: RANKS[op], creates: 'parameters' }), eps: eps(op, config), affine: config.affine ?? true },
+      attrs: { numFeatures: literalChannels(scope, x, config.channels, { op, name: config.name, rank: RANKS[op], creates: 'parameters' }), eps: eps(op, config), affine: config.affine ?? false },
     }),
   );
 }

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { batchNorm, input, instanceNorm, model } from '../../dsl/index.ts';
 import { compileGraph } from '../../src/backend/executor.ts';
 import { selectBackend } from '../../src/backend/select.ts';
 import { fit } from '../../src/backend/train.ts';
@@ -103,6 +104,32 @@ describe('BatchNorm in train mode', () => {
     expect(tf.memory().numTensors).toBe(before);
     xt.dispose();
     compiled.dispose();
+  });
+});
+
+describe("the conventions PyTorch and Keras users expect", () => {
+  const bnOf = (graph: Graph) => graph.nodes[1] as Extract<Graph['nodes'][number], { op: 'batchNorm' }>;
+
+  it("convention: 'keras' means Keras' BatchNormalization: momentum 0.99, biased running variance and eps 1e-3", () => {
+    const keras = bnOf(model(input(['N', 3, 4, 4]).to(batchNorm({ convention: 'keras' }))).graph).attrs;
+    expect([keras.decay, keras.unbiasedRunningVar, keras.eps]).toEqual([0.99, false, 1e-3]);
+    const pytorch = bnOf(model(input(['N', 3, 4, 4]).to(batchNorm())).graph).attrs;
+    expect([pytorch.decay, pytorch.unbiasedRunningVar, pytorch.eps]).toEqual([0.9, true, 1e-5]);
+    expect(bnOf(model(input(['N', 3]).to(batchNorm({ convention: 'keras', eps: 1e-5 }))).graph).attrs.eps).toBe(1e-5);
+  });
+
+  it("instanceNorm has PyTorch's defaults (no gamma/beta) and refuses to train on one spatial element", () => {
+    const plain = model(input(['N', 3, 1, 1]).to(instanceNorm())).graph;
+    expect(plain.nodes[1].params).toEqual({});
+    expect(Object.keys(model(input(['N', 3, 2, 2]).to(instanceNorm({ affine: true }))).graph.nodes[1].params).sort()).toEqual(['beta', 'gamma']);
+    const before = tf.memory().numTensors;
+    const compiled = compileGraph(plain);
+    const x = tf.ones([2, 3, 1, 1]);
+    expect(() => compiled.run(x, { mode: 'train' })).toThrow(/needs more than 1 spatial element per channel/);
+    tf.dispose(compiled.run(x, { mode: 'eval' }));
+    x.dispose();
+    compiled.dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
 

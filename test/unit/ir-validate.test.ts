@@ -239,7 +239,7 @@ describe('validateGraph', () => {
       {
         input: [1, 4, 2, 2],
         op: 'layerNorm',
-        attrs: { numChannels: 4, over: 'c', eps: 1e-5, affine: true },
+        attrs: { normalizedShape: [4], over: 'c', eps: 1e-5, affine: true },
         params: { gamma: tensor([4]) },
         message: "layerNorm 'n': param 'beta' is missing",
       },

@@ -10,6 +10,7 @@
  *     groupNorm         H, W and the C/G consecutive channels of one group
  */
 import * as tf from '@tensorflow/tfjs';
+import { ExecutionError } from '../errors.ts';
 import type { Layout, NodeParams, OpBuilder } from './types.ts';
 
 export function standardize(x: tf.Tensor, axes: number[], eps: number): tf.Tensor {
@@ -48,7 +49,16 @@ export const layerNorm: OpBuilder<'layerNorm'> = (node, params) => {
 
 export const instanceNorm: OpBuilder<'instanceNorm'> = (node, params) => {
   const scale = affine(params, node.attrs.affine);
-  return { forward: ([x]) => scale(standardize(x, spatialAxes(x.rank), node.attrs.eps)) };
+  return {
+    forward: ([x], mode) => {
+      // As PyTorch: one value per sample and channel normalises to 0 whatever the input, so
+      // training through it learns nothing (eval mode runs it, as PyTorch does).
+      if (mode === 'train' && x.size === x.shape[0] * x.shape[x.rank - 1]) {
+        throw new ExecutionError(node.name, node.op, `train mode needs more than 1 spatial element per channel, got H x W = 1 x 1`);
+      }
+      return scale(standardize(x, spatialAxes(x.rank), node.attrs.eps));
+    },
+  };
 };
 
 export const groupNorm: OpBuilder<'groupNorm'> = (node, params) => {
