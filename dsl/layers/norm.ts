@@ -85,8 +85,11 @@ function channelsConfig(op: string, config: ChannelsConfig): void {
 }
 
 export interface BatchNormConfig extends ChannelsConfig, RunningStatsConfig {
-  /** Always use the running statistics and never update them, in train mode too. */
-  readonly frozen?: boolean;
+  /**
+   * true: always use the running statistics and never update them, in train mode too; 'all':
+   * gamma and beta are not trained either (torchvision's FrozenBatchNorm2d).
+   */
+  readonly frozen?: boolean | 'all';
 }
 export interface BatchNormFn<C> extends ShapeFn {
   readonly output: NormOut<'batchNorm', C, this['input'], CheckRank2or4<this['input']>>;

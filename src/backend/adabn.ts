@@ -95,7 +95,7 @@ function isBatchNormLike(node: Node): node is ReestimatedNode {
 }
 
 function isFrozen(node: ReestimatedNode): boolean {
-  return (node.op === 'batchNorm' || node.op === 'ibn') && node.attrs.frozen;
+  return (node.op === 'batchNorm' || node.op === 'ibn') && node.attrs.frozen !== false;
 }
 
 /** The first channel with running statistics: ibn keeps them for its BatchNorm part only. */

@@ -16,6 +16,8 @@ export class ParamRegistry {
   private readonly constants: tf.Tensor[] = [];
   /** Every variable by `${owner}.${param}`, trainable or not, so tied nodes share it. */
   private readonly held = new Map<string, tf.Variable>();
+  /** Params held but never trained (gamma, beta of a BN frozen 'all'); a tied node shares them. */
+  private readonly fixedParams = new Set<tf.Variable>();
   private readonly exporters = new Map<string, Map<string, () => ParamTensor>>();
 
   /** A tied node (`tiedTo`) gets its owner's variables and statistics: one set of weights. */
@@ -42,6 +44,11 @@ export class ParamRegistry {
       trainable: (param, layout = AS_IS) => {
         const variable = hold(param, layout, true);
         this.variables.set(`${owner}.${param}`, variable);
+        return variable;
+      },
+      fixed: (param, layout = AS_IS) => {
+        const variable = hold(param, layout, false);
+        this.fixedParams.add(variable);
         return variable;
       },
       runningStats: () => {
@@ -73,6 +80,8 @@ export class ParamRegistry {
       s.runningVar.dispose();
     }
     for (const c of this.constants) c.dispose();
+    for (const f of this.fixedParams) f.dispose();
+    this.fixedParams.clear();
     this.variables.clear();
     this.stats.clear();
     this.held.clear();

@@ -372,7 +372,7 @@ const HANDLERS: Record<string, Handler> = {
       name: ctx.name,
       op: 'batchNorm',
       inputs: [x.node],
-      attrs: { numFeatures: c, eps: ctx.number('epsilon', 1e-3), decay: ctx.number('momentum', 0.99), unbiasedRunningVar: false, frozen: ctx.config.trainable === false },
+      attrs: { numFeatures: c, eps: ctx.number('epsilon', 1e-3), decay: ctx.number('momentum', 0.99), unbiasedRunningVar: false, frozen: ctx.config.trainable === false ? 'all' : false },
       params: {
         gamma: zeroOrOne('scale', 'gamma', 1),
         beta: zeroOrOne('center', 'beta', 0),

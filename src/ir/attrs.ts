@@ -19,6 +19,7 @@ type FieldKind =
   | 'padding'
   | 'crop'
   | 'boolean'
+  | 'frozen'
   | 'eps'
   | 'decay'
   | 'rMax'
@@ -44,7 +45,7 @@ const CONV: Schema<'conv2d'> = {
 };
 const LINEAR: Schema<'linear'> = { inFeatures: 'positiveInt', outFeatures: 'positiveInt', bias: 'boolean' };
 const RUNNING_STATS = { decay: 'decay', unbiasedRunningVar: 'boolean' } as const;
-const BATCH_NORM: Schema<'batchNorm'> = { numFeatures: 'positiveInt', eps: 'eps', frozen: 'boolean', ...RUNNING_STATS };
+const BATCH_NORM: Schema<'batchNorm'> = { numFeatures: 'positiveInt', eps: 'eps', frozen: 'frozen', ...RUNNING_STATS };
 const POOL: Schema<'maxPool2d'> = { kernel: 'positivePair', stride: 'positivePair', padding: 'padding' };
 const NONE = {} as const;
 
@@ -129,6 +130,8 @@ function fieldProblem(kind: FieldKind, value: unknown): string | undefined {
         : 'must be [top, bottom, left, right] of non-negative integers';
     case 'boolean':
       return typeof value === 'boolean' ? undefined : 'must be true or false';
+    case 'frozen':
+      return typeof value === 'boolean' || value === 'all' ? undefined : "must be true, false or 'all'";
     case 'eps':
       return isFiniteNumber(value) && value > 0 ? undefined : 'must be a finite number > 0';
     case 'decay':

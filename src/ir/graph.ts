@@ -66,8 +66,12 @@ export interface LinearAttrs {
 export interface BatchNormAttrs extends RunningStatsUpdate {
   readonly numFeatures: number;
   readonly eps: number;
-  /** A frozen BN uses its running statistics and updates nothing, in train mode too. */
-  readonly frozen: boolean;
+  /**
+   * A frozen BN uses its running statistics and updates them never, in train mode too; `'all'`
+   * also keeps gamma and beta fixed (torchvision's FrozenBatchNorm2d, a Keras BatchNormalization
+   * with trainable: false).
+   */
+  readonly frozen: boolean | 'all';
 }
 
 export interface BatchRenormAttrs extends RunningStatsUpdate {

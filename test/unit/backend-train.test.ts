@@ -95,6 +95,29 @@ describe('BatchNorm in train mode', () => {
     compiled.dispose();
   });
 
+  it("frozen: true still trains gamma and beta; frozen: 'all' keeps them too (FrozenBatchNorm2d)", async () => {
+    const trainedAffine = async (frozen: true | 'all') => {
+      const b = new GraphBuilder({ seed: 61 });
+      const x = b.addInput(['N', 3], 'x');
+      const bn = b.addNode({ op: 'batchNorm', inputs: [x], name: 'bn', attrs: { numFeatures: 3, eps: 1e-3, frozen, decay: 0.9, unbiasedRunningVar: true } });
+      const head = b.addNode({ op: 'linear', inputs: [bn], name: 'head', attrs: { inFeatures: 3, outFeatures: 1, bias: true } });
+      const graph = randomizeParams(b.build([head]), 62);
+      const before = tf.memory().numTensors;
+      const compiled = compileGraph(graph);
+      expect([...compiled.variables.keys()].sort()).toEqual(frozen === 'all' ? ['head.bias', 'head.weight'] : ['bn.beta', 'bn.gamma', 'head.bias', 'head.weight']);
+      const data = { x: toTf(randomTensor([8, 3], createRng(63))), y: tf.ones([8, 1]) };
+      await fit(compiled, data, { epochs: 2, batchSize: 4, optimizer: 'sgd', learningRate: 0.1, loss: 'mse', progressBar: false });
+      const [original, trained] = [graph, compiled.exportGraph()].map((g) => g.nodes[1].params as Record<string, { data: Float32Array }>);
+      compiled.dispose();
+      tf.dispose([data.x, data.y]);
+      expect(tf.memory().numTensors).toBe(before);
+      expect(Array.from(trained.runningMean.data)).toEqual(Array.from(original.runningMean.data));
+      return { gammaKept: Array.from(trained.gamma.data).join() === Array.from(original.gamma.data).join(), betaKept: Array.from(trained.beta.data).join() === Array.from(original.beta.data).join() };
+    };
+    expect(await trainedAffine(true)).toEqual({ gammaKept: false, betaKept: false });
+    expect(await trainedAffine('all')).toEqual({ gammaKept: true, betaKept: true });
+  });
+
   it('one value per channel with an unbiased running variance is a named error', () => {
     const attrs = { numFeatures: 3, eps: 1e-3, frozen: false, decay: 0.9, unbiasedRunningVar: true };
     const compiled = compileGraph(singleNode('batchNorm', attrs, ['N', 3] as never, 5));

@@ -2,6 +2,7 @@
  * batchNorm and batchRenorm over every axis but the channel axis (the last one here):
  *
  *   eval, or frozen:   y = gamma * (x - runningMean) / sqrt(runningVar + eps) + beta
+ *                      (frozen 'all': gamma and beta are not trainable either)
  *   train:             mu_B, var_B = mean and biased variance of the batch
  *                      y = gamma * (x - mu_B) / sqrt(var_B + eps) + beta
  *                      running <- decay * running + (1 - decay) * stat, with var_B * n/(n-1)
@@ -16,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NodeOf, RunningStatsUpdate } from '../../ir/graph.ts';
 import { ExecutionError } from '../errors.ts';
-import type { Mode, OpBuilder, RunningStats } from './types.ts';
+import type { Mode, NodeParams, OpBuilder, RunningStats } from './types.ts';
 
 /** Forward: identity. Backward: zero. (tfjs has no tf.stopGradient.) */
 export const stopGradient: (x: tf.Tensor) => tf.Tensor = tf.customGrad((x) => ({
@@ -78,9 +79,14 @@ export function batchNormalize(
   return normalizeWith(x, batch.mean, batch.variance, a.eps, gamma, beta);
 }
 
+/** gamma and beta: trainable, unless the node is frozen 'all'. */
+export function affineOf(node: NodeOf<'batchNorm'> | NodeOf<'ibn'>, params: NodeParams): { gamma: tf.Variable; beta: tf.Variable } {
+  const hold = node.attrs.frozen === 'all' ? params.fixed : params.trainable;
+  return { gamma: hold('gamma'), beta: hold('beta') };
+}
+
 export const batchNorm: OpBuilder<'batchNorm'> = (node, params) => {
-  const gamma = params.trainable('gamma');
-  const beta = params.trainable('beta');
+  const { gamma, beta } = affineOf(node, params);
   const stats = params.runningStats();
   return { forward: ([x], mode) => batchNormalize(node, stats, x, mode, gamma, beta) };
 };

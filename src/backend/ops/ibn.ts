@@ -7,14 +7,13 @@
  *   y = gamma * concat(IN(x[..., :k]), BN(x[..., k:])) + beta
  */
 import * as tf from '@tensorflow/tfjs';
-import { batchNormalize } from './batch-norm.ts';
+import { affineOf, batchNormalize } from './batch-norm.ts';
 import { spatialAxes, standardize } from './sample-norm.ts';
 import type { OpBuilder } from './types.ts';
 
 export const ibn: OpBuilder<'ibn'> = (node, params) => {
   const { instanceChannels: k, numFeatures, eps } = node.attrs;
-  const gamma = params.trainable('gamma');
-  const beta = params.trainable('beta');
+  const { gamma, beta } = affineOf(node, params);
   const stats = params.runningStats();
   return {
     forward: ([x], mode) => {

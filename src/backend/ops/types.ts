@@ -41,6 +41,8 @@ export interface RunningStats {
 export interface NodeParams {
   /** The param as a trainable variable in the executor layout (`${node}.${param}` in `variables`). */
   trainable(param: string, layout?: Layout): tf.Variable;
+  /** The param as a variable no optimizer updates (gamma, beta of a BN frozen 'all'); exported like the others. */
+  fixed(param: string, layout?: Layout): tf.Variable;
   /** runningMean and runningVar as non-trainable variables (`node` in `stats`). */
   runningStats(): RunningStats;
   /** A constant per-channel vector held for the life of the compiled graph. */
