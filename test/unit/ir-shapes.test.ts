@@ -397,7 +397,7 @@ describe('malformed nodes', () => {
         { ...bn(4), momentum: 0.1 },
         "batchNorm 'n': unknown attr 'momentum' (known: numFeatures, eps, frozen, decay, unbiasedRunningVar)",
       ],
-      ['batchNorm', { ...bn(4), frozen: 'no' }, `batchNorm 'n': attrs.frozen must be true or false, got "no"`],
+      ['batchNorm', { ...bn(4), frozen: 'no' }, `batchNorm 'n': attrs.frozen must be true, false or 'all', got "no"`],
       [
         'batchRenorm',
         { numFeatures: 4, eps: 1e-3, rMax: 0.5, dMax: 0, decay: 0.9, unbiasedRunningVar: true },
