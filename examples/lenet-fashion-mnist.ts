@@ -1,0 +1,187 @@
+/**
+ * The seeds' recipe on real data: LeNet with BatchNorm and sigmoid, trained on Fashion-MNIST
+ * (60,000 / 10,000, the seeded split of examples/data/fashion-mnist.ts) with SGD, learning rate
+ * 1.0, batch 256, 10 epochs; then folded (every BN goes into the conv or linear before it),
+ * evaluated again, and the folded network fine-tuned for one epoch.
+ *
+ * Side by side, epoch for epoch in the same process, the same network and recipe in stock
+ * tfjs-layers (`tf.sequential`, `model.fit`): He-normal weights and zero biases as shapefold
+ * initialises them, BatchNormalization with momentum 0.9 and epsilon 1e-5 (PyTorch's BN, the
+ * DSL's default), the same softmax cross-entropy and SGD. The timing ratio is the median of the
+ * per-epoch ratios; each epoch's two timings are taken one after the other.
+ *
+ *   npx tsx examples/lenet-fashion-mnist.ts [--epochs 10] [--seed 0] [--save DIR]
+ *
+ * `--save DIR` writes the trained (unfolded) network as tfjs Layers files: that is how
+ * examples/models/lenet-bn-fashion-mnist was made. The last line printed is one JSON object.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { batchNorm, conv2d, flatten, input, linear, maxPool, model, scope, sigmoid, type Tensor } from '../dsl/index.ts';
+import { compileGraph, fit, selectBackend } from '../src/backend/index.ts';
+import { foldGraph, formatFoldReport } from '../src/fold/index.ts';
+import { writeLayersModel } from '../src/io/index.ts';
+import { loadFashionMnist, takeFirst } from './data/fashion-mnist.ts';
+import { accuracy, agreement, countNorms, disposeSet, median, option, predict, predictBatched, seconds, toTensors } from './data/evaluate.ts';
+
+export function lenetBnSigmoid(seed = 0): Tensor<['N', 10]> {
+  return input(['N', 1, 28, 28], { name: 'image', scope: scope({ seed }) })
+    .to(conv2d({ in: 1, out: 6, kernel: 5, name: 'conv1' }))
+    .to(batchNorm({ name: 'bn1' }))
+    .to(sigmoid())
+    .to(maxPool({ kernel: 2 }))
+    .to(conv2d({ in: 6, out: 16, kernel: 5, name: 'conv2' }))
+    .to(batchNorm({ name: 'bn2' }))
+    .to(sigmoid())
+    .to(maxPool({ kernel: 2 }))
+    .to(flatten())
+    .to(linear({ in: 256, out: 120, name: 'fc1' }))
+    .to(batchNorm({ name: 'bn3' }))
+    .to(sigmoid())
+    .to(linear({ in: 120, out: 84, name: 'fc2' }))
+    .to(batchNorm({ name: 'bn4' }))
+    .to(sigmoid())
+    .to(linear({ in: 84, out: 10, name: 'fc3' }));
+}
+
+/** The same network in stock tfjs-layers, NHWC [N, 28, 28, 1] in, logits out. */
+export function tfjsLayersLenet(seed: number): tf.Sequential {
+  const he = (k: number) => ({ kernelInitializer: tf.initializers.heNormal({ seed: seed + k }) });
+  const bn = () => tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5 });
+  const act = () => tf.layers.activation({ activation: 'sigmoid' });
+  return tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 6, kernelSize: 5, ...he(1) }),
+      bn(),
+      act(),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.conv2d({ filters: 16, kernelSize: 5, ...he(2) }),
+      bn(),
+      act(),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 120, ...he(3) }),
+      bn(),
+      act(),
+      tf.layers.dense({ units: 84, ...he(4) }),
+      bn(),
+      act(),
+      tf.layers.dense({ units: 10, ...he(5) }),
+    ],
+  });
+}
+
+const SGD = { optimizer: 'sgd', learningRate: 1.0, batchSize: 256, loss: 'softmaxCrossEntropy' } as const;
+const INFERENCE_RUNS = 5;
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const epochs = Number(option('epochs', '10'));
+  const seed = Number(option('seed', '0'));
+  const fineTuneRate = Number(option('fine-tune-lr', '0.01'));
+  const saveDir = option('save', '');
+  // A smoke test trains on the first N training images only; the recorded runs use all 60,000.
+  const limit = Number(option('limit', '0'));
+  const backend = await selectBackend();
+  console.log(`backend: ${backend.name}`);
+  const loadStart = performance.now();
+  const full = loadFashionMnist(seed);
+  const data = limit > 0 ? { ...full, train: takeFirst(full.train, limit) } : full;
+  console.log(`Fashion-MNIST: ${data.train.count} training and ${data.test.count} test images (seed ${seed}), loaded in ${((performance.now() - loadStart) / 1000).toFixed(1)} s`);
+  const tensorsBefore = tf.memory().numTensors;
+  const train = toTensors(data.train);
+  const test = toTensors(data.test);
+  const trainNHWC = tf.reshape(train.x, [data.train.count, 28, 28, 1]);
+  const testNHWC = tf.reshape(test.x, [data.test.count, 28, 28, 1]);
+  const trainOneHot = tf.oneHot(train.y, 10).toFloat();
+
+  const { graph: initial } = model(lenetBnSigmoid(seed));
+  const net = compileGraph(initial);
+  const keras = tfjsLayersLenet(seed);
+  const kerasOptimizer = tf.train.sgd(SGD.learningRate);
+  keras.compile({ optimizer: kerasOptimizer, loss: (yTrue: tf.Tensor, logits: tf.Tensor) => tf.losses.softmaxCrossEntropy(yTrue, logits) });
+
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    let loss = 0;
+    ours.push(await seconds(async () => {
+      const history = await fit(net, train, { ...SGD, epochs: 1, seed: seed * 1000 + epoch, progressBar: true });
+      loss = history.epochs[0];
+    }));
+    let kerasLoss = 0;
+    theirs.push(await seconds(async () => {
+      const history = await keras.fit(trainNHWC, trainOneHot, { epochs: 1, batchSize: SGD.batchSize, shuffle: true, verbose: 0 });
+      kerasLoss = history.history.loss[0] as number;
+    }));
+    console.log(`epoch ${epoch}/${epochs}: shapefold loss ${loss.toFixed(4)} in ${ours.at(-1)!.toFixed(1)} s; tfjs-layers loss ${kerasLoss.toFixed(4)} in ${theirs.at(-1)!.toFixed(1)} s`);
+  }
+  const trainSeconds = ours.reduce((a, b) => a + b, 0);
+  const tfjsLayersTrainSeconds = theirs.reduce((a, b) => a + b, 0);
+
+  const trained = net.exportGraph();
+  net.dispose();
+  if (saveDir !== '') {
+    await writeLayersModel(saveDir, trained);
+    console.log(`wrote the trained network as tfjs Layers files to ${saveDir}`);
+  }
+  const original = compileGraph(trained);
+  const originalPredictions = await predict(original, test.x);
+  const testAccuracy = accuracy(originalPredictions, test.labels);
+  const tfjsLayersAccuracy = accuracy(await predictBatched(testNHWC, (batch) => keras.predict(batch) as tf.Tensor), test.labels);
+
+  const { graph: folded, report } = foldGraph(trained, { probe: false });
+  console.log(`\n${formatFoldReport(report)}`);
+  const foldedNet = compileGraph(folded);
+  const foldedPredictions = await predict(foldedNet, test.x);
+  const foldedAccuracy = accuracy(foldedPredictions, test.labels);
+  const samePredictions = agreement(originalPredictions, foldedPredictions);
+
+  const inferenceOriginal: number[] = [];
+  const inferenceFolded: number[] = [];
+  for (let run = 0; run < INFERENCE_RUNS; run++) {
+    inferenceOriginal.push(await seconds(() => predict(original, test.x)));
+    inferenceFolded.push(await seconds(() => predict(foldedNet, test.x)));
+  }
+  original.dispose();
+
+  // The seed's claim: the folded network (no BN left) is still a trainable network.
+  await fit(foldedNet, train, { ...SGD, learningRate: fineTuneRate, epochs: 1, seed: seed * 1000 + epochs + 1, progressBar: true });
+  const fineTunedAccuracy = accuracy(await predict(foldedNet, test.x), test.labels);
+  foldedNet.dispose();
+
+  keras.dispose();
+  kerasOptimizer.dispose();
+  tf.dispose([trainNHWC, testNHWC, trainOneHot]);
+  disposeSet(train);
+  disposeSet(test);
+
+  const result = {
+    example: 'lenet-fashion-mnist',
+    testAccuracy,
+    foldedAccuracy,
+    fineTunedAccuracy,
+    samePredictions,
+    bnBefore: countNorms(trained),
+    bnAfter: countNorms(folded),
+    trainSeconds: Number(trainSeconds.toFixed(1)),
+    tfjsLayersAccuracy,
+    tfjsLayersTrainSeconds: Number(tfjsLayersTrainSeconds.toFixed(1)),
+    trainTimeRatio: Number(median(ours.map((t, i) => t / theirs[i])).toFixed(3)),
+    inferenceSecondsOriginal: Number(median(inferenceOriginal).toFixed(3)),
+    inferenceSecondsFolded: Number(median(inferenceFolded).toFixed(3)),
+    epochs,
+    trainImages: data.train.count,
+    seed,
+    fineTuneLearningRate: fineTuneRate,
+    leakedTensors: tf.memory().numTensors - tensorsBefore,
+    backend: backend.name,
+  };
+  const goals = [
+    [`test accuracy ${testAccuracy.toFixed(4)} >= 0.88`, testAccuracy >= 0.88],
+    [`within 0.01 of tfjs-layers' ${tfjsLayersAccuracy.toFixed(4)}`, Math.abs(testAccuracy - tfjsLayersAccuracy) <= 0.01],
+    [`training time ratio ${result.trainTimeRatio} <= 1.1`, result.trainTimeRatio <= 1.1],
+    [`folding changes accuracy by ${Math.abs(foldedAccuracy - testAccuracy).toFixed(4)} < 0.001`, Math.abs(foldedAccuracy - testAccuracy) < 0.001],
+    [`same predictions on ${(samePredictions * 100).toFixed(2)}% >= 99.9%`, samePredictions >= 0.999],
+  ] as const;
+  for (const [goal, met] of goals) console.log(`${met ? 'met    ' : 'MISSED '} ${goal}`);
+  console.log(JSON.stringify(result));
+}
