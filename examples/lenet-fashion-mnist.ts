@@ -11,6 +11,7 @@
  * per-epoch ratios; each epoch's two timings are taken one after the other.
  *
  *   npx tsx examples/lenet-fashion-mnist.ts [--epochs 10] [--seed 0] [--save DIR]
+ *     [--limit N] [--test-limit N]   (first N training / test images only: quick runs)
  *
  * `--save DIR` writes the trained (unfolded) network as tfjs Layers files: that is how
  * examples/models/lenet-bn-fashion-mnist was made. The last line printed is one JSON object.
@@ -80,11 +81,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const saveDir = option('save', '');
   // A smoke test trains on the first N training images only; the recorded runs use all 60,000.
   const limit = Number(option('limit', '0'));
+  const testLimit = Number(option('test-limit', '0'));
   const backend = await selectBackend();
   console.log(`backend: ${backend.name}`);
   const loadStart = performance.now();
   const full = loadFashionMnist(seed);
-  const data = limit > 0 ? { ...full, train: takeFirst(full.train, limit) } : full;
+  const data = { ...full, train: limit > 0 ? takeFirst(full.train, limit) : full.train, test: testLimit > 0 ? takeFirst(full.test, testLimit) : full.test };
   console.log(`Fashion-MNIST: ${data.train.count} training and ${data.test.count} test images (seed ${seed}), loaded in ${((performance.now() - loadStart) / 1000).toFixed(1)} s`);
   const tensorsBefore = tf.memory().numTensors;
   const train = toTensors(data.train);
@@ -170,6 +172,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     inferenceSecondsFolded: Number(median(inferenceFolded).toFixed(3)),
     epochs,
     trainImages: data.train.count,
+    testImages: data.test.count,
     seed,
     fineTuneLearningRate: fineTuneRate,
     leakedTensors: tf.memory().numTensors - tensorsBefore,
