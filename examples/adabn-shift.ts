@@ -9,7 +9,7 @@
  * Shifts: 'inverted' (1 - x: light background, dark garments) and 'low-contrast'
  * (0.3 x + 0.35, the range [0, 1] squeezed into [0.35, 0.65]).
  *
- *   npx tsx examples/adabn-shift.ts [--model examples/models/lenet-bn-fashion-mnist]
+ *   npx tsx examples/adabn-shift.ts [--model examples/models/lenet-bn-fashion-mnist/model.json]
  *
  * The last line printed is one JSON object.
  */
@@ -27,7 +27,7 @@ const SHIFTS = {
 const TARGET_IMAGES = 10000;
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const modelDir = option('model', 'examples/models/lenet-bn-fashion-mnist');
+  const modelDir = option('model', 'examples/models/lenet-bn-fashion-mnist/model.json');
   const backend = await selectBackend();
   const graph = await readLayersModel(modelDir);
   const data = loadFashionMnist(Number(option('seed', '0')));
