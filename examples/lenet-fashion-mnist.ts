@@ -93,7 +93,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const test = toTensors(data.test);
   const trainNHWC = tf.reshape(train.x, [data.train.count, 28, 28, 1]);
   const testNHWC = tf.reshape(test.x, [data.test.count, 28, 28, 1]);
-  const trainOneHot = tf.oneHot(train.y, 10).toFloat();
+  const trainOneHot = tf.tidy(() => tf.oneHot(train.y, 10).toFloat());
 
   const { graph: initial } = model(lenetBnSigmoid(seed));
   const net = compileGraph(initial);
