@@ -6,8 +6,10 @@
  * more. The unlabeled target images are shifted *training* images (10,000 of them), never the
  * test images that are scored.
  *
- * Shifts: 'inverted' (1 - x: light background, dark garments) and 'low-contrast'
- * (0.3 x + 0.35, the range [0, 1] squeezed into [0.35, 0.65]).
+ * Shifts: 'low-contrast' (0.3 x + 0.35, the range [0, 1] squeezed into [0.35, 0.65]) is the kind
+ * AdaBN is for: conv1 (no padding) turns it into 0.3 conv1(x) + a per-channel constant, which the
+ * re-estimated statistics of bn1 undo exactly. 'inverted' (1 - x) is the control it cannot fix:
+ * conv1's output is negated, and new means and variances do not flip a sign back.
  *
  *   npx tsx examples/adabn-shift.ts [--model examples/models/lenet-bn-fashion-mnist/model.json]
  *
