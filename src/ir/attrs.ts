@@ -9,7 +9,7 @@
  */
 import { isSymbolName } from '../shape/dim.ts';
 import { GraphError, nodePrefix } from './errors.ts';
-import type { AttrsByOp, Node, OpKind, Shape } from './graph.ts';
+import type { ActivationFn, AttrsByOp, DropoutKind, MergeFn, Node, OpKind, Shape } from './graph.ts';
 import { dimLabel } from './labels.ts';
 
 type FieldKind =
@@ -29,7 +29,18 @@ type FieldKind =
   | 'positiveList'
   | 'normAxes'
   | 'positiveIntList'
-  | 'inputShape';
+  | 'inputShape'
+  | 'activationFn'
+  | 'mergeFn'
+  | 'dropoutKind'
+  | 'rate'
+  | 'maxValue'
+  | 'axis'
+  | 'dims';
+
+export const ACTIVATION_FNS: readonly ActivationFn[] = ['selu', 'gelu', 'geluTanh', 'hardSigmoid', 'softplus', 'softsign', 'swish', 'mish'];
+export const MERGE_FNS: readonly MergeFn[] = ['add', 'subtract', 'multiply', 'average', 'maximum', 'minimum'];
+export const DROPOUT_KINDS: readonly DropoutKind[] = ['dropout', 'spatialDropout', 'gaussianDropout', 'gaussianNoise', 'alphaDropout'];
 
 type Schema<K extends OpKind> = { readonly [F in keyof AttrsByOp[K] & string]-?: FieldKind };
 
@@ -80,6 +91,15 @@ const SCHEMAS: { readonly [K in OpKind]: Schema<K> } = {
   leakyRelu: { alpha: 'finite' },
   sigmoid: NONE,
   tanh: NONE,
+  activation: { fn: 'activationFn' },
+  elu: { alpha: 'finite' },
+  generalRelu: { maxValue: 'maxValue', negativeSlope: 'finite', threshold: 'finite' },
+  prelu: { alphaShape: 'dims' },
+  softmax: { axis: 'axis' },
+  logSoftmax: { axis: 'axis' },
+  merge: { fn: 'mergeFn' },
+  dropout: { kind: 'dropoutKind', rate: 'rate' },
+  concatAxis: { axis: 'axis' },
   add: NONE,
   concat: NONE,
   maxPool2d: POOL,
@@ -107,6 +127,10 @@ const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Num
 
 function isPairOf(v: unknown, element: (x: unknown) => boolean): boolean {
   return Array.isArray(v) && v.length === 2 && v.every(element);
+}
+
+function oneOf(value: unknown, allowed: readonly string[]): string | undefined {
+  return allowed.includes(value as string) ? undefined : `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}`;
 }
 
 /** Why `value` is not of `kind`, or undefined when it is. */
@@ -158,6 +182,20 @@ function fieldProblem(kind: FieldKind, value: unknown): string | undefined {
       return value === 'chw' || value === 'c' ? undefined : "must be 'chw' or 'c'";
     case 'inputShape':
       return Array.isArray(value) && value.length > 0 ? undefined : 'must be a non-empty list of dims';
+    case 'activationFn':
+      return oneOf(value, ACTIVATION_FNS);
+    case 'mergeFn':
+      return oneOf(value, MERGE_FNS);
+    case 'dropoutKind':
+      return oneOf(value, DROPOUT_KINDS);
+    case 'rate':
+      return isFiniteNumber(value) && value >= 0 ? undefined : 'must be a finite number >= 0';
+    case 'maxValue':
+      return value === null || (isFiniteNumber(value) && value >= 0) ? undefined : 'must be null (no bound) or a finite number >= 0';
+    case 'axis':
+      return isPositiveInt(value) ? undefined : 'must be an axis >= 1 (axis 0 is the batch)';
+    case 'dims':
+      return Array.isArray(value) && value.length > 0 && value.every(isPositiveInt) ? undefined : 'must be a non-empty list of positive integers';
   }
 }
 

@@ -123,6 +123,39 @@ export interface AttrsByOp {
   leakyRelu: { readonly alpha: number };
   sigmoid: Record<string, never>;
   tanh: Record<string, never>;
+  /** A smooth or piecewise-linear pointwise activation without parameters (see ActivationFn). */
+  activation: { readonly fn: ActivationFn };
+  /** x if x > 0, else alpha * (exp(x) - 1). */
+  elu: { readonly alpha: number };
+  /**
+   * Keras' ReLU layer in full: x > threshold ? min(x, maxValue) : negativeSlope * (x - threshold).
+   * `maxValue` null is no upper bound. ThresholdedReLU(theta) is threshold theta, slope 0, no bound.
+   */
+  generalRelu: { readonly maxValue: number | null; readonly negativeSlope: number; readonly threshold: number };
+  /**
+   * x >= 0 ? x : alpha * x with a learned alpha of shape `alphaShape`, which is the input's shape
+   * without the batch dim in NCHW order, with 1 on every axis the alpha is shared across.
+   */
+  prelu: { readonly alphaShape: readonly number[] };
+  /** exp(x_i) / sum_j exp(x_j) along `axis` (an IR axis, >= 1). */
+  softmax: { readonly axis: number };
+  /** x_i - log(sum_j exp(x_j)) along `axis` (an IR axis, >= 1). */
+  logSoftmax: { readonly axis: number };
+  /**
+   * Keras' elementwise merges of two or more inputs with broadcasting (a dim of 1, or a missing
+   * trailing dim, stretches): add, subtract (two inputs), multiply, average, maximum, minimum.
+   */
+  merge: { readonly fn: MergeFn };
+  /**
+   * Random regularisation, the identity in eval mode. In train mode: 'dropout' zeroes each value
+   * with probability rate and scales the rest by 1/(1-rate); 'spatialDropout' does so per sample
+   * and channel (whole feature maps); 'gaussianDropout' multiplies by N(1, rate/(1-rate));
+   * 'gaussianNoise' adds N(0, rate^2) (rate is the standard deviation); 'alphaDropout' sets dropped
+   * values to SELU's negative saturation and applies the affine that keeps mean and variance.
+   */
+  dropout: { readonly kind: DropoutKind; readonly rate: number };
+  /** Concatenation along IR axis `axis` (>= 1); `concat` is the channel-axis case. */
+  concatAxis: { readonly axis: number };
   /** Elementwise sum of two or more inputs of equal shape (residual merge). */
   add: Record<string, never>;
   /** Concatenation along the channel axis (axis 1). */
@@ -140,6 +173,23 @@ export interface AttrsByOp {
 }
 
 export type OpKind = keyof AttrsByOp;
+
+/**
+ * Parameterless activations beyond relu/relu6/sigmoid/tanh, as tfjs-layers 4.22 computes them:
+ *   selu         scale * (x > 0 ? x : alpha*(exp(x) - 1)), alpha 1.6732632423543772, scale 1.0507009873554805
+ *   gelu         x * (1 + erf(x / sqrt 2)) / 2                        (exact)
+ *   geluTanh     x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))) / 2  (Keras 'gelu_new')
+ *   hardSigmoid  clip(0.2 x + 0.5, 0, 1)
+ *   softplus     log(1 + exp(x))
+ *   softsign     x / (1 + |x|)
+ *   swish        x * sigmoid(x)
+ *   mish         x * tanh(softplus(x))
+ */
+export type ActivationFn = 'selu' | 'gelu' | 'geluTanh' | 'hardSigmoid' | 'softplus' | 'softsign' | 'swish' | 'mish';
+
+export type MergeFn = 'add' | 'subtract' | 'multiply' | 'average' | 'maximum' | 'minimum';
+
+export type DropoutKind = 'dropout' | 'spatialDropout' | 'gaussianDropout' | 'gaussianNoise' | 'alphaDropout';
 
 /** The parameter tensors each op owns, by name. Shapes are checked by `validateGraph`. */
 export interface ParamsByOp {
@@ -173,6 +223,16 @@ export interface ParamsByOp {
   leakyRelu: never;
   sigmoid: never;
   tanh: never;
+  activation: never;
+  elu: never;
+  generalRelu: never;
+  /** alpha [alphaShape] */
+  prelu: 'alpha';
+  softmax: never;
+  logSoftmax: never;
+  merge: never;
+  dropout: never;
+  concatAxis: never;
   add: never;
   concat: never;
   maxPool2d: never;

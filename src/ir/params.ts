@@ -7,6 +7,7 @@
  *   per-channel norms gamma, beta, runningMean, runningVar [C]; IBN's running stats [C - instanceChannels]
  *   layerNorm         gamma, beta [...normalizedShape]: [C, H, W] element-wise over 'chw', [C] over 'c'
  *   switchableNorm    meanWeights, varWeights [3]             (IN, LN, BN logits)
+ *   prelu             alpha [attrs.alphaShape]                (input shape without N, 1 where shared)
  * Biases exist only when `attrs.bias`; norm gamma/beta only when `attrs.affine`.
  * Optional parameters (absent means zero, never initialised):
  *   conv2d            tapBias [Cout, kH, kW]   (see ParamsByOp in graph.ts)
@@ -68,6 +69,8 @@ export function paramShapes(node: OpWithAttrs): ShapeTable {
       return affine(node.attrs.affine, [node.attrs.numFeatures]);
     case 'scaleShift':
       return { scale: [node.attrs.numChannels], shift: [node.attrs.numChannels] };
+    case 'prelu':
+      return { alpha: [...node.attrs.alphaShape] };
     default:
       return {};
   }

@@ -8,6 +8,9 @@
  *   concat                     C = C_1 + ... + C_n
  *   flatten                    [N, C*H*W]
  *   crop2d                     [N, C, H - top - bottom, W - left - right]
+ *   merge                      Keras broadcasting: lower ranks get 1s after the channel axis
+ *                              (src/ir/axes.ts), then each dim is the common size or stretches from 1
+ *   concatAxis                 the inputs' sizes summed along the axis, every other dim equal
  *
  * Messages after the `${op} '${name}': ` prefix are the same words the DSL's type-level checks
  * produce, so a model reads the same in the editor and at run time.
@@ -25,6 +28,7 @@ import {
   type Dim,
 } from '../shape/dim.ts';
 import { checkAttrs, checkInputDims } from './attrs.ts';
+import { padForBroadcast } from './axes.ts';
 import { GraphError, ShapeError, nodePrefix } from './errors.ts';
 import type {
   AttrsByOp,
@@ -177,6 +181,38 @@ function perChannel(x: Shape, channels: number, ranks: '2or4' | '4', check: Chec
 
 const sameShape: Rule<OpKind> = (_a, [x]) => x;
 
+/** The axis lies inside the input (and is not the batch axis, which the attrs already exclude). */
+function axisWithin(axis: number, x: Shape, check: Check): void {
+  if (axis >= x.length) check.fail(`axis ${axis} is outside a rank-${x.length} input [${rankLabelList(x.length)}]`);
+}
+
+/**
+ * The shape Keras' merge layers give inputs of these shapes: every rank raised to the largest
+ * by 1s after the channel axis, then per dim the common size, a 1 stretching to the other size.
+ * The batch dim never stretches. Exported for the typed DSL, which mirrors it.
+ */
+export function broadcastShapes(shapes: readonly Shape[], fail: (detail: string, dim?: number) => never): Shape {
+  const rank = Math.max(...shapes.map((s) => s.length));
+  if (shapes.some((s) => s.length < 2) && shapes.some((s) => s.length !== rank)) {
+    fail(`inputs of rank 1 cannot broadcast against rank ${rank}`);
+  }
+  const padded = shapes.map((s) => padForBroadcast<Dim>(s, rank, 1));
+  return padded[0].map((first, i) => {
+    let out: Dim = first;
+    for (const shape of padded.slice(1)) {
+      const d = shape[i];
+      if (dimEqual(out, d) || (i > 0 && d === 1)) continue;
+      if (i > 0 && out === 1) {
+        out = d;
+        continue;
+      }
+      const spelled = shapes.map((s) => `[${s.join(', ')}]`).join(' and ');
+      fail(`inputs do not broadcast at dim ${i} (${dimLabel(rank, i)}): ${out} vs ${d} (shapes ${spelled})`, i);
+    }
+    return out;
+  });
+}
+
 const RULES: { readonly [K in OpKind]: Rule<K> } = {
   input: (a) => a.shape,
   conv2d: conv2dRule,
@@ -248,7 +284,44 @@ const RULES: { readonly [K in OpKind]: Rule<K> } = {
   leakyRelu: sameShape,
   sigmoid: sameShape,
   tanh: sameShape,
+  activation: sameShape,
+  elu: sameShape,
+  generalRelu: sameShape,
+  dropout: (a, [x], check) => {
+    // gaussianNoise's rate is a standard deviation; every other kind's is a probability.
+    if (a.kind !== 'gaussianNoise' && a.rate >= 1) check.fail(`${a.kind} rate ${a.rate} must be below 1`);
+    if (a.kind === 'spatialDropout' && x.length < 3) check.fail(`spatialDropout expects a rank-3 or rank-4 input, got rank ${x.length}`);
+    return x;
+  },
   identity: sameShape,
+  prelu: (a, [x], check) => {
+    if (a.alphaShape.length !== x.length - 1) {
+      check.fail(`alpha has rank ${a.alphaShape.length} ([${a.alphaShape.join(', ')}]); a rank-${x.length} input needs rank ${x.length - 1} (every dim but N)`);
+    }
+    a.alphaShape.forEach((d, i) => {
+      if (d !== 1 && !dimEqual(x[i + 1], d)) {
+        check.fail(`alpha has size ${d} at dim ${i + 1} (${dimLabel(x.length, i + 1)}), the input ${x[i + 1]}; it must be equal or 1 (shared)`, i + 1);
+      }
+    });
+    return x;
+  },
+  softmax: (a, [x], check) => {
+    axisWithin(a.axis, x, check);
+    return x;
+  },
+  logSoftmax: (a, [x], check) => {
+    axisWithin(a.axis, x, check);
+    return x;
+  },
+  merge: (a, inputs, check) => {
+    if (a.fn === 'subtract' && inputs.length !== 2) check.fail(`subtract takes exactly 2 inputs, got ${inputs.length}`);
+    return broadcastShapes(inputs, (detail, dim) => check.fail(detail, dim));
+  },
+  concatAxis: (a, inputs, check) => {
+    axisWithin(a.axis, inputs[0], check);
+    check.sameShapes(inputs, 'inputs', a.axis);
+    return inputs[0].map((d, i) => (i === a.axis ? dimSum(inputs.map((s) => s[a.axis])) : d));
+  },
   add: (_a, inputs, check) => {
     check.sameShapes(inputs, 'branch shapes');
     return inputs[0];
@@ -284,7 +357,7 @@ const RULES: { readonly [K in OpKind]: Rule<K> } = {
   },
 };
 
-const VARIADIC: ReadonlySet<OpKind> = new Set(['add', 'concat']);
+const VARIADIC: ReadonlySet<OpKind> = new Set(['add', 'concat', 'merge', 'concatAxis']);
 
 function checkArity(node: Node, inputShapes: readonly Shape[]): void {
   const n = node.inputs.length;

@@ -185,6 +185,14 @@ export function denote(node: NodeSource, x: TensorTerm = input): TensorTerm {
       return { kind: 'flatten', times: label, arg: x };
     case 'identity':
       return x;
+    case 'activation':
+    case 'elu':
+    case 'generalRelu':
+    case 'prelu':
+    case 'softmax':
+    case 'logSoftmax':
+    case 'dropout':
+      // No law moves a scale or shift through these: to the checker they are opaque functions.
     case 'ibn':
     case 'switchableNorm':
     case 'maxPool2d':
@@ -196,6 +204,8 @@ export function denote(node: NodeSource, x: TensorTerm = input): TensorTerm {
     case 'input':
     case 'add':
     case 'concat':
+    case 'merge':
+    case 'concatAxis':
       throw new ProofError(`${node.op} '${node.role}' is not a single-input op; a rule's chain cannot contain it`);
   }
 }

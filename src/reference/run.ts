@@ -19,7 +19,14 @@ import { leakyRelu, relu, relu6, sigmoid, tanh } from './ops/activations.ts';
 import { add } from './ops/add.ts';
 import { batchNorm } from './ops/batchNorm.ts';
 import { batchRenorm } from './ops/batchRenorm.ts';
-import { concat } from './ops/concat.ts';
+import { activation } from './ops/activation.ts';
+import { concat, concatAlong } from './ops/concat.ts';
+import { dropout } from './ops/dropout.ts';
+import { elu } from './ops/elu.ts';
+import { generalRelu } from './ops/generalRelu.ts';
+import { merge } from './ops/merge.ts';
+import { prelu } from './ops/prelu.ts';
+import { logSoftmax, softmax } from './ops/softmax.ts';
 import { conv2d } from './ops/conv2d.ts';
 import { convTranspose2d } from './ops/convTranspose2d.ts';
 import { crop2d } from './ops/crop2d.ts';
@@ -184,6 +191,24 @@ function evaluateNode(
       return plain(sigmoid(single()));
     case 'tanh':
       return plain(tanh(single()));
+    case 'activation':
+      return plain(activation(single(), node.attrs.fn));
+    case 'elu':
+      return plain(elu(single(), node.attrs.alpha));
+    case 'generalRelu':
+      return plain(generalRelu(single(), node.attrs));
+    case 'prelu':
+      return plain(prelu(single(), paramsOf(node.params)));
+    case 'softmax':
+      return plain(softmax(single(), node.attrs.axis));
+    case 'logSoftmax':
+      return plain(logSoftmax(single(), node.attrs.axis));
+    case 'merge':
+      return plain(merge(inputs, node.attrs.fn));
+    case 'dropout':
+      return plain(dropout(single(), mode));
+    case 'concatAxis':
+      return plain(concatAlong(inputs, node.attrs.axis));
     case 'add':
       return plain(add(inputs));
     case 'concat':

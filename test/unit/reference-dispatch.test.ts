@@ -10,7 +10,14 @@ import { leakyRelu, relu, relu6, sigmoid, tanh } from '../../src/reference/ops/a
 import { add } from '../../src/reference/ops/add.ts';
 import { batchNorm } from '../../src/reference/ops/batchNorm.ts';
 import { batchRenorm } from '../../src/reference/ops/batchRenorm.ts';
-import { concat } from '../../src/reference/ops/concat.ts';
+import { activation } from '../../src/reference/ops/activation.ts';
+import { concat, concatAlong } from '../../src/reference/ops/concat.ts';
+import { dropout } from '../../src/reference/ops/dropout.ts';
+import { elu } from '../../src/reference/ops/elu.ts';
+import { generalRelu } from '../../src/reference/ops/generalRelu.ts';
+import { merge } from '../../src/reference/ops/merge.ts';
+import { prelu } from '../../src/reference/ops/prelu.ts';
+import { logSoftmax, softmax } from '../../src/reference/ops/softmax.ts';
 import { conv2d } from '../../src/reference/ops/conv2d.ts';
 import { convTranspose2d } from '../../src/reference/ops/convTranspose2d.ts';
 import { crop2d } from '../../src/reference/ops/crop2d.ts';
@@ -75,6 +82,15 @@ const CASES: { readonly [K in Exclude<OpKind, 'input'>]: Case<K> } = {
   leakyRelu: { attrs: { alpha: 0.2 }, params: {}, inputs: [IMAGE], direct: ([x], _p, a) => leakyRelu(x, a.alpha) },
   sigmoid: { attrs: {}, params: {}, inputs: [IMAGE], direct: ([x]) => sigmoid(x) },
   tanh: { attrs: {}, params: {}, inputs: [IMAGE], direct: ([x]) => tanh(x) },
+  activation: { attrs: { fn: 'gelu' }, params: {}, inputs: [IMAGE], direct: ([x], _p, a) => activation(x, a.fn) },
+  elu: { attrs: { alpha: 0.7 }, params: {}, inputs: [IMAGE], direct: ([x], _p, a) => elu(x, a.alpha) },
+  generalRelu: { attrs: { maxValue: 1.5, negativeSlope: 0.1, threshold: 0.2 }, params: {}, inputs: [IMAGE], direct: ([x], _p, a) => generalRelu(x, a) },
+  prelu: { attrs: { alphaShape: [4, 1, 5] }, params: { alpha: param([4, 1, 5]) }, inputs: [IMAGE], direct: ([x], p) => prelu(x, p) },
+  softmax: { attrs: { axis: 2 }, params: {}, inputs: [IMAGE], direct: ([x], _p, a) => softmax(x, a.axis) },
+  logSoftmax: { attrs: { axis: 1 }, params: {}, inputs: [IMAGE], direct: ([x], _p, a) => logSoftmax(x, a.axis) },
+  merge: { attrs: { fn: 'multiply' }, params: {}, inputs: [IMAGE, [2, 4, 1, 1], [2, 4]], direct: (xs, _p, a) => merge(xs, a.fn) },
+  dropout: { attrs: { kind: 'alphaDropout', rate: 0.3 }, params: {}, inputs: [IMAGE], direct: ([x], _p, _a, m) => dropout(x, m) },
+  concatAxis: { attrs: { axis: 3 }, params: {}, inputs: [IMAGE, [2, 4, 5, 2]], direct: (xs, _p, a) => concatAlong(xs, a.axis) },
   add: { attrs: {}, params: {}, inputs: [IMAGE, IMAGE, IMAGE], direct: (xs) => add(xs) },
   concat: { attrs: {}, params: {}, inputs: [IMAGE, [2, 1, 5, 5]], direct: (xs) => concat(xs) },
   maxPool2d: { attrs: { kernel: [3, 2], stride: [2, 2], padding: 'same' }, params: {}, inputs: [IMAGE], direct: ([x], _p, a) => maxPool2d(x, a) },
@@ -102,7 +118,10 @@ describe('runReference dispatch', () => {
       const node = { name: 'y', op, inputs: names, attrs: spec.attrs, params: spec.params } as unknown as Node;
       const graph: Graph = { nodes: [...names.map((n, i) => inputNode(n, spec.inputs[i])), node], inputs: names, outputs: ['y'] };
       const params64 = Object.fromEntries(Object.entries(spec.params).map(([k, p]) => [k, toFloat64(p)]));
-      for (const mode of ['eval', 'train'] as const) {
+      // Dropout draws random numbers in train mode, which the reference refuses (dropout.ts).
+      const modes = op === 'dropout' ? (['eval'] as const) : (['eval', 'train'] as const);
+      if (op === 'dropout') expect(() => runReference(graph, Object.fromEntries(names.map((n, i) => [n, values[i]])), { mode: 'train' })).toThrow(/random numbers in train mode/);
+      for (const mode of modes) {
         const result = runReference(graph, Object.fromEntries(names.map((n, i) => [n, values[i]])), { mode });
         const direct = spec.direct(values, params64, spec.attrs, mode);
         const expected = 'output' in direct ? direct : { output: direct, updatedStats: undefined };

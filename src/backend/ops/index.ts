@@ -1,6 +1,6 @@
 /** One builder per IR op; `input` nodes are the executor's own business. */
 import type { OpKind } from '../../ir/graph.ts';
-import { leakyRelu, relu, relu6, sigmoid, tanh } from './activation.ts';
+import { activation, elu, generalRelu, leakyRelu, logSoftmax, prelu, relu, relu6, sigmoid, softmax, tanh } from './activation.ts';
 import { batchNorm, batchRenorm } from './batch-norm.ts';
 import { convTranspose2d } from './conv-transpose.ts';
 import { conv2d, weightNormConv2d } from './conv.ts';
@@ -8,7 +8,8 @@ import { ibn } from './ibn.ts';
 import { linear, weightNormLinear } from './linear.ts';
 import { avgPool2d, globalAvgPool, maxPool2d } from './pool.ts';
 import { groupNorm, instanceNorm, layerNorm } from './sample-norm.ts';
-import { add, concat, crop2d, flatten, identity, normalize, scaleShift } from './structural.ts';
+import { dropout } from './noise.ts';
+import { add, concat, concatAxis, crop2d, flatten, identity, merge, normalize, scaleShift } from './structural.ts';
 import { switchableNorm } from './switchable-norm.ts';
 import type { OpBuilder } from './types.ts';
 
@@ -32,6 +33,15 @@ export const BUILDERS: { readonly [K in Exclude<OpKind, 'input'>]: OpBuilder<K> 
   leakyRelu,
   sigmoid,
   tanh,
+  activation,
+  elu,
+  generalRelu,
+  prelu,
+  softmax,
+  logSoftmax,
+  merge,
+  dropout,
+  concatAxis,
   add,
   concat,
   maxPool2d,
