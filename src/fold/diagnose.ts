@@ -6,7 +6,8 @@
  *   3. every refusal a rule gave for a chain through it (another consumer of a conv's output, a
  *      negative scale before a ReLU, a symbolic size a fold needs literal...);
  *   4. unless 1 or 2 already rule folding out, what it sits between: a shift cannot move back through a ReLU,
- *      nothing moves through relu6/sigmoid/tanh, an add also sums branches it does not touch,
+ *      nothing moves through relu6/sigmoid/tanh or the other non-homogeneous activations,
+ *      an add also sums branches it does not touch, a multiply/maximum/minimum is not linear,
  *      no conv or linear is next to it.
  */
 import type { Node } from '../ir/graph.ts';
@@ -14,7 +15,13 @@ import { FOLD_TARGET_OPS, label, type GraphIndex } from './graph-index.ts';
 import { statisticsProblem, type FoldMode, type Refusal } from './match.ts';
 
 const HOMOGENEOUS = new Set(['relu', 'leakyRelu']);
-const NOT_HOMOGENEOUS = new Set(['relu6', 'sigmoid', 'tanh']);
+/**
+ * Pointwise ops no rule moves a scale or shift through. Most are not positively homogeneous
+ * (elu, gelu, swish, softmax...); prelu and generalRelu with no bound and no threshold are, per
+ * channel, but no rule or proof axiom covers them yet; dropout is the identity at inference but
+ * draws noise in train mode.
+ */
+const NOT_HOMOGENEOUS = new Set(['relu6', 'sigmoid', 'tanh', 'activation', 'elu', 'generalRelu', 'prelu', 'softmax', 'logSoftmax', 'dropout']);
 
 function inputStatistics(node: Node): string | undefined {
   switch (node.op) {
@@ -33,19 +40,27 @@ function inputStatistics(node: Node): string | undefined {
   }
 }
 
+function uncrossable(node: Node): string {
+  if (node.op === 'dropout') return 'which no rule crosses (the identity at inference, noise in train mode)';
+  if (node.op === 'prelu' || node.op === 'generalRelu') return 'back through which no rule moves a scale or a shift';
+  return 'which is not positively homogeneous: neither a scale nor a shift moves back through it';
+}
+
 function neighbourhood(node: Node, index: GraphIndex): string | undefined {
   const producers = node.inputs.map((name) => index.byName.get(name)).filter((n): n is Node => n !== undefined);
   const consumers = index.consumers.get(node.name) ?? [];
   const parts: string[] = [];
   const before = producers.find((p) => HOMOGENEOUS.has(p.op) || NOT_HOMOGENEOUS.has(p.op));
   if (before !== undefined && HOMOGENEOUS.has(before.op)) parts.push(`it follows ${label(before)}, back through which a shift cannot move`);
-  else if (before !== undefined) parts.push(`it follows ${label(before)}, which is not positively homogeneous: neither a scale nor a shift moves back through it`);
-  const merge = consumers.find((c) => c.op === 'add' || c.op === 'concat');
+  else if (before !== undefined) parts.push(`it follows ${label(before)}, ${uncrossable(before)}`);
+  const merge = consumers.find((c) => c.op === 'add' || c.op === 'concat' || c.op === 'merge' || c.op === 'concatAxis');
   if (merge !== undefined) {
     parts.push(
-      merge.op === 'add'
+      merge.op === 'add' || (merge.op === 'merge' && merge.attrs.fn === 'add')
         ? `it feeds ${label(merge)}, which also sums branches it does not scale or shift, so it cannot move forward`
-        : `it feeds ${label(merge)}, past which no rule moves it`,
+        : merge.op === 'merge' && merge.attrs.fn !== 'subtract' && merge.attrs.fn !== 'average'
+          ? `it feeds ${label(merge)} (${merge.attrs.fn}), which is not linear in its inputs, so no shift moves past it`
+          : `it feeds ${label(merge)}, past which no rule moves it`,
     );
   }
   if (before !== undefined && index.outputs.has(node.name)) parts.push('it is a graph output');

@@ -35,6 +35,7 @@ import { validateGraph } from '../ir/validate.ts';
 import { countParams } from '../report/summary.ts';
 import { ALL_RULES } from '../rules/index.ts';
 import { applyMatch, type Exact, type FoldRecord, type Produced } from './apply.ts';
+import { bypassDropout } from './bypass-dropout.ts';
 import { reasonsLeft } from './diagnose.ts';
 import { FoldCycleError, FoldProbeError, FoldRuleError } from './errors.ts';
 import { LiveGraph, NORM_LIKE_OPS } from './graph-index.ts';
@@ -311,15 +312,18 @@ function probeLevel(option: FoldOptions['probe']): ProbeLevel {
 const sum = (nodes: readonly Node[], f: (node: Node) => number): number => nodes.reduce((total, node) => total + f(node), 0);
 
 /** Folds normalisation into neighbouring convs and linears with `rules`, to a fixpoint. */
-export function foldGraph(graph: Graph, opts: FoldOptions = {}): FoldResult {
+export function foldGraph(original: Graph, opts: FoldOptions = {}): FoldResult {
   const mode = opts.mode ?? 'eval';
   const rules = opts.rules ?? ALL_RULES;
   const level = probeLevel(opts.probe);
-  const shapes = validateGraph(graph);
+  const originalShapes = validateGraph(original);
   checkRules(rules);
+  const bypassed = mode === 'eval' ? bypassDropout(original) : { graph: original, records: [] };
+  const graph = bypassed.graph;
+  const shapes = graph === original ? originalShapes : validateGraph(graph, { checkValuesOf: new Set() });
 
   const search: Search = { ids: new NodeIds(), refused: new Map(), exact: new Map() };
-  const folds: FoldRecord[] = [];
+  const folds: FoldRecord[] = [...bypassed.records];
   const sites: FoldSite[] = [];
   const live = new LiveGraph(graph, shapes);
   const pending = rules.map((rule) => {
@@ -368,9 +372,9 @@ export function foldGraph(graph: Graph, opts: FoldOptions = {}): FoldResult {
     rules: rules.map((r) => r.name),
     folds,
     left,
-    nodesBefore: graph.nodes.length,
+    nodesBefore: original.nodes.length,
     nodesAfter: current.nodes.length,
-    paramsBefore: countParams(graph),
+    paramsBefore: countParams(original),
     paramsAfter: countParams(current),
     ...(level === 'off'
       ? {}

@@ -4,3 +4,4 @@ export { importLayersModel, readLayersModel } from './layers-import.ts';
 export { WEIGHTS_FILE, exportLayersModel, writeLayersModel, type ExportedLayersModel } from './layers-export.ts';
 export { isLayersModelJSON, type LayersModelJSON, type WeightData } from './layers-format.ts';
 export { LAYERS_EXPORTABLE_RULES } from './fold-rules.ts';
+export { KERAS_ACTIVATIONS, irActivationOf, kerasActivationOf } from './activations.ts';

@@ -23,8 +23,15 @@
  *   relu6                           ReLU { max_value: 6 }: one ClipByValue kernel, where
  *                                   Activation('relu6') runs Relu and Minimum (wasm: 43 vs 56 ms
  *                                   for MobileNet v1 at 224, npm run bench:layers)
- *   relu, sigmoid, tanh             Activation (where no layer holds it);  leakyRelu: LeakyReLU
- *   add, concat                     Add, Concatenate (axis -1)
+ *   relu, sigmoid, tanh,            Activation(identifier) where no layer holds it and one
+ *   activation, elu, softmax,       computes it (activations.ts), else ELU { alpha }, Softmax { axis }
+ *   logSoftmax
+ *   leakyRelu                       LeakyReLU
+ *   generalRelu                     ThresholdedReLU (no bound, slope 0), else ReLU with its options
+ *   prelu                           PReLU, alpha back to channels-last, shared_axes where it is 1
+ *   add, concat, concatAxis         Add, Concatenate (the Keras axis)
+ *   merge                           Add, Subtract, Multiply, Average, Maximum, Minimum
+ *   dropout                         Dropout, SpatialDropout1D/2D, GaussianDropout, GaussianNoise, AlphaDropout
  *   maxPool2d, avgPool2d            MaxPooling2D, AveragePooling2D
  *   globalAvgPool                   GlobalAveragePooling2D (+ Reshape [1, 1, C] with keepDims)
  *   flatten -> linear               Flatten -> Dense with its kernel rows reordered CHW -> HWC;
@@ -35,9 +42,11 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Graph, Node, Padding2d, Pair, ParamTensor, Shape } from '../ir/graph.ts';
+import { channelsFirstAxis, channelsLastAxis } from '../ir/axes.ts';
+import type { Graph, MergeFn, Node, Padding2d, Pair, ParamTensor, Shape } from '../ir/graph.ts';
 import { validateGraph } from '../ir/validate.ts';
 import { resolvePadding2d } from '../reference/padding.ts';
+import { kerasActivationOf } from './activations.ts';
 import { kerasTransposeOf } from './conv-transpose.ts';
 import { LayersExportError } from './errors.ts';
 import { writeFilesAtomic } from './files.ts';
@@ -302,6 +311,68 @@ function separablePairs(graph: Graph, consumers: ReadonlyMap<string, readonly No
   return pairs;
 }
 
+const MERGE_CLASSES: { readonly [F in MergeFn]: string } = {
+  add: 'Add',
+  subtract: 'Subtract',
+  multiply: 'Multiply',
+  average: 'Average',
+  maximum: 'Maximum',
+  minimum: 'Minimum',
+};
+
+type NodeOfOp<K extends Node['op']> = Extract<Node, { op: K }>;
+
+/**
+ * An activation as Activation(identifier) when one computes it (softmax over the channel axis,
+ * ELU with alpha 1, ...); otherwise its own layer class: ELU { alpha }, Softmax { axis }.
+ */
+function activationLayer(ex: Exporter, node: NodeOfOp<'relu' | 'sigmoid' | 'tanh' | 'activation' | 'elu' | 'softmax' | 'logSoftmax'>, inputs: readonly KerasRef[], rank: number): KerasRef {
+  const identifier = kerasActivationOf(node);
+  if (identifier !== undefined) return ex.layer(node.name, 'Activation', { activation: identifier }, inputs);
+  switch (node.op) {
+    case 'elu':
+      return ex.layer(node.name, 'ELU', { alpha: node.attrs.alpha }, inputs);
+    case 'softmax':
+      return ex.layer(node.name, 'Softmax', { axis: channelsLastAxis(node.attrs.axis, rank) }, inputs);
+    default:
+      throw new LayersExportError(node.name, node.op, `has no stock Keras layer (${JSON.stringify(node.attrs)}); log_softmax exists only over the last Keras axis`);
+  }
+}
+
+/** ThresholdedReLU where it is one, else Keras' ReLU with the options in use. */
+function generalReluLayer(ex: Exporter, node: NodeOfOp<'generalRelu'>, inputs: readonly KerasRef[]): KerasRef {
+  const { maxValue, negativeSlope, threshold } = node.attrs;
+  if (maxValue === null && negativeSlope === 0) return ex.layer(node.name, 'ThresholdedReLU', { theta: threshold }, inputs);
+  // tfjs-layers 4.22's ReLU reads max_value only; the other two are written for Keras, as Keras wrote them.
+  const extra = { ...(negativeSlope === 0 ? {} : { negative_slope: negativeSlope }), ...(threshold === 0 ? {} : { threshold }) };
+  return ex.layer(node.name, 'ReLU', { max_value: maxValue, ...extra }, inputs);
+}
+
+/** PReLU: alpha back to channels-last, shared_axes where it is 1 on a longer input axis. */
+function preluLayer(ex: Exporter, node: NodeOfOp<'prelu'>, inputs: readonly KerasRef[], inShape: Shape): KerasRef {
+  const irShape = node.attrs.alphaShape;
+  const rank = irShape.length + 1;
+  const alpha = permute((node.params.alpha as ParamTensor).data, irShape, [...Array.from({ length: rank - 2 }, (_, i) => i + 1), 0]);
+  const shared = alpha.shape.map((d, i) => i + 1).filter((axis) => alpha.shape[axis - 1] === 1 && inShape[channelsFirstAxis(axis, rank)] !== 1);
+  return ex.layer(node.name, 'PReLU', { shared_axes: shared.length === 0 ? null : shared }, inputs, { alpha });
+}
+
+function dropoutLayer(ex: Exporter, node: NodeOfOp<'dropout'>, inputs: readonly KerasRef[], rank: number): KerasRef {
+  const { kind, rate } = node.attrs;
+  switch (kind) {
+    case 'dropout':
+      return ex.layer(node.name, 'Dropout', { rate }, inputs);
+    case 'spatialDropout':
+      return ex.layer(node.name, rank === 3 ? 'SpatialDropout1D' : 'SpatialDropout2D', { rate }, inputs);
+    case 'gaussianDropout':
+      return ex.layer(node.name, 'GaussianDropout', { rate }, inputs);
+    case 'gaussianNoise':
+      return ex.layer(node.name, 'GaussianNoise', { stddev: rate }, inputs);
+    case 'alphaDropout':
+      return ex.layer(node.name, 'AlphaDropout', { rate }, inputs);
+  }
+}
+
 function consumersOf(graph: Graph): Map<string, Node[]> {
   const consumers = new Map<string, Node[]>();
   for (const node of graph.nodes) for (const input of node.inputs) consumers.set(input, [...(consumers.get(input) ?? []), node]);
@@ -407,7 +478,26 @@ export function exportLayersModel(graph: Graph, modelName = 'shapefold'): Export
       case 'relu':
       case 'sigmoid':
       case 'tanh':
-        set(ex.layer(node.name, 'Activation', { activation: node.op }, inputs));
+      case 'activation':
+      case 'elu':
+      case 'softmax':
+      case 'logSoftmax':
+        set(activationLayer(ex, node, inputs, inShape.length));
+        break;
+      case 'generalRelu':
+        set(generalReluLayer(ex, node, inputs));
+        break;
+      case 'prelu':
+        set(preluLayer(ex, node, inputs, inShape));
+        break;
+      case 'merge':
+        set(ex.layer(node.name, MERGE_CLASSES[node.attrs.fn], {}, inputs));
+        break;
+      case 'concatAxis':
+        set(ex.layer(node.name, 'Concatenate', { axis: channelsLastAxis(node.attrs.axis, inShape.length) }, inputs));
+        break;
+      case 'dropout':
+        set(dropoutLayer(ex, node, inputs, inShape.length));
         break;
       case 'leakyRelu':
         set(ex.layer(node.name, 'LeakyReLU', { alpha: node.attrs.alpha }, inputs));
@@ -477,7 +567,7 @@ export function exportLayersModel(graph: Graph, modelName = 'shapefold'): Export
         break;
       default:
         fail(
-          'has no exact stock Keras layer (supported: input, conv2d, convTranspose2d, batchNorm, scaleShift, relu, relu6, leakyRelu, sigmoid, tanh, add, concat, maxPool2d, avgPool2d, globalAvgPool, flatten, crop2d, linear, identity)',
+          'has no exact stock Keras layer (supported: input, conv2d, convTranspose2d, batchNorm, scaleShift, relu, relu6, leakyRelu, sigmoid, tanh, activation, elu, generalRelu, prelu, softmax, logSoftmax, add, merge, concat, concatAxis, dropout, maxPool2d, avgPool2d, globalAvgPool, flatten, crop2d, linear, identity)',
         );
     }
   }

@@ -13,21 +13,32 @@
  *   BatchNormalization (last axis)   batchNorm; center/scale false give beta 0 / gamma 1
  *   Dense                            linear; after a Flatten of [H, W, C] its input rows are
  *                                    reordered from HWC to the IR's CHW flatten order
- *   Activation, ReLU, LeakyReLU      relu, relu6, leakyRelu, sigmoid, tanh ('linear': no node)
- *   Add, Concatenate (last axis)     add, concat
+ *   activation fields, Activation    the op of each Keras identifier (activations.ts; 'linear': no node)
+ *   ReLU                             relu, relu6, leakyRelu, or generalRelu (other max_value, threshold)
+ *   LeakyReLU, ELU, ThresholdedReLU  leakyRelu, elu, generalRelu (threshold theta)
+ *   PReLU                            prelu, alpha [H, W, C] -> [C, H, W] with 1 on shared axes
+ *   Softmax                          softmax on the IR axis of the Keras axis (src/ir/axes.ts)
+ *   Add                              add for equal shapes, merge { fn: 'add' } when broadcasting
+ *   Subtract, Multiply, Average,     merge (Keras broadcasting)
+ *   Maximum, Minimum
+ *   Concatenate                      concat (channel axis) or concatAxis (any other)
+ *   Dropout, SpatialDropout1D/2D,    dropout { kind, rate } (GaussianNoise's stddev is its rate)
+ *   GaussianNoise/Dropout, AlphaDropout
  *   Max/AveragePooling2D             maxPool2d, avgPool2d (TF rule: padding never counted)
  *   GlobalAveragePooling2D, Flatten  globalAvgPool, flatten
- *   Dropout, trivial Reshape         no node / flatten / globalAvgPool with keepDims
+ *   trivial Reshape                  no node / flatten / globalAvgPool with keepDims
  * Anything else is a LayersModelError naming the file, layer, class and field.
  */
 import * as tf from '@tensorflow/tfjs';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ShapefoldError } from '../ir/errors.ts';
-import type { Graph, Node, Padding2d, Pair, ParamTensor, Shape } from '../ir/graph.ts';
-import { inferNodeShape } from '../ir/shapes.ts';
+import { channelsFirstAxis } from '../ir/axes.ts';
+import type { DropoutKind, Graph, MergeFn, Node, Padding2d, Pair, ParamTensor, Shape } from '../ir/graph.ts';
+import { broadcastShapes, inferNodeShape } from '../ir/shapes.ts';
 import { validateGraph } from '../ir/validate.ts';
 import { resolvePadding2d } from '../reference/padding.ts';
+import { irActivationOf, KERAS_ACTIVATIONS } from './activations.ts';
 import { LayersModelError } from './errors.ts';
 import { transposeAxisOf } from './conv-transpose.ts';
 import { decodeWeights, isLayersModelJSON, type KerasLayerJSON, type LayersModelJSON, type WeightData, type WeightSpec } from './layers-format.ts';
@@ -46,8 +57,6 @@ interface Value {
   readonly padLayer?: string;
   readonly hwc?: { readonly channels: number; readonly height: number; readonly width: number };
 }
-
-const ACTIVATIONS = { relu: 'relu', relu6: 'relu6', sigmoid: 'sigmoid', tanh: 'tanh' } as const;
 
 class Importer {
   readonly nodes: Node[] = [];
@@ -218,15 +227,13 @@ class LayerContext {
     return from?.hwc === undefined ? value : { ...value, hwc: from.hwc };
   }
 
-  /** The node of config[field]'s activation on `value`: named `name`, by default `${layer}_${op}` (the layer itself is another node). */
+  /** The node of config[field]'s activation (a Keras identifier) on `value`: named `name`, by default `${layer}_${identifier}`. */
   activation(value: Value, field = 'activation', name?: string): Value {
     const act = this.config[field] ?? 'linear';
-    if (act === 'linear' || act === null) return value;
-    if (typeof act !== 'string' || !Object.hasOwn(ACTIVATIONS, act)) {
-      this.fail(`config.${field}`, `is ${JSON.stringify(act)}; supported: linear, ${Object.keys(ACTIVATIONS).join(', ')}`);
-    }
-    const op = ACTIVATIONS[act as keyof typeof ACTIVATIONS];
-    return this.add({ name: name ?? `${this.name}_${op}`, op, inputs: [value.node], attrs: {}, params: {} } as Node, value);
+    const spec = typeof act === 'string' ? irActivationOf(act) : act === null ? null : undefined;
+    if (spec === undefined) this.fail(`config.${field}`, `is ${JSON.stringify(act)}; supported: ${KERAS_ACTIVATIONS.join(', ')}`);
+    if (spec === null) return value;
+    return this.add({ name: name ?? `${this.name}_${act as string}`, inputs: [value.node], params: {}, ...spec } as Node, value);
   }
 }
 
@@ -404,11 +411,22 @@ const HANDLERS: Record<string, Handler> = {
   ReLU: (ctx, inputs) => {
     const x = ctx.plain(one(ctx, inputs), 'hwc');
     const max = ctx.config.max_value ?? null;
+    if (max !== null && (typeof max !== 'number' || !Number.isFinite(max) || max < 0)) {
+      ctx.fail('config.max_value', `must be null or a number >= 0, got ${JSON.stringify(max)}`);
+    }
     const slope = ctx.number('negative_slope', 0);
-    if (ctx.number('threshold', 0) !== 0) ctx.fail('config.threshold', 'must be 0');
-    if (max !== null && max !== 6) ctx.fail('config.max_value', `is ${JSON.stringify(max)}; supported: none or 6`);
-    if (max === 6 && slope !== 0) ctx.fail('config.negative_slope', 'must be 0 with max_value 6');
-    const node = max === 6 ? { op: 'relu6', attrs: {} } : slope === 0 ? { op: 'relu', attrs: {} } : { op: 'leakyRelu', attrs: { alpha: slope } };
+    const threshold = ctx.number('threshold', 0);
+    if (slope < 0) ctx.fail('config.negative_slope', `must be >= 0, got ${slope}`);
+    if (threshold < 0) ctx.fail('config.threshold', `must be >= 0, got ${threshold}`);
+    const maxValue = max as number | null;
+    const node =
+      threshold !== 0 || (maxValue !== null && (maxValue !== 6 || slope !== 0))
+        ? { op: 'generalRelu', attrs: { maxValue, negativeSlope: slope, threshold } }
+        : maxValue === 6
+          ? { op: 'relu6', attrs: {} }
+          : slope === 0
+            ? { op: 'relu', attrs: {} }
+            : { op: 'leakyRelu', attrs: { alpha: slope } };
     return ctx.add({ name: ctx.name, inputs: [x.node], params: {}, ...node } as Node, x);
   },
   LeakyReLU: (ctx, inputs) => {
@@ -416,16 +434,63 @@ const HANDLERS: Record<string, Handler> = {
     const alpha = ctx.number('alpha', ctx.config.negative_slope === undefined ? 0.3 : ctx.number('negative_slope'));
     return ctx.add({ name: ctx.name, op: 'leakyRelu', inputs: [x.node], attrs: { alpha }, params: {} }, x);
   },
-  Add: (ctx, inputs) => {
-    if (inputs.length < 2) ctx.fail('inbound_nodes', `must name at least two inputs, got ${inputs.length}`);
-    return ctx.add({ name: ctx.name, op: 'add', inputs: inputs.map((v) => ctx.plain(v).node), attrs: {}, params: {} });
+  ELU: (ctx, inputs) => {
+    const x = ctx.plain(one(ctx, inputs), 'hwc');
+    return ctx.add({ name: ctx.name, op: 'elu', inputs: [x.node], attrs: { alpha: ctx.number('alpha', 1) }, params: {} }, x);
   },
+  ThresholdedReLU: (ctx, inputs) => {
+    const x = ctx.plain(one(ctx, inputs), 'hwc');
+    const attrs = { maxValue: null, negativeSlope: 0, threshold: ctx.number('theta', 1) };
+    return ctx.add({ name: ctx.name, op: 'generalRelu', inputs: [x.node], attrs, params: {} }, x);
+  },
+  PReLU: (ctx, inputs) => {
+    const x = ctx.plain(one(ctx, inputs));
+    const shape = ctx.shapeOf(x);
+    const rank = shape.length;
+    const shared = ctx.config.shared_axes ?? null;
+    const sharedAxes = shared === null ? [] : typeof shared === 'number' ? [shared] : shared;
+    if (!Array.isArray(sharedAxes) || !sharedAxes.every((a) => Number.isSafeInteger(a) && a >= 1 && a < rank)) {
+      ctx.fail('config.shared_axes', `must be null or axes in 1..${rank - 1}, got ${JSON.stringify(shared)}`);
+    }
+    // Keras' alpha is input_shape[1:] (channels-last) with 1 on the shared axes.
+    const kerasShape = Array.from({ length: rank - 1 }, (_, i) => {
+      const axis = i + 1;
+      if ((sharedAxes as number[]).includes(axis)) return 1;
+      const d = shape[channelsFirstAxis(axis, rank)];
+      if (typeof d !== 'number') ctx.fail('config.shared_axes', `does not share axis ${axis}, whose size is unknown (${String(d)})`);
+      return d as number;
+    });
+    const alpha = ctx.weight('alpha', kerasShape);
+    const toChannelsFirst = [rank - 2, ...Array.from({ length: rank - 2 }, (_, i) => i)];
+    const irAlpha = permute(alpha.data, kerasShape, toChannelsFirst);
+    return ctx.add({ name: ctx.name, op: 'prelu', inputs: [x.node], attrs: { alphaShape: irAlpha.shape }, params: { alpha: irAlpha } });
+  },
+  Softmax: (ctx, inputs) => {
+    const x = ctx.plain(one(ctx, inputs), 'hwc');
+    const listed = ctx.config.axis;
+    if (Array.isArray(listed) && listed.length !== 1) ctx.fail('config.axis', `is ${JSON.stringify(listed)}; a softmax over several axes is not supported`);
+    // Keras' default is -1; tfjs-layers writes its own default (1) explicitly.
+    const axis = kerasAxis(ctx, x, 'axis', -1, Array.isArray(listed) ? listed[0] : undefined);
+    return ctx.add({ name: ctx.name, op: 'softmax', inputs: [x.node], attrs: { axis }, params: {} }, x);
+  },
+  Add: (ctx, inputs) => {
+    const xs = atLeastTwo(ctx, inputs);
+    const shapes = xs.map((v) => ctx.shapeOf(v));
+    const equal = shapes.every((s) => s.length === shapes[0].length && s.every((d, i) => d === shapes[0][i]));
+    // Equal shapes are the residual add the fold engine knows; shapes that do not broadcast get add's own message.
+    if (equal || !broadcasts(shapes)) return ctx.add({ name: ctx.name, op: 'add', inputs: xs.map((v) => v.node), attrs: {}, params: {} });
+    return ctx.add({ name: ctx.name, op: 'merge', inputs: xs.map((v) => v.node), attrs: { fn: 'add' }, params: {} });
+  },
+  Subtract: (ctx, inputs) => mergeLayer(ctx, inputs, 'subtract'),
+  Multiply: (ctx, inputs) => mergeLayer(ctx, inputs, 'multiply'),
+  Average: (ctx, inputs) => mergeLayer(ctx, inputs, 'average'),
+  Maximum: (ctx, inputs) => mergeLayer(ctx, inputs, 'maximum'),
+  Minimum: (ctx, inputs) => mergeLayer(ctx, inputs, 'minimum'),
   Concatenate: (ctx, inputs) => {
-    if (inputs.length < 2) ctx.fail('inbound_nodes', `must name at least two inputs, got ${inputs.length}`);
-    const rank = ctx.shapeOf(inputs[0]).length;
-    const axis = ctx.number('axis', -1);
-    if (axis !== -1 && axis !== rank - 1) ctx.fail('config.axis', `is ${axis}; only the channel axis (-1) is supported`);
-    return ctx.add({ name: ctx.name, op: 'concat', inputs: inputs.map((v) => ctx.plain(v).node), attrs: {}, params: {} });
+    const xs = atLeastTwo(ctx, inputs);
+    const axis = kerasAxis(ctx, xs[0], 'axis', -1);
+    const node = axis === 1 ? { op: 'concat', attrs: {} } : { op: 'concatAxis', attrs: { axis } };
+    return ctx.add({ name: ctx.name, inputs: xs.map((v) => v.node), params: {}, ...node } as Node);
   },
   MaxPooling2D: (ctx, inputs) => pool(ctx, inputs, 'maxPool2d'),
   AveragePooling2D: (ctx, inputs) => pool(ctx, inputs, 'avgPool2d'),
@@ -447,8 +512,16 @@ const HANDLERS: Record<string, Handler> = {
     }
     return { ...flat, hwc: { channels: channels as number, height: height as number, width: width as number } };
   },
-  Dropout: (ctx, inputs) => one(ctx, inputs),
-  SpatialDropout2D: (ctx, inputs) => one(ctx, inputs),
+  Dropout: (ctx, inputs) => {
+    const noiseShape = ctx.config.noise_shape ?? null;
+    if (noiseShape !== null) ctx.fail('config.noise_shape', `is ${JSON.stringify(noiseShape)}; only null (independent values) is read`);
+    return dropoutLayer(ctx, inputs, 'dropout', 'rate');
+  },
+  SpatialDropout1D: (ctx, inputs) => dropoutLayer(ctx, inputs, 'spatialDropout', 'rate', 3),
+  SpatialDropout2D: (ctx, inputs) => dropoutLayer(ctx, inputs, 'spatialDropout', 'rate', 4),
+  GaussianDropout: (ctx, inputs) => dropoutLayer(ctx, inputs, 'gaussianDropout', 'rate'),
+  GaussianNoise: (ctx, inputs) => dropoutLayer(ctx, inputs, 'gaussianNoise', 'stddev'),
+  AlphaDropout: (ctx, inputs) => dropoutLayer(ctx, inputs, 'alphaDropout', 'rate'),
   Reshape: (ctx, inputs) => {
     const x = ctx.plain(one(ctx, inputs));
     const target = ctx.config.target_shape;
@@ -466,6 +539,48 @@ const HANDLERS: Record<string, Handler> = {
     return ctx.fail('config.target_shape', `${JSON.stringify(target)} from [${shape.slice(1).join(', ')}] (IR order) is not a supported reshape`);
   },
 };
+
+function broadcasts(shapes: readonly Shape[]): boolean {
+  try {
+    broadcastShapes(shapes, (detail) => {
+      throw new Error(detail);
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function atLeastTwo(ctx: LayerContext, inputs: readonly Value[]): Value[] {
+  if (inputs.length < 2) ctx.fail('inbound_nodes', `must name at least two inputs, got ${inputs.length}`);
+  return inputs.map((v) => ctx.plain(v));
+}
+
+function mergeLayer(ctx: LayerContext, inputs: readonly Value[], fn: MergeFn): Value {
+  const xs = atLeastTwo(ctx, inputs);
+  if (fn === 'subtract' && xs.length !== 2) ctx.fail('inbound_nodes', `must name exactly two inputs, got ${xs.length}`);
+  return ctx.add({ name: ctx.name, op: 'merge', inputs: xs.map((v) => v.node), attrs: { fn }, params: {} });
+}
+
+/** A Keras (channels-last) axis field as the IR axis; the batch axis is refused. */
+function kerasAxis(ctx: LayerContext, value: Value, field: string, fallback: number, given?: unknown): number {
+  const rank = ctx.shapeOf(value).length;
+  const axis = given === undefined ? ctx.number(field, fallback) : (given as number);
+  const normalized = axis < 0 ? axis + rank : axis;
+  if (!Number.isSafeInteger(axis) || normalized < 1 || normalized >= rank) {
+    ctx.fail(`config.${field}`, `is ${axis}; a rank-${rank} input has axes 1..${rank - 1} (or -${rank - 1}..-1), the batch axis 0 excluded`);
+  }
+  return channelsFirstAxis(normalized, rank);
+}
+
+function dropoutLayer(ctx: LayerContext, inputs: readonly Value[], kind: DropoutKind, field: 'rate' | 'stddev', rank?: number): Value {
+  const x = ctx.plain(one(ctx, inputs), 'hwc');
+  const actual = ctx.shapeOf(x).length;
+  if (rank !== undefined && actual !== rank) ctx.fail(undefined, `needs a rank-${rank} input, got rank ${actual}`);
+  const rate = ctx.number(field);
+  if (rate < 0 || (field === 'rate' && rate >= 1)) ctx.fail(`config.${field}`, `must be ${field === 'rate' ? 'in [0, 1)' : '>= 0'}, got ${rate}`);
+  return ctx.add({ name: ctx.name, op: 'dropout', inputs: [x.node], attrs: { kind, rate }, params: {} }, x);
+}
 
 function pool(ctx: LayerContext, inputs: readonly Value[], op: 'maxPool2d' | 'avgPool2d'): Value {
   const x = ctx.plain(one(ctx, inputs));

@@ -59,7 +59,9 @@ describe('shapefold on tfjs Layers files', () => {
     const out = join(dir, 'folded');
     const { code, out: printed } = await run(['fold', join(dir, 'in', 'model.json'), '-o', out, '--no-probe']);
     expect(code).toBe(0);
-    expect(printed).toMatch(/5 folds/);
+    // 5 BatchNormalizations, and the head's Dropout bypassed at inference.
+    expect(printed).toMatch(/6 folds/);
+    expect(printed).toMatch(/dropout-at-inference/);
     expect((await readdir(out)).sort()).toEqual(['model.json', 'weights.bin']);
     const saved = await readSaved(out);
     const classes = (saved.modelJson.modelTopology as { config: { layers: { class_name: string }[] } }).config.layers.map((l) => l.class_name);

@@ -73,9 +73,9 @@ describe('importLayersModel refuses, naming file, layer, class and field', () =>
 
   it('an activation the IR has no op for', () => {
     const bad = edited(resnet, (j) => {
-      layer(j, 'logits').config.activation = 'softmax';
+      layer(j, 'logits').config.activation = 'exponential';
     });
-    expectImportError(bad, { layer: 'logits', className: 'Dense', field: 'config.activation' }, /is "softmax"; supported: linear, relu, relu6, sigmoid, tanh/);
+    expectImportError(bad, { layer: 'logits', className: 'Dense', field: 'config.activation' }, /is "exponential"; supported: linear, relu, relu6, sigmoid, tanh, elu, selu, gelu, gelu_new, hard_sigmoid, softplus, softsign, swish, mish, softmax, log_softmax$/);
   });
 
   it('a missing weight', () => {
@@ -135,11 +135,11 @@ describe('importLayersModel refuses, naming file, layer, class and field', () =>
     expectImportError(bad, { layer: 'a_add', className: undefined, field: 'inbound_nodes' }, /names layer 'ghost', which the model does not define/);
   });
 
-  it('a ReLU with an unsupported max_value', () => {
+  it('a ReLU with a negative max_value', () => {
     const bad = edited(resnet, (j) => {
-      layer(j, 'a_relu1').config.max_value = 4;
+      layer(j, 'a_relu1').config.max_value = -4;
     });
-    expectImportError(bad, { layer: 'a_relu1', className: 'ReLU', field: 'config.max_value' }, /is 4; supported: none or 6/);
+    expectImportError(bad, { layer: 'a_relu1', className: 'ReLU', field: 'config.max_value' }, /must be null or a number >= 0, got -4/);
   });
 
   it('a branch shape mismatch, as the IR shape checker words it', () => {

@@ -183,3 +183,20 @@ export function runOurs(graph: Graph, x: tf.Tensor): Float32Array {
   net.dispose();
   return data;
 }
+
+/** A stock model with seeded random weights, saved to memory, and its prediction on a seeded input. */
+export interface GeneratedModel {
+  readonly model: tf.LayersModel;
+  readonly saved: SavedModel;
+  readonly x: tf.Tensor;
+  readonly expected: Float32Array;
+  dispose(): void;
+}
+
+export async function generateModel(build: () => tf.LayersModel, inputShape: number[], seeds: { readonly weights: number; readonly input: number }): Promise<GeneratedModel> {
+  const model = build();
+  randomizeWeights(model, seeds.weights);
+  const saved = await saveToMemory(model);
+  const x = randomInput(inputShape, seeds.input);
+  return { model, saved, x, expected: predict(model, x), dispose: () => tf.dispose([model, x] as never) };
+}
