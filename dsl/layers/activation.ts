@@ -4,6 +4,7 @@
  * relu6, sigmoid and tanh are not.
  */
 import type { Layer, ShapeFn } from '../layer.ts';
+import type { DropoutKind } from '../../src/ir/graph.ts';
 import { reusable } from '../runtime.ts';
 import { DslError } from '../scope.ts';
 
@@ -48,4 +49,22 @@ export function leakyRelu(config: LeakyReluConfig = {}): LeakyRelu {
   return reusable<SameShapeFn>('leakyRelu', (scope, [x]) =>
     scope.node({ op: 'leakyRelu', inputs: [x], name: config.name, attrs: { alpha } }),
   );
+}
+
+export interface Dropout extends Layer<SameShapeFn> {}
+
+export interface DropoutConfig extends ActivationConfig {
+  /** Drop probability in [0, 1) (gaussianNoise: the noise's standard deviation, >= 0). */
+  readonly rate: number;
+  /** Default 'dropout'; see the IR's `dropout` op for what each kind draws in train mode. */
+  readonly kind?: DropoutKind;
+}
+
+/** The identity at inference; Keras' dropout noise in train mode. */
+export function dropout(config: DropoutConfig): Dropout {
+  const { rate, kind = 'dropout' } = config;
+  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0) {
+    throw new DslError(`dropout: rate must be a finite number >= 0, got ${JSON.stringify(rate)}`);
+  }
+  return reusable<SameShapeFn>('dropout', (scope, [x]) => scope.node({ op: 'dropout', inputs: [x], name: config.name, attrs: { kind, rate } }));
 }

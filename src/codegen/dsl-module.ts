@@ -144,6 +144,8 @@ function builderCall(node: Node, fail: (detail: string) => never): string {
       return `d.${node.op}(${config({ name })})`;
     case 'leakyRelu':
       return `d.leakyRelu(${config({ alpha: node.attrs.alpha, name })})`;
+    case 'dropout':
+      return `d.dropout(${config({ rate: node.attrs.rate, kind: node.attrs.kind === 'dropout' ? undefined : node.attrs.kind, name })})`;
     case 'maxPool2d':
     case 'avgPool2d': {
       const a = node.attrs;
