@@ -42,7 +42,7 @@ import { bindInputShapes, inferShapes } from '../ir/shapes.ts';
 import { ExecutionError, InputError } from './errors.ts';
 import { type CompiledGraph, compileGraph } from './executor.ts';
 import { batchMoments } from './ops/batch-norm.ts';
-import { channelsLastPerm } from './ops/structural.ts';
+import { channelsLastPerm } from '../ir/axes.ts';
 import type { RunningStats } from './ops/types.ts';
 
 export type AdaBNData = AsyncIterable<tf.Tensor> | Iterable<tf.Tensor> | tf.Tensor;

@@ -22,7 +22,7 @@ import { bindInputShapes, inferShapes } from '../ir/shapes.ts';
 import { validateGraph } from '../ir/validate.ts';
 import { ExecutionError, InputError } from './errors.ts';
 import { BUILDERS } from './ops/index.ts';
-import { channelsFirstPerm, channelsLastPerm } from './ops/structural.ts';
+import { channelsFirstPerm, channelsLastPerm } from '../ir/axes.ts';
 import type { BuiltNode, FusedActivation, Forward, Mode, OpBuilder, RunningStats } from './ops/types.ts';
 import { ParamRegistry } from './params.ts';
 

@@ -39,7 +39,7 @@ import { bypassDropout } from './bypass-dropout.ts';
 import { reasonsLeft } from './diagnose.ts';
 import { FoldCycleError, FoldProbeError, FoldRuleError } from './errors.ts';
 import { LiveGraph, NORM_LIKE_OPS } from './graph-index.ts';
-import { matchAt, type FoldMode, type Match, type Refusal } from './match.ts';
+import { describeFold, matchAt, type FoldMode, type Match, type Refusal } from './match.ts';
 import { probeFold, type FoldSite, type ProbeLevel } from './probe.ts';
 import type { FoldReport } from './report.ts';
 
@@ -48,6 +48,8 @@ export interface FoldOptions {
   readonly mode?: FoldMode;
   /** Default: ALL_RULES (src/rules). */
   readonly rules?: readonly Rule[];
+  /** Rules deliberately left out of `rules`, with why: the report names them where they would fold. */
+  readonly withheld?: readonly WithheldRule[];
   /**
    * Check the folded graph against the original (probe.ts): 'fast' (default; `true` too) checks
    * each fold locally in float64 and the whole network once in float32 on the current backend;
@@ -69,6 +71,11 @@ export interface FoldProgress {
   readonly total?: number;
   /** What was just done: "conv-bn on conv1 -> bn1", "float32 run of the folded network on wasm". */
   readonly detail: string;
+}
+
+export interface WithheldRule {
+  readonly rule: Rule;
+  readonly why: string;
 }
 
 export interface FoldResult {
@@ -309,6 +316,20 @@ function probeLevel(option: FoldOptions['probe']): ProbeLevel {
   throw new FoldProbeError(`probe must be 'fast', 'full' or 'off' (or a boolean), got '${String(option)}'`);
 }
 
+/**
+ * A structural match, on the final graph, of a rule the caller withheld (e.g. the tap-bias rules
+ * for a Layers output): the report says which rule would have folded the node, and why it was not used.
+ */
+function withheldMatches(live: LiveGraph, nodes: readonly Node[], withheld: readonly WithheldRule[], mode: FoldMode): Refusal[] {
+  return withheld.flatMap(({ rule, why }) =>
+    nodes.flatMap((start) =>
+      matchAt(rule, start, live, mode).flatMap((outcome) =>
+        outcome.kind === 'match' ? [{ rule: rule.name, nodes: outcome.match.nodes.map((n) => n.name), reason: `${describeFold(outcome.match.nodes)} needs this rule, withheld here: ${why}` }] : [],
+      ),
+    ),
+  );
+}
+
 const sum = (nodes: readonly Node[], f: (node: Node) => number): number => nodes.reduce((total, node) => total + f(node), 0);
 
 /** Folds normalisation into neighbouring convs and linears with `rules`, to a fixpoint. */
@@ -363,7 +384,7 @@ export function foldGraph(original: Graph, opts: FoldOptions = {}): FoldResult {
   // Values were checked on the way in, and each fold checks the values it computes (apply.ts).
   validateGraph(current, { checkValuesOf: new Set() });
 
-  const refusals = finalRefusals(live, current.nodes, rules, mode, search);
+  const refusals = [...finalRefusals(live, current.nodes, rules, mode, search), ...withheldMatches(live, current.nodes, opts.withheld ?? [], mode)];
   const left = current.nodes
     .filter((node) => NORM_LIKE_OPS.has(node.op))
     .map((node) => ({ name: node.name, op: node.op, reasons: reasonsLeft(node, live, mode, refusals) }));

@@ -103,10 +103,12 @@ export function resolvedPaddingOf(node: Node, index: GraphIndex): { padding: Exp
       if (padding !== 'same') return { padding };
       const dilation: Pair = 'dilation' in node.attrs ? node.attrs.dilation : [1, 1];
       const shape = index.shapes.get(node.inputs[0]) ?? [];
-      const rows = samePaddingAxis(shape[2], node.attrs.kernel[0], node.attrs.stride[0], dilation[0]);
-      const cols = samePaddingAxis(shape[3], node.attrs.kernel[1], node.attrs.stride[1], dilation[1]);
+      // A sequence [N, C, L] is read as the image [N, C, 1, L].
+      const [height, width] = shape.length === 3 ? [1, shape[2]] : [shape[2], shape[3]];
+      const rows = samePaddingAxis(height, node.attrs.kernel[0], node.attrs.stride[0], dilation[0]);
+      const cols = samePaddingAxis(width, node.attrs.kernel[1], node.attrs.stride[1], dilation[1]);
       if (rows === undefined || cols === undefined) {
-        const which = rows === undefined ? `height ${String(shape[2])}` : `width ${String(shape[3])}`;
+        const which = rows === undefined ? `height ${String(height)}` : `width ${String(width)}`;
         return {
           reason:
             `${label(node)} pads 'same' at stride [${node.attrs.stride.join(', ')}] on an input of symbolic ${which}: ` +

@@ -33,10 +33,19 @@
  *   merge                           Add, Subtract, Multiply, Average, Maximum, Minimum
  *   dropout                         Dropout, SpatialDropout1D/2D, GaussianDropout, GaussianNoise, AlphaDropout
  *   maxPool2d, avgPool2d            MaxPooling2D, AveragePooling2D
- *   globalAvgPool                   GlobalAveragePooling2D (+ Reshape [1, 1, C] with keepDims)
+ *   conv2d, pools on [N, C, L]      Conv1D, MaxPooling1D, AveragePooling1D ('valid' or 'same' only)
+ *   globalAvgPool, globalMaxPool    GlobalAverage/MaxPooling2D or 1D (+ a Reshape with keepDims)
+ *   upsample2d, resize2d            UpSampling2D, Resizing (crop_to_aspect_ratio = !alignCorners:
+ *                                   what tfjs-layers 4.22 does with it)
+ *   normalize                       Rescaling(1/std, -mean/std) when uniform over channels, else
+ *                                   BatchNormalization(mean, std^2, epsilon 0, no gamma/beta)
  *   flatten -> linear               Flatten -> Dense with its kernel rows reordered CHW -> HWC;
  *                                   a flatten read by anything else: Permute [3, 1, 2] -> Flatten
  *   identity                        no layer
+ *   transpose, reshape              Permute; Permute to channels-first + Reshape + Permute back,
+ *                                   adjacent Permutes merged and cancelling ones dropped, so an
+ *                                   imported Keras Reshape comes back as one Reshape
+ *   repeatVector, layerNorm 'c'     RepeatVector, LayerNormalization (axis -1)
  * A conv2d tapBias (a bias that differs on the border frame) has no stock Keras layer and is a
  * LayersExportError, as are other groups, other transposed convs and the remaining norms.
  */
@@ -51,6 +60,7 @@ import { kerasTransposeOf } from './conv-transpose.ts';
 import { LayersExportError } from './errors.ts';
 import { writeFilesAtomic } from './files.ts';
 import type { KerasLayerJSON, LayersModelJSON, WeightSpec } from './layers-format.ts';
+import { channelsFirstPerm, channelsLastPerm, composePerms, isIdentityPerm } from '../ir/axes.ts';
 import { IR_CONV_TO_KERAS, TRANSPOSE_2D, chwFeatureOfHwcRow, permute, reorderRows } from './layout.ts';
 
 export const WEIGHTS_FILE = 'weights.bin';
@@ -84,6 +94,28 @@ class Exporter {
     for (let k = 1; this.names.has(name); k++) name = `${base}_${k}`;
     this.names.add(name);
     return name;
+  }
+
+  /** Permute layers this exporter wrote: their input and their permutation [0, ...dims]. */
+  readonly permutes = new Map<string, { readonly input: KerasRef; readonly perm: readonly number[] }>();
+
+  /**
+   * `input` permuted by `perm` ([0, ...Keras dims]). When `input` is a Permute read by nothing
+   * else (`sole`), the two are written as one, and as none when they cancel.
+   */
+  permute(base: string, input: KerasRef, perm: readonly number[], sole: boolean): KerasRef {
+    const prior = sole ? this.permutes.get(input[0]) : undefined;
+    if (prior !== undefined) {
+      this.layers.splice(this.layers.findIndex((l) => l.name === input[0]), 1);
+      this.names.delete(input[0]);
+      this.permutes.delete(input[0]);
+    }
+    const from = prior?.input ?? input;
+    const composed = prior === undefined ? perm : composePerms(prior.perm, perm);
+    if (isIdentityPerm(composed)) return from;
+    const ref = this.layer(base, 'Permute', { dims: composed.slice(1) }, [from]);
+    this.permutes.set(ref[0], { input: from, perm: composed });
+    return ref;
   }
 
   /**
@@ -373,6 +405,59 @@ function dropoutLayer(ex: Exporter, node: NodeOfOp<'dropout'>, inputs: readonly 
   }
 }
 
+/**
+ * A Conv1D computing a conv2d with kernel [1, k] on a sequence [N, C, L]. tfjs-layers 4.22 has no
+ * ZeroPadding1D and no causal Conv1D, so the padding must be none or TF's 'same'. 'same' is
+ * written even where tfjs-backend-wasm computes it wrongly (see wasmSameIsExact): a Keras model
+ * read in had that same 'same' layer, so both run alike on every backend.
+ */
+function conv1dLayer(ex: Exporter, node: Conv2dNode, input: KerasRef, inShape: Shape, activation: string): KerasRef {
+  const a = node.attrs;
+  const fail = (problem: string): never => {
+    throw new LayersExportError(node.name, node.op, problem);
+  };
+  if (node.params.tapBias !== undefined) fail('has a tapBias (a border-exact bias from folding a shift through zero padding); no stock Keras layer adds one');
+  if (a.groups !== 1) fail(`has groups ${a.groups} on a sequence; tfjs-layers has no grouped or depthwise Conv1D`);
+  const padding = sequencePadding(a.padding, inShape, a.kernel, a.stride, a.dilation);
+  if (padding === undefined) fail(`has padding ${JSON.stringify(a.padding)} on a sequence; tfjs-layers 4.22 has no ZeroPadding1D, only 'valid' and 'same'`);
+  const weight = node.params.weight as ParamTensor;
+  const kernel = permute(weight.data, weight.shape, IR_CONV_TO_KERAS);
+  const config = {
+    filters: a.outChannels,
+    kernel_size: [a.kernel[1]],
+    strides: [a.stride[1]],
+    dilation_rate: [a.dilation[1]],
+    padding,
+    data_format: 'channels_last',
+    activation,
+    use_bias: a.bias,
+  };
+  const bias: Record<string, ParamTensor> = a.bias ? { bias: node.params.bias as ParamTensor } : {};
+  return ex.layer(node.name, 'Conv1D', config, [input], { kernel: { shape: kernel.shape.slice(1), data: kernel.data }, ...bias });
+}
+
+/** 'valid' or 'same' for the padding of a window op on a sequence, or undefined when it is neither. */
+function sequencePadding(padding: Padding2d, inShape: Shape, kernel: Pair, stride: Pair, dilation: Pair): 'valid' | 'same' | undefined {
+  if (padding === 'same' || padding === 'valid') return padding;
+  if (isZero(padding)) return 'valid';
+  const length = inShape[2];
+  if (typeof length !== 'number') return undefined;
+  const same = resolvePadding2d('same', 1, length, kernel, stride, dilation);
+  return same.every((v, i) => v === padding[i]) ? 'same' : undefined;
+}
+
+/** MaxPooling1D / AveragePooling1D for a pool with window [1, k] on a sequence. */
+function pool1dLayer(ex: Exporter, node: Extract<Node, { op: 'maxPool2d' | 'avgPool2d' }>, input: KerasRef, inShape: Shape): KerasRef {
+  const a = node.attrs;
+  const padding = sequencePadding(a.padding, inShape, a.kernel, a.stride, [1, 1]);
+  const countsPad = node.op === 'avgPool2d' && node.attrs.countIncludePad && padding === 'same';
+  if (padding === undefined || countsPad) {
+    throw new LayersExportError(node.name, node.op, `has padding ${JSON.stringify(a.padding)} on a sequence; a Keras 1-D pool pads only as TF 'same', never counting the padding`);
+  }
+  const className = node.op === 'maxPool2d' ? 'MaxPooling1D' : 'AveragePooling1D';
+  return ex.layer(node.name, className, { pool_size: [a.kernel[1]], strides: [a.stride[1]], padding, data_format: 'channels_last' }, [input]);
+}
+
 function consumersOf(graph: Graph): Map<string, Node[]> {
   const consumers = new Map<string, Node[]>();
   for (const node of graph.nodes) for (const input of node.inputs) consumers.set(input, [...(consumers.get(input) ?? []), node]);
@@ -402,6 +487,9 @@ export function exportLayersModel(graph: Graph, modelName = 'shapefold'): Export
     return IN_LAYER_ACTIVATIONS[act.op];
   };
 
+  /** Whether `name`'s value has no other reader (and is not an output): its Keras layer may be merged into the next. */
+  const soleReader = (name: string) => !outputs.has(name) && (consumers.get(name)?.length ?? 0) === 1;
+
   for (const node of graph.nodes) {
     if (separable.has(node.name)) continue;
     ex.current = node;
@@ -419,8 +507,8 @@ export function exportLayersModel(graph: Graph, modelName = 'shapefold'): Export
       case 'input': {
         const shape = node.attrs.shape;
         const dims = (d: unknown) => (typeof d === 'number' ? d : null);
-        if (shape.length !== 4 && shape.length !== 2) fail(`has rank ${shape.length}; Keras inputs here are [N, C, H, W] or [N, F]`);
-        const nhwc = shape.length === 4 ? [shape[0], shape[2], shape[3], shape[1]] : shape;
+        if (shape.length < 2 || shape.length > 4) fail(`has rank ${shape.length}; Keras inputs here are [N, C, H, W], [N, C, L] or [N, F]`);
+        const nhwc = shape.length > 2 ? [shape[0], ...shape.slice(2), shape[1]] : shape;
         if (typeof shape[1] !== 'number') fail('needs a known channel count');
         set(ex.layer(node.name, 'InputLayer', { batch_input_shape: nhwc.map(dims), dtype: 'float32', sparse: false }, []));
         break;
@@ -428,7 +516,8 @@ export function exportLayersModel(graph: Graph, modelName = 'shapefold'): Export
       case 'conv2d': {
         const dw = pointwiseOf.get(node.name);
         const dwInput = dw === undefined ? undefined : (ex.kerasOf.get(dw.inputs[0]) as KerasRef);
-        if (dw !== undefined) set(separableLayer(ex, dw, node, dwInput as KerasRef, shapes.get(dw.inputs[0]) as Shape, activationOf(node)));
+        if (inShape.length === 3) set(conv1dLayer(ex, node, inputs[0], inShape, activationOf(node)));
+        else if (dw !== undefined) set(separableLayer(ex, dw, node, dwInput as KerasRef, shapes.get(dw.inputs[0]) as Shape, activationOf(node)));
         else if (isZeroPaddingOnly(node)) {
           const p = node.attrs.padding;
           set(typeof p === 'string' ? inputs[0] : zeroPad(ex, node.name, inputs[0], p as Pads));
@@ -511,6 +600,10 @@ export function exportLayersModel(graph: Graph, modelName = 'shapefold'): Export
       case 'maxPool2d':
       case 'avgPool2d': {
         const a = node.attrs;
+        if (inShape.length === 3) {
+          set(pool1dLayer(ex, node, inputs[0], inShape));
+          break;
+        }
         const className = node.op === 'maxPool2d' ? 'MaxPooling2D' : 'AveragePooling2D';
         const countsPad = node.op === 'avgPool2d' && node.attrs.countIncludePad;
         let { padding, pads } = kerasPadding(a.padding, inShape, a.kernel, a.stride, [1, 1]);
@@ -525,10 +618,39 @@ export function exportLayersModel(graph: Graph, modelName = 'shapefold'): Export
         set(ex.layer(node.name, className, { pool_size: [...a.kernel], strides: [...a.stride], padding, data_format: 'channels_last' }, [from]));
         break;
       }
-      case 'globalAvgPool': {
-        const pooled = ex.layer(node.name, 'GlobalAveragePooling2D', { data_format: 'channels_last' }, inputs);
+      case 'globalAvgPool':
+      case 'globalMaxPool': {
+        const dims = inShape.length === 3 ? '1D' : '2D';
+        const className = `${node.op === 'globalAvgPool' ? 'GlobalAveragePooling' : 'GlobalMaxPooling'}${dims}`;
+        const pooled = ex.layer(node.name, className, dims === '2D' ? { data_format: 'channels_last' } : {}, inputs);
         const c = inShape[1];
-        set(node.attrs.keepDims ? ex.layer(`${node.name}_keepdims`, 'Reshape', { target_shape: [1, 1, c] }, [pooled]) : pooled);
+        // tfjs-layers 4.22's global pools have no keepdims: a Reshape puts the 1s back.
+        const kept = dims === '2D' ? [1, 1, c] : [1, c];
+        set(node.attrs.keepDims ? ex.layer(`${node.name}_keepdims`, 'Reshape', { target_shape: kept }, [pooled]) : pooled);
+        break;
+      }
+      case 'upsample2d':
+        set(ex.layer(node.name, 'UpSampling2D', { size: [...node.attrs.scale], interpolation: node.attrs.interpolation, data_format: 'channels_last' }, inputs));
+        break;
+      case 'resize2d': {
+        const [height, width] = node.attrs.size;
+        const config = { height, width, interpolation: node.attrs.interpolation, crop_to_aspect_ratio: !node.attrs.alignCorners };
+        set(ex.layer(node.name, 'Resizing', config, inputs));
+        break;
+      }
+      case 'normalize': {
+        const { mean, std } = node.attrs;
+        if (mean.every((m) => m === mean[0]) && std.every((d) => d === std[0])) {
+          set(ex.layer(node.name, 'Rescaling', { scale: 1 / std[0], offset: -mean[0] / std[0] }, inputs));
+          break;
+        }
+        const c = mean.length;
+        set(
+          ex.layer(node.name, 'BatchNormalization', { axis: -1, momentum: 0.99, epsilon: 0, center: false, scale: false }, inputs, {
+            moving_mean: { shape: [c], data: Float32Array.from(mean) },
+            moving_variance: { shape: [c], data: Float32Array.from(std, (d) => d * d) },
+          }),
+        );
         break;
       }
       case 'flatten': {
@@ -536,18 +658,19 @@ export function exportLayersModel(graph: Graph, modelName = 'shapefold'): Export
           set(inputs[0]);
           break;
         }
-        const [, c, h, w] = inShape;
-        if (h === 1 && w === 1) {
+        if (inShape.slice(2).every((d) => d === 1)) {
           set(ex.layer(node.name, 'Flatten', {}, inputs));
           break;
         }
         const readers = consumers.get(node.name) ?? [];
-        if (!outputs.has(node.name) && readers.length > 0 && readers.every((r) => r.op === 'linear')) {
-          const [cc, hh, ww] = literal([c, h, w], node, 'flattened sizes');
-          hwcFlatten.set(node.name, [cc, hh, ww]);
+        if (inShape.length <= 4 && !outputs.has(node.name) && readers.length > 0 && readers.every((r) => r.op === 'linear')) {
+          // A sequence [C, L] flattens as the map [C, 1, L].
+          const chw = inShape.length === 3 ? [inShape[1], 1, inShape[2]] : inShape.slice(1);
+          const [c, h, w] = literal(chw, node, 'flattened sizes');
+          hwcFlatten.set(node.name, [c, h, w]);
           set(ex.layer(node.name, 'Flatten', {}, inputs));
         } else {
-          const channelsFirst = ex.layer(`${node.name}_chw`, 'Permute', { dims: [3, 1, 2] }, inputs);
+          const channelsFirst = ex.permute(`${node.name}_chw`, inputs[0], channelsFirstPerm(inShape.length), soleReader(node.inputs[0]));
           set(ex.layer(node.name, 'Flatten', {}, [channelsFirst]));
         }
         break;
@@ -565,9 +688,33 @@ export function exportLayersModel(graph: Graph, modelName = 'shapefold'): Export
       case 'identity':
         set(inputs[0]);
         break;
+      case 'transpose': {
+        // On the Keras (channels-last) tensors: to channels-first, the IR permutation, back.
+        const rank = inShape.length;
+        const perm = composePerms(composePerms(channelsFirstPerm(rank), node.attrs.perm), channelsLastPerm(rank));
+        set(ex.permute(node.name, inputs[0], perm, soleReader(node.inputs[0])));
+        break;
+      }
+      case 'reshape': {
+        // Keras reshapes in its channels-last order; the IR's is channels-first.
+        const channelsFirst = ex.permute(`${node.name}_chw`, inputs[0], channelsFirstPerm(inShape.length), soleReader(node.inputs[0]));
+        const reshaped = ex.layer(node.name, 'Reshape', { target_shape: [...node.attrs.shape] }, [channelsFirst]);
+        set(ex.permute(`${node.name}_hwc`, reshaped, channelsLastPerm(node.attrs.shape.length + 1), false));
+        break;
+      }
+      case 'repeatVector':
+        set(ex.layer(node.name, 'RepeatVector', { n: node.attrs.times }, inputs));
+        break;
+      case 'layerNorm': {
+        if (node.attrs.over !== 'c') fail("normalises over C, H and W; Keras's LayerNormalization with per-channel gamma and beta normalises over the last axis only");
+        const affine = node.attrs.affine;
+        const weights: Record<string, ParamTensor> = affine ? { gamma: node.params.gamma as ParamTensor, beta: node.params.beta as ParamTensor } : {};
+        set(ex.layer(node.name, 'LayerNormalization', { axis: -1, epsilon: node.attrs.eps, center: affine, scale: affine }, inputs, weights));
+        break;
+      }
       default:
         fail(
-          'has no exact stock Keras layer (supported: input, conv2d, convTranspose2d, batchNorm, scaleShift, relu, relu6, leakyRelu, sigmoid, tanh, activation, elu, generalRelu, prelu, softmax, logSoftmax, add, merge, concat, concatAxis, dropout, maxPool2d, avgPool2d, globalAvgPool, flatten, crop2d, linear, identity)',
+          'has no exact stock Keras layer (supported: input, conv2d, convTranspose2d, batchNorm, scaleShift, normalize, layerNorm over c, relu, relu6, leakyRelu, sigmoid, tanh, activation, elu, generalRelu, prelu, softmax, logSoftmax, add, merge, concat, concatAxis, dropout, maxPool2d, avgPool2d, globalAvgPool, globalMaxPool, upsample2d, resize2d, transpose, reshape, repeatVector, flatten, crop2d, linear, identity)',
         );
     }
   }

@@ -27,6 +27,24 @@
  *   Max/AveragePooling2D             maxPool2d, avgPool2d (TF rule: padding never counted)
  *   GlobalAveragePooling2D, Flatten  globalAvgPool, flatten
  *   trivial Reshape                  no node / flatten / globalAvgPool with keepDims
+ *                                    reordered from HWC to the IR's CHW flatten order (any other
+ *                                    reader of such a Flatten gets reshape -> transpose -> flatten)
+ *   InputLayer [null, L, C]          input ['N', C, L]: a sequence, which the IR's window ops
+ *                                    read as the image [N, C, 1, L]
+ *   Conv1D, Max/AveragePooling1D     conv2d, maxPool2d, avgPool2d with kernel [1, k] on [N, C, L]
+ *   GlobalAverage/MaxPooling1D       globalAvgPool, globalMaxPool on [N, C, L]
+ *   Dense on [N, ..., F]             linear on the IR's axis 1 at every position
+ *   GlobalAveragePooling2D, Flatten  globalAvgPool, flatten;  GlobalMaxPooling2D  globalMaxPool
+ *   UpSampling2D, Resizing           upsample2d, resize2d (tfjs: align_corners = !crop_to_aspect_ratio)
+ *   CenterCrop                       crop2d (tfjs's nearest crop-and-resize samples exactly the
+ *                                    crop), or resize2d where tfjs resizes a smaller map
+ *   Rescaling(scale > 0, offset)     normalize(mean -offset/scale, std 1/scale) per channel
+ *   Reshape                          transpose to Keras's channels-last order, reshape, transpose
+ *                                    back (a [1, 1, C] or [C] head reshape: globalAvgPool keepDims
+ *                                    / flatten / no node)
+ *   Permute, RepeatVector            transpose (conjugated by the layouts), repeatVector
+ *   BatchNormalization (any axis)    batchNorm, between two transposes swapping that axis and C
+ *   LayerNormalization (last axis)   layerNorm over 'c'
  * Anything else is a LayersModelError naming the file, layer, class and field.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -42,6 +60,7 @@ import { irActivationOf, KERAS_ACTIVATIONS } from './activations.ts';
 import { LayersModelError } from './errors.ts';
 import { transposeAxisOf } from './conv-transpose.ts';
 import { decodeWeights, isLayersModelJSON, type KerasLayerJSON, type LayersModelJSON, type WeightData, type WeightSpec } from './layers-format.ts';
+import { channelsFirstPerm, channelsLastPerm, composePerms, isIdentityPerm } from '../ir/axes.ts';
 import { KERAS_CONV_TO_IR, TRANSPOSE_2D, filled, hwcRowOfChwFeature, permute, reorderRows } from './layout.ts';
 
 type Pads = readonly [number, number, number, number];
@@ -130,6 +149,12 @@ class LayerContext {
     return [list[0], list[1]] as Pair;
   }
 
+  positiveInt(field: string): number {
+    const v = this.config[field];
+    if (!Number.isSafeInteger(v) || (v as number) < 1) this.fail(`config.${field}`, `must be a positive integer, got ${JSON.stringify(v)}`);
+    return v as number;
+  }
+
   oneOf<T extends string>(field: string, allowed: readonly T[], fallback: T): T {
     const v = this.config[field] ?? fallback;
     if (!allowed.includes(v as T)) this.fail(`config.${field}`, `is ${JSON.stringify(v)}; supported: ${allowed.join(', ')}`);
@@ -180,7 +205,11 @@ class LayerContext {
   plain(value: Value, takes: 'pads' | 'hwc' | 'nothing' = 'nothing'): Value {
     if (value.pads !== undefined && takes !== 'pads') return this.zeroPadded(value);
     if (value.hwc !== undefined && takes !== 'hwc') {
-      this.fail(undefined, 'reads a Flatten of a [H, W, C] map in Keras order; only Dense, activations and Dropout may follow it');
+      // Anything but a Dense reads the values themselves in Keras's order: put them in it.
+      const { channels, height, width } = value.hwc;
+      const map = this.add({ name: `${value.node}_chw`, op: 'reshape', inputs: [value.node], attrs: { shape: [channels, height, width] }, params: {} });
+      const keras = this.add({ name: `${value.node}_hwc`, op: 'transpose', inputs: [map.node], attrs: { perm: channelsLastPerm(4) }, params: {} });
+      return this.add({ name: `${value.node}_keras_order`, op: 'flatten', inputs: [keras.node], attrs: {}, params: {} });
     }
     return value;
   }
@@ -204,6 +233,38 @@ class LayerContext {
     });
     this.importer.padNodes.set(value, node);
     return node;
+  }
+
+  /** `value` permuted by `perm` (no node for the identity). */
+  transposed(value: Value, perm: readonly number[], name: string): Value {
+    if (isIdentityPerm(perm)) return value;
+    return this.add({ name, op: 'transpose', inputs: [value.node], attrs: { perm }, params: {} });
+  }
+
+  /** The IR axis of Keras axis `field` (a number or a list of one) of a rank-`rank` tensor: last -> 1, k -> k + 1. */
+  axis(field: string, rank: number, fallback: number): number {
+    const v = this.config[field] ?? fallback;
+    const a = Array.isArray(v) && v.length === 1 ? v[0] : v;
+    if (!Number.isSafeInteger(a) || a < -rank || a >= rank || a === 0 || a === -rank) {
+      this.fail(`config.${field}`, `is ${JSON.stringify(v)}; it must name one non-batch axis of a rank-${rank} tensor`);
+    }
+    const keras = a < 0 ? a + rank : a;
+    return keras === rank - 1 ? 1 : keras + 1;
+  }
+
+  /** The channel count of a Keras [N, L, C] sequence (IR [N, C, L]). */
+  sequenceChannels(value: Value): number {
+    const rank = this.shapeOf(value).length;
+    if (rank !== 3) this.fail(undefined, `needs a [N, L, C] input, got rank ${rank}`);
+    return this.channels(value, false);
+  }
+
+  /** A 1-D size, `n` or `[n]`, as the pair [1, n] of the [N, C, 1, L] image the IR's window ops read. */
+  linePair(field: string, fallback?: number): Pair {
+    const v = this.config[field] ?? fallback;
+    const n = Array.isArray(v) && v.length === 1 ? v[0] : v;
+    if (!Number.isSafeInteger(n) || (n as number) < 1) this.fail(`config.${field}`, `must be a positive integer or a list of one, got ${JSON.stringify(v)}`);
+    return [1, n as number];
   }
 
   channels(value: Value, rank4Only = true): number {
@@ -243,7 +304,8 @@ function convPadding(ctx: LayerContext, value: Value, kernel: Pair, stride: Pair
   if (value.pads === undefined) return padding;
   const [t, b, l, r] = value.pads;
   if (padding === 'valid') return [t, b, l, r];
-  const [, , h, w] = ctx.shapeOf(value);
+  const shape = ctx.shapeOf(value);
+  const [h, w] = shape.length === 3 ? [1, shape[2]] : [shape[2], shape[3]];
   if (typeof h !== 'number' || typeof w !== 'number') {
     ctx.fail('config.padding', "is 'same' after a ZeroPadding2D on a map of unknown size; the total padding depends on it");
   }
@@ -355,6 +417,31 @@ const HANDLERS: Record<string, Handler> = {
     });
     return ctx.activation(pw);
   },
+  Conv1D: (ctx, inputs) => {
+    const x = ctx.plain(one(ctx, inputs));
+    ctx.oneOf('data_format', ['channels_last'], 'channels_last');
+    const cin = ctx.sequenceChannels(x);
+    const [kernel, stride, dilation] = [ctx.linePair('kernel_size'), ctx.linePair('strides', 1), ctx.linePair('dilation_rate', 1)];
+    if ((ctx.config.groups ?? 1) !== 1) ctx.fail('config.groups', `is ${JSON.stringify(ctx.config.groups)}; only 1 is supported`);
+    // tfjs-layers 4.22 throws NotImplementedError for 'causal' when the layer runs.
+    const padding = ctx.oneOf('padding', ['valid', 'same'], 'valid');
+    const filters = ctx.number('filters');
+    const bias = ctx.bool('use_bias', true);
+    const k = ctx.weight('kernel', [kernel[1], cin, filters]);
+    const conv = ctx.add({
+      name: ctx.name,
+      op: 'conv2d',
+      inputs: [x.node],
+      attrs: { inChannels: cin, outChannels: filters, kernel, stride, dilation, groups: 1, bias, padding },
+      // [k, Cin, Cout] is the Conv2D kernel [1, k, Cin, Cout] without its height.
+      params: { weight: permute(k.data, [1, ...k.shape], KERAS_CONV_TO_IR), ...withBias(ctx, bias, filters) },
+    });
+    return ctx.activation(conv);
+  },
+  MaxPooling1D: (ctx, inputs) => pool1d(ctx, inputs, 'maxPool2d'),
+  AveragePooling1D: (ctx, inputs) => pool1d(ctx, inputs, 'avgPool2d'),
+  GlobalAveragePooling1D: (ctx, inputs) => globalPool1d(ctx, inputs, 'globalAvgPool'),
+  GlobalMaxPooling1D: (ctx, inputs) => globalPool1d(ctx, inputs, 'globalMaxPool'),
   ZeroPadding2D: (ctx, inputs) => {
     const x = ctx.plain(one(ctx, inputs), 'pads');
     ctx.channelsLast();
@@ -369,13 +456,15 @@ const HANDLERS: Record<string, Handler> = {
     return ctx.add({ name: ctx.name, op: 'crop2d', inputs: [x.node], attrs: { crop: ctx.sides('cropping', 0) }, params: {} });
   },
   BatchNormalization: (ctx, inputs) => {
-    const x = ctx.plain(one(ctx, inputs));
-    const rank = ctx.shapeOf(x).length;
-    const axis = ctx.number('axis', -1);
-    if (axis !== -1 && axis !== rank - 1) ctx.fail('config.axis', `is ${axis}; only the channel axis (-1) is supported`);
+    const input = ctx.plain(one(ctx, inputs));
+    const rank = ctx.shapeOf(input).length;
+    // Another axis is moved to the IR's channel axis 1 and back: a swap is its own inverse.
+    const axis = ctx.axis('axis', rank, -1);
+    const swap = Array.from({ length: rank }, (_, i) => (i === 1 ? axis : i === axis ? 1 : i));
+    const x = ctx.transposed(input, swap, `${ctx.name}_axis_in`);
     const c = ctx.channels(x, false);
     const zeroOrOne = (field: string, weight: string, value: number) => (ctx.bool(field, true) ? ctx.weight(weight, [c]) : filled(c, value));
-    return ctx.add({
+    const bn = ctx.add({
       name: ctx.name,
       op: 'batchNorm',
       inputs: [x.node],
@@ -387,11 +476,38 @@ const HANDLERS: Record<string, Handler> = {
         runningVar: ctx.weight('moving_variance', [c]),
       },
     });
+    return ctx.transposed(bn, swap, `${ctx.name}_axis_out`);
+  },
+  LayerNormalization: (ctx, inputs) => {
+    const x = ctx.plain(one(ctx, inputs), 'hwc');
+    const rank = ctx.shapeOf(x).length;
+    // Over the last Keras axis alone: the IR's per-position normalization over channels.
+    if (ctx.axis('axis', rank, -1) !== 1) ctx.fail('config.axis', `is ${JSON.stringify(ctx.config.axis)}; only the last axis (-1) is supported`);
+    const c = ctx.channels(x, false);
+    const [center, scale] = [ctx.bool('center', true), ctx.bool('scale', true)];
+    const affine = center || scale;
+    const params = affine ? { gamma: scale ? ctx.weight('gamma', [c]) : filled(c, 1), beta: center ? ctx.weight('beta', [c]) : filled(c, 0) } : {};
+    return ctx.add({ name: ctx.name, op: 'layerNorm', inputs: [x.node], attrs: { normalizedShape: [c], over: 'c', eps: ctx.number('epsilon', 1e-3), affine }, params }, x);
+  },
+  Permute: (ctx, inputs) => {
+    const x = ctx.plain(one(ctx, inputs));
+    const rank = ctx.shapeOf(x).length;
+    const dims = ctx.config.dims;
+    if (!Array.isArray(dims) || dims.length !== rank - 1 || ![...dims].sort((a, b) => a - b).every((d, i) => d === i + 1)) {
+      ctx.fail('config.dims', `must be a permutation of 1..${rank - 1}, got ${JSON.stringify(dims)}`);
+    }
+    // Keras permutes its channels-last tensor: to channels-last, permute, back to channels-first.
+    const keras = [0, ...(dims as number[])];
+    const perm = composePerms(composePerms(channelsLastPerm(rank), keras), channelsFirstPerm(rank));
+    return ctx.transposed(x, perm, ctx.name);
+  },
+  RepeatVector: (ctx, inputs) => {
+    const x = ctx.plain(one(ctx, inputs));
+    return ctx.add({ name: ctx.name, op: 'repeatVector', inputs: [x.node], attrs: { times: ctx.positiveInt('n') }, params: {} });
   },
   Dense: (ctx, inputs) => {
     const x = ctx.plain(one(ctx, inputs), 'hwc');
-    const shape = ctx.shapeOf(x);
-    if (shape.length !== 2) ctx.fail(undefined, `reads a rank-${shape.length} tensor; only [N, features] inputs are supported`);
+    // On [N, ..., features] Keras's Dense maps the last axis at every position: the IR's axis 1.
     const features = ctx.channels(x, false);
     const units = ctx.number('units');
     const bias = ctx.bool('use_bias', true);
@@ -494,18 +610,63 @@ const HANDLERS: Record<string, Handler> = {
   },
   MaxPooling2D: (ctx, inputs) => pool(ctx, inputs, 'maxPool2d'),
   AveragePooling2D: (ctx, inputs) => pool(ctx, inputs, 'avgPool2d'),
-  GlobalAveragePooling2D: (ctx, inputs) => {
+  GlobalAveragePooling2D: (ctx, inputs) => globalPool(ctx, inputs, 'globalAvgPool'),
+  GlobalMaxPooling2D: (ctx, inputs) => globalPool(ctx, inputs, 'globalMaxPool'),
+  UpSampling2D: (ctx, inputs) => {
     const x = ctx.plain(one(ctx, inputs));
     ctx.channelsLast();
     ctx.channels(x);
-    return ctx.add({ name: ctx.name, op: 'globalAvgPool', inputs: [x.node], attrs: { keepDims: ctx.bool('keepdims', false) }, params: {} });
+    const attrs = { scale: ctx.pair('size', [2, 2]), interpolation: ctx.oneOf('interpolation', INTERPOLATIONS, 'nearest') };
+    return ctx.add({ name: ctx.name, op: 'upsample2d', inputs: [x.node], attrs, params: {} });
+  },
+  Resizing: (ctx, inputs) => {
+    const x = ctx.plain(one(ctx, inputs));
+    ctx.channels(x);
+    // tfjs-layers 4.22 resizes with align_corners = !crop_to_aspect_ratio and never crops.
+    const attrs = {
+      size: [ctx.positiveInt('height'), ctx.positiveInt('width')] as const,
+      interpolation: ctx.oneOf('interpolation', INTERPOLATIONS, 'bilinear'),
+      alignCorners: !ctx.bool('crop_to_aspect_ratio', false),
+    };
+    return ctx.add({ name: ctx.name, op: 'resize2d', inputs: [x.node], attrs, params: {} });
+  },
+  CenterCrop: (ctx, inputs) => {
+    const x = ctx.plain(one(ctx, inputs));
+    ctx.channels(x);
+    const [, , height, width] = ctx.shapeOf(x);
+    if (typeof height !== 'number' || typeof width !== 'number') {
+      return ctx.fail(undefined, `crops a map of unknown size [${height}, ${width}]; the crop offsets depend on it`);
+    }
+    const [h, w] = [ctx.positiveInt('height'), ctx.positiveInt('width')];
+    const crop = centerCropOf(height, width, h, w);
+    if (crop === undefined) {
+      // tfjs-layers 4.22 resizes the whole map (bilinear, align_corners false) when it is smaller on either side.
+      const attrs = { size: [h, w] as const, interpolation: 'bilinear' as const, alignCorners: false };
+      return ctx.add({ name: ctx.name, op: 'resize2d', inputs: [x.node], attrs, params: {} });
+    }
+    return ctx.add({ name: ctx.name, op: 'crop2d', inputs: [x.node], attrs: { crop }, params: {} });
+  },
+  Rescaling: (ctx, inputs) => {
+    const x = ctx.plain(one(ctx, inputs), 'hwc');
+    const scale = ctx.number('scale');
+    const offset = ctx.number('offset', 0);
+    if (!(scale > 0)) ctx.fail('config.scale', `is ${scale}; only a positive scale is read (as normalize with std 1/scale)`);
+    const c = ctx.channels(x, false);
+    // y = x*scale + offset = (x - mean) / std with std = 1/scale, mean = -offset/scale.
+    const attrs = { mean: new Array<number>(c).fill(-offset / scale), std: new Array<number>(c).fill(1 / scale) };
+    return ctx.add({ name: ctx.name, op: 'normalize', inputs: [x.node], attrs, params: {} }, x);
   },
   Flatten: (ctx, inputs) => {
     const x = ctx.plain(one(ctx, inputs));
     const shape = ctx.shapeOf(x);
     if (shape.length === 2) return x;
+    if (shape.length > 4) {
+      const keras = ctx.transposed(x, channelsLastPerm(shape.length), `${ctx.name}_keras_order`);
+      return ctx.add({ name: ctx.name, op: 'flatten', inputs: [keras.node], attrs: {}, params: {} });
+    }
     const flat = ctx.add({ name: ctx.name, op: 'flatten', inputs: [x.node], attrs: {}, params: {} });
-    const [, channels, height, width] = shape;
+    // Keras flattens a sequence [L, C] as the map [1, L, C].
+    const [channels, height, width] = shape.length === 3 ? [shape[1], 1, shape[2]] : [shape[1], shape[2], shape[3]];
     if (height === 1 && width === 1) return flat;
     if (typeof channels !== 'number' || typeof height !== 'number' || typeof width !== 'number') {
       ctx.fail(undefined, `flattens a map of unknown size [${shape.slice(1).join(', ')}]`);
@@ -536,7 +697,15 @@ const HANDLERS: Record<string, Handler> = {
       return ctx.add({ name: ctx.name, op: 'globalAvgPool', inputs: [...producer.inputs], attrs: { keepDims: true }, params: {} });
     }
     if ((shape.length === 2 && is([c])) || (shape.length === 4 && is([shape[2], shape[3], c]))) return x;
-    return ctx.fail('config.target_shape', `${JSON.stringify(target)} from [${shape.slice(1).join(', ')}] (IR order) is not a supported reshape`);
+    // Keras reshapes its channels-last tensor: to channels-last, reshape, back to channels-first.
+    const sizes = shape.slice(1);
+    if (!sizes.every((d): d is number => typeof d === 'number')) {
+      return ctx.fail(undefined, `reshapes a tensor of unknown size [${sizes.join(', ')}] (IR order); the IR reshapes literal sizes`);
+    }
+    const resolved = reshapeTarget(ctx, target, sizes.reduce((p, d) => p * d, 1));
+    const keras = ctx.transposed(x, channelsLastPerm(shape.length), `${ctx.name}_keras_order`);
+    const reshaped = ctx.add({ name: ctx.name, op: 'reshape', inputs: [keras.node], attrs: { shape: resolved }, params: {} });
+    return ctx.transposed(reshaped, channelsFirstPerm(resolved.length + 1), `${ctx.name}_channels_first`);
   },
 };
 
@@ -580,6 +749,62 @@ function dropoutLayer(ctx: LayerContext, inputs: readonly Value[], kind: Dropout
   const rate = ctx.number(field);
   if (rate < 0 || (field === 'rate' && rate >= 1)) ctx.fail(`config.${field}`, `must be ${field === 'rate' ? 'in [0, 1)' : '>= 0'}, got ${rate}`);
   return ctx.add({ name: ctx.name, op: 'dropout', inputs: [x.node], attrs: { kind, rate }, params: {} }, x);
+}
+
+/** A Keras target_shape with its one unknown size (-1 or null) resolved against `total` values per sample. */
+function reshapeTarget(ctx: LayerContext, target: unknown, total: number): number[] {
+  const unknown = (d: unknown) => d === -1 || d === null;
+  if (!Array.isArray(target) || target.length === 0 || !target.every((d) => unknown(d) || (Number.isSafeInteger(d) && d > 0)) || target.filter(unknown).length > 1) {
+    return ctx.fail('config.target_shape', `must be a list of positive sizes with at most one -1, got ${JSON.stringify(target)}`);
+  }
+  const known = target.filter((d) => !unknown(d)).reduce((p: number, d: number) => p * d, 1);
+  const resolved = target.map((d) => (unknown(d) ? total / known : d)) as number[];
+  if (!resolved.every((d) => Number.isSafeInteger(d)) || resolved.reduce((p, d) => p * d, 1) !== total) {
+    return ctx.fail('config.target_shape', `${JSON.stringify(target)} does not hold the ${total} values of each sample`);
+  }
+  return resolved;
+}
+
+const INTERPOLATIONS = ['nearest', 'bilinear'] as const;
+
+function pool1d(ctx: LayerContext, inputs: readonly Value[], op: 'maxPool2d' | 'avgPool2d'): Value {
+  const x = ctx.plain(one(ctx, inputs));
+  ctx.oneOf('data_format', ['channels_last'], 'channels_last');
+  ctx.sequenceChannels(x);
+  const kernel = ctx.linePair('pool_size', 2);
+  const stride = ctx.config.strides === null ? kernel : ctx.linePair('strides', kernel[1]);
+  const padding = ctx.oneOf('padding', ['valid', 'same'], 'valid');
+  const attrs = op === 'avgPool2d' ? { kernel, stride, padding, countIncludePad: false } : { kernel, stride, padding };
+  return ctx.add({ name: ctx.name, op, inputs: [x.node], attrs, params: {} } as Node);
+}
+
+function globalPool1d(ctx: LayerContext, inputs: readonly Value[], op: 'globalAvgPool' | 'globalMaxPool'): Value {
+  const x = ctx.plain(one(ctx, inputs));
+  ctx.oneOf('data_format', ['channels_last'], 'channels_last');
+  ctx.sequenceChannels(x);
+  return ctx.add({ name: ctx.name, op, inputs: [x.node], attrs: { keepDims: ctx.bool('keepdims', false) }, params: {} });
+}
+
+function globalPool(ctx: LayerContext, inputs: readonly Value[], op: 'globalAvgPool' | 'globalMaxPool'): Value {
+  const x = ctx.plain(one(ctx, inputs));
+  ctx.channelsLast();
+  ctx.channels(x);
+  return ctx.add({ name: ctx.name, op, inputs: [x.node], attrs: { keepDims: ctx.bool('keepdims', false) }, params: {} });
+}
+
+/**
+ * tfjs-layers 4.22's CenterCrop of an H x W map to h x w as [top, bottom, left, right], or
+ * undefined where it resizes instead (h > H or w > W). Its offsets are floor((H - h) / 2), but a
+ * width offset that would be 0 while W != w is 1. It samples with cropAndResize('nearest') on
+ * the box [top/H, left/W, (top+h)/H, (left+w)/W]: row i reads top + i + (i(H-h)/(h-1) - top)/H,
+ * within 1/2 of top + i for every i, so the nearest row is top + i: the crop is exact.
+ */
+export function centerCropOf(height: number, width: number, h: number, w: number): readonly [number, number, number, number] | undefined {
+  const top = height === h ? 0 : Math.floor((height - h) / 2);
+  const floorLeft = width === w ? 0 : Math.floor((width - w) / 2);
+  const left = width !== w && floorLeft === 0 ? 1 : floorLeft;
+  if (top < 0 || left < 0) return undefined;
+  return [top, height - h - top, left, width - w - left];
 }
 
 function pool(ctx: LayerContext, inputs: readonly Value[], op: 'maxPool2d' | 'avgPool2d'): Value {
@@ -712,13 +937,13 @@ function declaredInputShape(layer: KerasLayerJSON | undefined): unknown {
 function inputNode(importer: Importer, layer: KerasLayerJSON, name: string, scope: string, fallbackShape?: unknown): Value {
   const shape = layer.config?.batch_input_shape ?? layer.config?.batch_shape ?? fallbackShape;
   const ctx = new LayerContext(importer, layer, name, scope);
-  if (!Array.isArray(shape) || (shape.length !== 4 && shape.length !== 2)) {
-    ctx.fail('config.batch_input_shape', `must be [batch, H, W, C] or [batch, features], got ${JSON.stringify(shape)}`);
+  if (!Array.isArray(shape) || shape.length < 2 || shape.length > 4) {
+    ctx.fail('config.batch_input_shape', `must be [batch, H, W, C], [batch, L, C] or [batch, features], got ${JSON.stringify(shape)}`);
   }
   const dims = shape as (number | null)[];
   const channels = dims[dims.length - 1];
   if (typeof channels !== 'number') ctx.fail('config.batch_input_shape', 'needs a known channel count (last dim)');
-  const spatial = dims.length === 4 ? [dims[1] ?? 'H', dims[2] ?? 'W'] : [];
+  const spatial = dims.length === 4 ? [dims[1] ?? 'H', dims[2] ?? 'W'] : dims.length === 3 ? [dims[1] ?? 'L'] : [];
   const value = importer.add({ name, op: 'input', inputs: [], attrs: { shape: [dims[0] ?? 'N', channels as number, ...spatial] }, params: {} });
   importer.inputs.push(value.node);
   return value;
@@ -828,8 +1053,7 @@ export function importLayersModel(modelJson: unknown, weightData: WeightData, so
   const outputs = callModel(importer, topology, '', undefined).map((value, i) => {
     const name = topology.outputs[i][0];
     const layer = topology.layers.find((l, k) => layerName(l, k) === name) ?? { class_name: 'Layer', config: {} };
-    new LayerContext(importer, layer, name).plain(value);
-    return value.node;
+    return new LayerContext(importer, layer, name).plain(value).node;
   });
   if (outputs.length === 0) throw new LayersModelError({ source, field: 'output_layers' }, 'the model has no layers or outputs');
   const graph: Graph = { nodes: withoutDeadNodes(importer.nodes, outputs), inputs: importer.inputs, outputs: [...new Set(outputs)] };

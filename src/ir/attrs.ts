@@ -29,6 +29,9 @@ type FieldKind =
   | 'positiveList'
   | 'normAxes'
   | 'positiveIntList'
+  | 'interpolation'
+  | 'permutation'
+  | 'targetShape'
   | 'inputShape'
   | 'activationFn'
   | 'mergeFn'
@@ -105,6 +108,12 @@ const SCHEMAS: { readonly [K in OpKind]: Schema<K> } = {
   maxPool2d: POOL,
   avgPool2d: { ...POOL, countIncludePad: 'boolean' },
   globalAvgPool: { keepDims: 'boolean' },
+  globalMaxPool: { keepDims: 'boolean' },
+  upsample2d: { scale: 'positivePair', interpolation: 'interpolation' },
+  transpose: { perm: 'permutation' },
+  reshape: { shape: 'targetShape' },
+  repeatVector: { times: 'positiveInt' },
+  resize2d: { size: 'positivePair', interpolation: 'interpolation', alignCorners: 'boolean' },
   flatten: NONE,
   crop2d: { crop: 'crop' },
   identity: NONE,
@@ -180,6 +189,14 @@ function fieldProblem(kind: FieldKind, value: unknown): string | undefined {
         : 'must be a non-empty list of positive integers';
     case 'normAxes':
       return value === 'chw' || value === 'c' ? undefined : "must be 'chw' or 'c'";
+    case 'interpolation':
+      return value === 'nearest' || value === 'bilinear' ? undefined : "must be 'nearest' or 'bilinear'";
+    case 'permutation':
+      return Array.isArray(value) && value[0] === 0 && value.every(isNonNegativeInt) && [...value].sort((a, b) => a - b).every((v, i) => v === i)
+        ? undefined
+        : 'must be a permutation [0, ...] of the axes that keeps the batch axis 0 first';
+    case 'targetShape':
+      return Array.isArray(value) && value.length > 0 && value.every(isPositiveInt) ? undefined : 'must be a non-empty list of positive integers';
     case 'inputShape':
       return Array.isArray(value) && value.length > 0 ? undefined : 'must be a non-empty list of dims';
     case 'activationFn':

@@ -27,3 +27,20 @@ export function padForBroadcast<D>(shape: readonly D[], rank: number, one: D): D
   if (shape.length >= rank) return [...shape];
   return [...shape.slice(0, 2), ...new Array<D>(rank - shape.length).fill(one), ...shape.slice(2)];
 }
+
+/** The permutation taking a channels-last tensor of rank r back to channels-first. */
+export function channelsFirstPerm(rank: number): number[] {
+  return [0, rank - 1, ...Array.from({ length: rank - 2 }, (_, i) => i + 1)];
+}
+
+/** The permutation taking a channels-first tensor of rank r to channels-last. */
+export function channelsLastPerm(rank: number): number[] {
+  return [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2), 1];
+}
+
+/** perm applied after `first`: axis i of the result is axis first[perm[i]] of the original. */
+export function composePerms(first: readonly number[], perm: readonly number[]): number[] {
+  return perm.map((axis) => first[axis]);
+}
+
+export const isIdentityPerm = (perm: readonly number[]): boolean => perm.every((axis, i) => axis === i);

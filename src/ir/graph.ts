@@ -21,6 +21,9 @@ export type Padding2d = 'same' | 'valid' | readonly [top: number, bottom: number
 
 export type Pair = readonly [number, number];
 
+/** How a resize samples: the nearest source pixel, or bilinear between the four around it. */
+export type Interpolation = 'nearest' | 'bilinear';
+
 /**
  * How a BatchNorm-like node updates its running statistics in train mode:
  *   running <- decay * running + (1 - decay) * batchStatistic
@@ -165,6 +168,21 @@ export interface AttrsByOp {
   avgPool2d: PoolAttrs & { readonly countIncludePad: boolean };
   /** Mean over H and W: [N, C, H, W] -> [N, C] (or [N, C, 1, 1] with keepDims). */
   globalAvgPool: { readonly keepDims: boolean };
+  /** Max over H and W: [N, C, H, W] -> [N, C] (or [N, C, 1, 1] with keepDims). */
+  globalMaxPool: { readonly keepDims: boolean };
+  /**
+   * [N, C, H, W] -> [N, C, H*scale[0], W*scale[1]], sampled as TensorFlow's resize with
+   * align_corners and half_pixel_centers false (Keras UpSampling2D): see reference/ops/resize.ts.
+   */
+  upsample2d: { readonly scale: Pair; readonly interpolation: Interpolation };
+  /** [N, C, H, W] -> [N, C, size[0], size[1]], TensorFlow's resize (half_pixel_centers false). */
+  resize2d: { readonly size: Pair; readonly interpolation: Interpolation; readonly alignCorners: boolean };
+  /** y = x with its axes permuted: axis i of y is axis perm[i] of x; the batch axis stays first. */
+  transpose: { readonly perm: readonly number[] };
+  /** [N, ...] -> [N, ...shape], the row-major (IR-order) data unchanged; sizes multiply to the same. */
+  reshape: { readonly shape: readonly number[] };
+  /** [N, C] -> [N, C, times]: every vector repeated along a new sequence axis (Keras RepeatVector). */
+  repeatVector: { readonly times: number };
   /** [N, ...] -> [N, product of the rest], in NCHW order. */
   flatten: Record<string, never>;
   /** Drops `crop` rows/columns at each border: [N, C, H, W] -> [N, C, H - top - bottom, W - left - right]. */
@@ -238,6 +256,12 @@ export interface ParamsByOp {
   maxPool2d: never;
   avgPool2d: never;
   globalAvgPool: never;
+  globalMaxPool: never;
+  upsample2d: never;
+  resize2d: never;
+  transpose: never;
+  reshape: never;
+  repeatVector: never;
   flatten: never;
   crop2d: never;
   identity: never;

@@ -11,6 +11,10 @@
  *   merge                      Keras broadcasting: lower ranks get 1s after the channel axis
  *                              (src/ir/axes.ts), then each dim is the common size or stretches from 1
  *   concatAxis                 the inputs' sizes summed along the axis, every other dim equal
+ *   upsample2d                 [N, C, H*sH, W*sW];  resize2d  [N, C, height, width]
+ *   transpose                  [x[perm[0]], x[perm[1]], ...]
+ *   reshape                    [N, ...shape] where the product of shape is the product of x's non-batch dims
+ *   repeatVector               [N, C] -> [N, C, times]
  *
  * Messages after the `${op} '${name}': ` prefix are the same words the DSL's type-level checks
  * produce, so a model reads the same in the editor and at run time.
@@ -21,13 +25,14 @@ import {
   dimAdd,
   dimEqual,
   dimProduct,
+  dimScale,
   dimSum,
   isLiteral,
   isSymbolName,
   sameOutDim,
   type Dim,
 } from '../shape/dim.ts';
-import { checkAttrs, checkInputDims } from './attrs.ts';
+import { checkAttrs, checkInputDims, show } from './attrs.ts';
 import { padForBroadcast } from './axes.ts';
 import { GraphError, ShapeError, nodePrefix } from './errors.ts';
 import type {
@@ -38,6 +43,7 @@ import type {
   Node,
   OpKind,
   Padding2d,
+  Pair,
   PoolAttrs,
   Shape,
 } from './graph.ts';
@@ -133,6 +139,38 @@ function windowOut(
 
 type Rule<K extends OpKind> = (attrs: AttrsByOp[K], inputs: readonly Shape[], check: Check) => Shape;
 
+interface WindowAttrs {
+  readonly kernel: Pair;
+  readonly stride: Pair;
+  readonly dilation?: Pair;
+  readonly padding: Padding2d;
+}
+
+/**
+ * A 2-D window rule that also reads a rank-3 [N, C, L] input, as [N, C, 1, L]: L is the width, and
+ * the window must be trivial along the height (kernel, stride and dilation 1, no padding). The
+ * output drops the height again: [N, C', L'].
+ */
+function alsoOnLines<K extends OpKind>(rule: Rule<K>, windowOf: (attrs: AttrsByOp[K]) => WindowAttrs | undefined): Rule<K> {
+  return (a, inputs, check) => {
+    const [x] = inputs;
+    if (x.length !== 3) return rule(a, inputs, check);
+    const w = windowOf(a);
+    if (w !== undefined) {
+      const padding = w.padding === 'same' || w.padding === 'valid' ? [0, 0] : [w.padding[0], w.padding[1]];
+      const trivial = w.kernel[0] === 1 && w.stride[0] === 1 && (w.dilation?.[0] ?? 1) === 1 && padding[0] === 0 && padding[1] === 0;
+      if (!trivial) {
+        check.fail(
+          `reads a rank-3 input [N, C, L] as height 1, so its height kernel, stride and dilation must be 1 and its height padding 0, ` +
+            `got kernel [${w.kernel.join(', ')}], stride [${w.stride.join(', ')}], dilation [${(w.dilation ?? [1, 1]).join(', ')}], padding ${show(w.padding)}`,
+        );
+      }
+    }
+    const out = rule(a, [[x[0], x[1], 1, x[2]], ...inputs.slice(1)], check);
+    return out.length === 4 ? [out[0], out[1], out[3]] : out;
+  };
+}
+
 function conv2dRule(a: Conv2dAttrs, [x]: readonly Shape[], check: Check): Shape {
   check.rank(x, 4);
   check.count(x, a.inChannels, 'channels');
@@ -148,10 +186,11 @@ function conv2dRule(a: Conv2dAttrs, [x]: readonly Shape[], check: Check): Shape 
   return [x[0], a.outChannels, along(0), along(1)];
 }
 
+/** On [N, C, ...] a linear maps the features at axis 1 at every position (Keras Dense on any rank). */
 function linearRule(a: LinearAttrs, [x]: readonly Shape[], check: Check): Shape {
-  check.rank(x, 2);
+  if (x.length < 3) check.rank(x, 2);
   check.count(x, a.inFeatures, 'features');
-  return [x[0], a.outFeatures];
+  return x.map((d, i) => (i === 1 ? a.outFeatures : d));
 }
 
 function poolRule(a: PoolAttrs, [x]: readonly Shape[], check: Check): Shape {
@@ -171,10 +210,18 @@ function poolRule(a: PoolAttrs, [x]: readonly Shape[], check: Check): Shape {
   return [x[0], x[1], along(0), along(1)];
 }
 
-/** Per-channel layers (norms, scale/shift) keep the shape; `ranks` are the ranks they accept. */
-function perChannel(x: Shape, channels: number, ranks: '2or4' | '4', check: Check): Shape {
+function globalPoolRule(a: AttrsByOp['globalAvgPool'], [x]: readonly Shape[], check: Check): Shape {
+  check.rank(x, 4);
+  return a.keepDims ? [x[0], x[1], 1, 1] : [x[0], x[1]];
+}
+
+/**
+ * Per-channel layers (norms, scale/shift) keep the shape; `ranks` are the ranks they accept
+ * ('2to4': [N, C], [N, C, L] and [N, C, H, W]).
+ */
+function perChannel(x: Shape, channels: number, ranks: '2to4' | '4', check: Check): Shape {
   if (ranks === '4') check.rank(x, 4);
-  else check.rank2or4(x);
+  else if (x.length !== 3) check.rank2or4(x);
   check.count(x, channels, 'channels');
   return x;
 }
@@ -215,8 +262,8 @@ export function broadcastShapes(shapes: readonly Shape[], fail: (detail: string,
 
 const RULES: { readonly [K in OpKind]: Rule<K> } = {
   input: (a) => a.shape,
-  conv2d: conv2dRule,
-  weightNormConv2d: conv2dRule,
+  conv2d: alsoOnLines(conv2dRule, (a) => a),
+  weightNormConv2d: alsoOnLines(conv2dRule, (a) => a),
   convTranspose2d: (a, [x], check) => {
     check.rank(x, 4);
     check.count(x, a.inChannels, 'channels');
@@ -238,15 +285,15 @@ const RULES: { readonly [K in OpKind]: Rule<K> } = {
   },
   linear: linearRule,
   weightNormLinear: linearRule,
-  batchNorm: (a, [x], check) => perChannel(x, a.numFeatures, '2or4', check),
-  batchRenorm: (a, [x], check) => perChannel(x, a.numFeatures, '2or4', check),
+  batchNorm: (a, [x], check) => perChannel(x, a.numFeatures, '2to4', check),
+  batchRenorm: (a, [x], check) => perChannel(x, a.numFeatures, '2to4', check),
   layerNorm: (a, [x], check) => {
     const normalized = a.normalizedShape;
     if (a.over === 'c') {
       if (normalized.length !== 1) check.fail(`normalizedShape must be [C] when over is 'c', got [${normalized.join(', ')}]`);
-      return perChannel(x, normalized[0], '2or4', check);
+      return perChannel(x, normalized[0], '2to4', check);
     }
-    perChannel(x, normalized[0], '2or4', check);
+    perChannel(x, normalized[0], '2to4', check);
     if (normalized.length !== x.length - 1) {
       check.fail(`normalizedShape [${normalized.join(', ')}] must be the input shape without N, [${x.slice(1).join(', ')}]`);
     }
@@ -274,10 +321,10 @@ const RULES: { readonly [K in OpKind]: Rule<K> } = {
     return out;
   },
   switchableNorm: (a, [x], check) => perChannel(x, a.numFeatures, '4', check),
-  scaleShift: (a, [x], check) => perChannel(x, a.numChannels, '2or4', check),
+  scaleShift: (a, [x], check) => perChannel(x, a.numChannels, '2to4', check),
   normalize: (a, [x], check) => {
     if (a.mean.length !== a.std.length) check.fail(`mean has ${a.mean.length} values but std has ${a.std.length}`);
-    return perChannel(x, a.mean.length, '2or4', check);
+    return perChannel(x, a.mean.length, '2to4', check);
   },
   relu: sameShape,
   relu6: sameShape,
@@ -327,16 +374,37 @@ const RULES: { readonly [K in OpKind]: Rule<K> } = {
     return inputs[0];
   },
   concat: (_a, inputs, check) => {
-    check.rank2or4(inputs[0]);
+    if (inputs[0].length !== 3) check.rank2or4(inputs[0]);
     check.sameShapes(inputs, 'inputs', 1);
     const [first] = inputs;
     return first.map((d, i) => (i === 1 ? dimSum(inputs.map((s) => s[1])) : d));
   },
-  maxPool2d: poolRule,
-  avgPool2d: poolRule,
-  globalAvgPool: (a, [x], check) => {
+  maxPool2d: alsoOnLines(poolRule, (a) => a),
+  avgPool2d: alsoOnLines(poolRule, (a) => a),
+  globalAvgPool: alsoOnLines(globalPoolRule, () => undefined),
+  globalMaxPool: alsoOnLines(globalPoolRule, () => undefined),
+  upsample2d: (a, [x], check) => {
     check.rank(x, 4);
-    return a.keepDims ? [x[0], x[1], 1, 1] : [x[0], x[1]];
+    return [x[0], x[1], dimScale(x[2], a.scale[0]), dimScale(x[3], a.scale[1])];
+  },
+  transpose: (a, [x], check) => {
+    if (a.perm.length !== x.length) check.fail(`perm [${a.perm.join(', ')}] has ${a.perm.length} axes but the input has rank ${x.length}`);
+    return a.perm.map((axis) => x[axis]);
+  },
+  reshape: (a, [x], check) => {
+    if (x.length < 2) check.fail(`expects a rank-2 or higher input [N, ...], got rank ${x.length}`);
+    const from = dimProduct(x.slice(1));
+    const to = a.shape.reduce((p, d) => p * d, 1);
+    if (!dimEqual(from, to)) check.fail(`cannot reshape ${from} values per sample into [${a.shape.join(', ')}] (${to})`);
+    return [x[0], ...a.shape];
+  },
+  repeatVector: (a, [x], check) => {
+    check.rank(x, 2);
+    return [x[0], x[1], a.times];
+  },
+  resize2d: (a, [x], check) => {
+    check.rank(x, 4);
+    return [x[0], x[1], a.size[0], a.size[1]];
   },
   flatten: (_a, [x], check) => {
     if (x.length < 2) check.fail(`expects a rank-2 or higher input [N, ...], got rank ${x.length}`);

@@ -198,6 +198,12 @@ export function denote(node: NodeSource, x: TensorTerm = input): TensorTerm {
     case 'maxPool2d':
     case 'avgPool2d':
     case 'globalAvgPool':
+    case 'globalMaxPool':
+    case 'upsample2d':
+    case 'resize2d':
+    case 'transpose':
+    case 'reshape':
+    case 'repeatVector':
       return { kind: 'statistics', op: node.op, label, arg: x };
     case 'crop2d':
       return { kind: 'crop', label, arg: x };

@@ -7,6 +7,9 @@
  * (batchNorm unless frozen, batchRenorm, ibn unless frozen, switchableNorm) with batch statistics
  * and reports their new running statistics in `updatedStats`. The graph is never mutated.
  *
+ * The 2-D window ops (conv2d, weightNormConv2d, the pools) read a sequence [N, C, L] as the image
+ * [N, C, 1, L] (`onLines`).
+ *
  * Inputs are checked against the graph's input shapes: literal dims must match exactly and a
  * symbolic dim ('N', 'H', ...) must take one value across all inputs. Malformed attrs raise the
  * IR's GraphError (from `checkAttrs`); everything else this module cannot evaluate raises a
@@ -38,12 +41,16 @@ import { instanceNorm } from './ops/instanceNorm.ts';
 import { layerNorm } from './ops/layerNorm.ts';
 import { linear } from './ops/linear.ts';
 import { normalize } from './ops/normalize.ts';
-import { avgPool2d, globalAvgPool, maxPool2d } from './ops/pool.ts';
+import { avgPool2d, globalAvgPool, globalMaxPool, maxPool2d } from './ops/pool.ts';
+import { repeatVector } from './ops/repeatVector.ts';
+import { reshape } from './ops/reshape.ts';
+import { resize2d, upsample2d } from './ops/resize.ts';
+import { transpose } from './ops/transpose.ts';
 import type { NormResult, ReferenceMode, RunningStats } from './ops/runningStats.ts';
 import { scaleShift } from './ops/scaleShift.ts';
 import { switchableNorm } from './ops/switchableNorm.ts';
 import { weightNormConv2d, weightNormLinear } from './ops/weightNorm.ts';
-import { formatShape, sizeOf, type Float64Tensor } from './tensor.ts';
+import { formatShape, onLines, sizeOf, type Float64Tensor } from './tensor.ts';
 
 export interface ReferenceOptions {
   mode: ReferenceMode;
@@ -154,13 +161,13 @@ function evaluateNode(
       requireArity(inputs, 0);
       return plain(identity(provided[node.name]));
     case 'conv2d':
-      return plain(conv2d(single(), paramsOf(node.params), node.attrs));
+      return plain(onLines(single(), (x) => conv2d(x, paramsOf(node.params), node.attrs)));
     case 'convTranspose2d':
       return plain(convTranspose2d(single(), paramsOf(node.params), node.attrs));
     case 'linear':
       return plain(linear(single(), paramsOf(node.params), node.attrs));
     case 'weightNormConv2d':
-      return plain(weightNormConv2d(single(), paramsOf(node.params), node.attrs));
+      return plain(onLines(single(), (x) => weightNormConv2d(x, paramsOf(node.params), node.attrs)));
     case 'weightNormLinear':
       return plain(weightNormLinear(single(), paramsOf(node.params), node.attrs));
     case 'batchNorm':
@@ -214,11 +221,23 @@ function evaluateNode(
     case 'concat':
       return plain(concat(inputs));
     case 'maxPool2d':
-      return plain(maxPool2d(single(), node.attrs));
+      return plain(onLines(single(), (x) => maxPool2d(x, node.attrs)));
     case 'avgPool2d':
-      return plain(avgPool2d(single(), node.attrs));
+      return plain(onLines(single(), (x) => avgPool2d(x, node.attrs)));
     case 'globalAvgPool':
-      return plain(globalAvgPool(single(), node.attrs));
+      return plain(onLines(single(), (x) => globalAvgPool(x, node.attrs)));
+    case 'globalMaxPool':
+      return plain(onLines(single(), (x) => globalMaxPool(x, node.attrs)));
+    case 'upsample2d':
+      return plain(upsample2d(single(), node.attrs));
+    case 'resize2d':
+      return plain(resize2d(single(), node.attrs));
+    case 'transpose':
+      return plain(transpose(single(), node.attrs));
+    case 'reshape':
+      return plain(reshape(single(), node.attrs));
+    case 'repeatVector':
+      return plain(repeatVector(single(), node.attrs));
     case 'flatten':
       return plain(flatten(single()));
     case 'crop2d':

@@ -47,3 +47,14 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
 export function channelView(shape: readonly number[]): { readonly n: number; readonly c: number; readonly s: number } {
   return { n: shape[0], c: shape[1], s: sizeOf(shape.slice(2)) };
 }
+
+/**
+ * `f`, a 2-D window op on [N, C, H, W], applied to a sequence [N, C, L] as the image [N, C, 1, L]
+ * (the same row-major data); a rank-4 result loses its height again. Other ranks pass through.
+ */
+export function onLines(x: Float64Tensor, f: (image: Float64Tensor) => Float64Tensor): Float64Tensor {
+  if (x.shape.length !== 3) return f(x);
+  const [n, c, l] = x.shape;
+  const y = f({ shape: [n, c, 1, l], data: x.data });
+  return y.shape.length === 4 ? { shape: [y.shape[0], y.shape[1], y.shape[3]], data: y.data } : y;
+}

@@ -12,6 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'vitest';
+import { compileGraph } from '../../src/backend/executor.ts';
 import type { Graph, Node, ParamTensor } from '../../src/ir/graph.ts';
 import { createRng } from '../../src/ir/init.ts';
 import { runReference } from '../../src/reference/run.ts';
@@ -229,4 +230,37 @@ export function normalizationBound(
     const inner = gamma(k) * stats.meanAbs[i] + gamma(k + 6) * centred + UNIT_ROUNDOFF * (Math.abs(v) + Math.abs(stats.mean[i]));
     return 2 * ((Math.abs(gammaOf(c, inSample)) / sigma) * inner + UNIT_ROUNDOFF * (Math.abs(y.data[i]) + Math.abs(betaOf(c, inSample))));
   });
+}
+
+/**
+ * Runs `graph` through the tfjs executor on `x` (input 'x') and checks each output in `outputs`
+ * against the float64 reference within 1e-5 relative, and that nothing leaked.
+ */
+export function expectExecutorMatchesReference(graph: Graph, x: Float64Tensor, outputs: readonly string[], mode: 'eval' | 'train' = 'eval'): void {
+  const expected = runReference(graph, { x }, { mode }).outputs;
+  const before = tf.memory().numTensors;
+  const compiled = compileGraph(graph, { mode });
+  const xt = tf.tensor(Float32Array.from(x.data), [...x.shape]);
+  const out = compiled.run(xt);
+  for (const name of outputs) {
+    const y: Float64Tensor = { shape: [...out[name].shape], data: Float64Array.from(out[name].dataSync()) };
+    expect(y.shape, name).toEqual(expected[name].shape);
+    expectClose(y.data, expected[name].data, 1e-5, name);
+  }
+  tf.dispose([xt, ...Object.values(out)]);
+  compiled.dispose();
+  expect(tf.memory().numTensors).toBe(before);
+}
+
+/** One train-mode step's gradients: `params` variables get one each, every one not all zero, nothing leaks. */
+export function expectTrainsEveryParam(graph: Graph, x: Float64Tensor, output: string, params: number): void {
+  const compiled = compileGraph(graph);
+  const before = tf.memory().numTensors;
+  const xt = tf.tensor(Float32Array.from(x.data), [...x.shape]);
+  const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(compiled.run(xt, { mode: 'train' })[output])) as tf.Scalar);
+  expect(Object.keys(grads).length).toBe(params);
+  for (const g of Object.values(grads)) expect(Array.from(g.dataSync()).some((v) => v !== 0)).toBe(true);
+  tf.dispose([value, xt, ...Object.values(grads)]);
+  expect(tf.memory().numTensors).toBe(before);
+  compiled.dispose();
 }

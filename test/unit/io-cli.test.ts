@@ -88,12 +88,12 @@ describe('shapefold on tfjs Layers files', () => {
     await mkdir(bad);
     const saved = await readSaved(join(dir, 'in'));
     const layers = (saved.modelJson.modelTopology as { config: { layers: { name: string; class_name: string }[] } }).config.layers;
-    (layers.find((l) => l.name === 'cli_gap') as { class_name: string }).class_name = 'GlobalMaxPooling2D';
+    (layers.find((l) => l.name === 'cli_gap') as { class_name: string }).class_name = 'Conv3D';
     await writeFile(join(bad, 'model.json'), JSON.stringify(saved.modelJson));
     await writeFile(join(bad, 'weights.bin'), new Uint8Array(saved.weightData));
     const { code, err } = await run(['fold', join(bad, 'model.json'), '-o', join(dir, 'never'), '--no-probe']);
     expect(code).toBe(1);
-    expect(err).toBe(`shapefold fold: ${join(bad, 'model.json')}: layer 'cli_gap' (GlobalMaxPooling2D): class_name is not supported (supported: ${err.split('supported: ')[1]}`);
+    expect(err).toBe(`shapefold fold: ${join(bad, 'model.json')}: layer 'cli_gap' (Conv3D): class_name is not supported (supported: ${err.split('supported: ')[1]}`);
     await expect(readdir(join(dir, 'never'))).rejects.toThrow();
   });
 });

@@ -4,12 +4,13 @@
  * to memory exactly as `model.save` writes model.json and weights.bin.
  */
 import * as tf from '@tensorflow/tfjs';
-import { expect } from 'vitest';
-import { compileGraph } from '../../src/backend/index.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileGraph, selectBackend, type BackendName } from '../../src/backend/index.ts';
+import { foldGraph } from '../../src/fold/index.ts';
 import type { Graph } from '../../src/ir/graph.ts';
 import { createRng } from '../../src/ir/init.ts';
 import { layersModelToMemory, loadLayersFromMemory } from '../../src/bench/layers-timing.ts';
-import type { ExportedLayersModel } from '../../src/io/index.ts';
+import { LAYERS_FOLD_OPTIONS, exportLayersModel, importLayersModel, type ExportedLayersModel, type LayersModelJSON } from '../../src/io/index.ts';
 
 type ST = tf.SymbolicTensor;
 const L = tf.layers;
@@ -199,4 +200,76 @@ export async function generateModel(build: () => tf.LayersModel, inputShape: num
   const saved = await saveToMemory(model);
   const x = randomInput(inputShape, seeds.input);
   return { model, saved, x, expected: predict(model, x), dispose: () => tf.dispose([model, x] as never) };
+}
+
+/** A stock tfjs-layers model for describeRoundTrips, and what its exported model.json must show. */
+export interface RoundTripCase {
+  readonly name: string;
+  readonly build: () => tf.LayersModel;
+  readonly inputShape: number[];
+  /** Inputs are uniform in [-scale, scale) (default 1). */
+  readonly inputScale?: number;
+  /** Where model.predict is the oracle only on one backend (default: the best available). */
+  readonly backend?: BackendName;
+  /** Checks on the model.json exported from the imported graph, given the original's. */
+  readonly exported?: (json: LayersModelJSON, original: LayersModelJSON) => void;
+  /** Checks on the model.json exported after folding for a Layers output. */
+  readonly folded?: (json: LayersModelJSON) => void;
+}
+
+export const layerClasses = (json: LayersModelJSON): string[] =>
+  (json.modelTopology as { config: { layers: { class_name: string }[] } }).config.layers.map((l) => l.class_name);
+
+/**
+ * One describe per case, against the original's model.predict within 1e-5: the imported graph on
+ * the executor (leaking nothing), its export reloaded with tf.loadLayersModel, and its fold for a
+ * Layers output, exported and reloaded.
+ */
+export function describeRoundTrips(cases: readonly RoundTripCase[], seed: number): void {
+  describe.each(cases)('$name', (c) => {
+    let original: tf.LayersModel;
+    let saved: SavedModel;
+    let x: tf.Tensor;
+    let expected: Float32Array;
+
+    beforeAll(async () => {
+      await selectBackend(c.backend === undefined ? {} : { backend: c.backend });
+      original = c.build();
+      randomizeWeights(original, seed);
+      saved = await saveToMemory(original);
+      x = tf.tidy(() => tf.mul(randomInput(c.inputShape, seed + 1), c.inputScale ?? 1));
+      expected = predict(original, x);
+    });
+    afterAll(() => {
+      original.dispose();
+      x.dispose();
+    });
+
+    it('imports to a graph the executor runs to model.predict’s output, leaking nothing', () => {
+      const before = tf.memory().numTensors;
+      const graph = importLayersModel(saved.modelJson, saved.weightData, 'gen.json');
+      expectCloseTo(runOurs(graph, x), expected, 'imported');
+      expect(tf.memory().numTensors).toBe(before);
+    });
+
+    it('exports back to stock layers with the same output', async () => {
+      const graph = importLayersModel(saved.modelJson, saved.weightData, 'gen.json');
+      const before = tf.memory().numTensors;
+      const exported = exportLayersModel(graph);
+      expect(tf.memory().numTensors).toBe(before);
+      c.exported?.(exported.modelJson, saved.modelJson);
+      const reloaded = await loadFromMemory(exported);
+      expectCloseTo(predict(reloaded, x), expected, 'exported');
+      reloaded.dispose();
+    });
+
+    it('folds for Layers, exports, and loads with the same output', async () => {
+      const graph = importLayersModel(saved.modelJson, saved.weightData, 'gen.json');
+      const exported = exportLayersModel(foldGraph(graph, { ...LAYERS_FOLD_OPTIONS, probe: false }).graph);
+      c.folded?.(exported.modelJson);
+      const reloaded = await loadFromMemory(exported);
+      expectCloseTo(predict(reloaded, x), expected, 'folded');
+      reloaded.dispose();
+    });
+  });
 }

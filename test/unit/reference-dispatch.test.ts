@@ -28,7 +28,11 @@ import { instanceNorm } from '../../src/reference/ops/instanceNorm.ts';
 import { layerNorm } from '../../src/reference/ops/layerNorm.ts';
 import { linear } from '../../src/reference/ops/linear.ts';
 import { normalize } from '../../src/reference/ops/normalize.ts';
-import { avgPool2d, globalAvgPool, maxPool2d } from '../../src/reference/ops/pool.ts';
+import { avgPool2d, globalAvgPool, globalMaxPool, maxPool2d } from '../../src/reference/ops/pool.ts';
+import { repeatVector } from '../../src/reference/ops/repeatVector.ts';
+import { reshape } from '../../src/reference/ops/reshape.ts';
+import { resize2d, upsample2d } from '../../src/reference/ops/resize.ts';
+import { transpose } from '../../src/reference/ops/transpose.ts';
 import type { NormResult, ReferenceMode } from '../../src/reference/ops/runningStats.ts';
 import { scaleShift } from '../../src/reference/ops/scaleShift.ts';
 import { switchableNorm } from '../../src/reference/ops/switchableNorm.ts';
@@ -97,6 +101,12 @@ const CASES: { readonly [K in Exclude<OpKind, 'input'>]: Case<K> } = {
   avgPool2d: { attrs: { kernel: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1], countIncludePad: false }, params: {}, inputs: [IMAGE], direct: ([x], _p, a) => avgPool2d(x, a) },
   crop2d: { attrs: { crop: [1, 0, 2, 1] }, params: {}, inputs: [IMAGE], direct: ([x], _p, a) => crop2d(x, a) },
   globalAvgPool: { attrs: { keepDims: true }, params: {}, inputs: [IMAGE], direct: ([x], _p, a) => globalAvgPool(x, a) },
+  globalMaxPool: { attrs: { keepDims: false }, params: {}, inputs: [IMAGE], direct: ([x], _p, a) => globalMaxPool(x, a) },
+  upsample2d: { attrs: { scale: [2, 3], interpolation: 'bilinear' }, params: {}, inputs: [IMAGE], direct: ([x], _p, a) => upsample2d(x, a) },
+  resize2d: { attrs: { size: [7, 3], interpolation: 'nearest', alignCorners: true }, params: {}, inputs: [IMAGE], direct: ([x], _p, a) => resize2d(x, a) },
+  transpose: { attrs: { perm: [0, 2, 3, 1] }, params: {}, inputs: [IMAGE], direct: ([x], _p, a) => transpose(x, a) },
+  reshape: { attrs: { shape: [5, 4, 5] }, params: {}, inputs: [IMAGE], direct: ([x], _p, a) => reshape(x, a) },
+  repeatVector: { attrs: { times: 3 }, params: {}, inputs: [[2, 4]], direct: ([x], _p, a) => repeatVector(x, a) },
   flatten: { attrs: {}, params: {}, inputs: [IMAGE], direct: ([x]) => flatten(x) },
   identity: { attrs: {}, params: {}, inputs: [IMAGE], direct: ([x]) => identity(x) },
 };

@@ -6,18 +6,19 @@ import { convTranspose2d } from './conv-transpose.ts';
 import { conv2d, weightNormConv2d } from './conv.ts';
 import { ibn } from './ibn.ts';
 import { linear, weightNormLinear } from './linear.ts';
-import { avgPool2d, globalAvgPool, maxPool2d } from './pool.ts';
+import { avgPool2d, globalAvgPool, globalMaxPool, maxPool2d } from './pool.ts';
+import { resize2d, upsample2d } from './resize.ts';
 import { groupNorm, instanceNorm, layerNorm } from './sample-norm.ts';
 import { dropout } from './noise.ts';
-import { add, concat, concatAxis, crop2d, flatten, identity, merge, normalize, scaleShift } from './structural.ts';
+import { add, concat, concatAxis, crop2d, flatten, identity, merge, normalize, repeatVector, reshape, scaleShift, transpose } from './structural.ts';
 import { switchableNorm } from './switchable-norm.ts';
-import type { OpBuilder } from './types.ts';
+import { alsoOnLines, type OpBuilder } from './types.ts';
 
 export const BUILDERS: { readonly [K in Exclude<OpKind, 'input'>]: OpBuilder<K> } = {
-  conv2d,
+  conv2d: alsoOnLines(conv2d),
   convTranspose2d,
   linear,
-  weightNormConv2d,
+  weightNormConv2d: alsoOnLines(weightNormConv2d),
   weightNormLinear,
   batchNorm,
   batchRenorm,
@@ -44,9 +45,15 @@ export const BUILDERS: { readonly [K in Exclude<OpKind, 'input'>]: OpBuilder<K> 
   concatAxis,
   add,
   concat,
-  maxPool2d,
-  avgPool2d,
+  maxPool2d: alsoOnLines(maxPool2d),
+  avgPool2d: alsoOnLines(avgPool2d),
   globalAvgPool,
+  globalMaxPool,
+  upsample2d,
+  resize2d,
+  transpose,
+  reshape,
+  repeatVector,
   flatten,
   crop2d,
   identity,

@@ -1,5 +1,6 @@
 /**
- * linear and weightNormLinear on [N, in]:
+ * linear and weightNormLinear on [N, in] (and on the last axis of a channels-last [N, ..., in]:
+ * flattened to [N*..., in], multiplied, shaped back):
  *
  *   y[n, o] = b[o] + sum_i W[o, i] * x[n, i]          i.e. y = x W^T + b
  *
@@ -14,22 +15,26 @@ import type { BuiltNode, FusedActivation, Layout, Mode, OpBuilder } from './type
 
 const LAYOUT: Layout = { toExec: (w) => tf.transpose(w), toIR: (w) => tf.transpose(w) };
 
+/** `f` on the rows of x viewed as [positions, in], its [positions, out] result shaped like x. */
+function byRows(x: tf.Tensor, outFeatures: number, f: (rows: tf.Tensor2D) => tf.Tensor): tf.Tensor {
+  if (x.rank === 2) return f(x as tf.Tensor2D);
+  const y = f(tf.reshape(x, [-1, x.shape[x.rank - 1]]));
+  return tf.reshape(y, [...x.shape.slice(0, -1), outFeatures]);
+}
+
 function linearNode(a: LinearAttrs, weight: () => tf.Tensor2D, bias: tf.Variable | undefined): BuiltNode {
-  const unfused = (x: tf.Tensor): tf.Tensor => {
-    const y = tf.matMul(x as tf.Tensor2D, weight());
-    return bias ? tf.add(y, bias) : y;
-  };
+  const unfused = (x: tf.Tensor): tf.Tensor =>
+    byRows(x, a.outFeatures, (rows) => {
+      const y = tf.matMul(rows, weight());
+      return bias ? tf.add(y, bias) : y;
+    });
   return {
     forward: ([x]) => unfused(x),
     fuse: (activation: FusedActivation) => ([x]: readonly tf.Tensor[], mode: Mode): tf.Tensor => {
       if (mode === 'train' && !fusedGradientExists(activation)) return applyActivation(unfused(x), activation);
-      return tf.fused.matMul({
-        a: x as tf.Tensor2D,
-        b: weight(),
-        bias,
-        activation: activation.kind,
-        leakyreluAlpha: activation.leakyreluAlpha,
-      });
+      return byRows(x, a.outFeatures, (rows) =>
+        tf.fused.matMul({ a: rows, b: weight(), bias, activation: activation.kind, leakyreluAlpha: activation.leakyreluAlpha }),
+      );
     },
   };
 }

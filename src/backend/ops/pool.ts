@@ -1,10 +1,12 @@
 /**
- * Pools on [N, H, W, C], windows over H and W:
+ * Pools on [N, H, W, C], windows over H and W (a sequence [N, L, C] runs as [N, 1, L, C], see
+ * alsoOnLines in types.ts; the global pools reduce over L):
  *   maxPool2d      y = max over the window; explicit padding pads with -Infinity, so a pad
  *                  never wins (PyTorch's rule)
  *   avgPool2d      y = sum over the window / count, where count is kH*kW when countIncludePad,
  *                  else the number of window cells inside the unpadded input
  *   globalAvgPool  y[n, c] = mean over H, W  (keepDims: [N, 1, 1, C], the NHWC of [N, C, 1, 1])
+ *   globalMaxPool  y[n, c] = max over H, W, likewise
  *
  * tfjs pools take only 'same' and 'valid'. Its 'same' max pool ignores padding and its 'same'
  * average divides by real cells, which are exactly the rules above for 'same'. Explicit padding
@@ -65,6 +67,13 @@ export const avgPool2d: OpBuilder<'avgPool2d'> = (node) => {
   };
 };
 
+/** Axes 1 .. rank-2 of a channels-last tensor: H, W of an image, L of a sequence. */
+const positionAxes = (x: tf.Tensor): number[] => Array.from({ length: x.rank - 2 }, (_, i) => i + 1);
+
 export const globalAvgPool: OpBuilder<'globalAvgPool'> = (node) => ({
-  forward: ([x]) => tf.mean(x, [1, 2], node.attrs.keepDims),
+  forward: ([x]) => tf.mean(x, positionAxes(x), node.attrs.keepDims),
+});
+
+export const globalMaxPool: OpBuilder<'globalMaxPool'> = (node) => ({
+  forward: ([x]) => tf.max(x, positionAxes(x), node.attrs.keepDims),
 });

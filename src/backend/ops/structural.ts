@@ -12,9 +12,12 @@
  *   crop2d      y[n, i, j, c] = x[n, i + top, j + left, c]: one slice of H - top - bottom rows and
  *               W - left - right columns, so the gradient flows back into the kept window
  *   identity    y = x
+ *   transpose   the IR permutation conjugated by the channels-last layout: one tf.transpose
+ *   reshape     in the IR's row-major order: back to channels-first, reshape, channels-last again
+ *   repeatVector  [N, C] -> [N, times, C], the channels-last form of [N, C, times]
  */
 import * as tf from '@tensorflow/tfjs';
-import { channelsLastAxis } from '../../ir/axes.ts';
+import { channelsFirstPerm, channelsLastAxis, channelsLastPerm, composePerms } from '../../ir/axes.ts';
 import type { MergeFn } from '../../ir/graph.ts';
 import type { OpBuilder } from './types.ts';
 
@@ -50,16 +53,6 @@ export const merge: OpBuilder<'merge'> = (node) => {
   };
 };
 
-/** The permutation taking a channels-last tensor of rank r back to channels-first. */
-export function channelsFirstPerm(rank: number): number[] {
-  return [0, rank - 1, ...Array.from({ length: rank - 2 }, (_, i) => i + 1)];
-}
-
-/** The permutation taking a channels-first tensor of rank r to channels-last. */
-export function channelsLastPerm(rank: number): number[] {
-  return [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2), 1];
-}
-
 export const flatten: OpBuilder<'flatten'> = () => ({
   forward: ([x]) => {
     const channelsFirst = x.rank > 2 ? tf.transpose(x, channelsFirstPerm(x.rank)) : x;
@@ -88,3 +81,34 @@ export const scaleShift: OpBuilder<'scaleShift'> = (_node, params) => {
   const shift = params.trainable('shift');
   return { forward: ([x]) => tf.add(tf.mul(x, scale), shift) };
 };
+
+/**
+ * The channels-last form of a channels-first permutation `perm`: to channels-first, `perm`,
+ * back to channels-last, as one permutation.
+ */
+function channelsLastForm(perm: readonly number[]): number[] {
+  const rank = perm.length;
+  return composePerms(composePerms(channelsFirstPerm(rank), perm), channelsLastPerm(rank));
+}
+
+export const transpose: OpBuilder<'transpose'> = (node) => {
+  const perm = channelsLastForm(node.attrs.perm);
+  return { forward: ([x]) => tf.transpose(x, perm) };
+};
+
+/** Back to channels-first (the IR's row-major order), reshape, and channels-last again. */
+export const reshape: OpBuilder<'reshape'> = (node) => {
+  const target = node.attrs.shape;
+  return {
+    forward: ([x]) => {
+      const channelsFirst = x.rank > 2 ? tf.transpose(x, channelsFirstPerm(x.rank)) : x;
+      const y = tf.reshape(channelsFirst, [x.shape[0], ...target]);
+      return y.rank > 2 ? tf.transpose(y, channelsLastPerm(y.rank)) : y;
+    },
+  };
+};
+
+/** [N, C] -> the channels-last [N, times, C]. */
+export const repeatVector: OpBuilder<'repeatVector'> = (node) => ({
+  forward: ([x]) => tf.tile(tf.expandDims(x, 1), [1, node.attrs.times, 1]),
+});

@@ -7,7 +7,7 @@
  * A builder runs once at compile time: it turns its node's params into variables (converted to
  * the tfjs layout there, once) and returns the forward function the executor calls per run.
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { NodeOf, OpKind } from '../../ir/graph.ts';
 
 export type Mode = 'eval' | 'train';
@@ -50,3 +50,23 @@ export interface NodeParams {
 }
 
 export type OpBuilder<K extends OpKind> = (node: NodeOf<K>, params: NodeParams) => BuiltNode;
+
+/**
+ * A 2-D window op (conv, pool) that also runs on a channels-last sequence [N, L, C], as the image
+ * [N, 1, L, C] (a reshape, no copy), its result reshaped back to [N, L', C'].
+ */
+export function alsoOnLines<K extends OpKind>(builder: OpBuilder<K>): OpBuilder<K> {
+  const onLines =
+    (forward: Forward): Forward =>
+    (inputs, mode) => {
+      const [x] = inputs;
+      if (x.rank !== 3) return forward(inputs, mode);
+      const y = forward([tf.expandDims(x, 1), ...inputs.slice(1)], mode);
+      return tf.squeeze(y, [1]);
+    };
+  return (node, params) => {
+    const built = builder(node, params);
+    const fuse = built.fuse;
+    return fuse === undefined ? { forward: onLines(built.forward) } : { forward: onLines(built.forward), fuse: (activation) => onLines(fuse(activation)) };
+  };
+}

@@ -2,7 +2,7 @@
 import { selectBackend, type BackendName, BACKEND_NAMES } from '../../backend/select.ts';
 import { FoldProbeError, foldGraph, formatFoldReport, type FoldMode, type FoldReport } from '../../fold/index.ts';
 import { writeGraphFile } from '../../ir/graph-file.ts';
-import { LAYERS_EXPORTABLE_RULES } from '../../io/fold-rules.ts';
+import { LAYERS_FOLD_OPTIONS } from '../../io/fold-rules.ts';
 import { writeFilesAtomic } from '../../io/files.ts';
 import { writeLayersModel } from '../../io/layers-export.ts';
 import { defineCommand, helpHint, oneOf, UsageError } from '../args.ts';
@@ -78,7 +78,7 @@ export const foldCommand = defineCommand({
       }
     }
     // A Layers model cannot hold a tapBias: fold only what stock Keras layers can express.
-    const rules = format === 'layers' ? { rules: LAYERS_EXPORTABLE_RULES } : {};
+    const rules = format === 'layers' ? LAYERS_FOLD_OPTIONS : {};
     const foldLabel = probe === 'off' ? 'fold' : `fold and probe (${probe})`;
     const result = await timed(foldLabel, () =>
       progress.stage(foldLabel, (tick) => foldGraph(graph, { mode, probe, ...rules, onProgress: (p) => p.total !== undefined && tick(p.done, p.total) })),

@@ -1,5 +1,5 @@
 /**
- * Batch normalization (Ioffe & Szegedy 2015) on [N, C] or [N, C, H, W], per channel c:
+ * Batch normalization (Ioffe & Szegedy 2015) on [N, C], [N, C, L] or [N, C, H, W], per channel c:
  *
  *   eval, or frozen:  y = (x - runningMean[c]) / sqrt(runningVar[c] + eps) * gamma[c] + beta[c]
  *   train:            y = (x - mu_B[c]) / sqrt(var_B[c] + eps) * gamma[c] + beta[c]
@@ -41,7 +41,7 @@ export function readBatchNormParams(
 const byChannel: GroupOf = (_n, c) => c;
 
 export function batchNorm(x: Float64Tensor, params: BatchNormParams, attrs: BatchNormAttrs, mode: ReferenceMode): NormResult {
-  requireRank(x, [2, 4]);
+  requireRank(x, [2, 3, 4]);
   requireDim(x, 1, attrs.numFeatures, 'attrs.numFeatures');
   const { affine, running } = readBatchNormParams(params, attrs.numFeatures, attrs.numFeatures);
   if (mode === 'eval' || attrs.frozen) {

@@ -1,5 +1,5 @@
 /**
- * Batch renormalization (Ioffe 2017) on [N, C] or [N, C, H, W], per channel c:
+ * Batch renormalization (Ioffe 2017) on [N, C], [N, C, L] or [N, C, H, W], per channel c:
  *
  *   train:  sigma   = sqrt(runningVar + eps),      sigma_B = sqrt(var_B + eps)
  *           r = clip(sigma_B / sigma, 1/rMax, rMax)
@@ -24,7 +24,7 @@ const byChannel: GroupOf = (_n, c) => c;
 const clip = (value: number, low: number, high: number): number => Math.min(Math.max(value, low), high);
 
 export function batchRenorm(x: Float64Tensor, params: BatchNormParams, attrs: BatchRenormAttrs, mode: ReferenceMode): NormResult {
-  requireRank(x, [2, 4]);
+  requireRank(x, [2, 3, 4]);
   requireDim(x, 1, attrs.numFeatures, 'attrs.numFeatures');
   const { affine, running } = readBatchNormParams(params, attrs.numFeatures, attrs.numFeatures);
   const { eps, rMax, dMax } = attrs;

@@ -1,5 +1,5 @@
 /**
- * Layer normalization on [N, C] or [N, C, H, W], biased variance, same in train and eval:
+ * Layer normalization on [N, C], [N, C, L] or [N, C, H, W], biased variance, same in train and eval:
  *
  *   over 'chw':  mean, var per sample n over (C, H, W);
  *                y = (x - mean) / sqrt(var + eps) * gamma[c, h, w] + beta[c, h, w]   (PyTorch's
@@ -27,7 +27,7 @@ export function readAffine(params: AffineParams, affine: boolean, shape: readonl
 }
 
 export function layerNorm(x: Float64Tensor, params: AffineParams, attrs: AttrsByOp['layerNorm']): Float64Tensor {
-  requireRank(x, [2, 4]);
+  requireRank(x, [2, 3, 4]);
   const normalized = attrs.normalizedShape;
   requireDim(x, 1, normalized[0], 'attrs.normalizedShape[0]');
   if (attrs.over === 'chw') {

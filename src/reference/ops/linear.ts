@@ -1,12 +1,13 @@
 /**
- * Fully connected layer (PyTorch Linear).
+ * Fully connected layer (PyTorch Linear), on the features at axis 1 of [N, in, ...] (Keras Dense
+ * on any rank acts on its last axis, which is the IR's axis 1):
  *
- *   x [N, in], weight [out, in], bias [out]
- *   y[n, o] = bias[o] + sum_i x[n, i] * weight[o, i]        (y = x W^T + b)
+ *   x [N, in, S...], weight [out, in], bias [out]
+ *   y[n, o, s] = bias[o] + sum_i x[n, i, s] * weight[o, i]        (on [N, in]: y = x W^T + b)
  */
 import type { LinearAttrs } from '../../ir/graph.ts';
 import { paramIf, requireDim, requireParam, requireRank } from '../check.ts';
-import { zeros, type Float64Tensor } from '../tensor.ts';
+import { channelView, zeros, type Float64Tensor } from '../tensor.ts';
 
 export interface LinearParams {
   readonly weight?: Float64Tensor;
@@ -15,7 +16,7 @@ export interface LinearParams {
 
 /** The checks linear and weightNormLinear share: returns the weight shape. */
 export function checkLinearArgs(x: Float64Tensor, attrs: LinearAttrs): readonly number[] {
-  requireRank(x, [2]);
+  if (x.shape.length < 2) requireRank(x, [2]);
   requireDim(x, 1, attrs.inFeatures, 'attrs.inFeatures');
   return [attrs.outFeatures, attrs.inFeatures];
 }
@@ -23,14 +24,16 @@ export function checkLinearArgs(x: Float64Tensor, attrs: LinearAttrs): readonly 
 export function linear(x: Float64Tensor, params: LinearParams, attrs: LinearAttrs): Float64Tensor {
   const weight = requireParam(params.weight, 'weight', checkLinearArgs(x, attrs)).data;
   const bias = paramIf(attrs.bias, 'bias', params.bias, 'bias', [attrs.outFeatures])?.data;
-  const [batch] = x.shape;
+  const { n: batch, s: positions } = channelView(x.shape);
   const { inFeatures, outFeatures } = attrs;
-  const y = zeros([batch, outFeatures]);
+  const y = zeros(x.shape.map((d, i) => (i === 1 ? outFeatures : d)));
   for (let n = 0; n < batch; n++) {
     for (let o = 0; o < outFeatures; o++) {
-      let sum = bias === undefined ? 0 : bias[o];
-      for (let i = 0; i < inFeatures; i++) sum += x.data[n * inFeatures + i] * weight[o * inFeatures + i];
-      y.data[n * outFeatures + o] = sum;
+      for (let s = 0; s < positions; s++) {
+        let sum = bias === undefined ? 0 : bias[o];
+        for (let i = 0; i < inFeatures; i++) sum += x.data[(n * inFeatures + i) * positions + s] * weight[o * inFeatures + i];
+        y.data[(n * outFeatures + o) * positions + s] = sum;
+      }
     }
   }
   return y;

@@ -12,7 +12,7 @@ import { ReferenceRunError } from '../errors.ts';
 import { channelView, zeros, type Float64Tensor } from '../tensor.ts';
 
 export function normalize(x: Float64Tensor, attrs: AttrsByOp['normalize']): Float64Tensor {
-  requireRank(x, [2, 4]);
+  requireRank(x, [2, 3, 4]);
   const { mean, std } = attrs;
   if (mean.length !== std.length) {
     throw new ReferenceRunError(`attrs.mean has ${mean.length} values but attrs.std has ${std.length}`);

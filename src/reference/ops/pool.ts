@@ -11,6 +11,7 @@
  * A window made of padding alone has no value under either rule and is an error.
  *
  * globalAvgPool: y[n, c] = mean over (h, w) of x[n, c, h, w]; [N, C] or, keepDims, [N, C, 1, 1].
+ * globalMaxPool: y[n, c] = max over (h, w) of x[n, c, h, w]; likewise.
  */
 import type { AttrsByOp, PoolAttrs } from '../../ir/graph.ts';
 import { requirePositiveOutput, requireRank } from '../check.ts';
@@ -79,15 +80,19 @@ export function avgPool2d(x: Float64Tensor, attrs: AttrsByOp['avgPool2d']): Floa
   return pool2d(x, attrs, (window, kernelArea) => window.sum / (attrs.countIncludePad ? kernelArea : window.realCount));
 }
 
-export function globalAvgPool(x: Float64Tensor, attrs: AttrsByOp['globalAvgPool']): Float64Tensor {
+function globalPool(x: Float64Tensor, keepDims: boolean, reduce: (plane: Float64Array) => number): Float64Tensor {
   requireRank(x, [4]);
   const [batch, channels, height, width] = x.shape;
-  const y = zeros(attrs.keepDims ? [batch, channels, 1, 1] : [batch, channels]);
+  const y = zeros(keepDims ? [batch, channels, 1, 1] : [batch, channels]);
   const area = height * width;
-  for (let plane = 0; plane < batch * channels; plane++) {
-    let sum = 0;
-    for (let i = 0; i < area; i++) sum += x.data[plane * area + i];
-    y.data[plane] = sum / area;
-  }
+  for (let plane = 0; plane < batch * channels; plane++) y.data[plane] = reduce(x.data.subarray(plane * area, (plane + 1) * area));
   return y;
+}
+
+export function globalAvgPool(x: Float64Tensor, attrs: AttrsByOp['globalAvgPool']): Float64Tensor {
+  return globalPool(x, attrs.keepDims, (plane) => plane.reduce((sum, v) => sum + v, 0) / plane.length);
+}
+
+export function globalMaxPool(x: Float64Tensor, attrs: AttrsByOp['globalMaxPool']): Float64Tensor {
+  return globalPool(x, attrs.keepDims, (plane) => plane.reduce((max, v) => Math.max(max, v), -Infinity));
 }

@@ -1,5 +1,5 @@
 /**
- * Per-channel affine map on axis 1 of [N, C] or [N, C, H, W]: what BN chains and folds collapse into.
+ * Per-channel affine map on axis 1 of [N, C], [N, C, L] or [N, C, H, W]: what BN chains and folds collapse into.
  *
  *   y[n, c, ...] = x[n, c, ...] * scale[c] + shift[c]
  */
@@ -25,7 +25,7 @@ function perChannelAffine(x: Float64Tensor, scale: ArrayLike<number>, shift: Arr
 }
 
 export function scaleShift(x: Float64Tensor, params: ScaleShiftParams, attrs: AttrsByOp['scaleShift']): Float64Tensor {
-  requireRank(x, [2, 4]);
+  requireRank(x, [2, 3, 4]);
   requireDim(x, 1, attrs.numChannels, 'attrs.numChannels');
   const scale = requireParam(params.scale, 'scale', [attrs.numChannels]).data;
   const shift = requireParam(params.shift, 'shift', [attrs.numChannels]).data;
