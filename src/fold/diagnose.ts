@@ -8,7 +8,8 @@
  *   4. unless 1 or 2 already rule folding out, what it sits between: a shift cannot move back through a ReLU,
  *      nothing moves through relu6/sigmoid/tanh or the other non-homogeneous activations,
  *      an add also sums branches it does not touch, a multiply/maximum/minimum is not linear,
- *      no conv or linear is next to it.
+ *      a resample, global max pool, transpose, reshape or repeat no rule crosses, no conv or
+ *      linear is next to it.
  */
 import type { Node } from '../ir/graph.ts';
 import { FOLD_TARGET_OPS, label, type GraphIndex } from './graph-index.ts';
@@ -22,6 +23,20 @@ const HOMOGENEOUS = new Set(['relu', 'leakyRelu']);
  * draws noise in train mode.
  */
 const NOT_HOMOGENEOUS = new Set(['relu6', 'sigmoid', 'tanh', 'activation', 'elu', 'generalRelu', 'prelu', 'softmax', 'logSoftmax', 'dropout']);
+
+/**
+ * Ops no rule moves a norm across, and why. Resampling (nearest, or bilinear with weights summing
+ * to 1) does commute with a per-channel affine, and max pooling with a positive scale, but no rule
+ * here moves one across them; a transpose, reshape or repeat changes which axis the channels are on.
+ */
+const NOT_CROSSED: { readonly [op: string]: string } = {
+  upsample2d: 'which commutes with a per-channel scale and shift, but no rule moves one across it',
+  resize2d: 'which commutes with a per-channel scale and shift, but no rule moves one across it',
+  globalMaxPool: 'which commutes only with a non-negative scale, and no rule moves one across it',
+  transpose: 'which moves the channel axis, so a per-channel scale and shift would not stay per channel',
+  reshape: 'which regroups the values, so a per-channel scale and shift would not stay per channel',
+  repeatVector: 'across which no rule moves a scale or shift',
+};
 
 function inputStatistics(node: Node): string | undefined {
   switch (node.op) {
@@ -64,6 +79,8 @@ function neighbourhood(node: Node, index: GraphIndex): string | undefined {
     );
   }
   if (before !== undefined && index.outputs.has(node.name)) parts.push('it is a graph output');
+  const barrier = [...producers, ...consumers].find((n) => Object.hasOwn(NOT_CROSSED, n.op));
+  if (barrier !== undefined) parts.push(`it is next to ${label(barrier)}, ${NOT_CROSSED[barrier.op]}`);
   const neighbours = [...producers, ...consumers];
   if (!neighbours.some((n) => FOLD_TARGET_OPS.has(n.op))) {
     const fed = producers.map(label).join(', ') || 'nothing';

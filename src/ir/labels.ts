@@ -1,20 +1,17 @@
 /**
- * Names for dimensions in messages. NCHW throughout: a rank-4 tensor is [N, C, H, W], a rank-3
- * one [N, C, L] (a sequence), a rank-2 one [N, C] (C counts features there); other ranks get
- * positional names.
+ * Names for dimensions in messages. NCHW throughout: a rank-4 tensor is [N, C, H, W], a rank-2
+ * one [N, C] (C counts features there); other ranks get positional names.
  */
 const RANK4_LABELS = ['N', 'C', 'H', 'W'] as const;
-const RANK3_LABELS = ['N', 'C', 'L'] as const;
 const RANK2_LABELS = ['N', 'C'] as const;
 
 function labelsOf(rank: number): readonly string[] | undefined {
   if (rank === 4) return RANK4_LABELS;
-  if (rank === 3) return RANK3_LABELS;
   if (rank === 2) return RANK2_LABELS;
   return undefined;
 }
 
-/** 'N', 'C', 'H', 'W' for rank 4; 'N', 'C', 'L' for rank 3; 'N', 'C' for rank 2; `dim ${i}` otherwise. */
+/** 'N', 'C', 'H', 'W' for rank 4; 'N', 'C' for rank 2; `dim ${i}` otherwise. */
 export const dimLabel = (rank: number, i: number): string => labelsOf(rank)?.[i] ?? `dim ${i}`;
 
 /** The bracketed list in rank messages: 'N, C, H, W', 'N, C', or `rank ${rank}`. */

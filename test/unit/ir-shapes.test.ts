@@ -182,7 +182,9 @@ describe('linear', () => {
     expect(infer('weightNormLinear', attrs, [4, 16])).toEqual([4, 10]);
   });
   it('rejects rank and feature mismatches', () => {
-    expect(() => infer('linear', attrs, [1, 16, 1, 1])).toThrow("linear 'n': expects a rank-2 input [N, C], got rank 4");
+    expect(() => infer('linear', attrs, [16])).toThrow("linear 'n': expects a rank-2 input [N, C], got rank 1");
+    // On [N, C, ...] a linear maps the features at axis 1 at every position (Keras Dense on any rank).
+    expect(infer('linear', attrs, [1, 16, 3, 'W'])).toEqual([1, 10, 3, 'W']);
     const e = errorOf(() => infer('linear', attrs, [1, 12])) as ShapeError;
     expect(e.message).toBe("linear 'n': input has 12 features, layer expects 16");
     expect(e.dim).toBe(1);
@@ -201,19 +203,21 @@ describe('normalization layers', () => {
     expect(() => infer('batchRenorm', renorm, [2, 6])).toThrow("batchRenorm 'n': input has 6 channels, layer expects 8");
   });
 
-  it('batchNorm rejects other ranks and channel mismatches', () => {
-    expect(() => infer('batchNorm', bn(8), [2, 8, 5])).toThrow(
-      "batchNorm 'n': expects a rank-2 input [N, C] or a rank-4 input [N, C, H, W], got rank 3",
+  it('batchNorm takes sequences, rejects other ranks and channel mismatches', () => {
+    expect(infer('batchNorm', bn(8), [2, 8, 5])).toEqual([2, 8, 5]);
+    expect(() => infer('batchNorm', bn(8), [2, 8, 5, 5, 5])).toThrow(
+      "batchNorm 'n': expects a rank-2 input [N, C] or a rank-4 input [N, C, H, W], got rank 5",
     );
     expect(() => infer('batchNorm', bn(8), [2, 16, 4, 4])).toThrow("batchNorm 'n': input has 16 channels, layer expects 8");
   });
 
-  it("layerNorm over 'c' takes [C] on rank 2 and rank 4", () => {
+  it("layerNorm over 'c' takes [C] on ranks 2 to 4", () => {
     const attrs: AttrsByOp['layerNorm'] = { normalizedShape: [6], over: 'c', eps: 1e-6, affine: true };
     expect(infer('layerNorm', attrs, ['N', 6])).toEqual(['N', 6]);
     expect(infer('layerNorm', attrs, ['N', 6, 'H', 'W'])).toEqual(['N', 6, 'H', 'W']);
-    expect(() => infer('layerNorm', attrs, ['N', 6, 'L'])).toThrow(
-      "layerNorm 'n': expects a rank-2 input [N, C] or a rank-4 input [N, C, H, W], got rank 3",
+    expect(infer('layerNorm', attrs, ['N', 6, 'L'])).toEqual(['N', 6, 'L']);
+    expect(() => infer('layerNorm', attrs, ['N', 6, 'L', 2, 2])).toThrow(
+      "layerNorm 'n': expects a rank-2 input [N, C] or a rank-4 input [N, C, H, W], got rank 5",
     );
     expect(() => infer('layerNorm', { ...attrs, normalizedShape: [6, 4, 4] }, ['N', 6, 4, 4])).toThrow(
       "layerNorm 'n': normalizedShape must be [C] when over is 'c', got [6, 4, 4]",
@@ -320,8 +324,9 @@ describe('concat', () => {
   it('rejects differing non-channel dims and bad ranks', () => {
     expect(() => infer('concat', {}, [1, 3, 8, 8], [1, 3, 4, 8])).toThrow("concat 'n': inputs differ at dim 2 (H): 8 vs 4");
     expect(() => infer('concat', {}, [1, 3, 8, 8], [2, 3, 8, 8])).toThrow("concat 'n': inputs differ at dim 0 (N): 1 vs 2");
-    expect(() => infer('concat', {}, [1, 3, 8], [1, 3, 8])).toThrow(
-      "concat 'n': expects a rank-2 input [N, C] or a rank-4 input [N, C, H, W], got rank 3",
+    expect(infer('concat', {}, [1, 3, 8], [1, 2, 8])).toEqual([1, 5, 8]);
+    expect(() => infer('concat', {}, [1, 3, 8, 8, 8], [1, 3, 8, 8, 8])).toThrow(
+      "concat 'n': expects a rank-2 input [N, C] or a rank-4 input [N, C, H, W], got rank 5",
     );
     expect(() => infer('concat', {}, [1, 3, 8, 8], [1, 3])).toThrow("concat 'n': inputs differ in rank: 4 vs 2");
     expect(() => infer('concat', {}, [1, 3, 8, 8])).toThrow("concat 'n': needs at least 2 inputs, got 1");
@@ -350,7 +355,7 @@ describe('pools', () => {
     expect(() => infer('avgPool2d', { ...pool({ kernel: [3, 3], stride: [1, 1] }), countIncludePad: true }, [1, 4, 2, 8])).toThrow(
       "avgPool2d 'n': output height is 0: input height 2 is too small for kernel 3 (dilation 1, padding 0)",
     );
-    expect(() => infer('maxPool2d', pool(), [1, 4, 8])).toThrow("maxPool2d 'n': expects a rank-4 input [N, C, H, W], got rank 3");
+    expect(() => infer('maxPool2d', pool(), [1, 4])).toThrow("maxPool2d 'n': expects a rank-4 input [N, C, H, W], got rank 2");
   });
   it('rejects a zero kernel or stride as a malformed attr', () => {
     const e = errorOf(() => infer('maxPool2d', pool({ stride: [0, 1] }), [1, 4, 8, 8]));

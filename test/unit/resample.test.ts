@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { compileGraph } from '../../src/backend/executor.ts';
 import { selectBackend, type BackendName } from '../../src/backend/select.ts';
 import { checkAttrs } from '../../src/ir/attrs.ts';
+import { foldGraph } from '../../src/fold/index.ts';
 import { GraphBuilder } from '../../src/ir/builder.ts';
 import { GraphError, ShapeError } from '../../src/ir/errors.ts';
 import type { AttrsByOp, Graph, Node, Shape } from '../../src/ir/graph.ts';
@@ -128,5 +129,22 @@ describe('bilinear in train mode', () => {
       tf.dispose([xt, evalOut, trainOut]);
       compiled.dispose();
     }
+  });
+});
+
+describe('fold decision', () => {
+  it('no rule moves a BN across a resample, and the report says so', () => {
+    const b = new GraphBuilder({ seed: 1 });
+    const x = b.addInput([1, 2, 4, 4], 'x');
+    let y = b.addNode({ op: 'conv2d', name: 'c1', inputs: [x], attrs: { inChannels: 2, outChannels: 3, kernel: [3, 3], stride: [1, 1], padding: 'same', dilation: [1, 1], groups: 1, bias: true } });
+    y = b.addNode({ op: 'tanh', name: 't', inputs: [y], attrs: {} });
+    y = b.addNode({ op: 'batchNorm', name: 'bn', inputs: [y], attrs: { numFeatures: 3, eps: 1e-3, frozen: false, decay: 0.9, unbiasedRunningVar: false } });
+    y = b.addNode({ op: 'upsample2d', name: 'up', inputs: [y], attrs: { scale: [2, 2], interpolation: 'nearest' } });
+    b.addNode({ op: 'conv2d', name: 'c2', inputs: [y], attrs: { inChannels: 3, outChannels: 2, kernel: [1, 1], stride: [1, 1], padding: 'valid', dilation: [1, 1], groups: 1, bias: true } });
+    const { graph, report } = foldGraph(randomizeParams(b.build(['c2']), 3), { probe: false });
+    expect(graph.nodes.map((n) => n.op)).toContain('batchNorm');
+    expect(report.left.find((l) => l.name === 'bn')?.reasons.join('\n')).toContain(
+      "it is next to upsample2d 'up', which commutes with a per-channel scale and shift, but no rule moves one across it",
+    );
   });
 });
