@@ -120,12 +120,12 @@ describe('files', () => {
     const graph: Graph = {
       nodes: [
         { name: 'x', op: 'input', inputs: [], attrs: { shape: ['N', 2, 4, 4] }, params: {} },
-        { name: 'ln', op: 'layerNorm', inputs: ['x'], attrs: { normalizedShape: [2], over: 'c', eps: 1e-5, affine: false }, params: {} },
+        { name: 'ln', op: 'instanceNorm', inputs: ['x'], attrs: { numFeatures: 2, eps: 1e-5, affine: false }, params: {} },
       ],
       inputs: ['x'],
       outputs: ['ln'],
     };
-    await expect(writeLayersModel(join(dir, 'bad'), graph)).rejects.toThrow(/layerNorm 'ln': cannot be written as a tfjs Layers model/);
+    await expect(writeLayersModel(join(dir, 'bad'), graph)).rejects.toThrow(/instanceNorm 'ln': cannot be written as a tfjs Layers model/);
     await expect(readdir(join(dir, 'bad'))).rejects.toThrow();
   });
 
