@@ -62,6 +62,16 @@ function quietCpuNotice(): void {
   if (cpu !== null && 'firstUse' in cpu) cpu.firstUse = false;
 }
 
+/**
+ * For the CLI, before anything touches a tensor (reading a Layers model's weights does): makes
+ * tfjs's default backend active now, so that the instance whose notice is silenced is the one
+ * used (tfjs replaces a backend merely looked up when it first picks one).
+ */
+export function silenceTfjsNotice(): void {
+  tf.backend();
+  quietCpuNotice();
+}
+
 async function activate(name: BackendName): Promise<{ detail: string } | { reason: string }> {
   if (name === 'tensorflow') {
     // A variable specifier keeps TypeScript from requiring the optional package's types.

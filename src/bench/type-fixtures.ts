@@ -242,9 +242,9 @@ export function importOnlyTfjs(): string {
 }
 
 /**
- * How a program gets the DSL: 'source' imports dsl/index.ts as the package ships it today (the
- * compiler checks the DSL's implementation too); 'declarations' imports .d.ts files emitted from
- * it, which is what a consumer of a compiled package would check (their bodies are skipped).
+ * How a program gets the DSL: 'source' imports dsl/index.ts from the repository (the compiler
+ * checks the DSL's implementation too); 'declarations' imports 'shapefold/dsl' from the package as
+ * `npm run build` emits it, the .d.ts files a consumer's compiler reads (their bodies skipped).
  */
 export type DslVariant = 'source' | 'declarations';
 
@@ -267,7 +267,7 @@ export const CHAIN_LAYERS = 200;
 /** Module specifiers of the DSL entry as seen from a generated program, per variant. */
 export type DslImports = { readonly source: string; readonly declarations?: string };
 
-const VARIANT_SUFFIX: Record<DslVariant, string> = { source: '', declarations: ' [.d.ts]' };
+const VARIANT_SUFFIX: Record<DslVariant, string> = { source: '', declarations: ' [package]' };
 const importsName = (style: 'dsl' | 'tfjs', variant?: DslVariant) =>
   `imports only ${style}${variant === undefined ? '' : VARIANT_SUFFIX[variant]}`;
 

@@ -3,6 +3,7 @@
  * file each, and declare their options for parseArgs (./args.ts). Every failure takes one shape
  * (./failure.ts): one line and exit 1, exit 2 for a usage error, a stack trace only for a bug.
  */
+import { silenceTfjsNotice } from '../backend/select.ts';
 import { commandHelp, EXIT_OK, EXIT_USAGE, parseCommandArgs, UsageError, type Command } from './args.ts';
 import { COMMANDS } from './commands/index.ts';
 import { describeFailure } from './failure.ts';
@@ -54,6 +55,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (first.startsWith('-')) throw new UsageError(`expected a command before '${first}' (see 'shapefold --help')`);
     name = first;
     const command = findCommand(first);
+    // tfjs's "install tfjs-node" banner fires on the first tensor, e.g. reading a Layers model's
+    // weights; the CLI says which backend runs (with --verbose) instead.
+    silenceTfjsNotice();
     const args = parseCommandArgs(command, rest);
     if (args === undefined) {
       process.stdout.write(commandHelp(command));

@@ -12,6 +12,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -128,6 +129,28 @@ function tsconfig(skipLibCheck: boolean): string {
   });
 }
 
+/** A stock tfjs Layers model (conv, BN, dense) saved as model.json + weights.bin into `dir`. */
+async function saveLayersModel(dir: string): Promise<void> {
+  const net = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [8, 8, 3], filters: 4, kernelSize: 3, name: 'conv' }),
+      tf.layers.batchNormalization({ name: 'bn' }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 2, name: 'dense' }),
+    ],
+  });
+  await mkdir(dir);
+  await net.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const modelJson = { format: 'layers-model', modelTopology: artifacts.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }] };
+      await writeFile(join(dir, 'model.json'), JSON.stringify(modelJson));
+      await writeFile(join(dir, 'weights.bin'), new Uint8Array(artifacts.weightData as ArrayBuffer));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  net.dispose();
+}
+
 beforeAll(async () => {
   await mkdir(join(ROOT, '.tmp'), { recursive: true });
   work = await mkdtemp(join(ROOT, '.tmp', 'consumer-'));
@@ -151,6 +174,7 @@ beforeAll(async () => {
     writeFile(join(app, 'app.cjs'), APP_CJS),
     writeFile(join(app, 'model.mjs'), MODEL_MJS),
     readmeExample().then((code) => writeFile(join(app, 'readme.mjs'), code)),
+    saveLayersModel(join(app, 'layers')),
   ]);
 }, 600_000);
 
@@ -215,6 +239,15 @@ describe('the installed shapefold executable', () => {
     expect(fold.stdout).toMatch(/1 fold\b/);
     expect(fold.stderr).toBe('');
     expect((await run(bin(), ['check', 'folded.json'], app)).code).toBe(0);
+  });
+
+  it('checks and folds a tfjs Layers model without printing tfjs\'s banner', async () => {
+    const check = await run(bin(), ['check', 'layers/model.json'], app);
+    expect([check.code, check.stderr]).toEqual([0, '']);
+    expect(check.stdout).toMatch(/bn\s+batchNorm/);
+    const fold = await run(bin(), ['fold', 'layers/model.json', '-o', 'layers-folded'], app);
+    expect([fold.code, fold.stderr]).toEqual([0, '']);
+    expect(fold.stdout).toMatch(/1 fold\b/);
   });
 
   it('fails in one line: 1 for a bad file, 2 for a bad command line', async () => {
