@@ -31,7 +31,7 @@ const TARGET_IMAGES = 10000;
 if (import.meta.url === `file://${process.argv[1]}`) {
   const modelDir = option('model', 'examples/models/lenet-bn-fashion-mnist/model.json');
   const backend = await selectBackend();
-  const graph = await readLayersModel(modelDir);
+  const { graph } = await readLayersModel(modelDir);
   const data = loadFashionMnist(Number(option('seed', '0')));
   const tensorsBefore = tf.memory().numTensors;
   const train = toTensors(data.train);

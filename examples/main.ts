@@ -19,7 +19,7 @@ const MODEL = 'examples/models/lenet-bn-fashion-mnist/model.json';
 const RUNS = 9;
 const BATCH = 256;
 
-const graph = await readLayersModel(MODEL);
+const { graph } = await readLayersModel(MODEL);
 console.log(`${MODEL} (tfjs Layers, trained on Fashion-MNIST), as shapefold reads it:\n`);
 console.log(formatShapeTable(graph));
 

@@ -1,6 +1,7 @@
 /**
  * shapefold's machinery, for code that consumes models: the IR, run-time shapes, the tfjs
- * executor and training, the float64 reference. Models are written with `shapefold/dsl`.
+ * executor and training, the float64 reference, tfjs Layers model import and export (also
+ * `shapefold/io`). Models are written with `shapefold/dsl`.
  */
 export * from './ir/index.ts';
 export { convOutDim, convTransposeOutDim, dimEqual, evalDim, sameOutDim, type Dim } from './shape/dim.ts';
@@ -14,4 +15,4 @@ export type { Rule, Condition, PatternNode, ReplacementNode } from './algebra/ru
 export { proveRule, proveAll, formatProof, type ProofReport } from './proof/index.ts';
 export { copyParams, ParamsMismatchError } from './codegen/params.ts';
 export { dslModuleSource, CodegenError, type CodegenOptions } from './codegen/dsl-module.ts';
-export { readLayersModel } from './io/layers-import.ts';
+export * from './io/index.ts';

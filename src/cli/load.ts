@@ -14,7 +14,7 @@ import type { Graph } from '../ir/graph.ts';
 import { graphFromFileJSON } from '../ir/graph-file.ts';
 import { validateGraph } from '../ir/validate.ts';
 import { isLayersModelJSON } from '../io/layers-format.ts';
-import { readLayersModel } from '../io/layers-import.ts';
+import { readLayersModel, type LayersModelRead } from '../io/layers-model.ts';
 
 export class LoadError extends ShapefoldError {
   override readonly name = 'LoadError';
@@ -77,6 +77,11 @@ export async function isLayersModelFile(spec: string): Promise<boolean> {
 }
 
 export async function loadGraph(spec: string): Promise<Graph> {
+  return (await loadModel(spec)).graph;
+}
+
+/** The graph, and for a tfjs Layers model what was read with it (its weight quantization, warnings printed). */
+export async function loadModel(spec: string): Promise<{ readonly graph: Graph; readonly layers?: LayersModelRead }> {
   const hash = spec.lastIndexOf('#');
   const file = hash > 0 ? spec.slice(0, hash) : spec;
   const exportName = hash > 0 ? spec.slice(hash + 1) : undefined;
@@ -94,8 +99,11 @@ export async function loadGraph(spec: string): Promise<Graph> {
     } catch (error) {
       throw new LoadError(`${file}: not valid JSON (${(error as Error).message})`);
     }
-    if (isLayersModelJSON(json)) return readLayersModel(file);
-    return graphFromFileJSON(json, file);
+    if (isLayersModelJSON(json)) {
+      const layers = await readLayersModel(file, { onWarning: (message) => console.warn(`warning: ${message}`) });
+      return { graph: layers.graph, layers };
+    }
+    return { graph: await graphFromFileJSON(json, file) };
   }
   if (!MODULE_EXTENSIONS.has(extension)) {
     throw new LoadError(`${file}: expected a graph .json or a model module (.ts, .mts, .js, .mjs)`);
@@ -126,5 +134,5 @@ export async function loadGraph(spec: string): Promise<Graph> {
   }
   const graph = graphOf(value, file);
   if (graph === undefined) throw new LoadError(`${file}#${name}: not a tensor, model or graph`);
-  return graph;
+  return { graph };
 }

@@ -8,12 +8,10 @@
 import { randomBytes } from 'node:crypto';
 import { open, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { ShapefoldError } from '../ir/errors.ts';
+import { OutputPathError } from '../io/files.ts';
 import { describeSystemError } from './failure.ts';
 
-export class OutputPathError extends ShapefoldError {
-  override readonly name = 'OutputPathError';
-}
+export { OutputPathError };
 
 /** What `path` will hold: one file, or a directory of files (a Layers model). */
 export type OutputKind = 'file' | 'directory';

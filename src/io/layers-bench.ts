@@ -11,7 +11,8 @@ import { LayersModelError } from './errors.ts';
 import { LAYERS_EXPORTABLE_RULES } from './fold-rules.ts';
 import { exportLayersModel } from './layers-export.ts';
 import type { LayersModelJSON } from './layers-format.ts';
-import { importLayersModel, readLayersFiles } from './layers-import.ts';
+import { importLayersModel } from './layers-import.ts';
+import { readLayersFiles } from './layers-model.ts';
 import { loadLayersFromMemory, timeSideBySide, type SideBySide } from './predict-timing.ts';
 
 export interface LayersBenchResult extends SideBySide {

@@ -49,8 +49,6 @@
  * A conv2d tapBias (a bias that differs on the border frame) has no stock Keras layer and is a
  * LayersExportError, as are other groups, other transposed convs and the remaining norms.
  */
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { channelsFirstAxis, channelsLastAxis } from '../ir/axes.ts';
 import type { Graph, MergeFn, Node, Padding2d, Pair, ParamTensor, Shape } from '../ir/graph.ts';
 import { validateGraph } from '../ir/validate.ts';
@@ -58,12 +56,9 @@ import { resolvePadding2d } from '../reference/padding.ts';
 import { kerasActivationOf } from './activations.ts';
 import { kerasTransposeOf } from './conv-transpose.ts';
 import { LayersExportError } from './errors.ts';
-import { writeFilesAtomic } from './files.ts';
 import type { KerasLayerJSON, LayersModelJSON, WeightSpec } from './layers-format.ts';
 import { channelsFirstPerm, channelsLastPerm, composePerms, isIdentityPerm } from '../ir/axes.ts';
 import { IR_CONV_TO_KERAS, TRANSPOSE_2D, chwFeatureOfHwcRow, permute, reorderRows } from './layout.ts';
-
-export const WEIGHTS_FILE = 'weights.bin';
 
 export interface ExportedLayersModel {
   readonly modelJson: LayersModelJSON;
@@ -222,6 +217,9 @@ function convLayer(ex: Exporter, node: Conv2dNode, input: KerasRef, inShape: Sha
   };
   const bias: Record<string, ParamTensor> = a.bias ? { bias: node.params.bias as ParamTensor } : {};
   if (depthwise) {
+    if (a.dilation[0] !== 1 || a.dilation[1] !== 1) {
+      throw new LayersExportError(node.name, node.op, `is depthwise with dilation [${a.dilation.join(', ')}]; tfjs-layers 4.22's DepthwiseConv2D ignores dilation_rate`);
+    }
     const mult = a.outChannels / a.inChannels;
     const kernel = permute(weight.data, [a.inChannels, mult, a.kernel[0], a.kernel[1]], [2, 3, 0, 1]);
     return ex.layer(node.name, 'DepthwiseConv2D', { ...common, depth_multiplier: mult }, [from], { depthwise_kernel: kernel, ...bias });
@@ -741,18 +739,9 @@ export function exportLayersModel(graph: Graph, modelName = 'shapefold'): Export
         keras_version: 'tfjs-layers 4.22.0',
         backend: 'tensor_flow.js',
       },
-      weightsManifest: [{ paths: [WEIGHTS_FILE], weights: ex.specs }],
+      // The weights are float32 here; layers-model.ts stores them (quantized, sharded) and names the files.
+      weightsManifest: [{ paths: [], weights: ex.specs }],
     },
     weightData: data.buffer,
   };
-}
-
-/** Writes `dir`/model.json and `dir`/weights.bin; a failure leaves neither half-written. */
-export async function writeLayersModel(dir: string, graph: Graph): Promise<void> {
-  const { modelJson, weightData } = exportLayersModel(graph);
-  await mkdir(dir, { recursive: true });
-  await writeFilesAtomic([
-    [join(dir, WEIGHTS_FILE), new Uint8Array(weightData)],
-    [join(dir, 'model.json'), `${JSON.stringify(modelJson)}\n`],
-  ]);
 }

@@ -48,8 +48,6 @@
  * Anything else is a LayersModelError naming the file, layer, class and field.
  */
 import * as tf from '@tensorflow/tfjs';
-import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import { ShapefoldError } from '../ir/errors.ts';
 import { channelsFirstAxis } from '../ir/axes.ts';
 import type { DropoutKind, Graph, MergeFn, Node, Padding2d, Pair, ParamTensor, Shape } from '../ir/graph.ts';
@@ -59,7 +57,15 @@ import { resolvePadding2d } from '../reference/padding.ts';
 import { irActivationOf, KERAS_ACTIVATIONS } from './activations.ts';
 import { LayersModelError } from './errors.ts';
 import { transposeAxisOf } from './conv-transpose.ts';
-import { decodeWeights, isLayersModelJSON, type KerasLayerJSON, type LayersModelJSON, type WeightData, type WeightSpec } from './layers-format.ts';
+import {
+  MAX_PARAMETERS,
+  checkLayersModelJSON,
+  decodeWeights,
+  readManifest,
+  splitWeightData,
+  type KerasLayerJSON,
+  type WeightData,
+} from './layers-format.ts';
 import { channelsFirstPerm, channelsLastPerm, composePerms, isIdentityPerm } from '../ir/axes.ts';
 import { KERAS_CONV_TO_IR, TRANSPOSE_2D, filled, hwcRowOfChwFeature, permute, reorderRows } from './layout.ts';
 
@@ -77,10 +83,16 @@ interface Value {
   readonly hwc?: { readonly channels: number; readonly height: number; readonly width: number };
 }
 
+export interface ImportOptions {
+  /** Called with each warning (a one-line message naming file, layer and field); default: console.warn. */
+  readonly onWarning?: (message: string) => void;
+}
+
 class Importer {
   readonly nodes: Node[] = [];
   readonly shapes = new Map<string, Shape>();
-  readonly usedWeights = new Set<string>();
+  /** Manifest weight -> the layer that reads it: each weight belongs to exactly one layer. */
+  readonly usedWeights = new Map<string, string>();
   /** The first node made for each parameterized part of a layer (`${scope}${layer}#${k}`): later calls tie to it. */
   readonly paramOwners = new Map<string, string>();
   /** Graph inputs, in order. */
@@ -91,6 +103,7 @@ class Importer {
   constructor(
     readonly source: string,
     readonly weights: ReadonlyMap<string, ParamTensor>,
+    readonly onWarning: (message: string) => void,
   ) {}
 
   add(node: Node): Value {
@@ -122,6 +135,19 @@ class LayerContext {
 
   fail(field: string | undefined, problem: string): never {
     throw new LayersModelError({ source: this.importer.source, layer: `${this.scope}${this.name}`, className: this.layer.class_name, field }, problem);
+  }
+
+  /** A one-line warning in the same shape as an error: the model imports, but the user must know. */
+  warn(field: string, problem: string): void {
+    this.importer.onWarning(new LayersModelError({ source: this.importer.source, layer: `${this.scope}${this.name}`, className: this.layer.class_name, field }, problem).message);
+  }
+
+  /** A parameter the file implies but does not store (beta 0 when center is false), bounded like stored ones. */
+  filled(count: number, value: number): ParamTensor {
+    if (!Number.isSafeInteger(count) || count < 0 || count > MAX_PARAMETERS) {
+      this.fail(undefined, `would need a parameter of ${count} values; shapefold reads at most ${MAX_PARAMETERS}`);
+    }
+    return filled(count, value);
   }
 
   get config(): Record<string, unknown> {
@@ -183,7 +209,11 @@ class LayerContext {
   find(suffix: string): [name: string, weight: ParamTensor] {
     const full = `${this.name}/${suffix}`;
     let found = this.importer.weights.has(full) ? full : undefined;
-    found ??= [...this.importer.weights.keys()].find((k) => k.endsWith(`/${full}`) || k === `${full}:0`);
+    if (found === undefined) {
+      const scoped = [...this.importer.weights.keys()].filter((k) => k.endsWith(`/${full}`) || k === `${full}:0`);
+      if (scoped.length > 1) this.fail(`weight '${full}'`, `is ambiguous: the manifest has ${scoped.map((k) => `'${k}'`).join(' and ')}`);
+      found = scoped[0];
+    }
     if (found === undefined) this.fail(`weight '${full}'`, 'is missing from the weights manifest');
     return [found as string, this.importer.weights.get(found as string) as ParamTensor];
   }
@@ -193,7 +223,10 @@ class LayerContext {
     if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i])) {
       this.fail(`weight '${found}'`, `has shape [${w.shape.join(', ')}], expected [${shape.join(', ')}]`);
     }
-    this.importer.usedWeights.add(found);
+    const reader = this.importer.usedWeights.get(found);
+    const self = `${this.scope}${this.name}`;
+    if (reader !== undefined && reader !== self) this.fail(`weight '${found}'`, `is already the weight of layer '${reader}'; a weight belongs to one layer`);
+    this.importer.usedWeights.set(found, self);
     return w;
   }
 
@@ -322,8 +355,22 @@ function convCommon(ctx: LayerContext) {
   return { kernel, stride, dilation, bias: ctx.bool('use_bias', true) };
 }
 
-function depthwise(ctx: LayerContext, x: Value, name: string, bias: boolean): Value {
-  const { kernel, stride, dilation } = convCommon(ctx);
+/**
+ * A depthwise conv. tfjs-layers 4.22's DepthwiseConv2D passes no dilation to its kernel (nor to
+ * its output shape), so a dilated one runs undilated in tfjs: it is imported as tfjs runs it,
+ * with a warning. SeparableConv2D does honour its dilation.
+ */
+function depthwise(ctx: LayerContext, x: Value, name: string, bias: boolean, dilationRan: 'honoured' | 'ignored'): Value {
+  const common = convCommon(ctx);
+  const { kernel, stride } = common;
+  let dilation = common.dilation;
+  if (dilationRan === 'ignored' && (dilation[0] !== 1 || dilation[1] !== 1)) {
+    ctx.warn(
+      'config.dilation_rate',
+      `is [${dilation.join(', ')}], which tfjs-layers 4.22's DepthwiseConv2D ignores (it runs dilation 1): imported as tfjs computes it, undilated`,
+    );
+    dilation = [1, 1];
+  }
   const cin = ctx.channels(x);
   // tfjs-layers 4.22 leaves depth_multiplier out of a SeparableConv2D's saved config: the kernel says it.
   const mult = ctx.config.depth_multiplier === undefined ? (ctx.find('depthwise_kernel')[1].shape[3] ?? 1) : ctx.number('depth_multiplier');
@@ -399,11 +446,11 @@ const HANDLERS: Record<string, Handler> = {
   },
   DepthwiseConv2D: (ctx, inputs) => {
     const x = ctx.plain(one(ctx, inputs), 'pads');
-    return ctx.activation(depthwise(ctx, x, ctx.name, ctx.bool('use_bias', true)));
+    return ctx.activation(depthwise(ctx, x, ctx.name, ctx.bool('use_bias', true), 'ignored'));
   },
   SeparableConv2D: (ctx, inputs) => {
     const x = ctx.plain(one(ctx, inputs), 'pads');
-    const dw = depthwise(ctx, x, `${ctx.name}_depthwise`, false);
+    const dw = depthwise(ctx, x, `${ctx.name}_depthwise`, false, 'honoured');
     const mid = ctx.channels(dw);
     const filters = ctx.number('filters');
     const bias = ctx.bool('use_bias', true);
@@ -463,7 +510,7 @@ const HANDLERS: Record<string, Handler> = {
     const swap = Array.from({ length: rank }, (_, i) => (i === 1 ? axis : i === axis ? 1 : i));
     const x = ctx.transposed(input, swap, `${ctx.name}_axis_in`);
     const c = ctx.channels(x, false);
-    const zeroOrOne = (field: string, weight: string, value: number) => (ctx.bool(field, true) ? ctx.weight(weight, [c]) : filled(c, value));
+    const zeroOrOne = (field: string, weight: string, value: number) => (ctx.bool(field, true) ? ctx.weight(weight, [c]) : ctx.filled(c, value));
     const bn = ctx.add({
       name: ctx.name,
       op: 'batchNorm',
@@ -941,8 +988,14 @@ function inputNode(importer: Importer, layer: KerasLayerJSON, name: string, scop
     ctx.fail('config.batch_input_shape', `must be [batch, H, W, C], [batch, L, C] or [batch, features], got ${JSON.stringify(shape)}`);
   }
   const dims = shape as (number | null)[];
+  dims.forEach((d, i) => {
+    if (d !== null && (!Number.isSafeInteger(d) || d < 1)) ctx.fail(`config.batch_input_shape[${i}]`, `must be a positive integer or null, got ${JSON.stringify(d)}`);
+  });
   const channels = dims[dims.length - 1];
   if (typeof channels !== 'number') ctx.fail('config.batch_input_shape', 'needs a known channel count (last dim)');
+  // tfjs would feed an int32 input to the next layer as int32 (Dense casts, conv refuses): not the float model shapefold builds.
+  const dtype = layer.config?.dtype ?? 'float32';
+  if (dtype !== 'float32') ctx.fail('config.dtype', `is ${JSON.stringify(dtype)}; shapefold imports float32 inputs only`);
   const spatial = dims.length === 4 ? [dims[1] ?? 'H', dims[2] ?? 'W'] : dims.length === 3 ? [dims[1] ?? 'L'] : [];
   const value = importer.add({ name, op: 'input', inputs: [], attrs: { shape: [dims[0] ?? 'N', channels as number, ...spatial] }, params: {} });
   importer.inputs.push(value.node);
@@ -1035,8 +1088,9 @@ function callModel(importer: Importer, model: Topology, scope: string, args: rea
 }
 
 /**
- * Converts a parsed model.json and its weight data (the manifest's files, in order, as one
- * buffer or a list) into a validated IR graph. `source` names the model in every error.
+ * Converts a parsed model.json and its weight data (each manifest group's files in order,
+ * concatenated, as one buffer or a list) into a validated IR graph. `source` names the model
+ * in every error. Every manifest weight must be read by exactly one layer.
  *
  * Models nest: a Sequential or functional model used as a layer of another is imported in place,
  * its layers keeping their names, its errors naming the path ('encoder/conv1'). A layer called
@@ -1044,18 +1098,42 @@ function callModel(importer: Importer, model: Topology, scope: string, args: rea
  * set of nodes per call, each later parameterized node `tiedTo` the first call's: one set of
  * weights, which no fold rewrites.
  */
-export function importLayersModel(modelJson: unknown, weightData: WeightData, source = 'model.json'): Graph {
-  if (!isLayersModelJSON(modelJson)) throw new LayersModelError({ source }, 'is not a tfjs Layers model (needs modelTopology and weightsManifest)');
-  if (!Array.isArray(modelJson.weightsManifest)) throw new LayersModelError({ source, field: 'weightsManifest' }, 'must be a list of weight groups');
-  const specs: WeightSpec[] = modelJson.weightsManifest.flatMap((g) => (Array.isArray(g?.weights) ? g.weights : []));
-  const importer = new Importer(source, decodeWeights(specs, weightData, source));
-  const topology = readTopology(modelJson.modelTopology, source, { field: 'modelTopology.' });
+export function importLayersModel(modelJson: unknown, weightData: WeightData, source = 'model.json', options: ImportOptions = {}): Graph {
+  const json = checkLayersModelJSON(modelJson, source);
+  const manifest = readManifest(json.weightsManifest, source);
+  return importLayersTopology(json.modelTopology, decodeWeights(manifest, splitWeightData(manifest, weightData, source), source), source, options);
+}
+
+/** Which config field, when false, means a layer stores no such weight (a contradiction when the weight is there). */
+const WEIGHT_SWITCHES: Readonly<Record<string, string>> = { beta: 'center', gamma: 'scale', bias: 'use_bias' };
+
+function checkAllWeightsRead(importer: Importer, layers: readonly KerasLayerJSON[]): void {
+  const byName = new Map(layers.map((l, i) => [layerName(l, i), l]));
+  for (const name of importer.weights.keys()) {
+    if (importer.usedWeights.has(name)) continue;
+    const parts = name.replace(/:0$/, '').split('/');
+    const owner = parts.slice(0, -1).reverse().find((p) => byName.has(p));
+    const layer = owner === undefined ? undefined : byName.get(owner);
+    const suffix = parts.at(-1) ?? '';
+    const field = `weight '${name}'`;
+    if (layer === undefined || owner === undefined) throw new LayersModelError({ source: importer.source, field }, 'is in the weights manifest but no layer of the model reads it');
+    const switchField = WEIGHT_SWITCHES[suffix];
+    const switched = switchField !== undefined && layer.config?.[switchField] === false ? ` (config.${switchField} is false)` : '';
+    throw new LayersModelError({ source: importer.source, layer: owner, className: layer.class_name, field }, `is in the weights manifest but the layer does not read it${switched}`);
+  }
+}
+
+/** The graph of a Keras model topology whose weights are already decoded (`weights` by manifest name). */
+export function importLayersTopology(modelTopology: unknown, weights: ReadonlyMap<string, ParamTensor>, source: string, options: ImportOptions = {}): Graph {
+  const importer = new Importer(source, weights, options.onWarning ?? ((message) => console.warn(`shapefold: ${message}`)));
+  const topology = readTopology(modelTopology, source, { field: 'modelTopology.' });
   const outputs = callModel(importer, topology, '', undefined).map((value, i) => {
     const name = topology.outputs[i][0];
     const layer = topology.layers.find((l, k) => layerName(l, k) === name) ?? { class_name: 'Layer', config: {} };
     return new LayerContext(importer, layer, name).plain(value).node;
   });
   if (outputs.length === 0) throw new LayersModelError({ source, field: 'output_layers' }, 'the model has no layers or outputs');
+  checkAllWeightsRead(importer, topology.layers);
   const graph: Graph = { nodes: withoutDeadNodes(importer.nodes, outputs), inputs: importer.inputs, outputs: [...new Set(outputs)] };
   try {
     validateGraph(graph);
@@ -1064,40 +1142,4 @@ export function importLayersModel(modelJson: unknown, weightData: WeightData, so
     throw error;
   }
   return graph;
-}
-
-/** The parsed `model.json` and its weight files' bytes (manifest paths, relative to the model.json). */
-export async function readLayersFiles(path: string): Promise<{ readonly json: LayersModelJSON; readonly weightData: ArrayBuffer[] }> {
-  const read = async (file: string, what: string) => {
-    try {
-      return await readFile(file);
-    } catch (error) {
-      throw new LayersModelError({ source: path, field: what }, `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-    }
-  };
-  let json: unknown;
-  try {
-    json = JSON.parse((await read(path, 'model.json')).toString('utf8'));
-  } catch (error) {
-    if (error instanceof LayersModelError) throw error;
-    throw new LayersModelError({ source: path }, `is not valid JSON (${(error as Error).message})`);
-  }
-  if (!isLayersModelJSON(json) || !Array.isArray(json.weightsManifest)) {
-    throw new LayersModelError({ source: path }, 'is not a tfjs Layers model (needs modelTopology and weightsManifest)');
-  }
-  const buffers: ArrayBuffer[] = [];
-  for (const [g, group] of json.weightsManifest.entries()) {
-    if (!Array.isArray(group?.paths)) throw new LayersModelError({ source: path, field: `weightsManifest[${g}].paths` }, 'must be a list of file names');
-    for (const file of group.paths) {
-      const bytes = await read(resolve(dirname(path), file), `weightsManifest[${g}].paths`);
-      buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
-    }
-  }
-  return { json, weightData: buffers };
-}
-
-/** Reads `model.json` and its weight files (manifest paths, relative to the model.json). */
-export async function readLayersModel(path: string): Promise<Graph> {
-  const { json, weightData } = await readLayersFiles(path);
-  return importLayersModel(json, weightData, path);
 }

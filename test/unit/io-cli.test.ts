@@ -62,7 +62,7 @@ describe('shapefold on tfjs Layers files', () => {
     // 5 BatchNormalizations, and the head's Dropout bypassed at inference.
     expect(printed).toMatch(/6 folds/);
     expect(printed).toMatch(/dropout-at-inference/);
-    expect((await readdir(out)).sort()).toEqual(['model.json', 'weights.bin']);
+    expect((await readdir(out)).sort()).toEqual(['group1-shard1of1.bin', 'model.json']);
     const saved = await readSaved(out);
     const classes = (saved.modelJson.modelTopology as { config: { layers: { class_name: string }[] } }).config.layers.map((l) => l.class_name);
     expect(classes).not.toContain('BatchNormalization');

@@ -108,8 +108,8 @@ describe('files', () => {
     const saved = await saveToMemory(model);
     const graph = importLayersModel(saved.modelJson, saved.weightData);
     await writeLayersModel(join(dir, 'out'), graph);
-    expect((await readdir(join(dir, 'out'))).sort()).toEqual(['model.json', 'weights.bin']);
-    const again = await readLayersModel(join(dir, 'out', 'model.json'));
+    expect((await readdir(join(dir, 'out'))).sort()).toEqual(['group1-shard1of1.bin', 'model.json']);
+    const { graph: again } = await readLayersModel(join(dir, 'out', 'model.json'));
     const x = randomInput([1, 12, 12, 4], 5);
     expectCloseTo(runOurs(again, x), predict(model, x), 'files');
     x.dispose();

@@ -2,7 +2,7 @@
 import { dirname, relative, resolve } from 'node:path';
 import { dslModuleSource } from '../../codegen/dsl-module.ts';
 import { writeFilesAtomic } from '../../io/files.ts';
-import { readLayersModel } from '../../io/layers-import.ts';
+import { readLayersModel } from '../../io/layers-model.ts';
 import { defineCommand, helpHint, UsageError } from '../args.ts';
 import { assertWritable } from '../output-path.ts';
 import { createProgress } from '../progress.ts';
@@ -25,7 +25,7 @@ export const codegenCommand = defineCommand({
     if (out === undefined) throw new UsageError(`missing -o <model.ts> ${helpHint('codegen')}`);
     await assertWritable(out, 'file');
     const progress = createProgress(process.stderr, values);
-    const graph = await progress.stage(`import ${spec}`, () => readLayersModel(spec!));
+    const graph = await progress.stage(`import ${spec}`, async () => (await readLayersModel(spec!)).graph);
     let weightsPath = relative(dirname(resolve(out)), resolve(spec!)).replaceAll('\\', '/');
     if (!weightsPath.startsWith('.')) weightsPath = `./${weightsPath}`;
     const source = dslModuleSource(graph, { source: spec!, weightsPath });

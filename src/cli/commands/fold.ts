@@ -4,9 +4,9 @@ import { FoldProbeError, foldGraph, formatFoldReport, type FoldMode, type FoldRe
 import { writeGraphFile } from '../../ir/graph-file.ts';
 import { LAYERS_FOLD_OPTIONS } from '../../io/fold-rules.ts';
 import { writeFilesAtomic } from '../../io/files.ts';
-import { writeLayersModel } from '../../io/layers-export.ts';
+import { writeLayersModel } from '../../io/layers-model.ts';
 import { defineCommand, helpHint, oneOf, UsageError } from '../args.ts';
-import { isLayersModelFile, loadGraph, MODEL_SPEC_HELP } from '../load.ts';
+import { isLayersModelFile, loadModel, MODEL_SPEC_HELP } from '../load.ts';
 import { assertWritable } from '../output-path.ts';
 import { createProgress } from '../progress.ts';
 import { foldReportHtml } from '../../report/html.ts';
@@ -28,7 +28,8 @@ export const foldCommand = defineCommand({
     MODEL_SPEC_HELP,
     '',
     'The report lists every fold, and why each remaining norm stays. --format layers (the default',
-    'for a Layers input) writes <out>/model.json and <out>/weights.bin, a stock tfjs Layers model;',
+    'for a Layers input) writes <out>/model.json and its weight shards (group1-shard1of1.bin, ...), a',
+    'stock tfjs Layers model stored like the input (float32, or its uint8/uint16/float16 quantization);',
     '--format graph writes <out>, the graph as JSON, and beside it <name>.weights.bin (float32).',
   ].join('\n'),
   options: {
@@ -70,7 +71,7 @@ export const foldCommand = defineCommand({
       timings.push({ label, ms: performance.now() - start });
       return value;
     };
-    const graph = await timed('import', () => progress.stage(`import ${spec}`, () => loadGraph(spec!)));
+    const { graph, layers } = await timed('import', () => progress.stage(`import ${spec}`, () => loadModel(spec!)));
     if (probe !== 'off') {
       const backend = await selectBackend(backendName === undefined ? {} : { backend: backendName });
       if (values.verbose === true) {
@@ -97,7 +98,8 @@ export const foldCommand = defineCommand({
     }
     await timed('export', () =>
       progress.stage(`export ${out}`, async () => {
-        if (format === 'layers') await writeLayersModel(out, result.graph);
+        // The input's weight storage (float32 or its quantization) is kept.
+        if (format === 'layers') await writeLayersModel(out, result.graph, { quantize: layers?.quantization ?? null });
         else await writeGraphFile(out, result.graph);
       }),
     );
