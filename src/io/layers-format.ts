@@ -89,8 +89,8 @@ export interface Manifest {
 const describe = (v: unknown) => (v === undefined ? 'missing' : JSON.stringify(v) ?? String(v));
 
 function checkQuantization(q: unknown, fail: (field: string, problem: string) => never): QuantizationSpec | undefined {
-  if (q === undefined || q === null) return undefined;
-  if (typeof q !== 'object' || Array.isArray(q)) return fail('quantization', `must be { dtype, min?, scale? }, got ${describe(q)}`);
+  if (q === undefined) return undefined;
+  if (typeof q !== 'object' || q === null || Array.isArray(q)) return fail('quantization', `must be { dtype, min?, scale? }, got ${describe(q)}`);
   const { dtype, min, scale, original_dtype: original } = q as Record<string, unknown>;
   if (!isWeightQuantization(dtype)) return fail('quantization.dtype', `is ${describe(dtype)}; supported: uint8, uint16, float16`);
   if (original !== undefined && original !== 'float32') return fail('quantization.original_dtype', `is ${describe(original)}; only float32 weights are read`);

@@ -218,6 +218,7 @@ describe('strict reading: each violation one named line', () => {
     ['uint8 with scale 0', (j) => (j.weightsManifest[0].weights[0].quantization = { dtype: 'uint8', min: 0, scale: 0 }), /\.quantization\.scale must be a positive finite number for uint8, got 0/],
     ['uint16 with a string min', (j) => (j.weightsManifest[0].weights[0].quantization = { dtype: 'uint16', min: '0', scale: 1 }), /\.quantization\.min must be a finite number for uint16, got "0"/],
     ['float16 with a scale', (j) => (j.weightsManifest[0].weights[0].quantization = { dtype: 'float16', scale: 1 }), /\.quantization is float16, which has no min or scale/],
+    ['a null quantization', (j) => (j.weightsManifest[0].weights[0].quantization = null), /\('stem\/kernel'\)\.quantization must be \{ dtype, min\?, scale\? \}, got null/],
     ['a graph model', (j) => ((j.format = 'graph-model'), (j.modelTopology = { node: [] })), /^net\/model\.json: is a tfjs graph model \(format 'graph-model'.*shapefold reads tfjs Layers models/],
     ['another format', (j) => (j.format = 'keras-v3'), /^net\/model\.json: format is "keras-v3"; shapefold reads 'layers-model'$/],
   ])('%s', (_, edit, message) => {
@@ -295,7 +296,7 @@ describe('DepthwiseConv2D with dilation: imported as tfjs-layers runs it', () =>
     m.dispose();
   });
 
-  it('the exporter refuses a dilated depthwise conv rather than write one tfjs would run undilated', () => {
+  it('the exporter refuses a dilated depthwise conv rather than write one tfjs would run undilated', async () => {
     const g: Graph = {
       nodes: [
         { name: 'x', op: 'input', inputs: [], attrs: { shape: ['N', 2, 8, 8] }, params: {} },
@@ -310,8 +311,8 @@ describe('DepthwiseConv2D with dilation: imported as tfjs-layers runs it', () =>
       inputs: ['x'],
       outputs: ['dw'],
     };
-    expect(() => writeLayersModel(g)).rejects.toThrow(LayersExportError);
-    return expect(writeLayersModel(g)).rejects.toThrow(/conv2d 'dw': cannot be written as a tfjs Layers model: is depthwise with dilation \[2, 2\]; tfjs-layers 4\.22's DepthwiseConv2D ignores dilation_rate/);
+    await expect(writeLayersModel(g)).rejects.toThrow(LayersExportError);
+    await expect(writeLayersModel(g)).rejects.toThrow(/conv2d 'dw': cannot be written as a tfjs Layers model: is depthwise with dilation \[2, 2\]; tfjs-layers 4\.22's DepthwiseConv2D ignores dilation_rate/);
   });
 });
 
