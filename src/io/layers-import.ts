@@ -898,6 +898,24 @@ const isRef = (e: unknown): e is unknown[] =>
 const toRef = (e: unknown[]): Ref => [e[0] as string, (e[1] ?? 0) as number, (e[2] ?? 0) as number];
 
 /**
+ * A layer entry's own fields, before any handler reads it: a class name, a config object, one
+ * name (`config.name`; a functional model's entries repeat it as `name`, which must agree) and a
+ * list of inbound nodes.
+ */
+function checkLayerEntry(l: unknown, at: string, functional: boolean, fail: (field: string, problem: string) => never): void {
+  if (typeof l !== 'object' || l === null || Array.isArray(l)) return fail(at, `must be a layer { class_name, config }, got ${JSON.stringify(l)}`);
+  const { class_name: className, config, name, inbound_nodes: inbound } = l as Record<string, unknown>;
+  if (typeof className !== 'string') fail(`${at}.class_name`, `must be a string, got ${JSON.stringify(className) ?? 'missing'}`);
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) fail(`${at}.config`, `must be an object, got ${JSON.stringify(config) ?? 'missing'}`);
+  const configName = (config as Record<string, unknown>).name;
+  if (typeof configName !== 'string' || configName === '') fail(`${at}.config.name`, `must be the layer's name, got ${JSON.stringify(configName) ?? 'missing'}`);
+  // tfjs-layers links a functional model's layers by this name (and loops forever without it).
+  if (functional && name === undefined) fail(`${at}.name`, 'is missing; a functional model names each layer entry');
+  if (name !== undefined && name !== configName) fail(`${at}.name`, `is ${JSON.stringify(name)}, but config.name is ${JSON.stringify(configName)}`);
+  if (inbound !== undefined && !Array.isArray(inbound)) fail(`${at}.inbound_nodes`, `must be a list, got ${JSON.stringify(inbound)}`);
+}
+
+/**
  * A model config: the file's (`modelTopology`, or its `model_config` in files converted from
  * Keras HDF5), or a nested model's layer JSON. `site` is where its errors point.
  */
@@ -911,9 +929,8 @@ function readTopology(json: unknown, source: string, site: { readonly field: str
   const config = model.config as Record<string, unknown> | unknown[] | undefined;
   const layers = (Array.isArray(config) ? config : config?.layers) as KerasLayerJSON[] | undefined;
   if (!Array.isArray(layers)) return fail('config.layers', 'must be a list of layers');
-  layers.forEach((l, i) => {
-    if (typeof l !== 'object' || l === null || typeof l.class_name !== 'string') fail(`config.layers[${i}]`, 'must be a layer { class_name, config }');
-  });
+  if (!Array.isArray(config) && typeof config?.name !== 'string') fail('config.name', `must be the model's name, got ${JSON.stringify(config?.name) ?? 'missing'}`);
+  layers.forEach((l, i) => checkLayerEntry(l, `config.layers[${i}]`, className !== 'Sequential', fail));
   if (className === 'Sequential') {
     const last: Ref[] = layers.length === 0 ? [] : [[layerName(layers[layers.length - 1], layers.length - 1), 0, 0]];
     return { className, layers, inputs: [], outputs: last };
@@ -923,8 +940,13 @@ function readTopology(json: unknown, source: string, site: { readonly field: str
   }
   const ends = (field: 'input_layers' | 'output_layers'): Ref[] => {
     const list = (config as Record<string, unknown>)[field];
-    if (!Array.isArray(list) || !list.every(isRef)) return fail(`config.${field}`, 'must be a list of [layer, node, tensor]');
-    return list.map(toRef);
+    if (!Array.isArray(list) || !list.every(isRef)) return fail(`config.${field}`, `must be a list of [layer, node, tensor], got ${JSON.stringify(list)}`);
+    const refs = list.map(toRef);
+    // Keras allows one tensor twice here; tfjs-layers 4.22 fails to load such a model.
+    const keys = refs.map((r) => r.join('/'));
+    const twice = refs.find((_, i) => keys.indexOf(keys[i]) !== i);
+    if (twice !== undefined) fail(`config.${field}`, `lists [${twice.join(', ')}] twice; tfjs-layers cannot load that`);
+    return refs;
   };
   return { className: 'Functional', layers, inputs: ends('input_layers'), outputs: ends('output_layers') };
 }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { selectBackend } from '../../src/backend/index.ts';
 import { main } from '../../src/cli/main.ts';
 import { createRng } from '../../src/ir/init.ts';
-import type { LayersModelJSON } from '../../src/io/index.ts';
+import { readLayersModel, writeLayersModel, type LayersModelJSON } from '../../src/io/index.ts';
 import { loadFromMemory, mobileNetV1, randomizeWeights, saveToMemory } from './io-fixtures.ts';
 
 let dir: string;
@@ -74,6 +74,19 @@ describe('shapefold on tfjs Layers files', () => {
     expect(Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]))) / scale).toBeLessThanOrEqual(1e-5);
     x.dispose();
     folded.dispose();
+  });
+
+  it('fold keeps the input weights\' quantization and replaces a previous output whole', async () => {
+    const quantized = join(dir, 'quantized');
+    const { graph } = await readLayersModel(join(dir, 'in', 'model.json'));
+    await writeLayersModel(quantized, graph, { quantize: 'uint8', shardSize: 1000 });
+    const out = join(dir, 'folded-uint8');
+    await writeLayersModel(out, graph, { shardSize: 500 });
+    const { code } = await run(['fold', join(quantized, 'model.json'), '-o', out, '--no-probe']);
+    expect(code).toBe(0);
+    const json = JSON.parse(await readFile(join(out, 'model.json'), 'utf8')) as LayersModelJSON;
+    expect(new Set(json.weightsManifest[0].weights.map((w) => w.quantization?.dtype))).toEqual(new Set(['uint8']));
+    expect((await readdir(out)).sort()).toEqual([...json.weightsManifest[0].paths, 'model.json'].sort());
   });
 
   it('fold --format graph writes the shapefold graph JSON instead', async () => {

@@ -219,6 +219,9 @@ describe('strict reading: each violation one named line', () => {
     ['uint16 with a string min', (j) => (j.weightsManifest[0].weights[0].quantization = { dtype: 'uint16', min: '0', scale: 1 }), /\.quantization\.min must be a finite number for uint16, got "0"/],
     ['float16 with a scale', (j) => (j.weightsManifest[0].weights[0].quantization = { dtype: 'float16', scale: 1 }), /\.quantization is float16, which has no min or scale/],
     ['a null quantization', (j) => (j.weightsManifest[0].weights[0].quantization = null), /\('stem\/kernel'\)\.quantization must be \{ dtype, min\?, scale\? \}, got null/],
+    ['a layer name that disagrees with config.name', (j) => (layers(j)[1].name = 7), /^net\/model\.json: modelTopology\.config\.layers\[1\]\.name is 7, but config\.name is "stem"$/],
+    ['a layer without a config', (j) => delete layers(j)[1].config, /modelTopology\.config\.layers\[1\]\.config must be an object, got missing/],
+    ['a model without a name', (j) => delete j.modelTopology.config.name, /modelTopology\.config\.name must be the model's name, got missing/],
     ['a graph model', (j) => ((j.format = 'graph-model'), (j.modelTopology = { node: [] })), /^net\/model\.json: is a tfjs graph model \(format 'graph-model'.*shapefold reads tfjs Layers models/],
     ['another format', (j) => (j.format = 'keras-v3'), /^net\/model\.json: format is "keras-v3"; shapefold reads 'layers-model'$/],
   ])('%s', (_, edit, message) => {
