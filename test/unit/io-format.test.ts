@@ -220,6 +220,7 @@ describe('strict reading: each violation one named line', () => {
     ['float16 with a scale', (j) => (j.weightsManifest[0].weights[0].quantization = { dtype: 'float16', scale: 1 }), /\.quantization is float16, which has no min or scale/],
     ['a null quantization', (j) => (j.weightsManifest[0].weights[0].quantization = null), /\('stem\/kernel'\)\.quantization must be \{ dtype, min\?, scale\? \}, got null/],
     ['a layer name that disagrees with config.name', (j) => (layers(j)[1].name = 7), /^net\/model\.json: modelTopology\.config\.layers\[1\]\.name is 7, but config\.name is "stem"$/],
+    ['a functional layer entry without its name', (j) => delete layers(j)[1].name, /modelTopology\.config\.layers\[1\]\.name is missing; a functional model names each layer entry$/],
     ['a layer without a config', (j) => delete layers(j)[1].config, /modelTopology\.config\.layers\[1\]\.config must be an object, got missing/],
     ['a model without a name', (j) => delete j.modelTopology.config.name, /modelTopology\.config\.name must be the model's name, got missing/],
     ['a graph model', (j) => ((j.format = 'graph-model'), (j.modelTopology = { node: [] })), /^net\/model\.json: is a tfjs graph model \(format 'graph-model'.*shapefold reads tfjs Layers models/],
