@@ -83,6 +83,9 @@ interface Value {
   readonly hwc?: { readonly channels: number; readonly height: number; readonly width: number };
 }
 
+/** The most values one tensor of a sample may hold (2^28, 1 GiB as float32): a file's sizes never drive a larger allocation. */
+const MAX_TENSOR_VALUES = 2 ** 28;
+
 export interface ImportOptions {
   /** Called with each warning (a one-line message naming file, layer and field); default: console.warn. */
   readonly onWarning?: (message: string) => void;
@@ -110,12 +113,18 @@ class Importer {
     let name = node.name;
     for (let k = 1; this.shapes.has(name); k++) name = `${node.name}_${k}`;
     const named = { ...node, name } as Node;
+    let shape: Shape;
     try {
-      this.shapes.set(name, inferNodeShape(named, named.inputs.map((i) => this.shapes.get(i) as Shape)));
+      shape = inferNodeShape(named, named.inputs.map((i) => this.shapes.get(i) as Shape));
     } catch (error) {
       if (error instanceof ShapefoldError) error.message = `${this.source}: ${error.message}`;
       throw error;
     }
+    const values = shape.slice(1).reduce<number>((n, d) => (typeof d === 'number' ? n * d : n), 1);
+    if (values > MAX_TENSOR_VALUES) {
+      throw new LayersModelError({ source: this.source }, `'${name}' (${node.op}) would output [${shape.join(', ')}], ${values} values per sample; shapefold reads models whose tensors hold at most ${MAX_TENSOR_VALUES}`);
+    }
+    this.shapes.set(name, shape);
     this.nodes.push(named);
     return { node: name };
   }
@@ -192,7 +201,7 @@ class LayerContext {
     const p = this.config[field] ?? fallback;
     const side = (v: unknown): readonly [number, number] | undefined =>
       typeof v === 'number' ? [v, v] : Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' ? [v[0], v[1] as number] : undefined;
-    const rows = typeof p === 'number' ? [p, p] : side(Array.isArray(p) ? p[0] : undefined);
+    const rows = typeof p === 'number' ? [p, p] : side(Array.isArray(p) && p.length === 2 ? p[0] : undefined);
     const cols = typeof p === 'number' ? [p, p] : side(Array.isArray(p) ? p[1] : undefined);
     const all = [rows?.[0], rows?.[1], cols?.[0], cols?.[1]];
     if (!all.every((v) => Number.isSafeInteger(v) && (v as number) >= 0)) {
@@ -892,8 +901,9 @@ const MODEL_CLASSES = ['Sequential', 'Model', 'Functional'];
 
 const layerName = (l: KerasLayerJSON, i: number) => (typeof l.config?.name === 'string' ? l.config.name : (l.name ?? `layer_${i}`));
 
+// tfjs-layers reads the node and tensor indices without defaults: both must be there.
 const isRef = (e: unknown): e is unknown[] =>
-  Array.isArray(e) && typeof e[0] === 'string' && [e[1] ?? 0, e[2] ?? 0].every((k) => Number.isSafeInteger(k) && (k as number) >= 0);
+  Array.isArray(e) && typeof e[0] === 'string' && [e[1], e[2]].every((k) => Number.isSafeInteger(k) && (k as number) >= 0);
 
 const toRef = (e: unknown[]): Ref => [e[0] as string, (e[1] ?? 0) as number, (e[2] ?? 0) as number];
 
@@ -912,7 +922,10 @@ function checkLayerEntry(l: unknown, at: string, functional: boolean, fail: (fie
   // tfjs-layers links a functional model's layers by this name (and loops forever without it).
   if (functional && name === undefined) fail(`${at}.name`, 'is missing; a functional model names each layer entry');
   if (name !== undefined && name !== configName) fail(`${at}.name`, `is ${JSON.stringify(name)}, but config.name is ${JSON.stringify(configName)}`);
-  if (inbound !== undefined && !Array.isArray(inbound)) fail(`${at}.inbound_nodes`, `must be a list, got ${JSON.stringify(inbound)}`);
+  if (functional ? !Array.isArray(inbound) : inbound !== undefined && !Array.isArray(inbound)) fail(`${at}.inbound_nodes`, `must be a list, got ${JSON.stringify(inbound) ?? 'missing'}`);
+  // An InputLayer's dtype is checked with its shape (inputNode); tfjs makes other layers' weights and outputs in theirs.
+  const dtype = (config as Record<string, unknown>).dtype;
+  if (className !== 'InputLayer' && dtype !== undefined && dtype !== null && dtype !== 'float32') fail(`${at}.config.dtype`, `is ${JSON.stringify(dtype) ?? String(dtype)}; shapefold reads float32 layers only`);
 }
 
 /**

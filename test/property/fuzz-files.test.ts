@@ -29,6 +29,7 @@ import { foldGraph } from '../../src/fold/index.ts';
 import { ShapefoldError } from '../../src/ir/errors.ts';
 import type { Graph } from '../../src/ir/graph.ts';
 import { graphToJSON } from '../../src/ir/serialize.ts';
+import { validateGraph } from '../../src/ir/validate.ts';
 import { LAYERS_EXPORTABLE_RULES, importLayersModel, readLayersModel, writeLayersModel, type LayersModelJSON } from '../../src/io/index.ts';
 import { concatNet, flattenHead, mobileNetV1, randomizeWeights, resNetLike, runOurs, saveToMemory } from '../unit/io-fixtures.ts';
 
@@ -41,6 +42,8 @@ const CASE_MS = 10_000;
 // A case's time is checked after it ends; a true hang is caught by vitest's test timeout.
 /** Largest input shapefold and tfjs are both run on to compare outputs. */
 const MAX_COMPARED_INPUT = 1 << 16;
+/** Largest tensor (values per sample) of a model both are run on: tfjs's wasm crashes far past it. */
+const MAX_COMPARED_TENSOR = 1 << 22;
 
 interface Files {
   readonly name: string;
@@ -418,7 +421,8 @@ async function layersCase(seed: Files, m: Mutation): Promise<Outcome> {
   try {
     const shape = (model.inputs[0].shape as (number | null)[]).map((d, i) => d ?? seed.input[i] ?? 1);
     shape[0] = 1;
-    if (shape.reduce((p, d) => p * d, 1) > MAX_COMPARED_INPUT) return 'imported, too large to run';
+    const largest = Math.max(...[...validateGraph(imported).values()].map((t) => t.slice(1).reduce<number>((p, d) => p * (typeof d === 'number' ? d : 1), 1)));
+    if (shape.reduce((p, d) => p * d, 1) > MAX_COMPARED_INPUT || largest > MAX_COMPARED_TENSOR) return 'imported, too large to run';
     const x = tf.tidy(() => tf.randomUniform(shape, -1, 1, 'float32', 5));
     try {
       const theirs = tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync() as Float32Array);
