@@ -923,6 +923,7 @@ function checkLayerEntry(l: unknown, at: string, functional: boolean, fail: (fie
   if (functional && name === undefined) fail(`${at}.name`, 'is missing; a functional model names each layer entry');
   if (name !== undefined && name !== configName) fail(`${at}.name`, `is ${JSON.stringify(name)}, but config.name is ${JSON.stringify(configName)}`);
   if (functional ? !Array.isArray(inbound) : inbound !== undefined && !Array.isArray(inbound)) fail(`${at}.inbound_nodes`, `must be a list, got ${JSON.stringify(inbound) ?? 'missing'}`);
+  if (className === 'InputLayer' && Array.isArray(inbound) && inbound.length > 0) fail(`${at}.inbound_nodes`, 'must be empty: an InputLayer reads no other layer');
   // An InputLayer's dtype is checked with its shape (inputNode); tfjs makes other layers' weights and outputs in theirs.
   const dtype = (config as Record<string, unknown>).dtype;
   if (className !== 'InputLayer' && dtype !== undefined && dtype !== null && dtype !== 'float32') fail(`${at}.config.dtype`, `is ${JSON.stringify(dtype) ?? String(dtype)}; shapefold reads float32 layers only`);

@@ -225,6 +225,7 @@ describe('strict reading: each violation one named line', () => {
     ['a functional layer entry without inbound_nodes', (j) => delete layerOf(j, 'stem').inbound_nodes, /modelTopology\.config\.layers\[1\]\.inbound_nodes must be a list, got missing$/],
     ['an int32 layer', (j) => (layerOf(j, 'stem').config.dtype = 'int32'), /modelTopology\.config\.layers\[1\]\.config\.dtype is "int32"; shapefold reads float32 layers only$/],
     ['an input so large no tensor of it can be made', (j) => (layerOf(j, 'image').config.batch_input_shape = [null, 100000, 100000, 4]), /'image' \(input\) would output \[N, 4, 100000, 100000\], 40000000000 values per sample; shapefold reads models whose tensors hold at most 268435456$/],
+    ['an InputLayer that reads another layer', (j) => (layerOf(j, 'image').inbound_nodes = [[['stem', 0, 0, {}]]]), /modelTopology\.config\.layers\[0\]\.inbound_nodes must be empty: an InputLayer reads no other layer$/],
     ['a layer without a config', (j) => delete layers(j)[1].config, /modelTopology\.config\.layers\[1\]\.config must be an object, got missing/],
     ['a model without a name', (j) => delete j.modelTopology.config.name, /modelTopology\.config\.name must be the model's name, got missing/],
     ['a graph model', (j) => ((j.format = 'graph-model'), (j.modelTopology = { node: [] })), /^net\/model\.json: is a tfjs graph model \(format 'graph-model'.*shapefold reads tfjs Layers models/],
