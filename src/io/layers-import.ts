@@ -382,7 +382,9 @@ function depthwise(ctx: LayerContext, x: Value, name: string, bias: boolean, dil
   }
   const cin = ctx.channels(x);
   // tfjs-layers 4.22 leaves depth_multiplier out of a SeparableConv2D's saved config: the kernel says it.
-  const mult = ctx.config.depth_multiplier === undefined ? (ctx.find('depthwise_kernel')[1].shape[3] ?? 1) : ctx.number('depth_multiplier');
+  // A DepthwiseConv2D saves it, and tfjs reads a missing one as 1.
+  const separable = ctx.layer.class_name === 'SeparableConv2D';
+  const mult = separable && ctx.config.depth_multiplier === undefined ? (ctx.find('depthwise_kernel')[1].shape[3] ?? 1) : ctx.number('depth_multiplier', 1);
   const k = ctx.weight('depthwise_kernel', [kernel[0], kernel[1], cin, mult]);
   return ctx.add({
     name,
