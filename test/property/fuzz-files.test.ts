@@ -1,7 +1,7 @@
 /**
  * Fuzzing the file readers with mutated valid files. Seeds: tfjs Layers models generated with
  * tfjs-layers (functional and Sequential; float32 in one file, and uint8/float16 in several
- * shards), and shapefold graph JSON files. Mutations: truncated or garbled JSON text, a field
+ * shards), and shapefold graph files (parameters inline, and in a weights file beside the JSON). Mutations: truncated or garbled JSON text, a field
  * deleted or replaced by a value of the wrong type (null, a string, a list, negative, zero, huge,
  * fractional, infinite), duplicated or dropped list entries, duplicate layer names, cycles,
  * weight files cut short or grown, manifest weights dropped or added, bad quantization fields,
@@ -28,6 +28,7 @@ import { loadGraph } from '../../src/cli/load.ts';
 import { foldGraph } from '../../src/fold/index.ts';
 import { ShapefoldError } from '../../src/ir/errors.ts';
 import type { Graph } from '../../src/ir/graph.ts';
+import { weightsFileFor, writeGraphFile } from '../../src/ir/graph-file.ts';
 import { graphToJSON } from '../../src/ir/serialize.ts';
 import { validateGraph } from '../../src/ir/validate.ts';
 import { LAYERS_EXPORTABLE_RULES, importLayersModel, readLayersModel, writeLayersModel, type LayersModelJSON } from '../../src/io/index.ts';
@@ -105,13 +106,17 @@ beforeAll(async () => {
   layerSeeds.push(await filesOf(build[2][0], 'concat-uint8-shards', [1, 10, 10, 5], { quantize: 'uint8', shardSize: 700 }));
   layerSeeds.push(await filesOf(build[3][0], 'mobilenet-float16-shards', [1, 16, 16, 3], { quantize: 'float16', shardSize: 500 }));
   for (const [model] of build) model.dispose();
-  graphSeeds = await Promise.all(
-    layerSeeds.slice(0, 4).map(async (seed) => {
-      const json = JSON.parse(new TextDecoder().decode(seed.files['model.json']));
-      const graph = importLayersModel(json, seed.files['weights.bin'].slice().buffer, seed.name);
-      return { name: `${seed.name}.graph.json`, files: { 'model.json': text(JSON.stringify(graphToJSON(graph))) }, input: seed.input };
-    }),
-  );
+  // Graph files both ways: parameters inline (version 1) and in a weights file beside the JSON (version 2).
+  for (const seed of layerSeeds.slice(0, 4)) {
+    const json = JSON.parse(new TextDecoder().decode(seed.files['model.json']));
+    const graph = importLayersModel(json, seed.files['weights.bin'].slice().buffer, seed.name);
+    graphSeeds.push({ name: `${seed.name}.graph.json`, files: { 'model.json': text(JSON.stringify(graphToJSON(graph))) }, input: seed.input });
+    const split = join(dir, `${seed.name}-split`);
+    await mkdir(split);
+    await writeGraphFile(join(split, 'model.json'), graph);
+    const files = Object.fromEntries(await Promise.all(['model.json', weightsFileFor('model.json')].map(async (f) => [f, new Uint8Array(await readFile(join(split, f)))] as const)));
+    graphSeeds.push({ name: `${seed.name}.split-graph.json`, files, input: seed.input });
+  }
 });
 
 afterAll(async () => {
