@@ -106,5 +106,5 @@ describe('a writer killed mid-write', () => {
       }
     }
     console.log(`kill-during-write: ${seen.term} SIGTERM, ${seen.kill} SIGKILL (${seen.strandedRestored} left the target aside, restored), ${seen.writes} complete writes seen`);
-  }, 60_000 + KILLS * 20_000);
+  }, 120_000 + KILLS * 60_000);
 });
