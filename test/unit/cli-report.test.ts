@@ -81,7 +81,8 @@ describe('shapefold info', () => {
     expect(out).toMatch(/rep_conv_preds/);
     expect(out).toMatch(/^ops: .*5 batchNorm/m);
     expect(out).toContain('BatchNorm layers: 5');
-    expect(out).toContain('what `shapefold fold --format layers` would do:\nfold (eval mode): 5 folds');
+    // Five BNs fold; the Dropout before the classifier is bypassed at inference, which the report counts too.
+    expect(out).toContain('what `shapefold fold --format layers` would do:\nfold (eval mode): 6 folds');
     expect(out).not.toContain('probe (');
     expect(await readdir(join(dir, 'in'))).toEqual(before);
   });
@@ -89,10 +90,11 @@ describe('shapefold info', () => {
   it('--json carries the layers, the op counts and the fold report', async () => {
     const { code, out } = await runCli(['info', layersModel, '--json']);
     expect(code).toBe(0);
-    const info = JSON.parse(out) as { nodes: unknown[]; ops: Record<string, number>; format: string; report: { folds: unknown[] } };
+    const info = JSON.parse(out) as { nodes: unknown[]; ops: Record<string, number>; format: string; report: { folds: { rule: string }[] } };
     expect(info.ops.batchNorm).toBe(5);
     expect(info.format).toBe('layers');
-    expect(info.report.folds).toHaveLength(5);
+    expect(info.report.folds.filter((f) => f.rule !== 'dropout-at-inference')).toHaveLength(5);
+    expect(info.report.folds.filter((f) => f.rule === 'dropout-at-inference')).toHaveLength(1);
   });
 });
 
