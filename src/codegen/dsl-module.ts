@@ -241,7 +241,7 @@ export function dslModuleSource(graph: Graph, options: CodegenOptions = {}): str
     weights === undefined
       ? 'export async function load(modelJson: string): Promise<Graph> {'
       : `export async function load(modelJson: string = fileURLToPath(new URL(${quote(weights)}, import.meta.url))): Promise<Graph> {`,
-    '  return copyParams(model().graph, await readLayersModel(modelJson));',
+    '  return copyParams(model().graph, (await readLayersModel(modelJson)).graph);',
     '}',
     '',
   ].join('\n');
