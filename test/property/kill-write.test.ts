@@ -71,7 +71,12 @@ function killDuringWrite(target: string, signal: NodeJS.Signals, delayMs: number
     });
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
-    child.on('exit', (code, sig) => (code !== null && code !== 0 ? reject(new Error(`writer failed (${code}): ${stderr}`)) : resolve({ writes, code, signal: sig })));
+    child.on('exit', (code, sig) => {
+      // The child's own SIGTERM handler exits with 128 + 15 (see kill-writer-child.ts).
+      if (code === 143) resolve({ writes, code, signal: 'SIGTERM' });
+      else if (code !== null && code !== 0) reject(new Error(`writer failed (${code}): ${stderr}`));
+      else resolve({ writes, code, signal: sig });
+    });
   });
 }
 
