@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { add, affineScale, affineShift, div, mul, num, param, recip, repeat, scaleIn, scaleOut, sqrt, tapParam, tapScaleOut, weight, type VExpr } from '../../src/algebra/expr.ts';
-import type { Condition, Rule } from '../../src/algebra/rule.ts';
+import type { Condition, ReplacementNode, Rule } from '../../src/algebra/rule.ts';
 import { DOMAIN } from '../../src/proof/domain.ts';
 import { formatProof, proveRule } from '../../src/proof/index.ts';
 import { validateGraph } from '../../src/ir/validate.ts';
@@ -17,6 +17,11 @@ const W = weight('conv.weight');
 const s = affineScale('bn');
 const t = affineShift('bn');
 const inference: Condition = { kind: 'inferenceStatistics', role: 'bn' };
+
+/** The matched conv with its output scaled by `scale` (weight and tap bias) and the given bias. */
+function foldedConv(scale: VExpr, bias: VExpr): ReplacementNode {
+  return { role: 'folded', op: 'conv2d', attrsFrom: 'conv', attrs: { bias: true }, params: { weight: scaleOut(W, scale), bias, tapBias: tapScaleOut(tapParam('conv.tapBias'), scale) } };
+}
 
 function failsWith(rule: Rule, pattern: RegExp): void {
   const report = proveRule(rule);
@@ -32,15 +37,7 @@ function convBnWithBias(bias: VExpr): Rule {
       { role: 'conv', ops: ['conv2d'] },
       { role: 'bn', ops: ['batchNorm'] },
     ],
-    replacement: [
-      {
-        role: 'folded',
-        op: 'conv2d',
-        attrsFrom: 'conv',
-        attrs: { bias: true },
-        params: { weight: scaleOut(W, s), bias: add(mul(param('conv.bias'), s), bias), tapBias: tapScaleOut(tapParam('conv.tapBias'), s) },
-      },
-    ],
+    replacement: [foldedConv(s, add(mul(param('conv.bias'), s), bias))],
     conditions: [inference],
   };
 }
@@ -57,13 +54,7 @@ function reluThroughQ(q: VExpr, conditions: Condition[] = []): Rule {
       { role: 'bn', ops: ['batchNorm'] },
     ],
     replacement: [
-      {
-        role: 'folded',
-        op: 'conv2d',
-        attrsFrom: 'conv',
-        attrs: { bias: true },
-        params: { weight: scaleOut(W, sOverQ), bias: mul(param('conv.bias'), sOverQ), tapBias: tapScaleOut(tapParam('conv.tapBias'), sOverQ) },
-      },
+      foldedConv(sOverQ, mul(param('conv.bias'), sOverQ)),
       { role: 'act', attrsFrom: 'act', params: {} },
       { role: 'after', op: 'scaleShift', params: { scale: q, shift: t } },
     ],
