@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { Tensor, model } from '../../dsl/index.ts';
 import { ShapefoldError } from '../ir/errors.ts';
 import type { Graph } from '../ir/graph.ts';
-import { graphFromFileJSON } from '../ir/graph-file.ts';
+import { graphFromFileJSON, readJsonFile } from '../ir/graph-file.ts';
 import { validateGraph } from '../ir/validate.ts';
 import { isLayersModelJSON } from '../io/layers-format.ts';
 import { readLayersModel, type LayersModelRead } from '../io/layers-model.ts';
@@ -87,18 +87,7 @@ export async function loadModel(spec: string): Promise<{ readonly graph: Graph; 
   const exportName = hash > 0 ? spec.slice(hash + 1) : undefined;
   const extension = extname(file);
   if (extension === '.json') {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      throw new LoadError(`${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      throw new LoadError(`${file}: not valid JSON (${(error as Error).message})`);
-    }
+    const json = await readJsonFile(file, (message) => new LoadError(message));
     if (isLayersModelJSON(json)) {
       const layers = await readLayersModel(file, { onWarning: (message) => console.warn(`warning: ${message}`) });
       return { graph: layers.graph, layers };

@@ -75,19 +75,22 @@ export async function graphFromFileJSON(json: unknown, path: string): Promise<Gr
   return graphFromJSON(json, path, new Float32Array(aligned.buffer));
 }
 
-/** Reads a graph file (either version) and its weights. */
-export async function readGraphFile(path: string): Promise<Graph> {
+/** A JSON file's parsed contents; an unreadable file or bad JSON is `fail`'s one-line error naming the path. */
+export async function readJsonFile(path: string, fail: (message: string) => Error): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new GraphError(`${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw fail(`${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
-  let json: unknown;
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new GraphError(`${path}: not valid JSON (${(error as Error).message})`);
+    throw fail(`${path}: not valid JSON (${(error as Error).message})`);
   }
-  return graphFromFileJSON(json, path);
+}
+
+/** Reads a graph file (either version) and its weights. */
+export async function readGraphFile(path: string): Promise<Graph> {
+  return graphFromFileJSON(await readJsonFile(path, (message) => new GraphError(message)), path);
 }
