@@ -253,6 +253,26 @@ describe('named errors', () => {
     local.dispose();
   });
 
+  it('a batch other than a literal declared one (2^40) is a named error, and compile + refused run + dispose leaks nothing', () => {
+    const before = tf.memory().numTensors;
+    const b = new GraphBuilder({ seed: 4 });
+    const x = b.addInput([2 ** 40, 3, 6, 5], 'x');
+    b.addNode({ op: 'conv2d', inputs: [x], attrs: conv(3, 4), name: 'c' });
+    const local = compileGraph(randomizeParams(b.build(['c']), 5));
+    const xt = tf.zeros([1, 6, 5, 3]);
+    let thrown: unknown;
+    try {
+      local.runNHWC(xt);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(ShapeError);
+    expect((thrown as Error).message).toMatch(/input 'x': dim 0 \(N\) is 1, the model expects 1099511627776/);
+    xt.dispose();
+    local.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('refuses to run after dispose()', () => {
     const local = compileGraph(graph);
     local.dispose();

@@ -178,11 +178,15 @@ export function predict(model: tf.LayersModel, x: tf.Tensor): Float32Array {
 
 export function runOurs(graph: Graph, x: tf.Tensor): Float32Array {
   const net = compileGraph(graph);
-  const out = net.runNHWC(x);
-  const data = out[graph.outputs[0]].dataSync() as Float32Array;
-  tf.dispose(Object.values(out));
-  net.dispose();
-  return data;
+  try {
+    const out = net.runNHWC(x);
+    const data = out[graph.outputs[0]].dataSync() as Float32Array;
+    tf.dispose(Object.values(out));
+    return data;
+  } finally {
+    // A refused run (e.g. a batch other than the graph's literal one) must not strand the parameters.
+    net.dispose();
+  }
 }
 
 /** A stock model with seeded random weights, saved to memory, and its prediction on a seeded input. */
