@@ -130,8 +130,15 @@ export function isOpKind(op: unknown): op is OpKind {
   return typeof op === 'string' && Object.hasOwn(SCHEMAS, op);
 }
 
-const isPositiveInt = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) > 0;
-const isNonNegativeInt = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
+/**
+ * The largest size, stride, dilation, padding or count an attribute may hold. tfjs's wasm kernels
+ * take these as 32-bit integers; past that they wrap and each backend computes something else
+ * (the fuzzer found a stride of 2^40 run through XNNPACK as garbage).
+ */
+export const MAX_ATTR_INT = 2 ** 31 - 1;
+
+const isPositiveInt = (v: unknown): boolean => Number.isInteger(v) && (v as number) > 0 && (v as number) <= MAX_ATTR_INT;
+const isNonNegativeInt = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_ATTR_INT;
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 function isPairOf(v: unknown, element: (x: unknown) => boolean): boolean {
@@ -142,8 +149,13 @@ function oneOf(value: unknown, allowed: readonly string[]): string | undefined {
   return allowed.includes(value as string) ? undefined : `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}`;
 }
 
+const SIZE_KINDS: ReadonlySet<FieldKind> = new Set(['positiveInt', 'positivePair', 'nonNegativePair', 'padding', 'crop']);
+/** Whether `v` (a number or a nested list) holds an integer past MAX_ATTR_INT. */
+export const pastAttrInt = (v: unknown): boolean => (Array.isArray(v) ? v.some(pastAttrInt) : Number.isInteger(v) && (v as number) > MAX_ATTR_INT);
+
 /** Why `value` is not of `kind`, or undefined when it is. */
 function fieldProblem(kind: FieldKind, value: unknown): string | undefined {
+  if (SIZE_KINDS.has(kind) && pastAttrInt(value)) return `holds a size past ${MAX_ATTR_INT}, the most tfjs's kernels take`;
   switch (kind) {
     case 'positiveInt':
       return isPositiveInt(value) ? undefined : 'must be a positive integer';

@@ -136,6 +136,17 @@ describe('importLayersModel refuses, naming file, layer, class and field', () =>
     expectImportError(bad, { layer: 'a_relu1', className: 'ReLU', field: 'config.max_value' }, /must be null or a number >= 0, got -4/);
   });
 
+  it('a stride or dilation past the 32-bit sizes tfjs kernels take (the fuzzer found 2^40 run as garbage on wasm)', () => {
+    const stride = edited(resnet, (j) => {
+      layer(j, 'b_conv1').config.strides = [2 ** 40, 2];
+    });
+    expectImportError(stride, { layer: 'b_conv1', className: 'Conv2D', field: 'config.strides' }, /config\.strides holds a size past 2147483647, the most tfjs's kernels take, got \[1099511627776,2\]/);
+    const dilation = edited(resnet, (j) => {
+      layer(j, 'b_conv2').config.dilation_rate = [2, 2 ** 31];
+    });
+    expectImportError(dilation, { layer: 'b_conv2', className: 'Conv2D', field: 'config.dilation_rate' }, /config\.dilation_rate holds a size past 2147483647, the most tfjs's kernels take, got \[2,2147483648\]/);
+  });
+
   it('a branch shape mismatch, as the IR shape checker words it', () => {
     const bad = edited(resnet, (j) => {
       layer(j, 'a_add').inbound_nodes = [[['stem_relu', 0, 0, {}], ['image', 0, 0, {}]]];

@@ -362,6 +362,11 @@ describe('pools', () => {
     expect(e).toBeInstanceOf(GraphError);
     expect(e.message).toBe("maxPool2d 'n': attrs.stride must be a pair of positive integers, got [0, 1]");
   });
+  it('rejects a stride past the 32-bit sizes tfjs kernels take', () => {
+    const e = errorOf(() => infer('maxPool2d', pool({ stride: [2 ** 40, 1] }), [1, 4, 8, 8]));
+    expect(e).toBeInstanceOf(GraphError);
+    expect(e.message).toBe("maxPool2d 'n': attrs.stride holds a size past 2147483647, the most tfjs's kernels take, got [1099511627776, 1]");
+  });
   it('globalAvgPool drops or keeps the spatial dims', () => {
     expect(infer('globalAvgPool', { keepDims: false }, ['N', 8, 'H', 'W'])).toEqual(['N', 8]);
     expect(infer('globalAvgPool', { keepDims: true }, ['N', 8, 'H', 'W'])).toEqual(['N', 8, 1, 1]);
