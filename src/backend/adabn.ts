@@ -35,7 +35,7 @@
  * The compiled graph is changed only after every pass has succeeded, so a failure leaves it as
  * it was. Tensors passed in stay the caller's: adaBN disposes only what it creates.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from '../ir/errors.ts';
 import type { Graph, Node, NodeOf, ParamTensor, Shape } from '../ir/graph.ts';
 import { bindInputShapes, inferShapes } from '../ir/shapes.ts';

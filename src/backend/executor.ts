@@ -15,7 +15,7 @@
  * Memory: run() returns new tensors the caller owns and leaves nothing else behind; the
  * compiled graph holds its variables, running statistics and constants until dispose().
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ShapefoldError } from '../ir/errors.ts';
 import type { Graph, Node, Shape } from '../ir/graph.ts';
 import { bindInputShapes, inferShapes } from '../ir/shapes.ts';

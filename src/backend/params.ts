@@ -3,7 +3,7 @@
  * statistics (by node) and constants. Each param is converted to the executor layout once, here,
  * and remembers how to convert back so `exportGraph` can write current values in IR layout.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { GraphError, nodePrefix } from '../ir/errors.ts';
 import type { Node, ParamTensor } from '../ir/graph.ts';
 import type { Layout, NodeParams, RunningStats } from './ops/types.ts';

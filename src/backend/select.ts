@@ -8,7 +8,9 @@
  * A backend asked for explicitly, by option or by SHAPEFOLD_BACKEND, is not silently replaced:
  * if it cannot start, BackendUnavailableError says why.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+// Registers 'cpu', the backend always present; tfjs-core alone has none.
+import '@tensorflow/tfjs-backend-cpu';
 import { BackendUnavailableError } from './errors.ts';
 import { borrowCpuGradientKernels } from './wasm-gradients.ts';
 

@@ -8,7 +8,10 @@
  * and its gradient with respect to every trainable variable (tf.variableGrads), and lets the
  * optimizer update them: plain SGD, SGD with momentum (tf.train.momentum), or Adam.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core's Node build registers no gradients; tfjs-layers' build registers all of them when
+// loaded (as @tensorflow/tfjs does), and tf.variableGrads needs them.
+import '@tensorflow/tfjs-layers';
 import { createRng } from '../ir/init.ts';
 import { InputError } from './errors.ts';
 import type { CompiledGraph } from './executor.ts';

@@ -14,7 +14,7 @@
  * over contiguous rows (co innermost), accumulated in float64 as cpu does; channels-first input
  * still goes to cpu's kernel.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 export const BORROWED_GRADIENT_KERNELS = [

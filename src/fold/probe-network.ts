@@ -11,7 +11,7 @@
  *          plus each graph in float32 on the executor against the float64 original, so a user
  *          sees that folding adds no more error than float32 execution has anyway.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { compileGraph } from '../backend/executor.ts';
 import type { Graph } from '../ir/graph.ts';
 import { runReference } from '../reference/run.ts';

@@ -4,7 +4,7 @@
  * under stock `model.predict` on the current backend (predict-timing.ts). The input is seeded
  * uniform [-1, 1) at batch 1; a model whose input sizes are not all known says so by name.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { foldGraph } from '../fold/index.ts';
 import { createRng } from '../ir/init.ts';
 import { LayersModelError } from './errors.ts';

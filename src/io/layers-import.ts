@@ -47,7 +47,10 @@
  *   LayerNormalization (last axis)   layerNorm over 'c'
  * Anything else is a LayersModelError naming the file, layer, class and field.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-layers registers its layer classes in tfjs-core's serialization registry when loaded;
+// unsupportedClass reads that registry.
+import '@tensorflow/tfjs-layers';
 import { ShapefoldError } from '../ir/errors.ts';
 import { channelsFirstAxis } from '../ir/axes.ts';
 import type { DropoutKind, Graph, MergeFn, Node, Padding2d, Pair, ParamTensor, Shape } from '../ir/graph.ts';

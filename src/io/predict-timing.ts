@@ -5,7 +5,8 @@
  * hits every model alike. `timeSideBySide` adds, for a model and its folded form, their ratio and
  * the largest output difference on the same input.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
 import { performance } from 'node:perf_hooks';
 import type { LayersModelJSON, WeightData } from './layers-format.ts';
 
@@ -20,17 +21,17 @@ export interface SideBySide {
 }
 
 /** Loads model.json contents and weights with stock tfjs-layers, without the file system. */
-export function loadLayersFromMemory(saved: { readonly modelJson: LayersModelJSON; readonly weightData: WeightData }): Promise<tf.LayersModel> {
+export function loadLayersFromMemory(saved: { readonly modelJson: LayersModelJSON; readonly weightData: WeightData }): Promise<LayersModel> {
   const weightSpecs = saved.modelJson.weightsManifest.flatMap((g) => g.weights) as tf.io.WeightsManifestEntry[];
   const weightData = saved.weightData instanceof ArrayBuffer ? saved.weightData : tf.io.concatenateArrayBuffers([...saved.weightData]);
-  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: saved.modelJson.modelTopology as object, weightSpecs, weightData }));
+  return loadLayersModel(tf.io.fromMemory({ modelTopology: saved.modelJson.modelTopology as object, weightSpecs, weightData }));
 }
 
 export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Median ms of `model.predict(x)` (with its data read back) for each model, in interleaved, rotating rounds. */
-export function interleavedMedians(models: readonly tf.LayersModel[], x: tf.Tensor | tf.Tensor[], runs: number, warmup: number): number[] {
-  const timeOnce = (model: tf.LayersModel): number => {
+export function interleavedMedians(models: readonly LayersModel[], x: tf.Tensor | tf.Tensor[], runs: number, warmup: number): number[] {
+  const timeOnce = (model: LayersModel): number => {
     const start = performance.now();
     const y = model.predict(x) as tf.Tensor | tf.Tensor[];
     for (const t of Array.isArray(y) ? y : [y]) t.dataSync();
@@ -50,11 +51,11 @@ export function interleavedMedians(models: readonly tf.LayersModel[], x: tf.Tens
 }
 
 /** See the file comment; `inputs` are the models' inputs in order (the caller owns them). */
-export function timeSideBySide(original: tf.LayersModel, folded: tf.LayersModel, inputs: tf.Tensor[], opts: { readonly runs: number; readonly warmup: number }): SideBySide {
+export function timeSideBySide(original: LayersModel, folded: LayersModel, inputs: tf.Tensor[], opts: { readonly runs: number; readonly warmup: number }): SideBySide {
   const x = inputs.length === 1 ? inputs[0] : inputs;
   const [originalMs, foldedMs] = interleavedMedians([original, folded], x, opts.runs, opts.warmup);
   const maxAbsDiff = tf.tidy(() => {
-    const outputs = (m: tf.LayersModel) => [m.predict(x)].flat() as tf.Tensor[];
+    const outputs = (m: LayersModel) => [m.predict(x)].flat() as tf.Tensor[];
     const b = outputs(folded);
     return Math.max(...outputs(original).map((y, k) => tf.max(tf.abs(tf.sub(y, b[k]))).dataSync()[0]));
   });

@@ -1,15 +1,19 @@
 /**
- * shapefold as its users get it: `npm pack`, the tarball installed into a fresh project, then
- * plain Node, CommonJS require, the installed `shapefold` executable, and the TypeScript compiler
- * (the project's TypeScript 7 and the oldest version the package claims, 5.5) on a consumer's code.
+ * shapefold as its users get it: `npm pack`, the tarball installed into a fresh project with
+ * exactly the peers package.json declares as required (tfjs-core, tfjs-layers, the cpu and wasm
+ * backends; not @tensorflow/tfjs), then plain Node, CommonJS require, the installed `shapefold`
+ * executable, and the TypeScript compiler (the project's TypeScript 7 and the oldest version the
+ * package claims, 5.5) on a consumer's code.
  *
- * Offline by construction: the tarball has no dependencies of its own (tfjs is a peer,
- * tfjs-node an optional dependency left out), so `npm install --offline` of the file needs no
- * registry. The consumer project lives under the repository's .tmp/, so its peers (tfjs) resolve
- * from the repository's node_modules, as they would from the app's own.
+ * Offline by construction: the tarball has no dependencies of its own (tfjs-node, an optional
+ * dependency, is left out), and each peer is installed from this repository's node_modules as
+ * npm links a local package. The project lives in the system's temporary directory, outside the
+ * repository, so nothing else the repository installed is visible to it: a package the build
+ * loads without declaring it fails here as in a user's app.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -37,6 +41,8 @@ let work: string;
 let app: string;
 let packed: { files: { path: string }[] };
 let version: string;
+/** The peers a user must install: package.json's peerDependencies less the optional ones. */
+let requiredPeers: string[];
 
 /** The consumer's TypeScript: a small CNN, a fold, and on BAD_LINE one deliberate shape error. */
 const APP_TS = `import { input, conv2d, batchNorm, relu, flatten, linear, model } from 'shapefold/dsl';
@@ -55,7 +61,7 @@ const BAD_LINE = 11;
 const BAD_MESSAGE = 'linear: input has 8192 features, layer expects 100';
 
 /** The consumer's plain JavaScript: build, fold, run both on the best backend, compare. */
-const APP_MJS = `import * as tf from '@tensorflow/tfjs';
+const APP_MJS = `import * as tf from '@tensorflow/tfjs-core';
 import { input, conv2d, batchNorm, relu, globalAvgPool, linear, model } from 'shapefold/dsl';
 import { compileGraph, foldGraph, selectBackend } from 'shapefold';
 
@@ -152,22 +158,27 @@ async function saveLayersModel(dir: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  await mkdir(join(ROOT, '.tmp'), { recursive: true });
-  work = await mkdtemp(join(ROOT, '.tmp', 'consumer-'));
+  work = await mkdtemp(join(tmpdir(), 'shapefold-consumer-'));
   const pack = await run('npm', ['pack', '--json', '--pack-destination', work], ROOT);
   if (pack.code !== 0) throw new Error(`npm pack failed:\n${pack.stderr}`);
   packed = (JSON.parse(pack.stdout) as { filename: string; files: { path: string }[] }[])[0]!;
   const tarball = join(work, (packed as unknown as { filename: string }).filename);
-  version = (JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  const manifest = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+    version: string;
+    peerDependencies: Record<string, string>;
+    peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+  };
+  version = manifest.version;
+  requiredPeers = Object.keys(manifest.peerDependencies).filter((name) => manifest.peerDependenciesMeta?.[name]?.optional !== true);
   app = join(work, 'app');
   await mkdir(app);
   await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
   const install = await run(
     'npm',
-    ['install', '--offline', '--no-audit', '--no-fund', '--no-package-lock', '--legacy-peer-deps', '--omit=optional', tarball],
+    ['install', '--offline', '--no-audit', '--no-fund', '--no-package-lock', '--omit=optional', tarball, ...requiredPeers.map((name) => join(ROOT, 'node_modules', name))],
     app,
   );
-  if (install.code !== 0) throw new Error(`npm install of the tarball failed:\n${install.stderr}`);
+  if (install.code !== 0) throw new Error(`npm install of the tarball and its peers failed:\n${install.stderr}`);
   await Promise.all([
     writeFile(join(app, 'app.ts'), APP_TS),
     writeFile(join(app, 'app.mjs'), APP_MJS),
@@ -191,6 +202,20 @@ describe('the packed tarball', () => {
     for (const entry of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/dsl/index.js', 'dist/dsl/index.d.ts', 'dist/src/io/index.js', 'dist/src/cli/bin.js']) {
       expect(paths, entry).toContain(entry);
     }
+  });
+});
+
+/** The packages in a project's node_modules, scoped ones as '@scope/name'. */
+async function installed(project: string): Promise<string[]> {
+  const top = (await readdir(join(project, 'node_modules'))).filter((name) => !name.startsWith('.'));
+  const scoped = await Promise.all(top.map(async (name) => (name.startsWith('@') ? (await readdir(join(project, 'node_modules', name))).map((inner) => `${name}/${inner}`) : [name])));
+  return scoped.flat().sort();
+}
+
+describe('the consumer project', () => {
+  it('has shapefold and exactly its required peers installed, and no @tensorflow/tfjs', async () => {
+    expect(requiredPeers).toEqual(expect.arrayContaining(['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', '@tensorflow/tfjs-backend-cpu']));
+    expect(await installed(app)).toEqual(['shapefold', ...requiredPeers].sort());
   });
 });
 

@@ -11,7 +11,7 @@
  * The first four also exist fused into conv/matMul kernels (`FusedActivation`); `applyActivation`
  * is their unfused spelling, used wherever a fused kernel cannot run.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { channelsLastAxis } from '../../ir/axes.ts';
 import type { ActivationFn } from '../../ir/graph.ts';
 import type { FusedActivation, Layout, OpBuilder } from './types.ts';

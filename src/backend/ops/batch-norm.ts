@@ -14,7 +14,7 @@
  *                      r and d are constants to backprop (stop-gradient), and come from the
  *                      running statistics as they were before this batch updates them.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { NodeOf, RunningStatsUpdate } from '../../ir/graph.ts';
 import { ExecutionError } from '../errors.ts';
 import type { Mode, NodeParams, OpBuilder, RunningStats } from './types.ts';

@@ -13,7 +13,7 @@
  * Dilation: tfjs has none here, so the filter is dilated explicitly (K' = D(K-1)+1).
  * Weights [Cin, Cout/g, kH, kW] become [kH, kW, Cout/g, Cin] once; groups split x and filter.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { ConvTranspose2dAttrs } from '../../ir/graph.ts';
 import { dilateFilter, pair } from './conv.ts';
 import type { Layout, OpBuilder } from './types.ts';

@@ -32,7 +32,7 @@
  * broadcast a bias map (cpu); wasm's FusedConv2D takes only a rank-1 bias, so there the conv runs
  * fused with its rank-1 bias and M is added before the activation.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Conv2dAttrs, NodeOf, Pair } from '../../ir/graph.ts';
 import { resolvePadding2d, windowCount } from '../../reference/padding.ts';
 import { applyActivation, fusedGradientExists } from './activation.ts';

@@ -6,7 +6,7 @@
  *
  *   y = gamma * concat(IN(x[..., :k]), BN(x[..., k:])) + beta
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { affineOf, batchNormalize } from './batch-norm.ts';
 import { spatialAxes, standardize } from './sample-norm.ts';
 import type { OpBuilder } from './types.ts';

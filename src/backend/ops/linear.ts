@@ -7,7 +7,7 @@
  * PyTorch's W [out, in] is stored transposed, [in, out], so the product is a plain matMul.
  * Weight norm: W = g * v / ||v||, one norm per output unit (a column of the stored [in, out]).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { LinearAttrs } from '../../ir/graph.ts';
 import { applyActivation, fusedGradientExists } from './activation.ts';
 import { weightNormFilter } from './conv.ts';

@@ -12,7 +12,7 @@
  *                    which shifts the mean (0.6 for standard normal inputs at rate 0.2)
  * Random draws are constants to the gradient, so training differentiates through the mask.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { DropoutKind } from '../../ir/graph.ts';
 import type { OpBuilder } from './types.ts';
 

@@ -13,7 +13,7 @@
  * becomes tf.pad + a 'valid' pool; an average that must not count the padding is divided by
  * the pooled fraction of real cells (a pooled ones-mask).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Padding2d, PoolAttrs } from '../../ir/graph.ts';
 import { resolvePadding2d } from '../../reference/padding.ts';
 import { pair } from './conv.ts';

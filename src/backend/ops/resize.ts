@@ -8,7 +8,7 @@
  * of the wrong shape for non-square maps, and wasm cannot differentiate gathers
  * (UnsortedSegmentSum); a matMul differentiates everywhere.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Interpolation } from '../../ir/graph.ts';
 import { axisTaps } from '../../reference/ops/resize.ts';
 import type { Mode, OpBuilder } from './types.ts';

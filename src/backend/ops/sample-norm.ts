@@ -9,7 +9,7 @@
  *     instanceNorm      H, W of one channel of the sample
  *     groupNorm         H, W and the C/G consecutive channels of one group
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ExecutionError } from '../errors.ts';
 import type { Layout, NodeParams, OpBuilder } from './types.ts';
 

@@ -16,7 +16,7 @@
  *   reshape     in the IR's row-major order: back to channels-first, reshape, channels-last again
  *   repeatVector  [N, C] -> [N, times, C], the channels-last form of [N, C, times]
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { channelsFirstPerm, channelsLastAxis, channelsLastPerm, composePerms } from '../../ir/axes.ts';
 import type { MergeFn } from '../../ir/graph.ts';
 import type { OpBuilder } from './types.ts';

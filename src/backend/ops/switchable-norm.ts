@@ -14,7 +14,7 @@
  * All variances are biased. Each statistic is taken directly over its axes (not derived from
  * the instance moments via E[x^2] - mu^2, which cancels badly in float32).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { batchMoments, updateRunningStats } from './batch-norm.ts';
 import type { OpBuilder } from './types.ts';
 

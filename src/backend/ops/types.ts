@@ -7,7 +7,7 @@
  * A builder runs once at compile time: it turns its node's params into variables (converted to
  * the tfjs layout there, once) and returns the forward function the executor calls per run.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { NodeOf, OpKind } from '../../ir/graph.ts';
 
 export type Mode = 'eval' | 'train';
