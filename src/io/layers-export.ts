@@ -9,7 +9,8 @@
  *   -> 1x1 conv2d                   only reader
  *   layer -> relu/sigmoid/tanh      the layer with that `activation`, when the activation is its
  *                                   only reader (Conv2D, DepthwiseConv2D, SeparableConv2D,
- *                                   Conv2DTranspose, Dense; see IN_LAYER_ACTIVATIONS)
+ *                                   Conv2DTranspose, Dense; see IN_LAYER_ACTIVATIONS); any other
+ *                                   activation but relu6 too, where it came from that layer's field
  *   explicit padding                'valid'/'same' when it is exactly that, else ZeroPadding2D + 'valid'
  *   depthwise 1x1 conv, weight 1,   ZeroPadding2D (the importer's form of a ZeroPadding2D that no
  *   no bias, explicit padding       conv absorbs)
@@ -305,11 +306,20 @@ function convTransposeLayer(ex: Exporter, node: Extract<Node, { op: 'convTranspo
  */
 export const IN_LAYER_ACTIVATIONS: Readonly<Record<string, string>> = { relu: 'relu', sigmoid: 'sigmoid', tanh: 'tanh' };
 
-/** The activation node a layer computing `node` takes into its config, if one may be. */
-function activationReading(node: Node, consumers: ReadonlyMap<string, readonly Node[]>, outputs: ReadonlySet<string>): Node | undefined {
+/**
+ * The activation node the Keras layer `layer`, computing `node`, takes into its config, and its
+ * identifier: one of IN_LAYER_ACTIVATIONS, or any other the importer read from that layer's own
+ * `activation` field (node `${layer}_${identifier}`), which goes back where the model had it.
+ * A field's relu6 stays a ReLU layer, for the speed measured above.
+ */
+function activationReading(node: Node, layer: string, consumers: ReadonlyMap<string, readonly Node[]>, outputs: ReadonlySet<string>): { readonly node: Node; readonly identifier: string } | undefined {
   if (outputs.has(node.name)) return undefined;
   const readers = consumers.get(node.name) ?? [];
-  return readers.length === 1 && Object.hasOwn(IN_LAYER_ACTIVATIONS, readers[0].op) ? readers[0] : undefined;
+  if (readers.length !== 1) return undefined;
+  const reader = readers[0];
+  if (Object.hasOwn(IN_LAYER_ACTIVATIONS, reader.op)) return { node: reader, identifier: IN_LAYER_ACTIVATIONS[reader.op] };
+  const identifier = kerasActivationOf(reader);
+  return identifier !== undefined && identifier !== 'relu6' && reader.name === `${layer}_${identifier}` ? { node: reader, identifier } : undefined;
 }
 
 type Conv2dNode = Extract<Node, { op: 'conv2d' }>;
@@ -478,11 +488,11 @@ export function exportLayersModel(graph: Graph, modelName = 'shapefold'): Export
   /** Activation nodes a layer before them holds in its config: their value is that layer's. */
   const absorbedActivations = new Set<string>();
   /** The `activation` of the layer written for `node`; the activation node it takes, if any, is then skipped. */
-  const activationOf = (node: Node): string => {
-    const act = activationReading(node, consumers, outputs);
+  const activationOf = (node: Node, layer = node.name): string => {
+    const act = activationReading(node, layer, consumers, outputs);
     if (act === undefined) return 'linear';
-    absorbedActivations.add(act.name);
-    return IN_LAYER_ACTIVATIONS[act.op];
+    absorbedActivations.add(act.node.name);
+    return act.identifier;
   };
 
   /** Whether `name`'s value has no other reader (and is not an output): its Keras layer may be merged into the next. */
@@ -529,7 +539,7 @@ export function exportLayersModel(graph: Graph, modelName = 'shapefold'): Export
         if (absorbed !== undefined) absorbedCrops.add(absorbed.name);
         // With a crop absorbed, the layer holds the crop's value; the crop is this node's only reader.
         // An activation is elementwise: in the layer, before its Cropping2D, it is the same function.
-        set(convTransposeLayer(ex, node, inputs[0], absorbed?.attrs.crop ?? [0, 0, 0, 0], activationOf(absorbed ?? node)));
+        set(convTransposeLayer(ex, node, inputs[0], absorbed?.attrs.crop ?? [0, 0, 0, 0], activationOf(absorbed ?? node, node.name)));
         break;
       }
       case 'crop2d':

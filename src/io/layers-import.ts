@@ -70,12 +70,12 @@ import {
   type WeightData,
 } from './layers-format.ts';
 import { channelsFirstPerm, channelsLastPerm, composePerms, isIdentityPerm } from '../ir/axes.ts';
-import { MAX_ATTR_INT, pastAttrInt } from '../ir/attrs.ts';
+import { MAX_ATTR_INT, MAX_WINDOW, holdsIntPast } from '../ir/attrs.ts';
 import { KERAS_CONV_TO_IR, TRANSPOSE_2D, filled, hwcRowOfChwFeature, permute, reorderRows } from './layout.ts';
 
-/** A config size tfjs's kernels can take (see MAX_ATTR_INT). */
-function isKernelSize(v: unknown, least: number): v is number {
-  return Number.isInteger(v) && (v as number) >= least && (v as number) <= MAX_ATTR_INT;
+/** A config count or window size shapefold runs (see MAX_ATTR_INT and MAX_WINDOW). */
+function isIntIn(v: unknown, least: number, most: number): v is number {
+  return Number.isInteger(v) && (v as number) >= least && (v as number) <= most;
 }
 
 type Pads = readonly [number, number, number, number];
@@ -187,21 +187,21 @@ class LayerContext {
   pair(field: string, fallback?: Pair): Pair {
     const v = this.config[field] ?? fallback;
     const list = typeof v === 'number' ? [v, v] : v;
-    if (!Array.isArray(list) || list.length !== 2 || !list.every((d) => isKernelSize(d, 1))) {
+    if (!Array.isArray(list) || list.length !== 2 || !list.every((d) => isIntIn(d, 1, MAX_WINDOW))) {
       this.fail(`config.${field}`, this.sizeProblem('must be a positive integer or a pair of them', v));
     }
     return [list[0], list[1]] as Pair;
   }
 
-  /** What is wrong with a size field's value `v`, given what it must be. */
-  private sizeProblem(expected: string, v: unknown): string {
-    const what = pastAttrInt(v) ? `holds a size past ${MAX_ATTR_INT}, the most tfjs's kernels take` : expected;
-    return `${what}, got ${JSON.stringify(v)}`;
+  /** What is wrong with a size field's value `v`, given what it must be and the most it may hold. */
+  private sizeProblem(expected: string, v: unknown, most = MAX_WINDOW): string {
+    const past = most === MAX_WINDOW ? `holds a size past ${MAX_WINDOW}, the most shapefold runs on one axis` : `is past ${MAX_ATTR_INT}, the most tfjs's kernels take`;
+    return `${holdsIntPast(v, most) ? past : expected}, got ${JSON.stringify(v)}`;
   }
 
   positiveInt(field: string): number {
     const v = this.config[field];
-    if (!isKernelSize(v, 1)) this.fail(`config.${field}`, this.sizeProblem('must be a positive integer', v));
+    if (!isIntIn(v, 1, MAX_ATTR_INT)) this.fail(`config.${field}`, this.sizeProblem('must be a positive integer', v, MAX_ATTR_INT));
     return v as number;
   }
 
@@ -219,7 +219,7 @@ class LayerContext {
     const rows = typeof p === 'number' ? [p, p] : side(Array.isArray(p) && p.length === 2 ? p[0] : undefined);
     const cols = typeof p === 'number' ? [p, p] : side(Array.isArray(p) ? p[1] : undefined);
     const all = [rows?.[0], rows?.[1], cols?.[0], cols?.[1]];
-    if (!all.every((v) => isKernelSize(v, 0))) {
+    if (!all.every((v) => isIntIn(v, 0, MAX_WINDOW))) {
       this.fail(`config.${field}`, this.sizeProblem('must be n, [rows, cols] or [[top, bottom], [left, right]] of non-negative integers', p));
     }
     return all as unknown as Pads;
@@ -320,7 +320,7 @@ class LayerContext {
   linePair(field: string, fallback?: number): Pair {
     const v = this.config[field] ?? fallback;
     const n = Array.isArray(v) && v.length === 1 ? v[0] : v;
-    if (!isKernelSize(n, 1)) this.fail(`config.${field}`, this.sizeProblem('must be a positive integer or a list of one', v));
+    if (!isIntIn(n, 1, MAX_WINDOW)) this.fail(`config.${field}`, this.sizeProblem('must be a positive integer or a list of one', v));
     return [1, n as number];
   }
 

@@ -131,14 +131,22 @@ export function isOpKind(op: unknown): op is OpKind {
 }
 
 /**
- * The largest size, stride, dilation, padding or count an attribute may hold. tfjs's wasm kernels
- * take these as 32-bit integers; past that they wrap and each backend computes something else
- * (the fuzzer found a stride of 2^40 run through XNNPACK as garbage).
+ * The largest count an attribute may hold: tfjs's wasm kernels take their arguments as 32-bit
+ * integers, and past that they wrap.
  */
 export const MAX_ATTR_INT = 2 ** 31 - 1;
+/**
+ * The largest window size, stride, dilation, padding, crop or scale on one axis. No model has one
+ * near it; past 2^24, tfjs's wasm kernels compute garbage or crash (a 'same' max pool of 2^30 rows
+ * ran out of wasm memory), so a file with one is refused rather than run.
+ */
+export const MAX_WINDOW = 2 ** 16;
 
-const isPositiveInt = (v: unknown): boolean => Number.isInteger(v) && (v as number) > 0 && (v as number) <= MAX_ATTR_INT;
-const isNonNegativeInt = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_ATTR_INT;
+const isIntIn = (v: unknown, least: number, most: number): boolean => Number.isInteger(v) && (v as number) >= least && (v as number) <= most;
+const isPositiveInt = (v: unknown): boolean => isIntIn(v, 1, MAX_ATTR_INT);
+const isNonNegativeInt = (v: unknown): boolean => isIntIn(v, 0, MAX_ATTR_INT);
+const isWindow = (v: unknown): boolean => isIntIn(v, 1, MAX_WINDOW);
+const isWindowPad = (v: unknown): boolean => isIntIn(v, 0, MAX_WINDOW);
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 function isPairOf(v: unknown, element: (x: unknown) => boolean): boolean {
@@ -149,28 +157,29 @@ function oneOf(value: unknown, allowed: readonly string[]): string | undefined {
   return allowed.includes(value as string) ? undefined : `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}`;
 }
 
-const SIZE_KINDS: ReadonlySet<FieldKind> = new Set(['positiveInt', 'positivePair', 'nonNegativePair', 'padding', 'crop']);
-/** Whether `v` (a number or a nested list) holds an integer past MAX_ATTR_INT. */
-export const pastAttrInt = (v: unknown): boolean => (Array.isArray(v) ? v.some(pastAttrInt) : Number.isInteger(v) && (v as number) > MAX_ATTR_INT);
+const WINDOW_KINDS: ReadonlySet<FieldKind> = new Set(['positivePair', 'nonNegativePair', 'padding', 'crop']);
+/** Whether `v` (a number or a nested list) holds an integer past `most`. */
+export const holdsIntPast = (v: unknown, most: number): boolean => (Array.isArray(v) ? v.some((e) => holdsIntPast(e, most)) : Number.isInteger(v) && (v as number) > most);
 
 /** Why `value` is not of `kind`, or undefined when it is. */
 function fieldProblem(kind: FieldKind, value: unknown): string | undefined {
-  if (SIZE_KINDS.has(kind) && pastAttrInt(value)) return `holds a size past ${MAX_ATTR_INT}, the most tfjs's kernels take`;
+  if (kind === 'positiveInt' && holdsIntPast(value, MAX_ATTR_INT)) return `is past ${MAX_ATTR_INT}, the most tfjs's kernels take`;
+  if (WINDOW_KINDS.has(kind) && holdsIntPast(value, MAX_WINDOW)) return `holds a size past ${MAX_WINDOW}, the most shapefold runs on one axis`;
   switch (kind) {
     case 'positiveInt':
       return isPositiveInt(value) ? undefined : 'must be a positive integer';
     case 'positivePair':
-      return isPairOf(value, isPositiveInt) ? undefined : 'must be a pair of positive integers';
+      return isPairOf(value, isWindow) ? undefined : 'must be a pair of positive integers';
     case 'nonNegativePair':
-      return isPairOf(value, isNonNegativeInt) ? undefined : 'must be a pair of non-negative integers';
+      return isPairOf(value, isWindowPad) ? undefined : 'must be a pair of non-negative integers';
     case 'padding':
       return value === 'same' ||
         value === 'valid' ||
-        (Array.isArray(value) && value.length === 4 && value.every(isNonNegativeInt))
+        (Array.isArray(value) && value.length === 4 && value.every(isWindowPad))
         ? undefined
         : "must be 'same', 'valid' or [top, bottom, left, right] of non-negative integers";
     case 'crop':
-      return Array.isArray(value) && value.length === 4 && value.every(isNonNegativeInt)
+      return Array.isArray(value) && value.length === 4 && value.every(isWindowPad)
         ? undefined
         : 'must be [top, bottom, left, right] of non-negative integers';
     case 'boolean':

@@ -201,6 +201,37 @@ describe.each(CASES)('$name', (c) => {
   });
 });
 
+describe('export keeps the structure where nothing folds', () => {
+  it('every layer comes back with its class, name and activation field, relu6 aside', async () => {
+    const input = tf.input({ shape: [8, 8, 3], name: 'image' });
+    let x = apply(L.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'swish', name: 'stem' }), input);
+    x = apply(L.depthwiseConv2d({ kernelSize: 3, padding: 'same', activation: 'elu', name: 'dw' }), x);
+    x = apply(L.separableConv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'softplus', name: 'sep' }), x);
+    x = apply(L.conv2dTranspose({ filters: 4, kernelSize: 2, strides: 2, activation: 'selu', name: 'up' }), x);
+    x = apply(L.conv2d({ filters: 4, kernelSize: 1, activation: 'relu6', name: 'expand' }), x);
+    x = apply(L.activation({ activation: 'mish', name: 'act' }), x);
+    x = apply(L.flatten({ name: 'flat' }), x);
+    x = apply(L.dense({ units: 8, activation: 'tanh', name: 'fc' }), x);
+    x = apply(L.dense({ units: 5, activation: 'softmax', name: 'head' }), x);
+    const model = tf.model({ inputs: input, outputs: x });
+    randomizeWeights(model, 9);
+    const saved = await saveToMemory(model);
+    const { graph: folded } = foldGraph(importLayersModel(saved.modelJson, saved.weightData), { rules: LAYERS_EXPORTABLE_RULES, probe: false });
+    const exported = exportLayersModel(folded);
+    const summary = (json: LayersModelJSON) => layersOf(json).map((l) => `${l.class_name} ${l.name} ${String(l.config.activation ?? '')}`.trim());
+    const expected = summary(saved.modelJson).flatMap((line) =>
+      line === 'Conv2D expand relu6' ? ['Conv2D expand linear', 'ReLU expand_relu6'] : [line],
+    );
+    expect(summary(exported.modelJson)).toEqual(expected);
+    const xt = tf.randomUniform([2, 8, 8, 3], -1, 1, 'float32', 4);
+    const reloaded = await loadFromMemory(exported);
+    expectCloseTo(predict(reloaded, xt), predict(model, xt), 'exported');
+    reloaded.dispose();
+    model.dispose();
+    xt.dispose();
+  });
+});
+
 describe('import details', () => {
   it('maps each identifier to its IR op: softmax over the channel axis, gelu_new to the tanh form', async () => {
     const opsOf = async (act: string) => {

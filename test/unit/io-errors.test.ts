@@ -136,15 +136,20 @@ describe('importLayersModel refuses, naming file, layer, class and field', () =>
     expectImportError(bad, { layer: 'a_relu1', className: 'ReLU', field: 'config.max_value' }, /must be null or a number >= 0, got -4/);
   });
 
-  it('a stride or dilation past the 32-bit sizes tfjs kernels take (the fuzzer found 2^40 run as garbage on wasm)', () => {
+  it('a stride, dilation or pool window past 2^16 (the fuzzer found 2^40 strides and 1e9 pools that tfjs wasm runs as garbage or crashes on)', () => {
+    const past = "holds a size past 65536, the most shapefold runs on one axis";
     const stride = edited(resnet, (j) => {
       layer(j, 'b_conv1').config.strides = [2 ** 40, 2];
     });
-    expectImportError(stride, { layer: 'b_conv1', className: 'Conv2D', field: 'config.strides' }, /config\.strides holds a size past 2147483647, the most tfjs's kernels take, got \[1099511627776,2\]/);
+    expectImportError(stride, { layer: 'b_conv1', className: 'Conv2D', field: 'config.strides' }, new RegExp(`config\\.strides ${past}, got \\[1099511627776,2\\]`));
     const dilation = edited(resnet, (j) => {
-      layer(j, 'b_conv2').config.dilation_rate = [2, 2 ** 31];
+      layer(j, 'b_conv2').config.dilation_rate = [2, 65537];
     });
-    expectImportError(dilation, { layer: 'b_conv2', className: 'Conv2D', field: 'config.dilation_rate' }, /config\.dilation_rate holds a size past 2147483647, the most tfjs's kernels take, got \[2,2147483648\]/);
+    expectImportError(dilation, { layer: 'b_conv2', className: 'Conv2D', field: 'config.dilation_rate' }, new RegExp(`${past}, got \\[2,65537\\]`));
+    const pool = edited(resnet, (j) => {
+      layer(j, 'maxpool').config.pool_size = [1e9, 3];
+    });
+    expectImportError(pool, { layer: 'maxpool', className: 'MaxPooling2D', field: 'config.pool_size' }, new RegExp(`${past}, got \\[1000000000,3\\]`));
   });
 
   it('a branch shape mismatch, as the IR shape checker words it', () => {
