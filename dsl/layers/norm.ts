@@ -10,7 +10,7 @@
  *                        and eps 1e-3 instead of 1e-5, Keras' BatchNormalization default.
  * Normalisation itself always divides by sqrt(biased batch variance + eps).
  */
-import type { RunningStatsUpdate } from '../../src/ir/graph.ts';
+import type { RenormWarmup, RunningStatsUpdate } from '../../src/ir/graph.ts';
 import type { FirstFailure, Layer, Prefix, ShapeFn } from '../layer.ts';
 import { literalChannels, requireFraction, requireInteger, requirePositive, singleUse } from '../runtime.ts';
 import { DslError, type Scope } from '../scope.ts';
@@ -67,10 +67,12 @@ function runningStats(op: string, config: RunningStatsConfig): RunningStatsUpdat
   if (convention !== 'pytorch' && convention !== 'keras') {
     throw new DslError(`${op}: convention must be 'pytorch' or 'keras', got ${JSON.stringify(convention)}`);
   }
-  if (convention === 'keras') {
-    return { decay: requireFraction(op, 'momentum', config.momentum ?? 0.99), unbiasedRunningVar: false };
-  }
-  return { decay: 1 - requireFraction(op, 'momentum', config.momentum ?? 0.1), unbiasedRunningVar: true };
+  return { decay: decayOf(op, convention, 'momentum', config.momentum), unbiasedRunningVar: convention === 'pytorch' };
+}
+
+/** A momentum read in the convention's sense (see the file comment) as the weight kept on the old value. */
+function decayOf(op: string, convention: 'pytorch' | 'keras', field: string, momentum: number | undefined): number {
+  return convention === 'keras' ? requireFraction(op, field, momentum ?? 0.99) : 1 - requireFraction(op, field, momentum ?? 0.1);
 }
 
 /** Default 1e-5 (PyTorch), 1e-3 for a running-statistics norm with `convention: 'keras'` (Keras' BatchNormalization). */
@@ -116,7 +118,40 @@ export interface BatchRenormConfig extends ChannelsConfig, RunningStatsConfig {
   readonly rMax?: number;
   /** Clip for d = (mu_B - mu) / sigma to [-dMax, dMax] (default 5). */
   readonly dMax?: number;
+  /**
+   * Where r and d take mu and sigma from: 'movingStddev' (default; the paper's Algorithm 1 and
+   * Keras' renorm=True) keeps moving averages of mu_B and sigma_B = sqrt(var_B + eps);
+   * 'runningVar' uses the running mean and sqrt(runningVar + eps) instead.
+   */
+  readonly sigma?: 'movingStddev' | 'runningVar';
+  /**
+   * Momentum of the moving mu and sigma behind r and d (Keras' renorm_momentum), read in the
+   * convention's sense like `momentum`; default the convention's default momentum. The inference
+   * statistics keep `momentum`.
+   */
+  readonly renormMomentum?: number;
+  /**
+   * The paper's warm-up: r = 1, d = 0 for holdSteps train steps, then rMax and dMax reached
+   * linearly by steps rMaxSteps and dMaxSteps. 'paper' is 5000, 40000, 25000. Default none.
+   */
+  readonly warmup?: RenormWarmup | 'paper';
 }
+/** The paper's schedule (Ioffe 2017, section 4). */
+const PAPER_WARMUP: RenormWarmup = { holdSteps: 5000, rMaxSteps: 40000, dMaxSteps: 25000 };
+
+function renormWarmup(op: string, warmup: RenormWarmup | 'paper' | undefined): RenormWarmup | null {
+  if (warmup === undefined) return null;
+  if (warmup === 'paper') return PAPER_WARMUP;
+  if (warmup === null || typeof warmup !== 'object') throw new DslError(`${op}: warmup must be 'paper' or { holdSteps, rMaxSteps, dMaxSteps }`);
+  const holdSteps = requireInteger(op, 'warmup.holdSteps', warmup.holdSteps, 0);
+  const rMaxSteps = requireInteger(op, 'warmup.rMaxSteps', warmup.rMaxSteps, 0);
+  const dMaxSteps = requireInteger(op, 'warmup.dMaxSteps', warmup.dMaxSteps, 0);
+  if (!(rMaxSteps > holdSteps && dMaxSteps > holdSteps)) {
+    throw new DslError(`${op}: warmup.rMaxSteps (${rMaxSteps}) and warmup.dMaxSteps (${dMaxSteps}) must be later than warmup.holdSteps (${holdSteps})`);
+  }
+  return { holdSteps, rMaxSteps, dMaxSteps };
+}
+
 export interface BatchRenormFn<C> extends ShapeFn {
   readonly output: NormOut<'batchRenorm', C, this['input'], CheckRank2or4<this['input']>>;
 }
@@ -131,12 +166,18 @@ export function batchRenorm<const C extends BatchRenormConfig = {}>(sizedConfig?
   const dMax = config.dMax ?? 5;
   if (!(rMax >= 1)) throw new DslError(`${op}: rMax must be >= 1, got ${rMax}`);
   if (!(dMax >= 0)) throw new DslError(`${op}: dMax must be >= 0, got ${dMax}`);
+  const sigma = config.sigma ?? 'movingStddev';
+  if (sigma !== 'movingStddev' && sigma !== 'runningVar') {
+    throw new DslError(`${op}: sigma must be 'movingStddev' or 'runningVar', got ${JSON.stringify(sigma)}`);
+  }
+  const renormDecay = decayOf(op, config.convention ?? 'pytorch', 'renormMomentum', config.renormMomentum);
+  const warmup = renormWarmup(op, config.warmup);
   return singleUse(op, config.name, (scope, [x]) =>
     scope.node({
       op,
       inputs: [x],
       name: config.name,
-      attrs: { numFeatures: literalChannels(scope, x, config.channels, { op, name: config.name, rank: RANKS[op], creates: 'parameters' }), eps: eps(op, config), rMax, dMax, ...stats },
+      attrs: { numFeatures: literalChannels(scope, x, config.channels, { op, name: config.name, rank: RANKS[op], creates: 'parameters' }), eps: eps(op, config), rMax, dMax, sigma, renormDecay, warmup, ...stats },
     }),
   );
 }

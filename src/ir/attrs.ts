@@ -5,7 +5,8 @@
  *
  * Ranges follow what the math needs: eps > 0 keeps 1/sqrt(var + eps) finite; a running-stat
  * decay outside [0, 1] is not an average; BatchRenorm needs rMax >= 1 (the clip interval
- * [1/rMax, rMax] must be non-empty) and dMax >= 0.
+ * [1/rMax, rMax] must be non-empty) and dMax >= 0; its warm-up ramps need holdSteps before
+ * the step where each ramp ends (a ramp of zero length would divide by zero).
  */
 import { isSymbolName } from '../shape/dim.ts';
 import { GraphError, nodePrefix } from './errors.ts';
@@ -24,6 +25,8 @@ type FieldKind =
   | 'decay'
   | 'rMax'
   | 'dMax'
+  | 'renormSigma'
+  | 'renormWarmup'
   | 'finite'
   | 'finiteList'
   | 'positiveList'
@@ -81,7 +84,16 @@ const SCHEMAS: { readonly [K in OpKind]: Schema<K> } = {
   weightNormConv2d: CONV,
   weightNormLinear: LINEAR,
   batchNorm: BATCH_NORM,
-  batchRenorm: { numFeatures: 'positiveInt', eps: 'eps', rMax: 'rMax', dMax: 'dMax', ...RUNNING_STATS },
+  batchRenorm: {
+    numFeatures: 'positiveInt',
+    eps: 'eps',
+    rMax: 'rMax',
+    dMax: 'dMax',
+    sigma: 'renormSigma',
+    renormDecay: 'decay',
+    warmup: 'renormWarmup',
+    ...RUNNING_STATS,
+  },
   layerNorm: { normalizedShape: 'positiveIntList', over: 'normAxes', eps: 'eps', affine: 'boolean' },
   instanceNorm: { numFeatures: 'positiveInt', eps: 'eps', affine: 'boolean' },
   groupNorm: { numChannels: 'positiveInt', groups: 'positiveInt', eps: 'eps', affine: 'boolean' },
@@ -153,6 +165,20 @@ function isPairOf(v: unknown, element: (x: unknown) => boolean): boolean {
   return Array.isArray(v) && v.length === 2 && v.every(element);
 }
 
+function isWarmup(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const w = v as Record<string, unknown>;
+  const keys = Object.keys(w).sort().join(',');
+  return (
+    keys === 'dMaxSteps,holdSteps,rMaxSteps' &&
+    isNonNegativeInt(w.holdSteps) &&
+    isNonNegativeInt(w.rMaxSteps) &&
+    isNonNegativeInt(w.dMaxSteps) &&
+    (w.holdSteps as number) < (w.rMaxSteps as number) &&
+    (w.holdSteps as number) < (w.dMaxSteps as number)
+  );
+}
+
 function oneOf(value: unknown, allowed: readonly string[]): string | undefined {
   return allowed.includes(value as string) ? undefined : `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}`;
 }
@@ -194,6 +220,12 @@ function fieldProblem(kind: FieldKind, value: unknown): string | undefined {
       return isFiniteNumber(value) && value >= 1 ? undefined : 'must be a finite number >= 1';
     case 'dMax':
       return isFiniteNumber(value) && value >= 0 ? undefined : 'must be a finite number >= 0';
+    case 'renormSigma':
+      return oneOf(value, ['movingStddev', 'runningVar']);
+    case 'renormWarmup':
+      return value === null || isWarmup(value)
+        ? undefined
+        : 'must be null or { holdSteps, rMaxSteps, dMaxSteps } of non-negative integers with holdSteps < rMaxSteps and holdSteps < dMaxSteps';
     case 'finite':
       return isFiniteNumber(value) ? undefined : 'must be a finite number';
     case 'finiteList':

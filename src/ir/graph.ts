@@ -77,12 +77,38 @@ export interface BatchNormAttrs extends RunningStatsUpdate {
   readonly frozen: boolean | 'all';
 }
 
+/**
+ * Batch Renorm's warm-up (Ioffe 2017, section 4): at train step t (the number of train-mode
+ * batches before this one) the clips are
+ *   rMax_t = 1 + (rMax - 1) * clip((t - holdSteps) / (rMaxSteps - holdSteps), 0, 1)
+ *   dMax_t =      dMax      * clip((t - holdSteps) / (dMaxSteps - holdSteps), 0, 1)
+ * so r = 1, d = 0 (plain BatchNorm) for the first holdSteps steps, then linear to rMax by step
+ * rMaxSteps and to dMax by step dMaxSteps (the paper: 5000, 40000, 25000).
+ */
+export interface RenormWarmup {
+  readonly holdSteps: number;
+  readonly rMaxSteps: number;
+  readonly dMaxSteps: number;
+}
+
+/**
+ * Batch Renorm. Inference and the inference statistics are BatchNorm's (runningMean, runningVar,
+ * updated with `decay`). The correction r = clip(sigma_B / sigma, 1/rMax, rMax),
+ * d = clip((mu_B - mu) / sigma, -dMax, dMax) takes mu and sigma from `sigma`:
+ *   'movingStddev' (the paper's Algorithm 1, Keras' renorm=True): renormMean and renormStd,
+ *                  moving averages of mu_B and sigma_B = sqrt(var_B + eps) with `renormDecay`
+ *                  (Keras' renorm_momentum); sigma is at least sqrt(eps), as in Keras;
+ *   'runningVar':  mu = runningMean, sigma = sqrt(runningVar + eps) (renormDecay plays no part).
+ */
 export interface BatchRenormAttrs extends RunningStatsUpdate {
   readonly numFeatures: number;
   readonly eps: number;
-  /** r = clip(sigma_B / sigma, 1/rMax, rMax); d = clip((mu_B - mu) / sigma, -dMax, dMax). */
   readonly rMax: number;
   readonly dMax: number;
+  readonly sigma: 'movingStddev' | 'runningVar';
+  readonly renormDecay: number;
+  /** null: the full rMax and dMax from the first step; otherwise the schedule (param batchesTracked counts the steps). */
+  readonly warmup: RenormWarmup | null;
 }
 
 export interface PoolAttrs {
@@ -225,7 +251,8 @@ export interface ParamsByOp {
   weightNormConv2d: 'v' | 'g' | 'bias';
   weightNormLinear: 'v' | 'g' | 'bias';
   batchNorm: 'gamma' | 'beta' | 'runningMean' | 'runningVar';
-  batchRenorm: 'gamma' | 'beta' | 'runningMean' | 'runningVar';
+  /** renormMean, renormStd [C] with sigma 'movingStddev'; batchesTracked [1] (train steps so far) with a warmup. */
+  batchRenorm: 'gamma' | 'beta' | 'runningMean' | 'runningVar' | 'renormMean' | 'renormStd' | 'batchesTracked';
   /** gamma, beta of shape attrs.normalizedShape. */
   layerNorm: 'gamma' | 'beta';
   instanceNorm: 'gamma' | 'beta';

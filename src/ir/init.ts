@@ -6,7 +6,8 @@
  *   weights   He-normal, std = sqrt(2 / fanIn), fanIn = product of the weight's dims after the
  *             first (PyTorch's convention, for transposed convs too)
  *   weightNorm  v as a weight, g = ||v|| per output unit, so the initial weight g v/||v|| is v
- *   biases 0, gamma 1, beta 0, runningMean 0, runningVar 1, scale 1, shift 0,
+ *   biases 0, gamma 1, beta 0, runningMean 0, runningVar 1, renormMean 0, renormStd 1 (Keras'
+ *   initialisers), batchesTracked 0, scale 1, shift 0,
  *   switchable mixing logits 0 (softmax gives a uniform mix)
  *   optional params (conv2d tapBias) are never created: absent means zero
  */
@@ -49,6 +50,9 @@ const CONSTANTS: Readonly<Record<string, number>> = {
   beta: 0,
   runningMean: 0,
   runningVar: 1,
+  renormMean: 0,
+  renormStd: 1,
+  batchesTracked: 0,
   scale: 1,
   shift: 0,
   meanWeights: 0,

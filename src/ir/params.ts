@@ -5,6 +5,7 @@
  *   linear            weight [out, in]                        bias [out]
  *   weightNorm*       v like the weight, g [Cout]             bias [Cout]
  *   per-channel norms gamma, beta, runningMean, runningVar [C]; IBN's running stats [C - instanceChannels]
+ *   batchRenorm       also renormMean, renormStd [C] (sigma 'movingStddev'), batchesTracked [1] (with a warmup)
  *   layerNorm         gamma, beta [...normalizedShape]: [C, H, W] element-wise over 'chw', [C] over 'c'
  *   switchableNorm    meanWeights, varWeights [3]             (IN, LN, BN logits)
  *   prelu             alpha [attrs.alphaShape]                (input shape without N, 1 where shared)
@@ -55,8 +56,12 @@ export function paramShapes(node: OpWithAttrs): ShapeTable {
       return withBias(weights, a.bias, a.outFeatures);
     }
     case 'batchNorm':
-    case 'batchRenorm':
       return batchStats(node.attrs.numFeatures, node.attrs.numFeatures);
+    case 'batchRenorm': {
+      const a = node.attrs;
+      const moving: ShapeTable = a.sigma === 'movingStddev' ? { renormMean: [a.numFeatures], renormStd: [a.numFeatures] } : {};
+      return { ...batchStats(a.numFeatures, a.numFeatures), ...moving, ...(a.warmup === null ? {} : { batchesTracked: [1] }) };
+    }
     case 'ibn':
       return batchStats(node.attrs.numFeatures, node.attrs.numFeatures - node.attrs.instanceChannels);
     case 'switchableNorm':
@@ -83,8 +88,12 @@ export function optionalParamShapes(node: OpWithAttrs): ShapeTable {
   return { tapBias: [a.outChannels, a.kernel[0], a.kernel[1]] };
 }
 
-/** Parameters whose values must be non-negative (variances). */
-const NON_NEGATIVE: ReadonlySet<string> = new Set(['runningVar']);
+/** Parameters whose values must be non-negative, with what they are. */
+const NON_NEGATIVE: ReadonlyMap<string, string> = new Map([
+  ['runningVar', 'a variance'],
+  ['renormStd', 'a standard deviation'],
+  ['batchesTracked', 'a count of batches'],
+]);
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
@@ -160,11 +169,12 @@ export function checkParams(node: Node, options: { readonly allowMissing?: boole
       throw new GraphError(`${prefix}param '${name}' is missing`, node.name);
     }
     checkTensor(prefix, node.name, `param '${name}'`, tensor, shape, options.values ?? true);
-    if (NON_NEGATIVE.has(name)) {
+    const kind = NON_NEGATIVE.get(name);
+    if (kind !== undefined) {
       const negative = tensor.data.findIndex((v) => v < 0);
       if (negative >= 0) {
         throw new GraphError(
-          `${prefix}param '${name}' is a variance but has ${tensor.data[negative]} at index ${negative}`,
+          `${prefix}param '${name}' is ${kind} but has ${tensor.data[negative]} at index ${negative}`,
           node.name,
         );
       }

@@ -4,6 +4,6 @@
  */
 export { ReferenceRunError } from './errors.ts';
 export { resolvePadding2d, resolveSamePadding } from './padding.ts';
-export type { ReferenceMode, RunningStats } from './ops/runningStats.ts';
+export type { ReferenceMode, RunningStats, UpdatedStats } from './ops/runningStats.ts';
 export { runReference, toFloat64, type ReferenceOptions, type ReferenceResult } from './run.ts';
 export { sizeOf, tensor, zeros, type Float64Tensor } from './tensor.ts';

@@ -46,7 +46,7 @@ import { repeatVector } from './ops/repeatVector.ts';
 import { reshape } from './ops/reshape.ts';
 import { resize2d, upsample2d } from './ops/resize.ts';
 import { transpose } from './ops/transpose.ts';
-import type { NormResult, ReferenceMode, RunningStats } from './ops/runningStats.ts';
+import type { NormResult, ReferenceMode, UpdatedStats } from './ops/runningStats.ts';
 import { scaleShift } from './ops/scaleShift.ts';
 import { switchableNorm } from './ops/switchableNorm.ts';
 import { weightNormConv2d, weightNormLinear } from './ops/weightNorm.ts';
@@ -62,7 +62,7 @@ export interface ReferenceResult {
   /** Every node's output, by node name (input nodes included). */
   values: Map<string, Float64Tensor>;
   /** Train mode: the new running statistics per BN-like node (the graph is never mutated). */
-  updatedStats: Map<string, { runningMean: Float64Array; runningVar: Float64Array }>;
+  updatedStats: Map<string, UpdatedStats>;
 }
 
 /** A float32 parameter widened to float64 (exactly: every float32 is a float64). */
@@ -263,7 +263,7 @@ export function runReference(
   checkInputs(graph, byName, inputs);
 
   const values = new Map<string, Float64Tensor>();
-  const updatedStats = new Map<string, RunningStats>();
+  const updatedStats = new Map<string, UpdatedStats>();
   for (const node of graph.nodes) {
     const where = { node: node.name, op: node.op };
     if (node.op === 'input' && !graph.inputs.includes(node.name)) {

@@ -145,6 +145,15 @@ function cropGeometry(input: LiteralShape): fc.Arbitrary<AttrsByOp['crop2d']> {
 
 const RUNNING = { decay: 0.9, unbiasedRunningVar: true } as const;
 
+const filled = (length: number, value: number): ParamTensor => ({ shape: [length], data: new Float32Array(length).fill(value) });
+
+function renormState(channels: number, attrs: AttrsByOp['batchRenorm']): Record<string, ParamTensor> {
+  return {
+    ...(attrs.sigma === 'movingStddev' ? { renormMean: filled(channels, 0), renormStd: filled(channels, 1) } : {}),
+    ...(attrs.warmup === null ? {} : { batchesTracked: filled(1, 0) }),
+  };
+}
+
 function poolGeometry(op: 'maxPool2d' | 'avgPool2d', input: LiteralShape): fc.Arbitrary<AttrsByOp['avgPool2d'] | AttrsByOp['maxPool2d']> {
   const [, , h, w] = input;
   return fc
@@ -182,8 +191,13 @@ export function attrsDraft(op: OpKind, input: LiteralShape, hints: Hints, option
         .map((frozen) => ({ numFeatures: channels, eps: 1e-5, frozen: hints.frozen ?? frozen, ...RUNNING }));
     case 'batchRenorm':
       return fc
-        .record({ rMax: fc.constantFrom(1, 1.5, 3), dMax: fc.constantFrom(0, 0.5, 5) })
-        .map(({ rMax, dMax }) => ({ numFeatures: channels, eps: 1e-5, rMax, dMax, ...RUNNING }));
+        .record({
+          rMax: fc.constantFrom(1, 1.5, 3),
+          dMax: fc.constantFrom(0, 0.5, 5),
+          sigma: fc.constantFrom<'movingStddev' | 'runningVar'>('movingStddev', 'runningVar'),
+          warmup: fc.constantFrom(null, { holdSteps: 0, rMaxSteps: 2, dMaxSteps: 1 }),
+        })
+        .map((renorm) => ({ numFeatures: channels, eps: 1e-5, ...renorm, renormDecay: 0.8, ...RUNNING }));
     case 'scaleShift':
       return fc.constant({ numChannels: channels });
     case 'normalize':
@@ -272,8 +286,10 @@ export function paramsDraft(op: OpKind, attrs: AttrsByOp[OpKind], hints: Hints, 
     case 'batchNorm':
     case 'batchRenorm': {
       const channels = a.numFeatures as number;
+      // Batch Renorm's own state plays no part at inference: initial values (renormStd 1) serve.
+      const extra = op === 'batchRenorm' ? renormState(channels, attrs as AttrsByOp['batchRenorm']) : {};
       return batchNormParams(channels, { allowHard: options.allowHard, nonNegativeScale: hints.nonNegativeScale, zeroShift: hints.zeroShift }).map(
-        (bn): NodeDraft => ({ op, attrs: { ...attrs, eps: bn.eps } as AttrsByOp[OpKind], params: bn.params }),
+        (bn): NodeDraft => ({ op, attrs: { ...attrs, eps: bn.eps } as AttrsByOp[OpKind], params: { ...bn.params, ...extra } }),
       );
     }
     case 'scaleShift': {

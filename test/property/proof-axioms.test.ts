@@ -554,7 +554,7 @@ const CHECKS: Record<AxiomName, LawCheck> = {
   'batch-norm-inference': {
     holds: property(imageShape, fc.boolean(), (c, renorm) => {
       const k = bnCase(c);
-      const out = renorm ? batchRenorm(k.x, k.params, { ...k.attrs, rMax: 3, dMax: 5 }, 'eval') : batchNorm(k.x, k.params, k.attrs, 'eval');
+      const out = renorm ? batchRenorm(k.x, k.params, { ...k.attrs, rMax: 3, dMax: 5, sigma: 'runningVar' as const, renormDecay: 0.9, warmup: null }, 'eval') : batchNorm(k.x, k.params, k.attrs, 'eval');
       expect(close(out.output.data, k.formula())).toBe(true);
     }),
     breaks: property(imageShape.filter((c) => c.batch * c.h * c.w >= 2), (c) => {
@@ -717,7 +717,7 @@ describe("the checker's starting points agree with the reference ops", () => {
         const std = vec(makeRng(c.seed + 3), c.channels, 0.5, 2);
         const cases: [OpKind, Record<string, ReturnType<typeof t1>>, Record<string, number>, Float64Tensor][] = [
           ['batchNorm', k.params, { eps: k.eps }, batchNorm(k.x, k.params, k.attrs, 'eval').output],
-          ['batchRenorm', k.params, { eps: k.eps }, batchRenorm(k.x, k.params, { ...k.attrs, rMax: 3, dMax: 5 }, 'eval').output],
+          ['batchRenorm', k.params, { eps: k.eps }, batchRenorm(k.x, k.params, { ...k.attrs, rMax: 3, dMax: 5, sigma: 'runningVar' as const, renormDecay: 0.9, warmup: null }, 'eval').output],
           ['scaleShift', { scale: t1(scale), shift: t1(shift) }, {}, scaleShift(k.x, { scale: t1(scale), shift: t1(shift) }, { numChannels: c.channels })],
           ['normalize', { mean: t1(shift), std: t1(std) }, {}, normalize(k.x, { mean: [...shift], std: [...std] })],
         ];

@@ -51,7 +51,11 @@ export function randomizeParams(graph: Graph, seed: number): Graph {
   const nodes = graph.nodes.map((node) => {
     const params: Record<string, ParamTensor> = {};
     for (const [name, p] of Object.entries(node.params as Record<string, ParamTensor>)) {
-      const positive = name === 'runningVar' || name === 'g';
+      if (name === 'batchesTracked') {
+        params[name] = p;
+        continue;
+      }
+      const positive = name === 'runningVar' || name === 'renormStd' || name === 'g';
       const low = positive ? 0.25 : -1;
       params[name] = { shape: p.shape, data: Float32Array.from(p.data, () => low + (1 - low) * rng() * (positive ? 2 : 1)) };
     }

@@ -132,7 +132,12 @@ describe('parameter initialisation', () => {
       ['weightNormConv2d', conv({ bias: false }), { v: [4, 3, 3, 3], g: [4] }],
       ['weightNormLinear', { inFeatures: 5, outFeatures: 2, bias: true }, { v: [2, 5], g: [2], bias: [2] }],
       ['batchNorm', BN, { gamma: [4], beta: [4], runningMean: [4], runningVar: [4] }],
-      ['batchRenorm', { numFeatures: 4, eps: 1e-3, rMax: 3, dMax: 5, decay: 0.9, unbiasedRunningVar: true }, { gamma: [4], beta: [4], runningMean: [4], runningVar: [4] }],
+      ['batchRenorm', { numFeatures: 4, eps: 1e-3, rMax: 3, dMax: 5, sigma: 'runningVar', renormDecay: 0.9, warmup: null, decay: 0.9, unbiasedRunningVar: true }, { gamma: [4], beta: [4], runningMean: [4], runningVar: [4] }],
+      [
+        'batchRenorm',
+        { numFeatures: 4, eps: 1e-3, rMax: 3, dMax: 5, sigma: 'movingStddev', renormDecay: 0.99, warmup: { holdSteps: 5, rMaxSteps: 40, dMaxSteps: 25 }, decay: 0.9, unbiasedRunningVar: true },
+        { gamma: [4], beta: [4], runningMean: [4], runningVar: [4], renormMean: [4], renormStd: [4], batchesTracked: [1] },
+      ],
       ['ibn', { ...BN, numFeatures: 8, instanceChannels: 3 }, { gamma: [8], beta: [8], runningMean: [5], runningVar: [5] }],
       [
         'switchableNorm',

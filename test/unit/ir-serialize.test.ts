@@ -26,7 +26,7 @@ function sample(): Graph {
     op: 'batchRenorm',
     name: 'bn',
     inputs: [n],
-    attrs: { numFeatures: 4, eps: 1e-3, rMax: 3, dMax: 5, decay: 0.99, unbiasedRunningVar: false },
+    attrs: { numFeatures: 4, eps: 1e-3, rMax: 3, dMax: 5, sigma: 'movingStddev', renormDecay: 0.9, warmup: { holdSteps: 2, rMaxSteps: 9, dMaxSteps: 5 }, decay: 0.99, unbiasedRunningVar: false },
     params: { runningVar: { shape: [4], data: new Float32Array(AWKWARD.slice(4, 8).map(Math.abs)) } },
   });
   const p = g.addNode({ op: 'avgPool2d', inputs: [b], attrs: { kernel: [2, 2], stride: [2, 2], padding: [1, 1, 0, 0], countIncludePad: false } });

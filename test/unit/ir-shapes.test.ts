@@ -198,7 +198,7 @@ describe('normalization layers', () => {
   it('batchNorm and batchRenorm keep rank-2 and rank-4 shapes', () => {
     expect(infer('batchNorm', bn(8), ['N', 8, 'H', 'W'])).toEqual(['N', 8, 'H', 'W']);
     expect(infer('batchNorm', bn(8), ['N', 8])).toEqual(['N', 8]);
-    const renorm: AttrsByOp['batchRenorm'] = { numFeatures: 8, eps: 1e-3, rMax: 3, dMax: 5, decay: 0.99, unbiasedRunningVar: false };
+    const renorm: AttrsByOp['batchRenorm'] = { numFeatures: 8, eps: 1e-3, rMax: 3, dMax: 5, sigma: 'movingStddev', renormDecay: 0.99, warmup: null, decay: 0.99, unbiasedRunningVar: false };
     expect(infer('batchRenorm', renorm, [2, 8])).toEqual([2, 8]);
     expect(() => infer('batchRenorm', renorm, [2, 6])).toThrow("batchRenorm 'n': input has 6 channels, layer expects 8");
   });

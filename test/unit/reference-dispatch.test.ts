@@ -67,7 +67,10 @@ const CASES: { readonly [K in Exclude<OpKind, 'input'>]: Case<K> } = {
   weightNormConv2d: { attrs: conv, params: { v: param([6, 2, 3, 3]), g: param([6]), bias: param([6]) }, inputs: [IMAGE], direct: ([x], p, a) => weightNormConv2d(x, p, a) },
   weightNormLinear: { attrs: { inFeatures: 3, outFeatures: 2, bias: false }, params: { v: param([2, 3]), g: param([2]) }, inputs: [[2, 3]], direct: ([x], p, a) => weightNormLinear(x, p, a) },
   batchNorm: { attrs: { numFeatures: 4, eps: 1e-3, frozen: false, ...running }, params: bn(4), inputs: [IMAGE], direct: ([x], p, a, m) => batchNorm(x, p, a, m) },
-  batchRenorm: { attrs: { numFeatures: 4, eps: 1e-3, rMax: 1.5, dMax: 0.2, ...running }, params: bn(4), inputs: [IMAGE], direct: ([x], p, a, m) => batchRenorm(x, p, a, m) },
+  batchRenorm: {
+    attrs: { numFeatures: 4, eps: 1e-3, rMax: 1.5, dMax: 0.2, sigma: 'movingStddev', renormDecay: 0.8, warmup: { holdSteps: 1, rMaxSteps: 5, dMaxSteps: 3 }, ...running },
+    params: { ...bn(4), renormMean: param([4]), renormStd: param([4], 0.5, 2), batchesTracked: p32([1], [2]) },
+    inputs: [IMAGE], direct: ([x], p, a, m) => batchRenorm(x, p, a, m) },
   layerNorm: { attrs: { normalizedShape: [4], over: 'c', eps: 1e-3, affine: true }, params: { gamma: param([4]), beta: param([4]) }, inputs: [IMAGE], direct: ([x], p, a) => layerNorm(x, p, a) },
   instanceNorm: { attrs: { numFeatures: 4, eps: 1e-3, affine: false }, params: {}, inputs: [IMAGE], direct: ([x], p, a) => instanceNorm(x, p, a) },
   groupNorm: { attrs: { numChannels: 4, groups: 2, eps: 1e-3, affine: true }, params: { gamma: param([4]), beta: param([4]) }, inputs: [IMAGE], direct: ([x], p, a) => groupNorm(x, p, a) },

@@ -110,7 +110,7 @@ describe('batchNorm', () => {
 
 describe('batchRenorm', () => {
   const renormAttrs = (numFeatures: number, overrides: Partial<BatchRenormAttrs>): BatchRenormAttrs => ({
-    numFeatures, eps: 1e-5, decay: 0.9, unbiasedRunningVar: false, rMax: 3, dMax: 5, ...overrides,
+    numFeatures, eps: 1e-5, decay: 0.9, unbiasedRunningVar: false, rMax: 3, dMax: 5, sigma: 'runningVar', renormDecay: 0.9, warmup: null, ...overrides,
   });
   const rng = makeRng(4);
   const x = randomTensor([4, 3, 3, 3], rng, -2, 3);

@@ -7,15 +7,18 @@
  *                      y = gamma * (x - mu_B) / sqrt(var_B + eps) + beta
  *                      running <- decay * running + (1 - decay) * stat, with var_B * n/(n-1)
  *                      (n values per channel) when unbiasedRunningVar
- *   batchRenorm train: sigma_B = sqrt(var_B + eps), sigma = sqrt(runningVar + eps)
- *                      r = clip(sigma_B / sigma, 1/rMax, rMax)
- *                      d = clip((mu_B - runningMean) / sigma, -dMax, dMax)
+ *   batchRenorm train: sigma_B = sqrt(var_B + eps); mu, sigma = renormMean, max(renormStd, sqrt(eps))
+ *                      (sigma 'movingStddev') or runningMean, sqrt(runningVar + eps) ('runningVar')
+ *                      r = clip(sigma_B / sigma, 1/rMax_t, rMax_t)
+ *                      d = clip((mu_B - mu) / sigma, -dMax_t, dMax_t)
  *                      y = gamma * ((x - mu_B) / sigma_B * r + d) + beta
  *                      r and d are constants to backprop (stop-gradient), and come from the
- *                      running statistics as they were before this batch updates them.
+ *                      statistics as they were before this batch updates them: running ones as
+ *                      BatchNorm's, renormMean/renormStd <- moving averages of mu_B, sigma_B with
+ *                      renormDecay, batchesTracked + 1 (src/reference/ops/batchRenorm.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { NodeOf, RunningStatsUpdate } from '../../ir/graph.ts';
+import type { BatchRenormAttrs, NodeOf, RenormWarmup, RunningStatsUpdate } from '../../ir/graph.ts';
 import { ExecutionError } from '../errors.ts';
 import type { Mode, NodeParams, OpBuilder, RunningStats } from './types.ts';
 
@@ -91,20 +94,40 @@ export const batchNorm: OpBuilder<'batchNorm'> = (node, params) => {
   return { forward: ([x], mode) => batchNormalize(node, stats, x, mode, gamma, beta) };
 };
 
+/** rMax_t and dMax_t (src/ir/graph.ts, RenormWarmup) at t = batchesTracked, as tensors: no read-back per step. */
+function warmedUpClips(a: BatchRenormAttrs, batchesTracked: tf.Tensor): { rMax: tf.Tensor; dMax: tf.Tensor } {
+  const warmup = a.warmup as RenormWarmup;
+  const ramp = (end: number) => tf.clipByValue(tf.div(tf.sub(batchesTracked, warmup.holdSteps), end - warmup.holdSteps), 0, 1);
+  return { rMax: tf.add(tf.mul(ramp(warmup.rMaxSteps), a.rMax - 1), 1), dMax: tf.mul(ramp(warmup.dMaxSteps), a.dMax) };
+}
+
+const blend = (old: tf.Tensor, fresh: tf.Tensor, decay: number): tf.Tensor => tf.add(tf.mul(old, decay), tf.mul(fresh, 1 - decay));
+
 export const batchRenorm: OpBuilder<'batchRenorm'> = (node, params) => {
   const a = node.attrs;
   const gamma = params.trainable('gamma');
   const beta = params.trainable('beta');
   const stats = params.runningStats();
+  const moving = a.sigma === 'movingStddev' ? { mean: params.fixed('renormMean'), std: params.fixed('renormStd') } : undefined;
+  const batchesTracked = a.warmup === null ? undefined : params.fixed('batchesTracked');
   return {
     forward: ([x], mode) => {
       if (mode === 'eval') return tf.batchNorm(x, stats.runningMean, stats.runningVar, beta, gamma, a.eps);
       const batch = batchMoments(x);
       const sigmaB = tf.sqrt(tf.add(batch.variance, a.eps));
-      const sigma = tf.sqrt(tf.add(stats.runningVar, a.eps));
-      const r = stopGradient(tf.clipByValue(tf.div(sigmaB, sigma), 1 / a.rMax, a.rMax));
-      const d = stopGradient(tf.clipByValue(tf.div(tf.sub(batch.mean, stats.runningMean), sigma), -a.dMax, a.dMax));
+      const mu = moving === undefined ? stats.runningMean : moving.mean;
+      const sigma = moving === undefined ? tf.sqrt(tf.add(stats.runningVar, a.eps)) : tf.maximum(moving.std, Math.sqrt(a.eps));
+      const clips = batchesTracked === undefined ? { rMax: tf.scalar(a.rMax), dMax: tf.scalar(a.dMax) } : warmedUpClips(a, batchesTracked);
+      const r = stopGradient(tf.minimum(tf.maximum(tf.div(sigmaB, sigma), tf.reciprocal(clips.rMax)), clips.rMax));
+      const d = stopGradient(tf.minimum(tf.maximum(tf.div(tf.sub(batch.mean, mu), sigma), tf.neg(clips.dMax)), clips.dMax));
       updateRunningStats(node, stats, a, batch);
+      tf.tidy(() => {
+        if (moving !== undefined) {
+          moving.mean.assign(blend(moving.mean, batch.mean, a.renormDecay));
+          moving.std.assign(blend(moving.std, sigmaB, a.renormDecay));
+        }
+        batchesTracked?.assign(tf.add(batchesTracked, 1));
+      });
       const xHat = tf.add(tf.mul(tf.div(tf.sub(x, batch.mean), sigmaB), r), d);
       return tf.add(tf.mul(xHat, gamma), beta);
     },

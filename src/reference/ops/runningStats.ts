@@ -18,10 +18,17 @@ export interface RunningStats {
   readonly runningVar: Float64Array;
 }
 
+/** A train-mode step's new state: the running statistics, and those of Batch Renorm's other params it keeps. */
+export interface UpdatedStats extends RunningStats {
+  readonly renormMean?: Float64Array;
+  readonly renormStd?: Float64Array;
+  readonly batchesTracked?: Float64Array;
+}
+
 /** A normalization's output and, for a train-mode BatchNorm-like op, its new running statistics. */
 export interface NormResult {
   readonly output: Float64Tensor;
-  readonly updatedStats?: RunningStats;
+  readonly updatedStats?: UpdatedStats;
 }
 
 /**
