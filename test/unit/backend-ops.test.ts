@@ -209,6 +209,8 @@ describe('norms with mixed statistics against the reference (wasm)', () => {
     check('switchableNorm', snAttrs, 'eval', (p) => switchableStats(p, runningElementStats(x, p.runningMean.data, p.runningVar.data))));
 
   // renorm's output is r * (BN output) + d, r <= rMax: the BN bound scaled by rMax, plus d's rounding
-  const renormAttrs = { numFeatures: 4, eps: 1e-3, decay: 0.99, unbiasedRunningVar: true, rMax: 2, dMax: 1 };
-  it('batchRenorm in train mode', () => check('batchRenorm', renormAttrs, 'train', () => byChannel, renormAttrs.rMax + renormAttrs.dMax));
+  const renormAttrs = { numFeatures: 4, eps: 1e-3, decay: 0.99, unbiasedRunningVar: true, rMax: 2, dMax: 1, renormDecay: 0.9, warmup: null };
+  for (const sigma of ['movingStddev', 'runningVar']) {
+    it(`batchRenorm in train mode, sigma ${sigma}`, () => check('batchRenorm', { ...renormAttrs, sigma }, 'train', () => byChannel, renormAttrs.rMax + renormAttrs.dMax));
+  }
 });

@@ -16,6 +16,7 @@ import { GraphBuilder } from '../../src/ir/builder.ts';
 import type { BatchRenormAttrs, Graph, NodeOf, ParamTensor } from '../../src/ir/graph.ts';
 import { batchRenorm, type BatchRenormParams } from '../../src/reference/ops/batchRenorm.ts';
 import { runReference } from '../../src/reference/run.ts';
+import type { UpdatedStats } from '../../src/reference/ops/runningStats.ts';
 import type { Float64Tensor } from '../../src/reference/tensor.ts';
 import { makeRng, randomTensor, t64 } from './reference-fixtures.ts';
 
@@ -223,7 +224,7 @@ function variance(x: number[][], c: number): number {
   return x.reduce((s, row) => s + (row[c] - mean) ** 2, 0) / x.length;
 }
 
-function withState(graph: Graph, state: Readonly<Record<string, Float64Array | undefined>>): Graph {
+function withState(graph: Graph, state: UpdatedStats): Graph {
   const node = graph.nodes[1];
   const params: Record<string, ParamTensor> = { ...(node.params as Record<string, ParamTensor>) };
   for (const [name, data] of Object.entries(state)) if (data !== undefined) params[name] = { shape: [data.length], data: Float32Array.from(data) };
