@@ -19,6 +19,8 @@ export class ParamRegistry {
   /** Params held but never trained (gamma, beta of a BN frozen 'all'); a tied node shares them. */
   private readonly fixedParams = new Set<tf.Variable>();
   private readonly exporters = new Map<string, Map<string, () => ParamTensor>>();
+  /** Objects held per owner node (NodeParams.shared). */
+  private readonly objects = new Map<string, unknown>();
 
   /** A tied node (`tiedTo`) gets its owner's variables and statistics: one set of weights. */
   forNode(node: Node): NodeParams {
@@ -28,16 +30,19 @@ export class ParamRegistry {
       if (tensor === undefined) throw new GraphError(`${nodePrefix(node.op, node.name)}param '${param}' is missing`, node.name);
       return tensor;
     };
-    const hold = (param: string, layout: Layout, trainable: boolean): tf.Variable => {
-      const { shape, data } = source(param);
-      const existing = this.held.get(`${owner}.${param}`);
-      if (existing !== undefined) return existing;
-      const variable = tf.tidy(() => tf.variable(layout.toExec(tf.tensor(data, [...shape], 'float32')), trainable));
+    const keep = (param: string, variable: tf.Variable, shape: readonly number[], layout: Layout) => {
       this.held.set(`${owner}.${param}`, variable);
       this.exporterMap(owner).set(param, () => ({
         shape,
         data: new Float32Array(tf.tidy(() => layout.toIR(variable).dataSync())),
       }));
+    };
+    const hold = (param: string, layout: Layout, trainable: boolean): tf.Variable => {
+      const { shape, data } = source(param);
+      const existing = this.held.get(`${owner}.${param}`);
+      if (existing !== undefined) return existing;
+      const variable = tf.tidy(() => tf.variable(layout.toExec(tf.tensor(data, [...shape], 'float32')), trainable));
+      keep(param, variable, shape, layout);
       return variable;
     };
     return {
@@ -61,6 +66,15 @@ export class ParamRegistry {
         this.constants.push(tensor);
         return tensor;
       },
+      shared: <T>(make: () => T): T => {
+        if (!this.objects.has(owner)) this.objects.set(owner, make());
+        return this.objects.get(owner) as T;
+      },
+      adopt: (param, variable, trainable) => {
+        keep(param, variable, source(param).shape, AS_IS);
+        if (trainable) this.variables.set(`${owner}.${param}`, variable);
+        else this.fixedParams.add(variable);
+      },
     };
   }
 
@@ -68,9 +82,9 @@ export class ParamRegistry {
   exportParams(node: Node): Node['params'] {
     const exporters = this.exporters.get(node.tiedTo ?? node.name);
     if (exporters === undefined) return node.params;
-    const params: Record<string, ParamTensor> = { ...node.params };
+    const params: Record<string, ParamTensor | undefined> = { ...node.params };
     for (const [param, exportParam] of exporters) params[param] = exportParam();
-    return params;
+    return params as Node['params'];
   }
 
   dispose(): void {
@@ -85,6 +99,7 @@ export class ParamRegistry {
     this.variables.clear();
     this.stats.clear();
     this.held.clear();
+    this.objects.clear();
     this.constants.length = 0;
   }
 

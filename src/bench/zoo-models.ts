@@ -497,6 +497,28 @@ export function squeezeNet({ size, width = 1, classes = 1000, classifierActivati
   return tf.model({ inputs: input, outputs: x, name: 'squeezenet' });
 }
 
+/**
+ * A text classifier as the tfjs tutorials build one: Embedding -> BN -> LSTM -> Dense + BN + ReLU
+ * -> classifier; `size` is the sequence length. Embedding and LSTM have no shapefold op: they are
+ * carried as opaque layers tfjs-layers runs, so the BN between them stays (nothing to fold it
+ * into) while the Dense's BN folds.
+ */
+export function textClassifier({ size, width = 1, classes = 1000, classifierActivation = 'softmax', vocabulary = 20000 }: ClassifierOptions & { readonly vocabulary?: number }): tf.LayersModel {
+  const units = Math.max(1, Math.round(64 * width));
+  return tf.sequential({
+    name: 'text_classifier',
+    layers: [
+      L.embedding({ inputDim: vocabulary, outputDim: units, inputLength: size, name: 'embedding' }),
+      L.batchNormalization({ name: 'embedding_bn' }),
+      L.lstm({ units, name: 'lstm' }),
+      L.dense({ units, name: 'dense' }),
+      L.batchNormalization({ name: 'dense_bn' }),
+      L.reLU({ name: 'dense_relu' }),
+      L.dense({ units: classes, activation: classifierActivation, name: 'predictions' }),
+    ],
+  });
+}
+
 /** One architecture of the zoo: how to build it small (the test suite) and full size (the benchmark). */
 export interface ZooModel {
   readonly name: string;
@@ -530,4 +552,6 @@ export const ZOO: readonly ZooModel[] = [
   { name: 'SqueezeNet 1.1', build: squeezeNet, test: { size: 48, width: 0.25 }, bench: { size: 224 } },
   { name: 'nested models', build: nestedModels, test: { size: 16, width: 1 }, bench: { size: 224 } },
   { name: 'shared layers (Siamese)', build: sharedLayers, test: { size: 16, width: 1 }, bench: { size: 224 }, bnLeft: /^enc_bn$/ },
+  // Embedding and LSTM are opaque (tfjs-layers runs them): the BN between them has nothing to fold into.
+  { name: 'text classifier (Embedding + LSTM, opaque)', build: textClassifier, test: { size: 12, width: 0.125 }, bench: { size: 128 }, bnLeft: /^embedding_bn$/ },
 ];

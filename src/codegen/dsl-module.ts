@@ -160,6 +160,8 @@ function builderCall(node: Node, fail: (detail: string) => never): string {
       return `d.flatten(${config({ name })})`;
     case 'crop2d':
       return `d.crop2d(${config({ crop: node.attrs.crop, name })})`;
+    case 'opaque':
+      return fail(`is an opaque ${node.attrs.className} layer, which only tfjs-layers runs; the typed DSL has no builder for it`);
     default:
       return fail(`is a ${node.op}, which has no DSL builder yet`);
   }

@@ -8,8 +8,8 @@
  *   4. unless 1 or 2 already rule folding out, what it sits between: a shift cannot move back through a ReLU,
  *      nothing moves through relu6/sigmoid/tanh or the other non-homogeneous activations,
  *      an add also sums branches it does not touch, a multiply/maximum/minimum is not linear,
- *      a resample, global max pool, transpose, reshape or repeat no rule crosses, no conv or
- *      linear is next to it.
+ *      a resample, global max pool, transpose, reshape, repeat or opaque layer (LSTM, Embedding, a
+ *      custom class: tfjs-layers runs it) no rule crosses, no conv or linear is next to it.
  */
 import type { Node } from '../ir/graph.ts';
 import { FOLD_TARGET_OPS, label, type GraphIndex } from './graph-index.ts';
@@ -36,6 +36,7 @@ const NOT_CROSSED: { readonly [op: string]: string } = {
   transpose: 'which moves the channel axis, so a per-channel scale and shift would not stay per channel',
   reshape: 'which regroups the values, so a per-channel scale and shift would not stay per channel',
   repeatVector: 'across which no rule moves a scale or shift',
+  opaque: 'a layer shapefold carries unchanged for tfjs-layers to run, so no rule moves a scale or shift into or across it',
 };
 
 function inputStatistics(node: Node): string | undefined {

@@ -388,6 +388,7 @@ export function foldGraph(original: Graph, opts: FoldOptions = {}): FoldResult {
   const left = current.nodes
     .filter((node) => NORM_LIKE_OPS.has(node.op))
     .map((node) => ({ name: node.name, op: node.op, reasons: reasonsLeft(node, live, mode, refusals) }));
+  const opaque = current.nodes.flatMap((node) => (node.op === 'opaque' ? [{ name: node.name, className: node.attrs.className }] : []));
   const report: FoldReport = {
     mode,
     rules: rules.map((r) => r.name),
@@ -397,6 +398,7 @@ export function foldGraph(original: Graph, opts: FoldOptions = {}): FoldResult {
     nodesAfter: current.nodes.length,
     paramsBefore: countParams(original),
     paramsAfter: countParams(current),
+    ...(opaque.length === 0 ? {} : { opaque }),
     ...(level === 'off'
       ? {}
       : {

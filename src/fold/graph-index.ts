@@ -43,7 +43,9 @@ export const NORM_LIKE_OPS: ReadonlySet<OpKind> = new Set<OpKind>([
 export const FOLD_TARGET_OPS: ReadonlySet<OpKind> = new Set<OpKind>(['conv2d', 'convTranspose2d', 'linear', 'weightNormConv2d', 'weightNormLinear']);
 
 export function label(node: Pick<Node, 'op' | 'name'>): string {
-  return `${node.op} '${node.name}'`;
+  // An opaque node is known by its Keras class: "opaque LSTM 'lstm'".
+  const className = node.op === 'opaque' ? (node as Extract<Node, { op: 'opaque' }>).attrs?.className : undefined;
+  return className === undefined ? `${node.op} '${node.name}'` : `${node.op} ${className} '${node.name}'`;
 }
 
 /** Prefix sums over slots with point updates (a Fenwick tree). */

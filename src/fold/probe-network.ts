@@ -10,10 +10,16 @@
  *   full   the float64 reference on both graphs (the fold's own error over the whole network),
  *          plus each graph in float32 on the executor against the float64 original, so a user
  *          sees that folding adds no more error than float32 execution has anyway.
+ *
+ * Opaque layers (LSTM, Embedding, a custom class) have no float64 math: the full check runs them
+ * through tfjs-layers in float32 inside the float64 run, and says so. An input an Embedding
+ * reads holds token indices, drawn uniformly below the smallest vocabulary that reads it.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { compileGraph } from '../backend/executor.ts';
-import type { Graph } from '../ir/graph.ts';
+import type { Graph, Node, NodeOf } from '../ir/graph.ts';
+import { inferNodeShape } from '../ir/shapes.ts';
+import type { OpaqueEvaluator } from '../reference/ops/opaque.ts';
 import { runReference } from '../reference/run.ts';
 import type { Float64Tensor } from '../reference/tensor.ts';
 import { FoldProbeError } from './errors.ts';
@@ -39,6 +45,8 @@ export interface NetworkCheck {
   readonly ok: boolean;
   /** full only: max |f32(graph) - ref64(original)| for each graph, on `backend`. */
   readonly float32?: { readonly original: number; readonly folded: number };
+  /** How the opaque layers were run and their token inputs drawn, when there are any. */
+  readonly opaque?: string;
 }
 
 export interface NetworkSkipped {
@@ -114,13 +122,65 @@ function activeBackend(): string {
 
 const data = (r: Record<string, Float64Tensor>): Outputs => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.data]));
 
+const opaqueNodes = (graph: Graph): NodeOf<'opaque'>[] => graph.nodes.filter((n): n is NodeOf<'opaque'> => n.op === 'opaque');
+const opaqueLabel = (node: NodeOf<'opaque'>) => `${node.attrs.className} '${node.name}'`;
+
+/** The smallest vocabulary (Embedding input_dim) reading each graph input directly. */
+function vocabularies(graph: Graph): Map<string, { size: number; reader: NodeOf<'opaque'> }> {
+  const found = new Map<string, { size: number; reader: NodeOf<'opaque'> }>();
+  for (const node of opaqueNodes(graph)) {
+    const size = node.attrs.config.input_dim;
+    if (node.attrs.className !== 'Embedding' || typeof size !== 'number') continue;
+    for (const input of node.inputs) {
+      if (graph.inputs.includes(input) && size < (found.get(input)?.size ?? Infinity)) found.set(input, { size, reader: node });
+    }
+  }
+  return found;
+}
+
+/** Seeded inputs: standard normal, or token indices for an input an Embedding reads. */
+function probeInputs(graph: Graph, shapes: Readonly<Record<string, readonly number[]>>, rng: () => number): Record<string, Float64Tensor> {
+  const tokens = vocabularies(graph);
+  const inputs: Record<string, Float64Tensor> = {};
+  for (const name of graph.inputs) {
+    const vocabulary = tokens.get(name)?.size;
+    const shape = shapes[name];
+    inputs[name] =
+      vocabulary === undefined
+        ? standardNormal(shape, rng)
+        : { shape: [...shape], data: Float64Array.from({ length: shape.reduce((a, d) => a * d, 1) }, () => Math.floor(rng() * vocabulary)) };
+  }
+  return inputs;
+}
+
+/** What a network check says about opaque layers, or undefined when the graph has none. */
+function opaqueNote(graph: Graph, precision: 'float32' | 'float64'): string | undefined {
+  const nodes = opaqueNodes(graph);
+  if (nodes.length === 0) return undefined;
+  const tokens = [...vocabularies(graph)].map(([input, { size, reader }]) => `input '${input}' holds token indices in [0, ${size}) for ${opaqueLabel(reader)}`);
+  const run = precision === 'float64' ? 'run through tfjs-layers in float32 inside the float64 runs' : 'run by tfjs-layers';
+  return [`the opaque layers ${nodes.map(opaqueLabel).join(', ')} ${run}`, ...tokens].join('; ');
+}
+
+/** The reference's evaluator for opaque nodes: the node alone, compiled and run by tfjs in float32. */
+function opaqueThroughTfjs(mode: FoldMode): OpaqueEvaluator {
+  return (node, inputs) => {
+    const names = inputs.map((_, i) => `${node.name}:input${i}`);
+    const feeds: Node[] = names.map((name, i) => ({ name, op: 'input', inputs: [], attrs: { shape: [...inputs[i].shape] }, params: {} }));
+    const { tiedTo: _shared, ...alone } = node;
+    const graph: Graph = { nodes: [...feeds, { ...alone, inputs: names }], inputs: names, outputs: [node.name] };
+    const output = runFloat32(graph, Object.fromEntries(names.map((name, i) => [name, inputs[i]])), mode)[node.name];
+    const shape = inferNodeShape(node, inputs.map((x) => x.shape)) as number[];
+    return { shape, data: Float64Array.from(output) };
+  };
+}
+
 /** The fast check; skipped (with the reason) when no size within the limits runs the graph. */
 export function checkNetworkFast(original: Graph, folded: Graph, mode: FoldMode, rng: () => number, step: NetworkStep): NetworkCheck | NetworkSkipped {
   const backend = activeBackend();
   const sizes = probeShapes([original, folded], networkLimits('fast', backend));
   if (sizes.kind === 'skip') return { skipped: sizes.reason };
-  const inputs: Record<string, Float64Tensor> = {};
-  for (const name of original.inputs) inputs[name] = standardNormal(sizes.shapes[name], rng);
+  const inputs = probeInputs(original, sizes.shapes, rng);
   const before = runFloat32(withInputShapes(original, sizes.shapes), inputs, mode);
   step(`float32 run of the original network on ${backend}`);
   const after = runFloat32(withInputShapes(folded, sizes.shapes), inputs, mode);
@@ -135,20 +195,26 @@ export function checkNetworkFast(original: Graph, folded: Graph, mode: FoldMode,
     maxDiff,
     outputScale,
     ok: maxDiff <= NETWORK_TOLERANCE * outputScale,
+    ...withOpaqueNote(original, 'float32'),
   };
+}
+
+function withOpaqueNote(graph: Graph, precision: 'float32' | 'float64'): { opaque?: string } {
+  const note = opaqueNote(graph, precision);
+  return note === undefined ? {} : { opaque: note };
 }
 
 /** The full check; a graph too large for it is a FoldProbeError (the fast probe stays bounded). */
 export function checkNetworkFull(original: Graph, folded: Graph, mode: FoldMode, rng: () => number, step: NetworkStep): NetworkCheck {
   const sizes = probeShapes([original, folded], networkLimits('full', activeBackend()));
   if (sizes.kind === 'skip') throw new FoldProbeError(`the full probe cannot run: ${sizes.reason}; use the fast probe`);
-  const inputs: Record<string, Float64Tensor> = {};
-  for (const name of original.inputs) inputs[name] = standardNormal(sizes.shapes[name], rng);
+  const inputs = probeInputs(original, sizes.shapes, rng);
   const originalAt = withInputShapes(original, sizes.shapes);
   const foldedAt = withInputShapes(folded, sizes.shapes);
-  const reference = data(runReference(originalAt, inputs, { mode }).outputs);
+  const opaque = opaqueThroughTfjs(mode);
+  const reference = data(runReference(originalAt, inputs, { mode, opaque }).outputs);
   step('float64 run of the original network');
-  const foldedReference = data(runReference(foldedAt, inputs, { mode }).outputs);
+  const foldedReference = data(runReference(foldedAt, inputs, { mode, opaque }).outputs);
   step('float64 run of the folded network');
   const original32 = maxAbsDifference(runFloat32(originalAt, inputs, mode), reference, original.outputs);
   step(`float32 run of the original network on ${tf.getBackend()}`);
@@ -165,5 +231,6 @@ export function checkNetworkFull(original: Graph, folded: Graph, mode: FoldMode,
     outputScale,
     ok: maxDiff <= NETWORK_TOLERANCE * outputScale,
     float32: { original: original32, folded: folded32 },
+    ...withOpaqueNote(original, 'float64'),
   };
 }

@@ -54,12 +54,12 @@ function describe(level: 'fast' | 'full', checks: readonly FoldCheck[], network:
   else {
     const where = `${shapesText(network.inputs)}${network.reduced === undefined ? '' : ` (${network.reduced})`}`;
     method.push(
-      level === 'fast'
+      (level === 'fast'
         ? `the whole network: original and folded in float32 on the ${network.backend} backend at ${where}, ` +
-            `max |folded - original| <= ${NETWORK_TOLERANCE} x max |original|`
+          `max |folded - original| <= ${NETWORK_TOLERANCE} x max |original|`
         : `the whole network: original and folded on the float64 reference at ${where}, ` +
-            `max |folded - original| <= ${NETWORK_TOLERANCE} x max |original|; and each in float32 on the ${network.backend} backend ` +
-            'against the float64 original',
+          `max |folded - original| <= ${NETWORK_TOLERANCE} x max |original|; and each in float32 on the ${network.backend} backend ` +
+          'against the float64 original') + (network.opaque === undefined ? '' : `; ${network.opaque}`),
     );
   }
   return method;

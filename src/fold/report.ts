@@ -1,6 +1,6 @@
 /**
  * The fold report: every fold applied, every norm-like node left with the reasons, node and
- * parameter counts before and after, and the numerical probe. Plain data, JSON-serialisable as it
+ * parameter counts before and after, the opaque layers carried unchanged, and the numerical probe. Plain data, JSON-serialisable as it
  * is; `formatFoldReport` renders it as text.
  */
 import type { OpKind } from '../ir/graph.ts';
@@ -12,6 +12,12 @@ export interface LeftNode {
   readonly name: string;
   readonly op: OpKind;
   readonly reasons: readonly string[];
+}
+
+/** A Keras layer carried unchanged for tfjs-layers to run (an opaque node): no fold crosses it. */
+export interface OpaqueLayer {
+  readonly name: string;
+  readonly className: string;
 }
 
 export interface FoldReport {
@@ -28,6 +34,8 @@ export interface FoldReport {
   readonly paramsAfter: number;
   /** Absent when folding ran with `probe: 'off'`. */
   readonly probe?: ProbeReport;
+  /** The opaque layers of the folded graph; absent when there are none. */
+  readonly opaque?: readonly OpaqueLayer[];
 }
 
 const number = (n: number) => n.toLocaleString('en-US');
@@ -92,6 +100,10 @@ export function formatFoldReport(report: FoldReport): string {
       lines.push(`  ${node.op} '${node.name}'`);
       for (const reason of node.reasons) lines.push(`    - ${reason}`);
     }
+  }
+  if (report.opaque !== undefined) {
+    lines.push('', `carried unchanged, run by tfjs-layers; no fold crosses them (${report.opaque.length}):`);
+    lines.push(`  ${report.opaque.map((l) => `${l.name} (${l.className})`).join(', ')}`);
   }
   if (report.probe !== undefined) lines.push('', ...formatProbe(report.probe));
   return lines.join('\n');

@@ -47,11 +47,13 @@
  *                                   adjacent Permutes merged and cancelling ones dropped, so an
  *                                   imported Keras Reshape comes back as one Reshape
  *   repeatVector, layerNorm 'c'     RepeatVector, LayerNormalization (axis -1)
+ *   opaque                          the Keras layer it was read from: class, config and weights
+ *                                   (names and order) unchanged
  * A conv2d tapBias (a bias that differs on the border frame) has no stock Keras layer and is a
  * LayersExportError, as are other groups, other transposed convs and the remaining norms.
  */
 import { channelsFirstAxis, channelsLastAxis } from '../ir/axes.ts';
-import type { Graph, MergeFn, Node, Padding2d, Pair, ParamTensor, Shape } from '../ir/graph.ts';
+import type { Graph, MergeFn, Node, NodeOf, Padding2d, Pair, ParamTensor, Shape } from '../ir/graph.ts';
 import { validateGraph } from '../ir/validate.ts';
 import { resolvePadding2d } from '../reference/padding.ts';
 import { kerasActivationOf } from './activations.ts';
@@ -119,16 +121,11 @@ class Exporter {
    * more call of the layer written for that node (its config must be the same).
    */
   layer(base: string, className: string, config: Record<string, unknown>, inputs: readonly KerasRef[], weights: Record<string, ParamTensor> = {}): KerasRef {
-    const call = inputs.map(([layer, nodeIndex]) => [layer, nodeIndex, 0, {}]);
+    const call = callOf(inputs);
     const node = this.current;
     const weighted = Object.keys(weights).length > 0 && node !== undefined;
-    if (weighted && node.tiedTo !== undefined) {
-      const shared = this.weightedLayerOf.get(node.tiedTo);
-      const same = shared !== undefined && shared.class_name === className && JSON.stringify(shared.config) === JSON.stringify({ ...shared.config, ...config });
-      if (!same) throw new LayersExportError(node.name, node.op, `is tied to '${node.tiedTo}', but is written as a different layer; Keras shares weights only between calls of one layer`);
-      shared.inbound_nodes?.push(call);
-      return [shared.config.name as string, (shared.inbound_nodes?.length ?? 1) - 1];
-    }
+    const again = weighted ? this.callAgain(className, config, call) : undefined;
+    if (again !== undefined) return again;
     const name = this.unique(base);
     const layer: KerasLayerJSON = {
       name,
@@ -144,7 +141,40 @@ class Exporter {
     }
     return [name, 0];
   }
+
+  /** For the weighted layer of a node tied to another: one more call of the layer written for that node. */
+  private callAgain(className: string, config: Readonly<Record<string, unknown>>, call: unknown[]): KerasRef | undefined {
+    const node = this.current;
+    if (node?.tiedTo === undefined) return undefined;
+    const shared = this.weightedLayerOf.get(node.tiedTo);
+    const same = shared !== undefined && shared.class_name === className && JSON.stringify(shared.config) === JSON.stringify({ ...shared.config, ...config });
+    if (!same) throw new LayersExportError(node.name, node.op, `is tied to '${node.tiedTo}', but is written as a different layer; Keras shares weights only between calls of one layer`);
+    shared.inbound_nodes?.push(call);
+    return [shared.config.name as string, (shared.inbound_nodes?.length ?? 1) - 1];
+  }
+
+  /** An opaque node's Keras layer as it was read: class, config and weights (names, order) unchanged. */
+  opaque(node: NodeOf<'opaque'>, inputs: readonly KerasRef[]): KerasRef {
+    const { className, config, weights } = node.attrs;
+    const call = callOf(inputs);
+    const again = this.callAgain(className, config, call);
+    if (again !== undefined) return again;
+    const name = typeof config.name === 'string' ? config.name : node.name;
+    // Its weights are named after the layer: another name would not load them.
+    if (this.names.has(name)) throw new LayersExportError(node.name, node.op, `its layer name '${name}' is already the name of another layer of the export`);
+    this.names.add(name);
+    const layer: KerasLayerJSON = { name, class_name: className, config: { ...config }, inbound_nodes: [call] };
+    this.layers.push(layer);
+    this.weightedLayerOf.set(node.name, layer);
+    for (const { name: weight, shape } of weights) {
+      this.specs.push({ name: weight, shape: [...shape], dtype: 'float32' });
+      this.buffers.push((node.params[weight] as ParamTensor).data);
+    }
+    return [name, 0];
+  }
 }
+
+const callOf = (inputs: readonly KerasRef[]): unknown[] => inputs.map(([layer, nodeIndex]) => [layer, nodeIndex, 0, {}]);
 
 function literal(shape: Shape, node: Node, what: string): number[] {
   if (!shape.every((d): d is number => typeof d === 'number')) {
@@ -515,7 +545,7 @@ export function exportLayersModel(graph: Graph, modelName = 'shapefold'): Export
       case 'input': {
         const shape = node.attrs.shape;
         const dims = (d: unknown) => (typeof d === 'number' ? d : null);
-        if (shape.length < 2 || shape.length > 4) fail(`has rank ${shape.length}; Keras inputs here are [N, C, H, W], [N, C, L] or [N, F]`);
+        if (shape.length < 2 || shape.length > 5) fail(`has rank ${shape.length}; Keras inputs here are [N, C, D, H, W], [N, C, H, W], [N, C, L] or [N, F]`);
         const nhwc = shape.length > 2 ? [shape[0], ...shape.slice(2), shape[1]] : shape;
         if (typeof shape[1] !== 'number') fail('needs a known channel count');
         set(ex.layer(node.name, 'InputLayer', { batch_input_shape: nhwc.map(dims), dtype: 'float32', sparse: false }, []));
@@ -720,6 +750,9 @@ export function exportLayersModel(graph: Graph, modelName = 'shapefold'): Export
         set(ex.layer(node.name, 'LayerNormalization', { axis: -1, epsilon: node.attrs.eps, center: affine, scale: affine }, inputs, weights));
         break;
       }
+      case 'opaque':
+        set(ex.opaque(node, inputs));
+        break;
       default:
         fail(
           'has no exact stock Keras layer (supported: input, conv2d, convTranspose2d, batchNorm, scaleShift, normalize, layerNorm over c, relu, relu6, leakyRelu, sigmoid, tanh, activation, elu, generalRelu, prelu, softmax, logSoftmax, add, merge, concat, concatAxis, dropout, maxPool2d, avgPool2d, globalAvgPool, globalMaxPool, upsample2d, resize2d, transpose, reshape, repeatVector, flatten, crop2d, linear, identity)',

@@ -45,15 +45,18 @@
  *   Permute, RepeatVector            transpose (conjugated by the layouts), repeatVector
  *   BatchNormalization (any axis)    batchNorm, between two transposes swapping that axis and C
  *   LayerNormalization (last axis)   layerNorm over 'c'
- * Anything else is a LayersModelError naming the file, layer, class and field.
+ *   any other registered class       opaque: tfjs-layers makes, builds and runs it (LSTM,
+ *                                    Embedding, Conv3D, TimeDistributed, a registered custom
+ *                                    layer); its config and weights are kept as they are
+ * An unregistered class, and anything tfjs would reject, is a LayersModelError naming the file,
+ * layer, class and field.
  */
-import * as tf from '@tensorflow/tfjs-core';
 // tfjs-layers registers its layer classes in tfjs-core's serialization registry when loaded;
-// unsupportedClass reads that registry.
-import '@tensorflow/tfjs-layers';
+// opaqueLayer (through keras-layer.ts) reads that registry.
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { ShapefoldError } from '../ir/errors.ts';
 import { channelsFirstAxis } from '../ir/axes.ts';
-import type { DropoutKind, Graph, MergeFn, Node, Padding2d, Pair, ParamTensor, Shape } from '../ir/graph.ts';
+import type { DropoutKind, Graph, KerasDim, MergeFn, Node, Padding2d, Pair, ParamTensor, Shape } from '../ir/graph.ts';
 import { broadcastShapes, inferNodeShape } from '../ir/shapes.ts';
 import { validateGraph } from '../ir/validate.ts';
 import { resolvePadding2d } from '../reference/padding.ts';
@@ -69,8 +72,9 @@ import {
   type KerasLayerJSON,
   type WeightData,
 } from './layers-format.ts';
-import { channelsFirstPerm, channelsLastPerm, composePerms, isIdentityPerm } from '../ir/axes.ts';
+import { channelsFirstPerm, channelsLastPerm, composePerms, inChannelsLastOrder, isIdentityPerm } from '../ir/axes.ts';
 import { MAX_ATTR_INT, MAX_WINDOW, holdsIntPast } from '../ir/attrs.ts';
+import { buildKerasLayer, createKerasLayer, disposeKerasLayer, isRegisteredClass } from '../backend/keras-layer.ts';
 import { KERAS_CONV_TO_IR, TRANSPOSE_2D, filled, hwcRowOfChwFeature, permute, reorderRows } from './layout.ts';
 
 /** A config count or window size shapefold runs (see MAX_ATTR_INT and MAX_WINDOW). */
@@ -993,19 +997,74 @@ function callsOf(ctx: LayerContext): Ref[][] {
 }
 
 /**
- * A layer class without a handler. tf.loadLayersModel rejects a class its serialization registry
- * lacks (a custom layer not registered in this process), so that is said first.
+ * A layer class without a handler, carried as an opaque node that tfjs-layers runs. tfjs makes
+ * the layer from its class and config and builds it for the input shapes here: that gives its
+ * weights (names, shapes, order) and its output shape. tf.loadLayersModel rejects a class its
+ * serialization registry lacks (a custom layer not registered in this process): so does this.
  */
-function unsupportedClass(ctx: LayerContext): never {
+function opaqueLayer(ctx: LayerContext, inputs: readonly Value[]): Value {
   const className = ctx.layer.class_name;
-  if (!Object.hasOwn(tf.serialization.SerializationMap.getMap().classNameMap, className)) {
-    return ctx.fail(
-      'class_name',
-      `is not a layer class tfjs knows: tf.loadLayersModel would reject this model too. A custom layer must be registered ` +
-        `(tf.serialization.registerClass) before the model is read`,
-    );
+  if (!isRegisteredClass(className)) {
+    return ctx.fail(undefined, 'unknown layer class; register it with tf.serialization.registerClass before importing (tf.loadLayersModel rejects it too)');
   }
-  return ctx.fail('class_name', `is not supported (supported: InputLayer, ${MODEL_CLASSES.join(', ')}, ${Object.keys(HANDLERS).join(', ')})`);
+  if (inputs.length === 0) ctx.fail('inbound_nodes', 'must name at least one input');
+  const xs = inputs.map((v) => ctx.plain(v));
+  const kerasShapes = xs.map((v) => inChannelsLastOrder(ctx.shapeOf(v)).map((d) => (typeof d === 'number' ? d : null)));
+  let layer: tfl.layers.Layer | undefined;
+  const tfjsFailed = (what: string, e: unknown): never => ctx.fail(undefined, `tfjs-layers cannot ${what}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+  try {
+    try {
+      layer = createKerasLayer(className, ctx.config);
+    } catch (e) {
+      return tfjsFailed('make the layer from its config', e);
+    }
+    let out: KerasDim[] | KerasDim[][] = [];
+    try {
+      out = buildKerasLayer(layer, kerasShapes);
+    } catch (e) {
+      tfjsFailed(`build it for input ${kerasShapes.map(spellKeras).join(', ')}`, e);
+    }
+    if (Array.isArray(out[0])) ctx.fail(undefined, `has ${out.length} outputs; shapefold carries opaque layers of one output`);
+    const outputShape = checkUnknownOutputSizes(ctx, layer, kerasShapes, out as KerasDim[]);
+    const weights = layer.weights.map((w) => {
+      const prefix = `${ctx.name}/`;
+      if (!w.originalName.startsWith(prefix)) ctx.fail(undefined, `tfjs names its weight '${w.originalName}', outside the layer's scope '${prefix}'`);
+      const shape = w.shape as number[];
+      const [name, value] = [ctx.find(w.originalName.slice(prefix.length))[0], ctx.weight(w.originalName.slice(prefix.length), shape)];
+      return { name, shape, value };
+    });
+    return ctx.add({
+      name: ctx.name,
+      op: 'opaque',
+      inputs: xs.map((v) => v.node),
+      attrs: { className, config: ctx.config, weights: weights.map(({ name, shape }) => ({ name, shape })), inputShapes: kerasShapes, outputShape },
+      params: Object.fromEntries(weights.map(({ name, value }) => [name, value])),
+    });
+  } finally {
+    if (layer !== undefined) disposeKerasLayer(layer);
+  }
+}
+
+const spellKeras = (shape: readonly KerasDim[]): string => `[${shape.map((d) => d ?? 'null').join(', ')}]`;
+
+/**
+ * The IR reads a null in an opaque layer's output shape as input 0's size at that axis: true of
+ * an LSTM's sequence axis (return_sequences) or TimeDistributed's time axis, not of a Conv3D's
+ * 'valid' depth. Checked by asking tfjs for the output at two sizes of every unknown input size.
+ */
+function checkUnknownOutputSizes(ctx: LayerContext, layer: tfl.layers.Layer, inputs: readonly (readonly KerasDim[])[], out: readonly KerasDim[]): KerasDim[] {
+  const unknown = out.map((d, k) => k > 0 && d === null);
+  if (!unknown.some(Boolean)) return [...out];
+  for (const size of [17, 29]) {
+    const bound = inputs.map((shape) => shape.map((d, k) => (k > 0 && d === null ? size : d)));
+    const probed = layer.computeOutputShape(bound.length === 1 ? bound[0] : bound) as KerasDim[];
+    unknown.forEach((isUnknown, k) => {
+      if (isUnknown && (inputs[0][k] !== null || probed[k] !== size)) {
+        ctx.fail(undefined, `output size ${k} (channels-last) is unknown to tfjs and not the input's: shapefold needs it known; give the model input literal sizes`);
+      }
+    });
+  }
+  return [...out];
 }
 
 /**
@@ -1037,8 +1096,8 @@ function declaredInputShape(layer: KerasLayerJSON | undefined): unknown {
 function inputNode(importer: Importer, layer: KerasLayerJSON, name: string, scope: string, fallbackShape?: unknown): Value {
   const shape = layer.config?.batch_input_shape ?? layer.config?.batch_shape ?? fallbackShape;
   const ctx = new LayerContext(importer, layer, name, scope);
-  if (!Array.isArray(shape) || shape.length < 2 || shape.length > 4) {
-    ctx.fail('config.batch_input_shape', `must be [batch, H, W, C], [batch, L, C] or [batch, features], got ${JSON.stringify(shape)}`);
+  if (!Array.isArray(shape) || shape.length < 2 || shape.length > 5) {
+    ctx.fail('config.batch_input_shape', `must be [batch, D, H, W, C], [batch, H, W, C], [batch, L, C] or [batch, features], got ${JSON.stringify(shape)}`);
   }
   const dims = shape as (number | null)[];
   dims.forEach((d, i) => {
@@ -1049,7 +1108,8 @@ function inputNode(importer: Importer, layer: KerasLayerJSON, name: string, scop
   // tfjs would feed an int32 input to the next layer as int32 (Dense casts, conv refuses): not the float model shapefold builds.
   const dtype = layer.config?.dtype ?? 'float32';
   if (dtype !== 'float32') ctx.fail('config.dtype', `is ${JSON.stringify(dtype)}; shapefold imports float32 inputs only`);
-  const spatial = dims.length === 4 ? [dims[1] ?? 'H', dims[2] ?? 'W'] : dims.length === 3 ? [dims[1] ?? 'L'] : [];
+  const symbols = dims.length === 5 ? ['D', 'H', 'W'] : dims.length === 4 ? ['H', 'W'] : ['L'];
+  const spatial = dims.slice(1, -1).map((d, i) => d ?? symbols[i]);
   const value = importer.add({ name, op: 'input', inputs: [], attrs: { shape: [dims[0] ?? 'N', channels as number, ...spatial] }, params: {} });
   importer.inputs.push(value.node);
   return value;
@@ -1079,7 +1139,7 @@ function callModel(importer: Importer, model: Topology, scope: string, args: rea
     }
     if (layer.class_name === 'InputLayer') return ctx.fail('inbound_nodes', 'an InputLayer is read only as a model input');
     const handler = Object.hasOwn(HANDLERS, layer.class_name) ? HANDLERS[layer.class_name] : undefined;
-    if (handler === undefined) return unsupportedClass(ctx);
+    if (handler === undefined) return [opaqueLayer(ctx, from)];
     return [handler(ctx, from)];
   };
   const wrongArity = (expected: number): never => {

@@ -42,7 +42,12 @@ type FieldKind =
   | 'rate'
   | 'maxValue'
   | 'axis'
-  | 'dims';
+  | 'dims'
+  | 'className'
+  | 'jsonObject'
+  | 'weightList'
+  | 'kerasShapes'
+  | 'kerasShape';
 
 export const ACTIVATION_FNS: readonly ActivationFn[] = ['selu', 'gelu', 'geluTanh', 'hardSigmoid', 'softplus', 'softsign', 'swish', 'mish'];
 export const MERGE_FNS: readonly MergeFn[] = ['add', 'subtract', 'multiply', 'average', 'maximum', 'minimum'];
@@ -129,6 +134,7 @@ const SCHEMAS: { readonly [K in OpKind]: Schema<K> } = {
   flatten: NONE,
   crop2d: { crop: 'crop' },
   identity: NONE,
+  opaque: { className: 'className', config: 'jsonObject', weights: 'weightList', inputShapes: 'kerasShapes', outputShape: 'kerasShape' },
 };
 
 export const OP_KINDS: readonly OpKind[] = Object.keys(SCHEMAS) as OpKind[];
@@ -160,6 +166,11 @@ const isNonNegativeInt = (v: unknown): boolean => isIntIn(v, 0, MAX_ATTR_INT);
 const isWindow = (v: unknown): boolean => isIntIn(v, 1, MAX_WINDOW);
 const isWindowPad = (v: unknown): boolean => isIntIn(v, 0, MAX_WINDOW);
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isPlainObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A channels-last shape as tfjs states it: a batch axis and at least one more, each a size or null. */
+const isKerasShape = (v: unknown): boolean => Array.isArray(v) && v.length >= 2 && v.every((d) => d === null || isPositiveInt(d));
+const isWeight = (v: unknown): boolean =>
+  isPlainObject(v) && typeof (v as { name?: unknown }).name === 'string' && Array.isArray((v as { shape?: unknown }).shape) && (v as { shape: unknown[] }).shape.every(isNonNegativeInt);
 
 function isPairOf(v: unknown, element: (x: unknown) => boolean): boolean {
   return Array.isArray(v) && v.length === 2 && v.every(element);
@@ -266,6 +277,18 @@ function fieldProblem(kind: FieldKind, value: unknown): string | undefined {
       return isPositiveInt(value) ? undefined : 'must be an axis >= 1 (axis 0 is the batch)';
     case 'dims':
       return Array.isArray(value) && value.length > 0 && value.every(isPositiveInt) ? undefined : 'must be a non-empty list of positive integers';
+    case 'className':
+      return typeof value === 'string' && value !== '' ? undefined : 'must be a non-empty class name';
+    case 'jsonObject':
+      return isPlainObject(value) ? undefined : 'must be an object (the Keras config)';
+    case 'weightList':
+      return Array.isArray(value) && value.every(isWeight) && new Set(value.map((w: { name: string }) => w.name)).size === value.length
+        ? undefined
+        : 'must be a list of { name, shape } with distinct names';
+    case 'kerasShapes':
+      return Array.isArray(value) && value.length > 0 && value.every(isKerasShape) ? undefined : 'must be a non-empty list of shapes [batch, ...] of sizes or null';
+    case 'kerasShape':
+      return isKerasShape(value) ? undefined : 'must be a shape [batch, ...] of sizes or null';
   }
 }
 

@@ -38,6 +38,16 @@ export function channelsLastPerm(rank: number): number[] {
   return [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2), 1];
 }
 
+/** An IR (channels-first) shape in channels-last order; rank 2 and below have no axis to move. */
+export function inChannelsLastOrder<D>(shape: readonly D[]): D[] {
+  return shape.length > 2 ? channelsLastPerm(shape.length).map((axis) => shape[axis]) : [...shape];
+}
+
+/** A channels-last shape in the IR's channels-first order (inverse of inChannelsLastOrder). */
+export function inChannelsFirstOrder<D>(shape: readonly D[]): D[] {
+  return shape.length > 2 ? channelsFirstPerm(shape.length).map((axis) => shape[axis]) : [...shape];
+}
+
 /** perm applied after `first`: axis i of the result is axis first[perm[i]] of the original. */
 export function composePerms(first: readonly number[], perm: readonly number[]): number[] {
   return perm.map((axis) => first[axis]);

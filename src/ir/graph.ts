@@ -214,6 +214,32 @@ export interface AttrsByOp {
   /** Drops `crop` rows/columns at each border: [N, C, H, W] -> [N, C, H - top - bottom, W - left - right]. */
   crop2d: { readonly crop: readonly [top: number, bottom: number, left: number, right: number] };
   identity: Record<string, never>;
+  /**
+   * A Keras layer shapefold has no op for (LSTM, Embedding, Conv3D, TimeDistributed, a custom
+   * registered class), carried through unchanged: tfjs-layers builds it from `className` and
+   * `config` and runs it (src/backend/ops/opaque.ts); no rule rewrites it or moves anything
+   * across it. Its shapes are tfjs's, in Keras's channels-last order: see OpaqueAttrs.
+   */
+  opaque: OpaqueAttrs;
+}
+
+/** A dimension as tfjs-layers states a shape: a size, or null where it is not known. */
+export type KerasDim = number | null;
+
+export interface OpaqueAttrs {
+  /** The class name tfjs-layers' serialization registry knows the layer by. */
+  readonly className: string;
+  /** The layer's Keras config as the file has it (snake_case keys), written back unchanged. */
+  readonly config: { readonly [field: string]: unknown };
+  /** Its weights in tfjs's order (layer.weights): manifest name and shape. The node's params have these names. */
+  readonly weights: readonly { readonly name: string; readonly shape: readonly number[] }[];
+  /** The channels-last shape of each input tfjs built the layer for; null where any size is accepted. */
+  readonly inputShapes: readonly (readonly KerasDim[])[];
+  /**
+   * The channels-last output shape tfjs computed. A null is the size of input 0 at the same
+   * axis (the batch at axis 0): the importer refuses a layer whose unknown output sizes are not.
+   */
+  readonly outputShape: readonly KerasDim[];
 }
 
 export type OpKind = keyof AttrsByOp;
@@ -292,6 +318,8 @@ export interface ParamsByOp {
   flatten: never;
   crop2d: never;
   identity: never;
+  /** One param per weight, named as in attrs.weights (the manifest name), in its Keras layout. */
+  opaque: string;
 }
 
 /** A dense float32 tensor, row-major. */

@@ -9,6 +9,7 @@
  *   layerNorm         gamma, beta [...normalizedShape]: [C, H, W] element-wise over 'chw', [C] over 'c'
  *   switchableNorm    meanWeights, varWeights [3]             (IN, LN, BN logits)
  *   prelu             alpha [attrs.alphaShape]                (input shape without N, 1 where shared)
+ *   opaque            each of attrs.weights by its name, with its shape (Keras layout)
  * Biases exist only when `attrs.bias`; norm gamma/beta only when `attrs.affine`.
  * Optional parameters (absent means zero, never initialised):
  *   conv2d            tapBias [Cout, kH, kW]   (see ParamsByOp in graph.ts)
@@ -76,6 +77,8 @@ export function paramShapes(node: OpWithAttrs): ShapeTable {
       return { scale: [node.attrs.numChannels], shift: [node.attrs.numChannels] };
     case 'prelu':
       return { alpha: [...node.attrs.alphaShape] };
+    case 'opaque':
+      return Object.fromEntries(node.attrs.weights.map((w) => [w.name, w.shape]));
     default:
       return {};
   }

@@ -15,6 +15,9 @@
  *   transpose                  [x[perm[0]], x[perm[1]], ...]
  *   reshape                    [N, ...shape] where the product of shape is the product of x's non-batch dims
  *   repeatVector               [N, C] -> [N, C, times]
+ *   opaque                     tfjs's output shape (stored at import, channels-last) in IR order; a
+ *                              null there is input 0's size at that channels-last axis. Each input
+ *                              must have the rank and the known sizes tfjs built the layer for.
  *
  * Messages after the `${op} '${name}': ` prefix are the same words the DSL's type-level checks
  * produce, so a model reads the same in the editor and at run time.
@@ -33,7 +36,7 @@ import {
   type Dim,
 } from '../shape/dim.ts';
 import { checkAttrs, checkInputDims, show } from './attrs.ts';
-import { padForBroadcast } from './axes.ts';
+import { inChannelsFirstOrder, inChannelsLastOrder, padForBroadcast } from './axes.ts';
 import { GraphError, ShapeError, nodePrefix } from './errors.ts';
 import type {
   AttrsByOp,
@@ -260,6 +263,20 @@ export function broadcastShapes(shapes: readonly Shape[], fail: (detail: string,
   });
 }
 
+function opaqueRule(a: AttrsByOp['opaque'], inputs: readonly Shape[], check: Check): Shape {
+  if (inputs.length !== a.inputShapes.length) check.fail(`${a.className} was built for ${a.inputShapes.length} input(s), got ${inputs.length}`);
+  const keras = inputs.map(inChannelsLastOrder);
+  keras.forEach((x, i) => {
+    const built = a.inputShapes[i];
+    const spelled = `[${built.map((d) => d ?? 'null').join(', ')}]`;
+    if (x.length !== built.length) check.fail(`${a.className} was built for a rank-${built.length} input ${spelled} (channels-last), got rank ${x.length}`);
+    built.forEach((d, k) => {
+      if (d !== null && !dimEqual(x[k], d)) check.fail(`${a.className} was built for input ${spelled} (channels-last), got ${x[k]} at axis ${k}`);
+    });
+  });
+  return inChannelsFirstOrder(a.outputShape.map((d, k) => (d === null ? keras[0][k] : d)));
+}
+
 const RULES: { readonly [K in OpKind]: Rule<K> } = {
   input: (a) => a.shape,
   conv2d: alsoOnLines(conv2dRule, (a) => a),
@@ -423,6 +440,7 @@ const RULES: { readonly [K in OpKind]: Rule<K> } = {
     };
     return [x[0], x[1], along(0), along(1)];
   },
+  opaque: opaqueRule,
 };
 
 const VARIADIC: ReadonlySet<OpKind> = new Set(['add', 'concat', 'merge', 'concatAxis']);
@@ -434,6 +452,8 @@ function checkArity(node: Node, inputShapes: readonly Shape[]): void {
   };
   if (node.op === 'input') {
     if (n !== 0) fail(`takes no inputs, got ${n}`);
+  } else if (node.op === 'opaque') {
+    if (n < 1) fail('needs at least 1 input, got 0');
   } else if (VARIADIC.has(node.op)) {
     if (n < 2) fail(`needs at least 2 inputs, got ${n}`);
   } else if (n !== 1) {

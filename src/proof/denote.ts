@@ -192,6 +192,7 @@ export function denote(node: NodeSource, x: TensorTerm = input): TensorTerm {
     case 'softmax':
     case 'logSoftmax':
     case 'dropout':
+    case 'opaque':
       // No law moves a scale or shift through these: to the checker they are opaque functions.
     case 'ibn':
     case 'switchableNorm':

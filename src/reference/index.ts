@@ -6,4 +6,5 @@ export { ReferenceRunError } from './errors.ts';
 export { resolvePadding2d, resolveSamePadding } from './padding.ts';
 export type { ReferenceMode, RunningStats, UpdatedStats } from './ops/runningStats.ts';
 export { runReference, toFloat64, type ReferenceOptions, type ReferenceResult } from './run.ts';
+export type { OpaqueEvaluator } from './ops/opaque.ts';
 export { sizeOf, tensor, zeros, type Float64Tensor } from './tensor.ts';

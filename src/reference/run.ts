@@ -8,7 +8,8 @@
  * and reports their new running statistics in `updatedStats`. The graph is never mutated.
  *
  * The 2-D window ops (conv2d, weightNormConv2d, the pools) read a sequence [N, C, L] as the image
- * [N, C, 1, L] (`onLines`).
+ * [N, C, 1, L] (`onLines`). Opaque nodes (Keras layers only tfjs-layers computes) are evaluated by
+ * the caller's `opaque` evaluator, or refused naming the layer.
  *
  * Inputs are checked against the graph's input shapes: literal dims must match exactly and a
  * symbolic dim ('N', 'H', ...) must take one value across all inputs. Malformed attrs raise the
@@ -41,6 +42,7 @@ import { instanceNorm } from './ops/instanceNorm.ts';
 import { layerNorm } from './ops/layerNorm.ts';
 import { linear } from './ops/linear.ts';
 import { normalize } from './ops/normalize.ts';
+import { opaque, type OpaqueEvaluator } from './ops/opaque.ts';
 import { avgPool2d, globalAvgPool, globalMaxPool, maxPool2d } from './ops/pool.ts';
 import { repeatVector } from './ops/repeatVector.ts';
 import { reshape } from './ops/reshape.ts';
@@ -54,6 +56,8 @@ import { formatShape, onLines, sizeOf, type Float64Tensor } from './tensor.ts';
 
 export interface ReferenceOptions {
   mode: ReferenceMode;
+  /** Evaluates opaque nodes (Keras layers only tfjs-layers computes); without it they are an error. */
+  opaque?: OpaqueEvaluator;
 }
 
 export interface ReferenceResult {
@@ -149,7 +153,7 @@ function evaluateNode(
   node: Node,
   inputs: readonly Float64Tensor[],
   provided: Record<string, Float64Tensor>,
-  mode: ReferenceMode,
+  { mode, opaque: evaluateOpaque }: ReferenceOptions,
 ): NormResult {
   const single = (): Float64Tensor => {
     requireArity(inputs, 1);
@@ -244,6 +248,8 @@ function evaluateNode(
       return plain(crop2d(single(), node.attrs));
     case 'identity':
       return plain(identity(single()));
+    case 'opaque':
+      return plain(opaque(node, inputs, evaluateOpaque));
   }
 }
 
@@ -277,7 +283,7 @@ export function runReference(
     });
     let result: NormResult;
     try {
-      result = evaluateNode(node, args, inputs, options.mode);
+      result = evaluateNode(node, args, inputs, options);
     } catch (error) {
       if (error instanceof ReferenceRunError && error.node === undefined) {
         throw new ReferenceRunError(error.detail, where);

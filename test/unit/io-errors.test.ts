@@ -57,18 +57,22 @@ function expectImportError(saved: SavedModel, site: { layer?: string; className?
 }
 
 describe('importLayersModel refuses, naming file, layer, class and field', () => {
-  it('an unsupported layer class', () => {
+  it('a config tfjs-layers cannot make its (opaque) layer from, in tfjs’s words', () => {
     const bad = edited(resnet, (j) => {
       layer(j, 'gap').class_name = 'Conv3D';
     });
-    expectImportError(bad, { layer: 'gap', className: 'Conv3D', field: 'class_name' }, /is not supported \(supported: InputLayer, Sequential, Model, Functional, Conv2D/);
+    expectImportError(bad, { layer: 'gap', className: 'Conv3D' }, /: layer 'gap' \(Conv3D\): tfjs-layers cannot make the layer from its config: required key 'kernelSize' not in config$/);
   });
 
   it('a layer class tfjs itself does not know (an unregistered custom layer)', () => {
     const bad = edited(resnet, (j) => {
       layer(j, 'gap').class_name = 'MyCustomPool';
     });
-    expectImportError(bad, { layer: 'gap', className: 'MyCustomPool', field: 'class_name' }, /is not a layer class tfjs knows: tf\.loadLayersModel would reject this model too\. A custom layer must be registered \(tf\.serialization\.registerClass\)/);
+    expectImportError(
+      bad,
+      { layer: 'gap', className: 'MyCustomPool' },
+      /: layer 'gap' \(MyCustomPool\): unknown layer class; register it with tf\.serialization\.registerClass before importing \(tf\.loadLayersModel rejects it too\)$/,
+    );
   });
 
   it('an activation the IR has no op for', () => {

@@ -168,6 +168,6 @@ describe('nested models', () => {
       caught = error;
     }
     expect(caught).toBeInstanceOf(LayersModelError);
-    expect((caught as LayersModelError).message).toMatch(/^nested\.json: layer 'stem\/stem_bn' \(NoSuchLayer\): class_name is not a layer class tfjs knows/);
+    expect((caught as LayersModelError).message).toMatch(/^nested\.json: layer 'stem\/stem_bn' \(NoSuchLayer\): unknown layer class; register it with tf\.serialization\.registerClass/);
   });
 });

@@ -28,6 +28,7 @@ import { instanceNorm } from '../../src/reference/ops/instanceNorm.ts';
 import { layerNorm } from '../../src/reference/ops/layerNorm.ts';
 import { linear } from '../../src/reference/ops/linear.ts';
 import { normalize } from '../../src/reference/ops/normalize.ts';
+import { opaque, type OpaqueEvaluator } from '../../src/reference/ops/opaque.ts';
 import { avgPool2d, globalAvgPool, globalMaxPool, maxPool2d } from '../../src/reference/ops/pool.ts';
 import { repeatVector } from '../../src/reference/ops/repeatVector.ts';
 import { reshape } from '../../src/reference/ops/reshape.ts';
@@ -56,6 +57,14 @@ const bn = (c: number) => ({ gamma: param([c], 0.5, 2), beta: param([c]), runnin
 const conv = { inChannels: 4, outChannels: 6, kernel: [3, 3], stride: [2, 1], padding: 'same', dilation: [1, 2], groups: 2, bias: true } as const;
 const running = { decay: 0.7, unbiasedRunningVar: true };
 const IMAGE = [2, 4, 5, 5] as const;
+/** Stands in for tfjs-layers, which evaluates opaque nodes for the probe: x * w + 1 per channel. */
+const scaledByWeight: OpaqueEvaluator = (node, [x]) => {
+  const w = node.params['y/w']?.data ?? new Float32Array(0);
+  const plane = x.shape[2] * x.shape[3];
+  return { shape: [...x.shape], data: x.data.map((v, i) => v * w[Math.floor(i / plane) % x.shape[1]] + 1) };
+};
+const OPAQUE_PARAMS = { 'y/w': param([4]) };
+const OPAQUE = { className: 'MyLayer', config: { name: 'y', units: 3 }, weights: [{ name: 'y/w', shape: [4] }], inputShapes: [[null, 5, 5, 4]], outputShape: [null, 5, 5, 4] };
 
 const CASES: { readonly [K in Exclude<OpKind, 'input'>]: Case<K> } = {
   conv2d: { attrs: conv, params: { weight: param([6, 2, 3, 3]), bias: param([6]) }, inputs: [IMAGE], direct: ([x], p, a) => conv2d(x, p, a) },
@@ -112,6 +121,10 @@ const CASES: { readonly [K in Exclude<OpKind, 'input'>]: Case<K> } = {
   repeatVector: { attrs: { times: 3 }, params: {}, inputs: [[2, 4]], direct: ([x], _p, a) => repeatVector(x, a) },
   flatten: { attrs: {}, params: {}, inputs: [IMAGE], direct: ([x]) => flatten(x) },
   identity: { attrs: {}, params: {}, inputs: [IMAGE], direct: ([x]) => identity(x) },
+  opaque: {
+    attrs: OPAQUE, params: OPAQUE_PARAMS, inputs: [IMAGE],
+    direct: (xs, _p, attrs) => opaque({ name: 'y', op: 'opaque', inputs: ['x0'], attrs, params: OPAQUE_PARAMS }, xs, scaledByWeight),
+  },
 };
 
 function identity(x: Float64Tensor): Float64Tensor {
@@ -133,9 +146,10 @@ describe('runReference dispatch', () => {
       const params64 = Object.fromEntries(Object.entries(spec.params).map(([k, p]) => [k, toFloat64(p)]));
       // Dropout draws random numbers in train mode, which the reference refuses (dropout.ts).
       const modes = op === 'dropout' ? (['eval'] as const) : (['eval', 'train'] as const);
+      if (op === 'opaque') expect(() => runReference(graph, Object.fromEntries(names.map((n, i) => [n, values[i]])))).toThrow("opaque 'y': the MyLayer layer has no float64 reference");
       if (op === 'dropout') expect(() => runReference(graph, Object.fromEntries(names.map((n, i) => [n, values[i]])), { mode: 'train' })).toThrow(/random numbers in train mode/);
       for (const mode of modes) {
-        const result = runReference(graph, Object.fromEntries(names.map((n, i) => [n, values[i]])), { mode });
+        const result = runReference(graph, Object.fromEntries(names.map((n, i) => [n, values[i]])), { mode, opaque: scaledByWeight });
         const direct = spec.direct(values, params64, spec.attrs, mode);
         const expected = 'output' in direct ? direct : { output: direct, updatedStats: undefined };
         expectClose(result.outputs.y, expected.output, 0);

@@ -47,6 +47,16 @@ export interface NodeParams {
   runningStats(): RunningStats;
   /** A constant per-channel vector held for the life of the compiled graph. */
   constant(values: readonly number[]): tf.Tensor1D;
+  /**
+   * An object the node's owner holds for the life of the compiled graph (a tied node gets its
+   * owner's, and `make` is not called again): the tfjs layer an opaque node runs.
+   */
+  shared<T>(make: () => T): T;
+  /**
+   * A variable another object made (a weight of that tfjs layer) held as param `param`: trained
+   * when `trainable`, exported by exportGraph, disposed with the compiled graph.
+   */
+  adopt(param: string, variable: tf.Variable, trainable: boolean): void;
 }
 
 export type OpBuilder<K extends OpKind> = (node: NodeOf<K>, params: NodeParams) => BuiltNode;

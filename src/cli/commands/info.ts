@@ -53,6 +53,7 @@ export const infoCommand = defineCommand({
     console.log(formatShapeTable(graph));
     console.log(`\nops: ${counts.map(([op, n]) => `${n} ${op}`).join(', ')}`);
     console.log(`BatchNorm layers: ${norms}`);
+    if (report.opaque !== undefined) console.log(`opaque layers (run by tfjs-layers, written back unchanged): ${report.opaque.map((l) => `${l.name} (${l.className})`).join(', ')}`);
     console.log(`\nwhat \`shapefold fold --format ${format}\` would do:\n${formatFoldReport(report)}`);
     return 0;
   },
