@@ -126,6 +126,14 @@ function describeParseError(error: Error & { code?: string }): string {
   return error.message.split('. ')[0].replace(/\.$/, '');
 }
 
+/** An integer option of at least `min` (a safe integer), or `fallback` when absent. */
+export function integerOption(option: string, value: string | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min || value.trim() === '') throw new UsageError(`--${option} must be an integer >= ${min}, got '${value}'`);
+  return n;
+}
+
 /** A string option that must be one of `choices`. */
 export function oneOf<T extends string>(option: string, value: string | undefined, choices: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;

@@ -9,19 +9,12 @@ import { join } from 'node:path';
 import { ShapefoldError } from '../../ir/errors.ts';
 import { BACKEND_NAMES, selectBackend, type BackendName } from '../../backend/select.ts';
 import { benchLayersFile, formatLayersBench } from '../../io/layers-bench.ts';
-import { defineCommand, helpHint, oneOf, UsageError } from '../args.ts';
+import { defineCommand, helpHint, integerOption, oneOf, UsageError } from '../args.ts';
 import { createProgress } from '../progress.ts';
 import { packageInfo } from '../package-info.ts';
 
 const BENCHES = ['types', 'exec', 'fold', 'layers', 'probe'] as const;
 const MODEL_OPTIONS = ['runs', 'warmup', 'backend', 'json'] as const;
-
-function count(option: string, value: string | undefined, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${option} must be an integer >= ${min}, got '${value}'`);
-  return n;
-}
 
 export const benchCommand = defineCommand({
   name: 'bench',
@@ -44,8 +37,8 @@ export const benchCommand = defineCommand({
     const [first, ...rest] = positionals;
     if (first !== undefined && first.endsWith('.json')) {
       if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}' ${helpHint('bench')}`);
-      const runs = count('runs', values.runs, 15, 1);
-      const warmup = count('warmup', values.warmup, 3, 0);
+      const runs = integerOption('runs', values.runs, 15, 1);
+      const warmup = integerOption('warmup', values.warmup, 3, 0);
       const backendName = values.backend === undefined ? undefined : oneOf<BackendName>('backend', values.backend, BACKEND_NAMES, 'cpu');
       const backend = await selectBackend(backendName === undefined ? {} : { backend: backendName });
       if (values.verbose === true) console.error(`backend: ${backend.detail}`);

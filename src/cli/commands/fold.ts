@@ -4,8 +4,9 @@ import { FoldProbeError, foldGraph, formatFoldReport, type FoldMode, type FoldRe
 import { writeGraphFile } from '../../ir/graph-file.ts';
 import { LAYERS_FOLD_OPTIONS } from '../../io/fold-rules.ts';
 import { writeFilesAtomic } from '../../io/files.ts';
-import { writeLayersModel } from '../../io/layers-model.ts';
-import { defineCommand, helpHint, oneOf, UsageError } from '../args.ts';
+import { DEFAULT_SHARD_BYTES, writeLayersModel } from '../../io/layers-model.ts';
+import { QUANTIZATIONS, type WeightQuantization } from '../../io/quantize.ts';
+import { defineCommand, helpHint, integerOption, oneOf, UsageError } from '../args.ts';
 import { isLayersModelFile, loadModel, MODEL_SPEC_HELP } from '../load.ts';
 import { assertWritable } from '../output-path.ts';
 import { createProgress } from '../progress.ts';
@@ -29,8 +30,10 @@ export const foldCommand = defineCommand({
     '',
     'The report lists every fold, and why each remaining norm stays. --format layers (the default',
     'for a Layers input) writes <out>/model.json and its weight shards (group1-shard1of1.bin, ...), a',
-    'stock tfjs Layers model stored like the input (float32, or its uint8/uint16/float16 quantization);',
-    '--format graph writes <out>, the graph as JSON, and beside it <name>.weights.bin (float32).',
+    'stock tfjs Layers model stored like the input (float32, or its uint8/uint16/float16 quantization)',
+    'unless --quantize says otherwise, in shards of at most --shard-size bytes (4 MB by default, as',
+    'tensorflowjs_converter writes them); --format graph writes <out>, the graph as JSON, and beside it',
+    '<name>.weights.bin (float32).',
   ].join('\n'),
   options: {
     out: { type: 'string', short: 'o', value: '<out>', help: 'where to write the folded model (required)' },
@@ -46,6 +49,12 @@ export const foldCommand = defineCommand({
     'no-probe': { type: 'boolean', help: 'the same as --probe off' },
     html: { type: 'string', value: '<report.html>', help: 'also write the report as one self-contained HTML page: both graphs, the probe, timings' },
     json: { type: 'boolean', help: 'print the fold report as JSON instead of text' },
+    quantize: {
+      type: 'string',
+      value: QUANTIZATIONS.join('|'),
+      help: "store the Layers weights quantized, as tensorflowjs_converter's --quantize_* (default: as the input stores them)",
+    },
+    'shard-size': { type: 'string', value: '<bytes>', help: `largest Layers weight file in bytes (default ${DEFAULT_SHARD_BYTES}, 4 MB)` },
   },
   positionals: { min: 1, max: 1 },
   async run({ values, positionals: [spec] }) {
@@ -58,6 +67,11 @@ export const foldCommand = defineCommand({
       throw new UsageError(`--no-probe contradicts --probe ${values.probe} ${helpHint('fold')}`);
     }
     const probe = values['no-probe'] === true ? 'off' : oneOf('probe', values.probe, PROBE_LEVELS, 'fast');
+    for (const option of ['quantize', 'shard-size'] as const) {
+      if (values[option] !== undefined && format !== 'layers') throw new UsageError(`--${option} applies to --format layers; the graph format stores float32 in one file ${helpHint('fold')}`);
+    }
+    const quantize = values.quantize === undefined ? undefined : oneOf<WeightQuantization>('quantize', values.quantize, QUANTIZATIONS, 'uint8');
+    const shardSize = integerOption('shard-size', values['shard-size'], DEFAULT_SHARD_BYTES, 1);
     // Before any work: a fold of a large model must not run for minutes and then fail to write.
     await assertWritable(out, format === 'layers' ? 'directory' : 'file');
     if (values.report !== undefined) await assertWritable(values.report, 'file');
@@ -98,8 +112,8 @@ export const foldCommand = defineCommand({
     }
     await timed('export', () =>
       progress.stage(`export ${out}`, async () => {
-        // The input's weight storage (float32 or its quantization) is kept.
-        if (format === 'layers') await writeLayersModel(out, result.graph, { quantize: layers?.quantization ?? null });
+        // The input's weight storage (float32 or its quantization) is kept unless --quantize says otherwise.
+        if (format === 'layers') await writeLayersModel(out, result.graph, { quantize: quantize ?? layers?.quantization ?? null, shardSize });
         else await writeGraphFile(out, result.graph);
       }),
     );
