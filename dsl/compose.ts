@@ -26,16 +26,16 @@ export interface MergeOptions {
   readonly name?: string;
 }
 
-type MergeArg = Tensor<any> | MergeOptions;
+export type MergeArg = Tensor<any> | MergeOptions;
 
 /** The tensors among a merge's arguments: all of them but a trailing options object. */
-type TensorArgs<Args extends readonly unknown[]> = Args extends readonly [...infer Ts, infer Last]
+export type TensorArgs<Args extends readonly unknown[]> = Args extends readonly [...infer Ts, infer Last]
   ? Last extends Tensor<any>
     ? Args
     : Ts
   : Args;
 
-type ShapesOf<Ts> = { [K in keyof Ts]: Ts[K] extends Tensor<infer S> ? S : never };
+export type ShapesOf<Ts> = { [K in keyof Ts]: Ts[K] extends Tensor<infer S> ? S : never };
 
 /** Where branch `Other` differs from the first branch: `differs at dim i (L): other vs first`, or `true`. */
 type DiffersFrom<First extends Shape, Other extends Shape, Skip extends number> = First['length'] extends Other['length']
@@ -81,12 +81,12 @@ type MergeVerdict<Op extends string, Noun extends string, Ts extends readonly un
       : never;
 
 /** The merge's parameter list: `Args`, or `Args` with the argument at fault replaced by the message. */
-type MergeArgs<Args extends readonly unknown[], Verdict> = Verdict extends [infer At extends number, infer Message extends string]
+export type MergeArgs<Args extends readonly unknown[], Verdict> = Verdict extends [infer At extends number, infer Message extends string]
   ? Blame<Args extends readonly [] ? [unknown] : Args, At, Message>
   : Args;
 
 /** The merge's output: `Out`, or the failure (new or inherited) it carries forward. */
-type MergeOut<Verdict, Out> = Verdict extends [unknown, infer Message extends string]
+export type MergeOut<Verdict, Out> = Verdict extends [unknown, infer Message extends string]
   ? ShapeError<Message>
   : Verdict extends ShapeError<string>
     ? Verdict
@@ -130,14 +130,19 @@ export function concat<const Args extends readonly MergeArg[]>(
   return merge('concat', 'input', args as unknown as readonly MergeArg[]);
 }
 
-/** The run-time twin of MergeArgs: the same checks, in the same order, with the same words. */
-function merge<S extends ShapeOrError>(op: 'add' | 'concat', noun: string, args: readonly MergeArg[]): Tensor<S> {
+/** A merge's tensors (at least two, of one scope) and its trailing options object. */
+export function mergeInputs(op: string, args: readonly MergeArg[]): { tensors: readonly Tensor<Shape>[]; options: MergeOptions; scope: Scope } {
   const last = args[args.length - 1];
   const hasOptions = last !== undefined && !(last instanceof Tensor);
   const tensors = (hasOptions ? args.slice(0, -1) : args) as readonly Tensor<Shape>[];
   const options = (hasOptions ? last : {}) as MergeOptions;
   if (tensors.length < 2) throw new DslError(`${op}: needs at least two tensors`);
-  const scope = sameScope(op, tensors);
+  return { tensors, options, scope: sameScope(op, tensors) };
+}
+
+/** The run-time twin of MergeArgs: the same checks, in the same order, with the same words. */
+function merge<S extends ShapeOrError>(op: 'add' | 'concat', noun: string, args: readonly MergeArg[]): Tensor<S> {
+  const { tensors, options, scope } = mergeInputs(op, args);
   const shapes = tensors.map((t) => t.shape);
   const [first] = shapes;
   if (op === 'concat' && first.length !== 2 && first.length !== 4) {

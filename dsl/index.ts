@@ -2,7 +2,7 @@
  * shapefold's typed model DSL. A model written here is shape-checked by the compiler while it is
  * typed, and builds the IR (`src/ir`) that the executor, reference and fold engine consume.
  */
-export { Tensor, input, model, scope, type InputOptions, type Model } from './tensor.ts';
+export { Tensor, input, model, scope, type InputOptions, type Model, type Returns } from './tensor.ts';
 export { Scope, DslError, type ScopeOptions } from './scope.ts';
 export type { Layer, ShapeFn, Call, Apply, Applicable, Applied, ShapeError, ShapeOrError } from './layer.ts';
 export type { Shape } from './shape.ts';
@@ -56,6 +56,29 @@ export {
   tanh,
   identity,
   dropout,
+  selu,
+  gelu,
+  hardSigmoid,
+  softplus,
+  softsign,
+  swish,
+  mish,
+  elu,
+  generalRelu,
+  thresholdedRelu,
+  type Selu,
+  type Gelu,
+  type HardSigmoid,
+  type Softplus,
+  type Softsign,
+  type Swish,
+  type Mish,
+  type Elu,
+  type GeneralRelu,
+  type GeluConfig,
+  type EluConfig,
+  type GeneralReluConfig,
+  type ThresholdedReluConfig,
   type Dropout,
   type DropoutConfig,
   type Relu,
@@ -69,7 +92,9 @@ export {
   maxPool,
   avgPool,
   globalAvgPool,
+  globalMaxPool,
   flatten,
+  type GlobalMaxPool,
   type MaxPool,
   type AvgPool,
   type GlobalAvgPool,
@@ -77,6 +102,21 @@ export {
   type PoolConfig,
   type AvgPoolConfig,
 } from './layers/pool.ts';
+export { softmax, logSoftmax, type Softmax, type LogSoftmax, type SoftmaxConfig } from './layers/softmax.ts';
+export { prelu, type Prelu, type PreluConfig } from './layers/prelu.ts';
+export { upsample2d, resize2d, type Upsample2d, type Resize2d, type Upsample2dConfig, type Resize2dConfig } from './layers/resample.ts';
+export {
+  reshape,
+  permute,
+  repeatVector,
+  type Reshape,
+  type Permute,
+  type RepeatVector,
+  type ReshapeConfig,
+  type PermuteConfig,
+  type RepeatVectorConfig,
+} from './layers/reshape.ts';
+export { multiply, subtract, maximum, minimum, average } from './broadcast.ts';
 export { crop2d, type Crop2d, type Crop2dConfig, type CropOption } from './layers/crop.ts';
 export { add, concat, sequential, residual, type Sequential, type Residual, type MergeOptions } from './compose.ts';
 export {
@@ -85,6 +125,13 @@ export {
   resC,
   basicBlock,
   bottleneck,
+  squeezeExcite,
+  mbConv,
+  type SqueezeExcite,
+  type MbConv,
+  type SqueezeExciteConfig,
+  type MbConvConfig,
+  type MobileActivation,
   type ResA,
   type ResB,
   type ResC,

@@ -3,7 +3,7 @@
  * `src/ir/shapes.ts`, with the same message text after the `op 'name': ` prefix.
  */
 import type { Shape } from '../src/ir/graph.ts';
-import type { DimEqual, DimToString } from './types/index.ts';
+import type { DimEqual, DimToString, Lt } from './types/index.ts';
 
 export type { Shape };
 
@@ -16,7 +16,7 @@ export type DimLabel<Rank extends number, I extends number> = Rank extends 4
     ? Rank2Labels[I]
     : `dim ${I}`;
 
-type LabelList<Rank extends number> = Rank extends 4 ? 'N, C, H, W' : Rank extends 2 ? 'N, C' : `rank ${Rank}`;
+export type LabelList<Rank extends number> = Rank extends 4 ? 'N, C, H, W' : Rank extends 2 ? 'N, C' : `rank ${Rank}`;
 
 /** `true` when S has rank R, else the message (prefix added by the caller). */
 export type CheckRank<S, R extends number> = S extends readonly unknown[]
@@ -73,3 +73,22 @@ export type PairOf<T, Default extends number> = T extends readonly [infer A exte
 export type CheckLiteralChannels<Ch, Noun extends string, Creates extends string> = Ch extends number
   ? true
   : `input ${Noun} ${DimToString<Ch>} must be a literal size to create ${Creates}`;
+
+/** `true` when IR axis A (>= 1) lies inside S, else the run-time words (`axisWithin` in src/ir/shapes.ts). */
+export type CheckAxis<A, S> = S extends readonly unknown[]
+  ? A extends number
+    ? number extends A
+      ? true
+      : Lt<A, S['length']> extends true
+        ? true
+        : `axis ${A} is outside a rank-${S['length']} input [${LabelList<S['length']>}]`
+    : true
+  : true;
+
+/** A shape as run-time messages spell it: `[N, 64, H, W]`. */
+export type SpellShape<S> = S extends readonly unknown[] ? `[${JoinDims<S>}]` : never;
+type JoinDims<S extends readonly unknown[]> = S extends readonly [infer H, ...infer R]
+  ? R extends readonly []
+    ? DimToString<H>
+    : `${DimToString<H>}, ${JoinDims<R>}`
+  : '';

@@ -10,7 +10,7 @@
  */
 import type { Graph, Shape } from '../src/ir/graph.ts';
 import { isSymbolName } from '../src/shape/dim.ts';
-import type { Applicable, Applied, Layer, ShapeOrError } from './layer.ts';
+import type { Applicable, Applied, Layer, ShapeError, ShapeOrError } from './layer.ts';
 import { DslError, Scope, type ScopeOptions } from './scope.ts';
 
 export class Tensor<S extends ShapeOrError> {
@@ -30,6 +30,13 @@ export class Tensor<S extends ShapeOrError> {
     return new Tensor(this.scope, applied.apply(this.scope, [this.node]));
   }
 }
+
+/**
+ * A declared output of shape S (a generated module's return type): a tensor of that shape, or one
+ * poisoned upstream, whose failure was reported where it happened and is not reported again here.
+ * A tensor of any other valid shape is an error at the return.
+ */
+export type Returns<S extends Shape> = Tensor<S> | Tensor<ShapeError<string>>;
 
 type CheckInputDims<S extends Shape, I extends unknown[] = []> = I['length'] extends S['length']
   ? true
@@ -105,6 +112,8 @@ export interface Model<Out extends ShapeOrError> {
 
 /** Freezes what the output depends on into an IR graph (validated). */
 export function model<S extends ShapeOrError>(output: Tensor<S>): Model<S>;
+/** A declared output (a generated module's `network(...)`), possibly poisoned upstream. */
+export function model<S extends Shape>(output: Returns<S>): Model<S | ShapeError<string>>;
 export function model(outputs: readonly Tensor<ShapeOrError>[]): { readonly graph: Graph; readonly outputShapes: Shape[] };
 export function model(outputs: Tensor<ShapeOrError> | readonly Tensor<ShapeOrError>[]): unknown {
   const list = (Array.isArray(outputs) ? outputs : [outputs]) as readonly Tensor<Shape>[];

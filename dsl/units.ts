@@ -10,16 +10,26 @@
  *   basicBlock:  relu(x + (conv1 -> bn1 -> relu -> conv2 -> bn2))           (ResNet-18/34)
  *   bottleneck:  relu(x + (1x1 conv1 -> bn1 -> relu -> 3x3 conv2 (stride) -> bn2 -> relu
  *                          -> 1x1 conv3 -> bn3)), out = 4 * width          (ResNet-50)
+ *
+ * and the mobile units (EfficientNet, MobileNetV2/V3), Keras' layer order:
+ *
+ *   squeezeExcite: x * gate(expand(act(reduce(globalAvgPool(x)))))   1x1 convs C -> squeeze -> C
+ *   mbConv:        [1x1 expand -> bn -> act] -> kxk depthwise (stride) -> bn -> act -> [squeezeExcite]
+ *                  -> 1x1 project -> bn, plus x when the stride is 1 and the channels are kept
  */
 import type { Layer, Prefix, ShapeFn } from './layer.ts';
 import { type ChainFn, type ResidualOut, residualUnit, sequential } from './compose.ts';
+import type { Call } from './layer.ts';
 import { literalChannels, requireInteger, singleUse } from './runtime.ts';
 import type { Scope } from './scope.ts';
 import type { CheckLiteralChannels, CheckRank } from './shape.ts';
-import type { DimEqual, Mul } from './types/index.ts';
-import { type Conv2dFn, conv2d } from './layers/conv.ts';
+import type { DimEqual, FloorDiv, Mul } from './types/index.ts';
+import { type Conv2dFn, type DepthwiseConv2dFn, conv2d, depthwiseConv2d } from './layers/conv.ts';
 import { type BatchNormFn, batchNorm } from './layers/norm.ts';
-import { type SameShapeFn, relu } from './layers/activation.ts';
+import { type SameShapeFn, hardSigmoid, relu, relu6, sigmoid, swish } from './layers/activation.ts';
+import { globalAvgPool } from './layers/pool.ts';
+import type { Layer as AnyLayer } from './layer.ts';
+import { DslError } from './scope.ts';
 import type { CheckedAtRunTime, Sized } from './settings.ts';
 
 export interface UnitConfig {
@@ -198,4 +208,159 @@ export function bottleneck<const C extends BottleneckConfig>(sizedConfig: Sized<
   if (config.in !== undefined) requireInteger(kind, 'in', config.in, 1);
   const steps: Step[] = ['conv1', 'bn1', 'relu', 'conv2', 'bn2', 'relu', 'conv3', 'bn3'];
   return singleUse(kind, config.name, unit(config, { kind, steps, out: 4 * width, inner: width, stride, strided: 'conv2', reluAfterAdd: true }));
+}
+
+export interface SqueezeExciteConfig {
+  /** Channels of the bottleneck between the two 1x1 convs (EfficientNet: input channels * 0.25). */
+  readonly squeeze: number;
+  /** After the reducing conv (default 'relu'). */
+  readonly activation?: MobileActivation;
+  /** The gate (default 'sigmoid'; MobileNetV3: 'hardSigmoid'). */
+  readonly gate?: 'sigmoid' | 'hardSigmoid';
+  readonly name?: string;
+}
+
+export type MobileActivation = 'relu' | 'relu6' | 'swish';
+
+/** The shape is kept; the channels size the 1x1 convs, so they must be literal. */
+type KeepsShapeWithWeights<Op extends string, C, S> = S extends readonly [unknown, infer Ch, unknown, unknown]
+  ? CheckLiteralChannels<Ch, 'channels', 'weights'> extends infer E extends string
+    ? `${Prefix<Op, NameOf<C>>}${E}`
+    : S
+  : `${Prefix<Op, NameOf<C>>}${CheckRank<S, 4> & string}`;
+
+export interface SqueezeExciteFn<C> extends ShapeFn {
+  readonly output: KeepsShapeWithWeights<'squeezeExcite', C, this['input']>;
+}
+
+function activationLayer(kind: string, activation: MobileActivation, name: string): AnyLayer {
+  if (activation === 'swish') return swish({ name });
+  if (activation === 'relu6') return relu6({ name });
+  if (activation === 'relu') return relu({ name });
+  throw new DslError(`${kind}: activation must be 'relu', 'relu6' or 'swish', got ${JSON.stringify(activation)}`);
+}
+
+/** Adds the squeeze-excite nodes after `x` inside the current unit; returns the rescaled output. */
+function squeezeExciteNodes(scope: Scope, x: string, channels: number, config: SqueezeExciteConfig): string {
+  const activation = config.activation ?? 'relu';
+  const gate = config.gate === 'hardSigmoid' ? hardSigmoid({ name: 'gate' }) : sigmoid({ name: 'gate' });
+  const squeezed = sequential(
+    globalAvgPool({ keepDims: true, name: 'squeeze' }),
+    conv2d({ in: channels, out: config.squeeze, kernel: 1, name: 'reduce' }),
+    activationLayer('squeezeExcite', activation, 'act'),
+    conv2d({ in: config.squeeze, out: channels, kernel: 1, name: 'expand' }),
+    gate,
+  ).apply(scope, [x]);
+  return scope.node({ op: 'merge', inputs: [x, squeezed], name: 'excite', attrs: { fn: 'multiply' } });
+}
+
+function checkSqueezeExcite(kind: string, config: SqueezeExciteConfig): void {
+  if (config === null || typeof config !== 'object') throw new DslError(`${kind}: expects a config object`);
+  requireInteger(kind, 'squeeze', config.squeeze, 1);
+  activationLayer(kind, config.activation ?? 'relu', 'check');
+  if (config.gate !== undefined && config.gate !== 'sigmoid' && config.gate !== 'hardSigmoid') {
+    throw new DslError(`${kind}: gate must be 'sigmoid' or 'hardSigmoid', got ${JSON.stringify(config.gate)}`);
+  }
+}
+
+export interface SqueezeExcite<C> extends Layer<SqueezeExciteFn<C>> {}
+/** Squeeze-and-excitation (Hu et al. 2018): each channel rescaled by a gate computed from all channels' means. */
+export function squeezeExcite<const C extends SqueezeExciteConfig>(sizedConfig: Sized<'squeezeExcite', C, ['squeeze']>): SqueezeExcite<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
+  const config = sizedConfig as C;
+  const kind = 'squeezeExcite';
+  checkSqueezeExcite(kind, config);
+  return singleUse(kind, config.name, (scope, [x]) => {
+    const channels = literalChannels(scope, x, undefined, { op: kind, name: config.name, rank: 4, creates: 'weights' });
+    return scope.within(scope.unitName(kind, config.name), () => squeezeExciteNodes(scope, x, channels, config));
+  });
+}
+
+export interface MbConvConfig {
+  /** Input channels; taken from the input when omitted. */
+  readonly in?: number;
+  readonly out: number;
+  /** Expansion ratio of the first 1x1 conv (default 6; 1 leaves it out). */
+  readonly expand?: number;
+  /** Depthwise kernel, odd (default 3), padded by kernel/2 on each side. */
+  readonly kernel?: number;
+  readonly stride?: number;
+  /** Squeeze-excite bottleneck channels (EfficientNet: in * 0.25); absent: no squeeze-excite. */
+  readonly squeeze?: number;
+  /** Default 'swish' (EfficientNet); MobileNetV2: 'relu6'. */
+  readonly activation?: MobileActivation;
+  readonly name?: string;
+}
+
+type ExpandOf<C> = C extends { readonly expand: infer E extends number } ? E : 6;
+type DepthKernelOf<C> = C extends { readonly kernel: infer K extends number } ? K : 3;
+
+type MbConvBranch<C, In, Mid> = ChainFn<[
+  ...(ExpandOf<C> extends 1 ? [] : [Conv<In, Mid, 1, 1, 'expand'>, Bn<'expand_bn'>, Relu]),
+  DepthwiseConv2dFn<{ kernel: DepthKernelOf<C>; stride: StrideOf<C>; padding: FloorDiv<DepthKernelOf<C>, 2>; bias: false; name: 'dw' }>,
+  Bn<'dw_bn'>,
+  Relu,
+  Conv<Mid, OutOf<C>, 1, 1, 'project'>,
+  Bn<'project_bn'>,
+]>;
+
+type MbConvOut<C, S> = S extends readonly [unknown, infer Ch, unknown, unknown]
+  ? (C extends { readonly in: number } ? true : CheckLiteralChannels<Ch, 'channels', 'weights'>) extends infer E extends string
+    ? `${Prefix<'mbConv', NameOf<C>>}${E}`
+    : MbConvBranch<C, InOf<C, Ch>, Mul<InOf<C, Ch> & number, ExpandOf<C>>> extends infer Branch extends ShapeFn
+      ? [StrideOf<C>, DimEqual<InOf<C, Ch>, OutOf<C>>] extends [1, true]
+        ? ResidualOut<'mbConv', NameOf<C>, Branch, undefined, S>
+        : Call<Branch, S> extends infer R
+          ? R extends string
+            ? `${Prefix<'mbConv', NameOf<C>>}${R}`
+            : R
+          : never
+      : never
+  : `${Prefix<'mbConv', NameOf<C>>}${CheckRank<S, 4> & string}`;
+
+export interface MbConvFn<C> extends ShapeFn {
+  readonly output: MbConvOut<C, this['input']>;
+}
+
+export interface MbConv<C> extends Layer<MbConvFn<C>> {}
+/**
+ * The inverted residual of MobileNetV2 and EfficientNet (see the file comment). Every conv is
+ * bias-free and followed by a BatchNorm, which the fold engine folds into it.
+ */
+export function mbConv<const C extends MbConvConfig>(sizedConfig: Sized<'mbConv', C, ['in', 'out', 'expand', 'kernel', 'stride', 'squeeze']>): MbConv<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
+  const config = sizedConfig as C;
+  const kind = 'mbConv';
+  if (config === null || typeof config !== 'object') throw new DslError(`${kind}: expects a config object`);
+  const out = requireInteger(kind, 'out', config.out, 1);
+  const expand = requireInteger(kind, 'expand', config.expand ?? 6, 1);
+  const kernel = requireInteger(kind, 'kernel', config.kernel ?? 3, 1);
+  if (kernel % 2 !== 1) throw new DslError(`${kind}: kernel must be odd, got ${kernel}`);
+  const stride = requireInteger(kind, 'stride', config.stride ?? 1, 1);
+  if (config.in !== undefined) requireInteger(kind, 'in', config.in, 1);
+  const activation = config.activation ?? 'swish';
+  activationLayer(kind, activation, 'check');
+  const squeeze = config.squeeze;
+  if (squeeze !== undefined) checkSqueezeExcite(kind, { squeeze, activation });
+  return singleUse(kind, config.name, (scope, [x]) => {
+    const inChannels = literalChannels(scope, x, config.in, { op: kind, name: config.name, rank: 4, creates: 'weights' });
+    const mid = inChannels * expand;
+    const steps: AnyLayer[] = [];
+    if (expand !== 1) {
+      steps.push(conv2d({ in: inChannels, out: mid, kernel: 1, bias: false, name: 'expand' }), batchNorm({ name: 'expand_bn' }), activationLayer(kind, activation, 'expand_act'));
+    }
+    steps.push(
+      depthwiseConv2d({ kernel, stride, padding: (kernel - 1) / 2, bias: false, name: 'dw' }),
+      batchNorm({ name: 'dw_bn' }),
+      activationLayer(kind, activation, 'dw_act'),
+    );
+    const seAndProject: AnyLayer = {
+      kind: 'project',
+      apply: (inner, [h]) => {
+        const excited = squeeze === undefined ? h : inner.within(inner.unitName('squeezeExcite', 'se'), () => squeezeExciteNodes(inner, h, mid, { squeeze, activation }));
+        return sequential(conv2d({ in: mid, out, kernel: 1, bias: false, name: 'project' }), batchNorm({ name: 'project_bn' })).apply(inner, [excited]);
+      },
+    };
+    const branch = sequential(...steps, seAndProject);
+    if (stride === 1 && inChannels === out) return residualUnit(kind, config.name, branch, undefined)(scope, [x]);
+    return scope.within(scope.unitName(kind, config.name), () => branch.apply(scope, [x]));
+  });
 }

@@ -1,10 +1,11 @@
 /**
  * Elementwise activations and identity: the shape passes through unchanged. ReLU and
  * leakyReLU are positively homogeneous (f(a*x) = a*f(x) for a >= 0), which the fold engine uses;
- * relu6, sigmoid and tanh are not.
+ * the others are not. The formulas are the IR's (`ActivationFn`, `elu`, `generalRelu` in
+ * src/ir/graph.ts), as tfjs-layers computes them.
  */
 import type { Layer, ShapeFn } from '../layer.ts';
-import type { DropoutKind } from '../../src/ir/graph.ts';
+import type { ActivationFn, DropoutKind } from '../../src/ir/graph.ts';
 import { reusable } from '../runtime.ts';
 import { DslError } from '../scope.ts';
 
@@ -67,4 +68,84 @@ export function dropout(config: DropoutConfig): Dropout {
     throw new DslError(`dropout: rate must be a finite number >= 0, got ${JSON.stringify(rate)}`);
   }
   return reusable<SameShapeFn>('dropout', (scope, [x]) => scope.node({ op: 'dropout', inputs: [x], name: config.name, attrs: { kind, rate } }));
+}
+
+export interface Selu extends Layer<SameShapeFn> {}
+export interface Gelu extends Layer<SameShapeFn> {}
+export interface HardSigmoid extends Layer<SameShapeFn> {}
+export interface Softplus extends Layer<SameShapeFn> {}
+export interface Softsign extends Layer<SameShapeFn> {}
+export interface Swish extends Layer<SameShapeFn> {}
+export interface Mish extends Layer<SameShapeFn> {}
+export interface Elu extends Layer<SameShapeFn> {}
+export interface GeneralRelu extends Layer<SameShapeFn> {}
+
+function activation(fn: ActivationFn, config: ActivationConfig): Layer<SameShapeFn> {
+  return reusable<SameShapeFn>(fn, (scope, [x]) => scope.node({ op: 'activation', inputs: [x], name: config.name, attrs: { fn } }));
+}
+
+/** scale * (x > 0 ? x : alpha * (exp(x) - 1)), Klambauer et al.'s constants. */
+export const selu = (config: ActivationConfig = {}): Selu => activation('selu', config);
+/** clip(0.2 x + 0.5, 0, 1), as Keras. */
+export const hardSigmoid = (config: ActivationConfig = {}): HardSigmoid => activation('hardSigmoid', config);
+/** log(1 + exp(x)) */
+export const softplus = (config: ActivationConfig = {}): Softplus => activation('softplus', config);
+/** x / (1 + |x|) */
+export const softsign = (config: ActivationConfig = {}): Softsign => activation('softsign', config);
+/** x * sigmoid(x) (SiLU) */
+export const swish = (config: ActivationConfig = {}): Swish => activation('swish', config);
+/** x * tanh(softplus(x)) */
+export const mish = (config: ActivationConfig = {}): Mish => activation('mish', config);
+
+export interface GeluConfig extends ActivationConfig {
+  /** 'tanh': the tanh approximation (Keras 'gelu_new'); default the exact erf form. */
+  readonly approximate?: 'tanh';
+}
+/** x * (1 + erf(x / sqrt 2)) / 2, or its tanh approximation. */
+export function gelu(config: GeluConfig = {}): Gelu {
+  if (config.approximate !== undefined && config.approximate !== 'tanh') {
+    throw new DslError(`gelu: approximate must be 'tanh' or absent, got ${JSON.stringify(config.approximate)}`);
+  }
+  return activation(config.approximate === 'tanh' ? 'geluTanh' : 'gelu', config);
+}
+
+function finite(op: string, field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new DslError(`${op}: ${field} must be a finite number, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+export interface EluConfig extends ActivationConfig {
+  /** Default 1. */
+  readonly alpha?: number;
+}
+/** x if x > 0, else alpha * (exp(x) - 1). */
+export function elu(config: EluConfig = {}): Elu {
+  const alpha = finite('elu', 'alpha', config.alpha ?? 1);
+  return reusable<SameShapeFn>('elu', (scope, [x]) => scope.node({ op: 'elu', inputs: [x], name: config.name, attrs: { alpha } }));
+}
+
+export interface GeneralReluConfig extends ActivationConfig {
+  /** Upper bound (default none). */
+  readonly maxValue?: number | null;
+  /** Slope below the threshold (default 0). */
+  readonly negativeSlope?: number;
+  /** Default 0. */
+  readonly threshold?: number;
+}
+/** Keras' ReLU layer in full: x > threshold ? min(x, maxValue) : negativeSlope * (x - threshold). */
+export function generalRelu(config: GeneralReluConfig = {}): GeneralRelu {
+  const op = 'generalRelu';
+  const maxValue = config.maxValue ?? null;
+  if (maxValue !== null && !(finite(op, 'maxValue', maxValue) >= 0)) throw new DslError(`${op}: maxValue must be >= 0, got ${maxValue}`);
+  const attrs = { maxValue, negativeSlope: finite(op, 'negativeSlope', config.negativeSlope ?? 0), threshold: finite(op, 'threshold', config.threshold ?? 0) };
+  return reusable<SameShapeFn>(op, (scope, [x]) => scope.node({ op, inputs: [x], name: config.name, attrs }));
+}
+
+export interface ThresholdedReluConfig extends ActivationConfig {
+  /** Default 1, as Keras. */
+  readonly theta?: number;
+}
+/** x > theta ? x : 0 (Keras ThresholdedReLU), a generalRelu. */
+export function thresholdedRelu(config: ThresholdedReluConfig = {}): GeneralRelu {
+  return generalRelu({ threshold: config.theta ?? 1, ...(config.name === undefined ? {} : { name: config.name }) });
 }

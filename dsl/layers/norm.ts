@@ -14,8 +14,8 @@ import type { RenormWarmup, RunningStatsUpdate } from '../../src/ir/graph.ts';
 import type { FirstFailure, Layer, Prefix, ShapeFn } from '../layer.ts';
 import { literalChannels, requireFraction, requireInteger, requirePositive, singleUse } from '../runtime.ts';
 import { DslError, type Scope } from '../scope.ts';
-import type { CheckCount, CheckLiteralChannels, CheckRank, CheckRank2or4 } from '../shape.ts';
-import type { Lt, Mod } from '../types/index.ts';
+import type { CheckCount, CheckLiteralChannels, CheckRank, CheckRank2or4, SpellShape } from '../shape.ts';
+import type { DimEqual, DimToString, Lt, Mod, Sub } from '../types/index.ts';
 import type { CheckedAtRunTime, Sized } from '../settings.ts';
 
 export interface RunningStatsConfig {
@@ -194,7 +194,49 @@ export interface LayerNormConfig extends AffineNormConfig {
    * and beta per channel.
    */
   readonly over?: 'chw' | 'c';
+  /**
+   * The shape gamma and beta take, stated to be checked against the input: the input shape
+   * without N over 'chw' ([C, H, W], or [C] on [N, C]), [C] over 'c'. Default: read from the input.
+   */
+  readonly normalizedShape?: readonly number[];
 }
+
+type OverOf<C> = C extends { readonly over: 'c' } ? 'c' : 'chw';
+type SideOf<I extends number> = I extends 2 ? 'height' : 'width';
+
+/** Over 'chw' without a stated shape: H and W size gamma and beta, so they must be literal (the builder's words). */
+type CheckLiteralSpatial<S, I extends unknown[] = [unknown, unknown]> = S extends readonly unknown[]
+  ? I['length'] extends S['length']
+    ? true
+    : S[I['length']] extends number
+      ? CheckLiteralSpatial<S, [...I, unknown]>
+      : `input ${SideOf<I['length']>} ${DimToString<S[I['length']]>} must be a literal size to create gamma and beta over [C, H, W]`
+  : true;
+
+/** A stated normalizedShape against the input, in the order and words of the run-time rule. */
+type CheckNormalizedShape<Over, NS extends readonly number[], S> = S extends readonly [unknown, infer Ch, ...infer Rest]
+  ? Over extends 'c'
+    ? NS['length'] extends 1
+      ? CheckCount<Ch, NS[0], 'channels'>
+      : `normalizedShape must be [C] when over is 'c', got ${SpellShape<NS>}`
+    : FirstFailure<[
+        CheckCount<Ch, NS[0], 'channels'>,
+        NS['length'] extends Sub<S['length'], 1> ? CheckSpatial<S, NS> : `normalizedShape ${SpellShape<NS>} must be the input shape without N, ${SpellShape<[Ch, ...Rest]>}`,
+      ]>
+  : true;
+type CheckSpatial<S extends readonly unknown[], NS extends readonly number[], I extends unknown[] = [unknown, unknown]> = I['length'] extends S['length']
+  ? true
+  : DimEqual<S[I['length']], NS[Sub<I['length'], 1>]> extends true
+    ? CheckSpatial<S, NS, [...I, unknown]>
+    : `input ${SideOf<I['length']>} is ${DimToString<S[I['length']]>}, normalized shape expects ${NS[Sub<I['length'], 1>]}`;
+
+type LayerNormOut<C, S> = C extends { readonly normalizedShape: infer NS extends readonly number[] }
+  ? CheckRank2or4<S> extends infer R extends string
+    ? `${Prefix<'layerNorm', NameOf<C>>}${R}`
+    : CheckNormalizedShape<OverOf<C>, NS, S> extends infer E extends string
+      ? `${Prefix<'layerNorm', NameOf<C>>}${E}`
+      : S
+  : NormOut<'layerNorm', C, S, CheckRank2or4<S>, OverOf<C> extends 'c' ? true : CheckLiteralSpatial<S>>;
 
 /** [C] over 'c'; the input shape without N over 'chw', every size literal. */
 function normalizedShape(scope: Scope, x: string, over: 'chw' | 'c', channels: number, name: string | undefined): number[] {
@@ -205,33 +247,37 @@ function normalizedShape(scope: Scope, x: string, over: 'chw' | 'c', channels: n
     channels,
     ...spatial.map((d, i) => {
       if (typeof d === 'number') return d;
-      throw new DslError(`${prefix}input ${i === 0 ? 'height' : 'width'} ${d} must be a literal size to create parameters (over 'chw', gamma and beta are element-wise over [C, H, W])`);
+      throw new DslError(`${prefix}input ${i === 0 ? 'height' : 'width'} ${d} must be a literal size to create gamma and beta over [C, H, W]`);
     }),
   ];
 }
 export interface LayerNormFn<C> extends ShapeFn {
-  readonly output: NormOut<'layerNorm', C, this['input'], CheckRank2or4<this['input']>>;
+  readonly output: LayerNormOut<C, this['input']>;
 }
 export interface LayerNorm<C> extends Layer<LayerNormFn<C>> {}
-export function layerNorm<const C extends LayerNormConfig = {}>(sizedConfig?: Sized<'layerNorm', C, ['channels']>): LayerNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
+export function layerNorm<const C extends LayerNormConfig = {}>(sizedConfig?: Sized<'layerNorm', C, ['channels', 'normalizedShape']>): LayerNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
   const config = (sizedConfig ?? {}) as C;
   const op = 'layerNorm';
   channelsConfig(op, config);
   const over = config.over ?? 'chw';
   if (over !== 'chw' && over !== 'c') throw new DslError(`${op}: over must be 'chw' or 'c', got ${JSON.stringify(over)}`);
-  return singleUse(op, config.name, (scope, [x]) =>
-    scope.node({
+  const stated = config.normalizedShape;
+  if (stated !== undefined && (!Array.isArray(stated) || stated.length === 0)) throw new DslError(`${op}: normalizedShape must be a non-empty list of sizes`);
+  stated?.forEach((d, i) => requireInteger(op, `normalizedShape[${i}]`, d, 1));
+  return singleUse(op, config.name, (scope, [x]) => {
+    const channels = literalChannels(scope, x, stated?.[0] ?? config.channels, { op, name: config.name, rank: RANKS[op], creates: 'parameters' });
+    return scope.node({
       op,
       inputs: [x],
       name: config.name,
       attrs: {
-        normalizedShape: normalizedShape(scope, x, over, literalChannels(scope, x, config.channels, { op, name: config.name, rank: RANKS[op], creates: 'parameters' }), config.name),
+        normalizedShape: stated === undefined ? normalizedShape(scope, x, over, channels, config.name) : [...stated],
         over,
         eps: eps(op, config),
         affine: config.affine ?? true,
       },
-    }),
-  );
+    });
+  });
 }
 
 export interface InstanceNormFn<C> extends ShapeFn {

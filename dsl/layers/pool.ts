@@ -78,21 +78,39 @@ export interface GlobalAvgPoolConfig {
   readonly name?: string;
 }
 
-export interface GlobalAvgPoolFn<C> extends ShapeFn {
-  readonly output: this['input'] extends readonly [infer N, infer Ch, unknown, unknown]
+/** Over H and W of [N, C, H, W], or over L of [N, C, L] (read as [N, C, 1, L], as the run time does). */
+type GlobalPoolOut<Op extends string, C, S> = S extends readonly [infer N, infer Ch, unknown, unknown]
+  ? C extends { readonly keepDims: true }
+    ? [N, Ch, 1, 1]
+    : [N, Ch]
+  : S extends readonly [infer N, infer Ch, unknown]
     ? C extends { readonly keepDims: true }
-      ? [N, Ch, 1, 1]
+      ? [N, Ch, 1]
       : [N, Ch]
-    : `${Prefix<'globalAvgPool', C extends { readonly name: infer N extends string } ? N : undefined>}${CheckRank<this['input'], 4> & string}`;
+    : `${Prefix<Op, C extends { readonly name: infer N extends string } ? N : undefined>}${CheckRank<S, 4> & string}`;
+
+export interface GlobalAvgPoolFn<C> extends ShapeFn {
+  readonly output: GlobalPoolOut<'globalAvgPool', C, this['input']>;
+}
+export interface GlobalMaxPoolFn<C> extends ShapeFn {
+  readonly output: GlobalPoolOut<'globalMaxPool', C, this['input']>;
 }
 
 export interface GlobalAvgPool<C> extends Layer<GlobalAvgPoolFn<C>> {}
 /** Mean over H and W. */
 export function globalAvgPool<const C extends GlobalAvgPoolConfig = {}>(config: C = {} as C): GlobalAvgPool<{ -readonly [K in keyof C]: C[K] }> {
+  return globalPool('globalAvgPool', config);
+}
+
+export interface GlobalMaxPool<C> extends Layer<GlobalMaxPoolFn<C>> {}
+/** Max over H and W. */
+export function globalMaxPool<const C extends GlobalAvgPoolConfig = {}>(config: C = {} as C): GlobalMaxPool<{ -readonly [K in keyof C]: C[K] }> {
+  return globalPool('globalMaxPool', config);
+}
+
+function globalPool<F extends ShapeFn>(op: 'globalAvgPool' | 'globalMaxPool', config: GlobalAvgPoolConfig): Layer<F> {
   const keepDims = config.keepDims ?? false;
-  return reusable('globalAvgPool', (scope, [x]) =>
-    scope.node({ op: 'globalAvgPool', inputs: [x], name: config.name, attrs: { keepDims } }),
-  );
+  return reusable<F>(op, (scope, [x]) => scope.node({ op, inputs: [x], name: config.name, attrs: { keepDims } }));
 }
 
 export interface FlattenFn extends ShapeFn {

@@ -8,7 +8,7 @@
  *   weightNorm  v as a weight, g = ||v|| per output unit, so the initial weight g v/||v|| is v
  *   biases 0, gamma 1, beta 0, runningMean 0, runningVar 1, renormMean 0, renormStd 1 (Keras'
  *   initialisers), batchesTracked 0, scale 1, shift 0,
- *   switchable mixing logits 0 (softmax gives a uniform mix)
+ *   switchable mixing logits 0 (softmax gives a uniform mix), PReLU alpha 0.25 (PyTorch's default)
  *   optional params (conv2d tapBias) are never created: absent means zero
  */
 import type { AttrsByOp, OpKind, ParamTensor, ParamsByOp, Shape } from './graph.ts';
@@ -57,6 +57,7 @@ const CONSTANTS: Readonly<Record<string, number>> = {
   shift: 0,
   meanWeights: 0,
   varWeights: 0,
+  alpha: 0.25,
 };
 
 /**

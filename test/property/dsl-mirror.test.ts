@@ -1,7 +1,8 @@
 /**
  * Type-level shapes and run-time shapes are the same function. fast-check generates random DSL
- * programs (conv, transposed conv, pools, crops, norms, flatten + linear, with sizes literal up to 10^4
- * or symbolic); each program runs at run time first. Its outcome is then written into a snippet
+ * programs (conv, transposed conv, pools, crops, norms, softmax, prelu, resampling, reshape,
+ * permute, broadcasting merges, flatten + linear, with sizes literal up to 10^4 or symbolic); each
+ * program runs at run time first. Its outcome is then written into a snippet
  * that the compiler must agree with: the exact output shape as a type equality, or, when the run
  * time raised a shape error, a type error on the same line with the same message (every layer is
  * named, so even the `op 'name': ` prefix must match).
@@ -23,6 +24,14 @@ type Step =
   | { op: 'groupNorm'; groups: number }
   | { op: 'relu' }
   | { op: 'crop2d'; crop: number | [number, number] | [number, number, number, number] }
+  | { op: 'softmax' | 'logSoftmax'; axis: number }
+  | { op: 'prelu'; sharedAxes: number[] }
+  | { op: 'upsample2d'; scale: number | [number, number] }
+  | { op: 'resize2d'; size: [number, number] }
+  | { op: 'reshape'; shape: [number, number, number] }
+  | { op: 'permute'; dims: number[] }
+  | { op: 'layerNorm'; over: 'chw' | 'c'; normalizedShape?: number[] }
+  | { op: 'gate'; fn: 'multiply' | 'subtract' | 'maximum' | 'minimum' | 'average'; out?: number; keepDims: boolean }
   | { op: 'flattenLinear'; in: number; out: number };
 
 interface Program {
@@ -76,61 +85,134 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   }) },
 );
 
+const extraSteps: fc.Arbitrary<Step> = fc.oneof(
+  fc.record({ op: fc.constantFrom('softmax' as const, 'logSoftmax' as const), axis: fc.integer({ min: 1, max: 4 }) }),
+  fc.record({ op: fc.constant('prelu' as const), sharedAxes: fc.subarray([1, 2, 3, 4]) }),
+  fc.record({ op: fc.constant('upsample2d' as const), scale: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }))) }),
+  fc.record({ op: fc.constant('resize2d' as const), size: fc.tuple(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 })) }),
+  fc.record({
+    op: fc.constant('reshape' as const),
+    shape: fc.oneof(
+      fc.tuple(fc.integer({ min: 1, max: 12 }), fc.constant(1), fc.constant(-1)),
+      fc.tuple(fc.constant(-1), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 })),
+      fc.tuple(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 8 })),
+    ),
+  }),
+  fc.record({ op: fc.constant('permute' as const), dims: fc.oneof(fc.shuffledSubarray([1, 2, 3], { minLength: 3, maxLength: 3 }), fc.shuffledSubarray([1, 2, 3, 4], { minLength: 2 })) }),
+  fc.record({
+    op: fc.constant('layerNorm' as const),
+    over: fc.constantFrom('chw' as const, 'c' as const),
+    normalizedShape: fc.option(fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 3 }), { nil: undefined }),
+  }),
+  fc.record({
+    op: fc.constant('gate' as const),
+    fn: fc.constantFrom('multiply' as const, 'subtract' as const, 'maximum' as const, 'minimum' as const, 'average' as const),
+    out: fc.option(fc.integer({ min: 1, max: 12 }), { nil: undefined }),
+    keepDims: fc.boolean(),
+  }),
+);
+
 const sizeOrSymbol = (symbol: string) => fc.oneof(fc.integer({ min: 1, max: 10_000 }), fc.integer({ min: 1, max: 40 }), fc.constant(symbol));
 
 const program: fc.Arbitrary<Program> = fc
   .record({
     input: fc.tuple(fc.constantFrom<string | number>('N', 2), fc.integer({ min: 1, max: 12 }), sizeOrSymbol('H'), sizeOrSymbol('W')),
-    steps: fc.array(step, { minLength: 1, maxLength: 5 }),
+    steps: fc.array(fc.oneof({ weight: 3, arbitrary: step }, { weight: 2, arbitrary: extraSteps }), { minLength: 1, maxLength: 5 }),
     tail: fc.option(fc.record({ op: fc.constant('flattenLinear' as const), in: fc.integer({ min: 1, max: 400 }), out: fc.integer({ min: 1, max: 10 }) }), { nil: undefined }),
   })
   .map(({ input, steps, tail }) => ({ input, steps: tail ? [...steps, tail] : steps }));
 
-function layersOf(s: Step, i: number): Layer[] {
+type Applied = d.Tensor<Shape>;
+
+/** The step's calls at run time, each taking the previous tensor (one `.to`, or a merge). */
+function callsOf(s: Step, i: number): ((t: Applied) => Applied)[] {
   const name = `l${i}`;
+  const to = (layer: Layer) => (t: Applied) => t.to(layer as never) as Applied;
   switch (s.op) {
     case 'conv2d':
-      return [d.conv2d({ in: s.statedIn, out: s.out * s.groups, kernel: s.kernel, stride: s.stride, dilation: s.dilation, padding: s.padding, groups: s.groups, name })];
+      return [to(d.conv2d({ in: s.statedIn, out: s.out * s.groups, kernel: s.kernel, stride: s.stride, dilation: s.dilation, padding: s.padding, groups: s.groups, name }))];
     case 'convTranspose2d':
-      return [d.convTranspose2d({ out: s.out, kernel: s.kernel, stride: s.stride, dilation: s.dilation, padding: s.padding, outputPadding: s.outputPadding, name })];
+      return [to(d.convTranspose2d({ out: s.out, kernel: s.kernel, stride: s.stride, dilation: s.dilation, padding: s.padding, outputPadding: s.outputPadding, name }))];
     case 'maxPool':
-      return [d.maxPool({ kernel: s.kernel, stride: s.stride, padding: s.padding, name })];
+      return [to(d.maxPool({ kernel: s.kernel, stride: s.stride, padding: s.padding, name }))];
     case 'avgPool':
-      return [d.avgPool({ kernel: s.kernel, stride: s.stride, padding: s.padding, name })];
+      return [to(d.avgPool({ kernel: s.kernel, stride: s.stride, padding: s.padding, name }))];
     case 'batchNorm':
-      return [d.batchNorm({ channels: s.channels, name })];
+      return [to(d.batchNorm({ channels: s.channels, name }))];
     case 'groupNorm':
-      return [d.groupNorm({ groups: s.groups, name })];
+      return [to(d.groupNorm({ groups: s.groups, name }))];
     case 'relu':
-      return [d.relu({ name })];
+      return [to(d.relu({ name }))];
     case 'crop2d':
-      return [d.crop2d({ crop: s.crop, name })];
+      return [to(d.crop2d({ crop: s.crop, name }))];
+    case 'softmax':
+    case 'logSoftmax':
+      return [to(d[s.op]({ axis: s.axis, name }))];
+    case 'prelu':
+      return [to(d.prelu({ sharedAxes: s.sharedAxes, name }))];
+    case 'upsample2d':
+      return [to(d.upsample2d({ scale: s.scale, name }))];
+    case 'resize2d':
+      return [to(d.resize2d({ size: s.size, name }))];
+    case 'reshape':
+      return [to(d.reshape({ shape: s.shape, name }))];
+    case 'permute':
+      return [to(d.permute({ dims: s.dims, name }))];
+    case 'layerNorm':
+      return [to(d.layerNorm({ over: s.over, normalizedShape: s.normalizedShape, name }))];
+    case 'gate': {
+      const gate = (t: Applied) => {
+        const g = s.out === undefined ? t : t.to(d.conv2d({ out: s.out, kernel: 1, name: `${name}c` }) as never);
+        return g.to(d.globalAvgPool({ keepDims: s.keepDims, name: `${name}p` }) as never);
+      };
+      return [(t) => (d[s.fn] as (...args: unknown[]) => Applied)(t, gate(t), { name })];
+    }
     case 'flattenLinear':
-      return [d.flatten({ name: `${name}f` }), d.linear({ in: s.in, out: s.out, name })];
+      return [to(d.flatten({ name: `${name}f` })), to(d.linear({ in: s.in, out: s.out, name }))];
   }
 }
 
+/** The same calls as source, `$` standing for the previous tensor. */
 function sourceOf(s: Step, i: number): string[] {
   const name = `name: 'l${i}'`;
   const lit = (v: unknown) => JSON.stringify(v);
   switch (s.op) {
     case 'conv2d':
-      return [`d.conv2d({ ${s.statedIn === undefined ? '' : `in: ${s.statedIn}, `}out: ${s.out * s.groups}, kernel: ${s.kernel}, stride: ${s.stride}, dilation: ${s.dilation}, padding: ${lit(s.padding)}, groups: ${s.groups}, ${name} })`];
+      return [`$.to(d.conv2d({ ${s.statedIn === undefined ? '' : `in: ${s.statedIn}, `}out: ${s.out * s.groups}, kernel: ${s.kernel}, stride: ${s.stride}, dilation: ${s.dilation}, padding: ${lit(s.padding)}, groups: ${s.groups}, ${name} }))`];
     case 'convTranspose2d':
-      return [`d.convTranspose2d({ out: ${s.out}, kernel: ${s.kernel}, stride: ${s.stride}, dilation: ${s.dilation}, padding: ${s.padding}, outputPadding: ${s.outputPadding}, ${name} })`];
+      return [`$.to(d.convTranspose2d({ out: ${s.out}, kernel: ${s.kernel}, stride: ${s.stride}, dilation: ${s.dilation}, padding: ${s.padding}, outputPadding: ${s.outputPadding}, ${name} }))`];
     case 'maxPool':
     case 'avgPool':
-      return [`d.${s.op}({ kernel: ${s.kernel}, stride: ${s.stride}, padding: ${s.padding}, ${name} })`];
+      return [`$.to(d.${s.op}({ kernel: ${s.kernel}, stride: ${s.stride}, padding: ${s.padding}, ${name} }))`];
     case 'batchNorm':
-      return [`d.batchNorm({ ${s.channels === undefined ? '' : `channels: ${s.channels}, `}${name} })`];
+      return [`$.to(d.batchNorm({ ${s.channels === undefined ? '' : `channels: ${s.channels}, `}${name} }))`];
     case 'groupNorm':
-      return [`d.groupNorm({ groups: ${s.groups}, ${name} })`];
+      return [`$.to(d.groupNorm({ groups: ${s.groups}, ${name} }))`];
     case 'relu':
-      return [`d.relu({ ${name} })`];
+      return [`$.to(d.relu({ ${name} }))`];
     case 'crop2d':
-      return [`d.crop2d({ crop: ${lit(s.crop)}, ${name} })`];
+      return [`$.to(d.crop2d({ crop: ${lit(s.crop)}, ${name} }))`];
+    case 'softmax':
+    case 'logSoftmax':
+      return [`$.to(d.${s.op}({ axis: ${s.axis}, ${name} }))`];
+    case 'prelu':
+      return [`$.to(d.prelu({ sharedAxes: ${lit(s.sharedAxes)}, ${name} }))`];
+    case 'upsample2d':
+      return [`$.to(d.upsample2d({ scale: ${lit(s.scale)}, ${name} }))`];
+    case 'resize2d':
+      return [`$.to(d.resize2d({ size: ${lit(s.size)}, ${name} }))`];
+    case 'reshape':
+      return [`$.to(d.reshape({ shape: ${lit(s.shape)}, ${name} }))`];
+    case 'permute':
+      return [`$.to(d.permute({ dims: ${lit(s.dims)}, ${name} }))`];
+    case 'layerNorm':
+      return [`$.to(d.layerNorm({ over: '${s.over}', ${s.normalizedShape === undefined ? '' : `normalizedShape: ${lit(s.normalizedShape)}, `}${name} }))`];
+    case 'gate': {
+      const conv = s.out === undefined ? '' : `.to(d.conv2d({ out: ${s.out}, kernel: 1, name: 'l${i}c' }))`;
+      return [`d.${s.fn}($, $${conv}.to(d.globalAvgPool({ keepDims: ${s.keepDims}, name: 'l${i}p' })), { ${name} })`];
+    }
     case 'flattenLinear':
-      return [`d.flatten({ name: 'l${i}f' })`, `d.linear({ in: ${s.in}, out: ${s.out}, ${name} })`];
+      return [`$.to(d.flatten({ name: 'l${i}f' }))`, `$.to(d.linear({ in: ${s.in}, out: ${s.out}, ${name} }))`];
   }
 }
 
@@ -142,9 +224,8 @@ function runProgram(p: Program): { shape: Shape } | { error: string; call: numbe
   try {
     let t: d.Tensor<Shape> = d.input(p.input as never) as d.Tensor<Shape>;
     p.steps.forEach((s, i) => {
-      for (const layer of layersOf(s, i)) {
-        // A config the builder rejects before any shape is known has no type-level twin.
-        t = t.to(layer as never);
+      for (const apply of callsOf(s, i)) {
+        t = apply(t);
         call++;
       }
     });
@@ -168,7 +249,7 @@ function snippetFor(programs: Program[]): { code: string; expected: Outcome[] } 
     // Calls after a failing one have no run-time outcome to compare with.
     const emitted = 'call' in outcome ? calls.slice(0, outcome.call + 1) : calls;
     emitted.forEach((c, j) => {
-      lines.push(`  const t${j} = ${prev}.to(${c});`);
+      lines.push(`  const t${j} = ${c.replaceAll('$', prev)};`);
       if ('call' in outcome && outcome.call === j) expected.push({ error: outcome.error, line: lines.length });
       prev = `t${j}`;
     });
