@@ -1,7 +1,7 @@
 /**
  * An IR graph (typically an imported tfjs Layers model) written back as a typed DSL module:
  *
- *   export function network(image: d.Tensor<['N', 3, 224, 224]>): d.Tensor<['N', 1000]> {
+ *   export function network(image: d.Tensor<['N', 3, 224, 224]>): d.Returns<['N', 1000]> {
  *     const conv1 = image.to(d.conv2d({ in: 3, out: 64, kernel: 7, stride: 2, padding: 3, name: 'conv1' }));
  *     ...
  *   }
@@ -10,8 +10,9 @@
  *
  * One statement per node, each a builder call under the node's own name, so `model()` rebuilds the
  * imported graph node for node (names, attrs, edges) and the compiler checks every shape along the
- * way: a hand edit that breaks a shape is a type error on the edited line. The signature states the
- * input and output shapes the run-time inference computed.
+ * way: a hand edit that breaks a shape is one type error, on the edited line. The signature states
+ * the input and output shapes the run-time inference computed; the output as `d.Returns<S>`, which
+ * takes a tensor poisoned upstream without a second error, and any other shape with one.
  *
  * Nodes with no DSL spelling (an asymmetric pool padding, an op without a builder) are a named
  * error: the module is written whole or not at all.
@@ -47,9 +48,12 @@ function config(fields: Record<string, ConfigValue | undefined>): string {
 
 function literal(v: ConfigValue): string {
   if (typeof v === 'string') return quote(v);
-  if (Array.isArray(v)) return `[${v.join(', ')}]`;
-  return String(v);
+  if (Array.isArray(v)) return `[${v.map(numberLiteral).join(', ')}]`;
+  return typeof v === 'number' ? numberLiteral(v) : String(v);
 }
+
+/** `-0` kept (String(-0) is '0'): a Rescaling offset of -0 must round-trip to the same attrs. */
+const numberLiteral = (n: number): string => (Object.is(n, -0) ? '-0' : String(n));
 
 const quote = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
@@ -87,7 +91,7 @@ function identifiers(graph: Graph): Map<string, string> {
 }
 
 /** The builder call that rebuilds `node` (its inputs are applied by the caller), or a reason it has none. */
-function builderCall(node: Node, fail: (detail: string) => never): string {
+function builderCall(node: Node, inputShape: Shape, fail: (detail: string) => never): string {
   const name = node.name;
   switch (node.op) {
     case 'conv2d':
@@ -155,7 +159,46 @@ function builderCall(node: Node, fail: (detail: string) => never): string {
       return `d.${builder}(${config({ kernel: pair(a.kernel), stride: pair(a.stride), padding, countIncludePad, name })})`;
     }
     case 'globalAvgPool':
-      return `d.globalAvgPool(${config({ keepDims: node.attrs.keepDims ? true : undefined, name })})`;
+    case 'globalMaxPool':
+      return `d.${node.op}(${config({ keepDims: node.attrs.keepDims ? true : undefined, name })})`;
+    case 'softmax':
+    case 'logSoftmax':
+      return `d.${node.op}(${config({ axis: node.attrs.axis === 1 ? undefined : node.attrs.axis, name })})`;
+    case 'activation':
+      return node.attrs.fn === 'geluTanh' ? `d.gelu(${config({ approximate: 'tanh', name })})` : `d.${node.attrs.fn}(${config({ name })})`;
+    case 'elu':
+      return `d.elu(${config({ alpha: node.attrs.alpha === 1 ? undefined : node.attrs.alpha, name })})`;
+    case 'generalRelu': {
+      const a = node.attrs;
+      return `d.generalRelu(${config({ maxValue: a.maxValue ?? undefined, negativeSlope: a.negativeSlope || undefined, threshold: a.threshold || undefined, name })})`;
+    }
+    case 'prelu': {
+      // The DSL sizes alpha from the input; an axis where alpha is 1 and the input is not is shared.
+      const sharedAxes = node.attrs.alphaShape.flatMap((size, k) => (size === 1 && inputShape[k + 1] !== 1 ? [k + 1] : []));
+      return `d.prelu(${config({ sharedAxes: sharedAxes.length === 0 ? undefined : sharedAxes, name })})`;
+    }
+    case 'upsample2d': {
+      const a = node.attrs;
+      return `d.upsample2d(${config({ scale: pair(a.scale, 2), interpolation: a.interpolation === 'nearest' ? undefined : a.interpolation, name })})`;
+    }
+    case 'resize2d': {
+      const a = node.attrs;
+      return `d.resize2d(${config({ size: [a.size[0], a.size[1]], interpolation: a.interpolation === 'nearest' ? undefined : a.interpolation, alignCorners: a.alignCorners || undefined, name })})`;
+    }
+    case 'transpose':
+      return `d.permute(${config({ dims: node.attrs.perm.slice(1), name })})`;
+    case 'reshape':
+      return `d.reshape(${config({ shape: node.attrs.shape, name })})`;
+    case 'repeatVector':
+      return `d.repeatVector(${config({ times: node.attrs.times, name })})`;
+    case 'layerNorm': {
+      const a = node.attrs;
+      return `d.layerNorm(${config({ normalizedShape: a.normalizedShape, over: a.over === 'chw' ? undefined : a.over, eps: a.eps, affine: a.affine ? undefined : false, name })})`;
+    }
+    case 'scaleShift':
+      return `d.scaleShift(${config({ channels: node.attrs.numChannels, name })})`;
+    case 'normalize':
+      return `d.normalize(${config({ mean: node.attrs.mean, std: node.attrs.std, name })})`;
     case 'flatten':
       return `d.flatten(${config({ name })})`;
     case 'crop2d':
@@ -195,7 +238,7 @@ export function dslModuleSource(graph: Graph, options: CodegenOptions = {}): str
   const byName = new Map(graph.nodes.map((n) => [n.name, n]));
   const idOf = (name: string) => ids.get(name) as string;
   const inputs = graph.inputs.map((name) => byName.get(name) as Node & { op: 'input' });
-  const outputType = (name: string) => `d.Tensor<${shapeType(shapes.get(name) as Shape)}>`;
+  const outputType = (name: string) => `d.Returns<${shapeType(shapes.get(name) as Shape)}>`;
 
   const body: string[] = [];
   for (const node of graph.nodes) {
@@ -204,10 +247,12 @@ export function dslModuleSource(graph: Graph, options: CodegenOptions = {}): str
       throw new CodegenError(`${source}: node '${node.name}' ${detail}`);
     };
     const id = idOf(node.name);
-    if (node.op === 'add' || node.op === 'concat') {
-      body.push(`  const ${id} = d.${node.op}(${node.inputs.map(idOf).join(', ')}, ${config({ name: node.name })});`);
+    if (node.op === 'add' || node.op === 'concat' || node.op === 'merge') {
+      if (node.op === 'merge' && node.attrs.fn === 'add') fail("is a broadcasting add (Keras Add), which has no DSL builder yet (d.add needs equal shapes)");
+      const builder = node.op === 'merge' ? node.attrs.fn : node.op;
+      body.push(`  const ${id} = d.${builder}(${node.inputs.map(idOf).join(', ')}, ${config({ name: node.name })});`);
     } else {
-      body.push(`  const ${id} = ${idOf(node.inputs[0])}.to(${builderCall(node, fail)});`);
+      body.push(`  const ${id} = ${idOf(node.inputs[0])}.to(${builderCall(node, shapes.get(node.inputs[0]) as Shape, fail)});`);
     }
   }
   const single = graph.outputs.length === 1;

@@ -17,6 +17,7 @@ import { CodegenError, dslModuleSource } from '../../src/codegen/dsl-module.ts';
 import { copyParams } from '../../src/codegen/params.ts';
 import type { Graph } from '../../src/ir/graph.ts';
 import { importLayersModel } from '../../src/io/index.ts';
+import { ZOO } from '../../src/bench/zoo-models.ts';
 import { concatNet, expectCloseTo, flattenHead, mobileNetV1, predict, randomInput, randomizeWeights, resNetLike, runOurs, saveToMemory } from './io-fixtures.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -104,17 +105,39 @@ describe('codegen: a Layers model as a typed DSL module', () => {
     }
   });
 
+  it('the whole zoo (softmax heads, squeeze-excite multiplies, upsampling, swish): generated, type-checked, rebuilt node for node', async () => {
+    const folder = join(dir, 'whole-zoo');
+    await mkdir(folder);
+    const rel = (p: string) => relative(folder, join(repo, p)).replaceAll('\\', '/');
+    const graphs: { file: string; graph: Graph }[] = [];
+    for (const z of ZOO) {
+      const keras = z.build({ size: z.test.size, width: z.test.width, classes: 5 });
+      const saved = await saveToMemory(keras);
+      keras.dispose();
+      const graph = importLayersModel(saved.modelJson, saved.weightData, z.name);
+      const file = `${z.name.replace(/[^A-Za-z0-9]+/g, '_')}.ts`;
+      await writeFile(join(folder, file), dslModuleSource(graph, { source: z.name, dslModule: rel('dsl/index.ts'), coreModule: rel('src/index.ts') }));
+      graphs.push({ file, graph });
+    }
+    await writeFile(join(folder, 'tsconfig.json'), JSON.stringify({ extends: relative(folder, join(repo, 'tsconfig.json')), include: ['*.ts'] }));
+    expect(await tsc(folder)).toEqual([]);
+    for (const { file, graph } of graphs) {
+      const module = (await import(pathToFileURL(join(folder, file)).href)) as { model(): { graph: Graph } };
+      expect(structure(module.model().graph), file).toEqual(structure(graph));
+    }
+  });
+
   it('states the shapes in the signature and one named call per layer', async () => {
     const keras = resNetLike();
     const saved = await saveToMemory(keras);
     keras.dispose();
     const source = dslModuleSource(importLayersModel(saved.modelJson, saved.weightData));
-    expect(source).toContain("export function network(image: d.Tensor<['N', 4, 12, 12]>): d.Tensor<['N', 5]> {");
+    expect(source).toContain("export function network(image: d.Tensor<['N', 4, 12, 12]>): d.Returns<['N', 5]> {");
     expect(source).toContain("const b_add = d.add(b_proj_bn, b_bn2, { name: 'b_add' });");
     expect(source).toContain("const b_conv2 = b_leaky.to(d.conv2d({ in: 16, out: 16, kernel: 3, padding: 'same', dilation: 2, bias: false, name: 'b_conv2' }));");
   });
 
-  it('a hand edit that breaks a shape is a type error on the edited line (and at the declared output)', async () => {
+  it('a hand edit that breaks a shape is one type error, on the edited line; a new output shape is one, at the return', async () => {
     const folder = join(dir, 'edited');
     await mkdir(folder);
     const keras = resNetLike();
@@ -123,15 +146,21 @@ describe('codegen: a Layers model as a typed DSL module', () => {
     const rel = (p: string) => relative(folder, join(repo, p)).replaceAll('\\', '/');
     const source = dslModuleSource(importLayersModel(saved.modelJson, saved.weightData), { dslModule: rel('dsl/index.ts'), coreModule: rel('src/index.ts') });
     const lines = source.split('\n');
+    const broken = [...lines];
     const edited = lines.findIndex((l) => l.includes("name: 'b_conv1'"));
-    lines[edited] = lines[edited].replace('in: 8,', 'in: 16,');
-    await writeFile(join(folder, 'edited.ts'), lines.join('\n'));
+    broken[edited] = lines[edited].replace('in: 8,', 'in: 16,');
+    const widened = [...lines];
+    const head = lines.findIndex((l) => l.includes('d.linear(') && l.includes('out: 5,'));
+    widened[head] = lines[head].replace('out: 5,', 'out: 6,');
+    await writeFile(join(folder, 'broken.ts'), broken.join('\n'));
+    await writeFile(join(folder, 'widened.ts'), widened.join('\n'));
     await writeFile(join(folder, 'tsconfig.json'), JSON.stringify({ extends: relative(folder, join(repo, 'tsconfig.json')), include: ['*.ts'] }));
     const errors = await tsc(folder);
-    expect(errors[0]).toContain(`edited.ts(${edited + 1},`);
+    const returnLine = lines.findIndex((l) => l.startsWith('  return ')) + 1;
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toContain(`broken.ts(${edited + 1},`);
     expect(errors[0]).toContain("conv2d 'b_conv1': input has 8 channels, layer expects 16");
-    // Everything between passes the failure on silently; the signature's output type is the one other place it shows.
-    expect(errors.slice(1).map((e) => /edited\.ts\((\d+),/.exec(e)?.[1])).toEqual([String(lines.findIndex((l) => l.startsWith('  return ')) + 1)]);
+    expect(errors[1]).toContain(`widened.ts(${returnLine},`);
   });
 
   it('the command without -o is a usage error', async () => {
