@@ -47,6 +47,8 @@
  *                                   adjacent Permutes merged and cancelling ones dropped, so an
  *                                   imported Keras Reshape comes back as one Reshape
  *   repeatVector, layerNorm 'c'     RepeatVector, LayerNormalization (axis -1)
+ *   layerNorm 'chw'                 LayerNormalization over every non-batch axis ([1, 2, 3]),
+ *                                   gamma and beta in channels-last order
  *   opaque                          the Keras layer it was read from: class, config and weights
  *                                   (names and order) unchanged
  * A conv2d tapBias (a bias that differs on the border frame) has no stock Keras layer and is a
@@ -61,7 +63,7 @@ import { kerasTransposeOf } from './conv-transpose.ts';
 import { LayersExportError } from './errors.ts';
 import type { KerasLayerJSON, LayersModelJSON, WeightSpec } from './layers-format.ts';
 import { channelsFirstPerm, channelsLastPerm, composePerms, isIdentityPerm } from '../ir/axes.ts';
-import { IR_CONV_TO_KERAS, TRANSPOSE_2D, chwFeatureOfHwcRow, permute, reorderRows } from './layout.ts';
+import { IR_CONV_TO_KERAS, TRANSPOSE_2D, chwFeatureOfHwcRow, permute, reorderRows, sampleToChannelsLast } from './layout.ts';
 
 export interface ExportedLayersModel {
   readonly modelJson: LayersModelJSON;
@@ -422,7 +424,7 @@ function generalReluLayer(ex: Exporter, node: NodeOfOp<'generalRelu'>, inputs: r
 function preluLayer(ex: Exporter, node: NodeOfOp<'prelu'>, inputs: readonly KerasRef[], inShape: Shape): KerasRef {
   const irShape = node.attrs.alphaShape;
   const rank = irShape.length + 1;
-  const alpha = permute((node.params.alpha as ParamTensor).data, irShape, [...Array.from({ length: rank - 2 }, (_, i) => i + 1), 0]);
+  const alpha = sampleToChannelsLast((node.params.alpha as ParamTensor).data, irShape);
   const shared = alpha.shape.map((d, i) => i + 1).filter((axis) => alpha.shape[axis - 1] === 1 && inShape[channelsFirstAxis(axis, rank)] !== 1);
   return ex.layer(node.name, 'PReLU', { shared_axes: shared.length === 0 ? null : shared }, inputs, { alpha });
 }
@@ -744,10 +746,12 @@ export function exportLayersModel(graph: Graph, modelName = 'shapefold'): Export
         set(ex.layer(node.name, 'RepeatVector', { n: node.attrs.times }, inputs));
         break;
       case 'layerNorm': {
-        if (node.attrs.over !== 'c') fail("normalises over C, H and W; Keras's LayerNormalization with per-channel gamma and beta normalises over the last axis only");
-        const affine = node.attrs.affine;
-        const weights: Record<string, ParamTensor> = affine ? { gamma: node.params.gamma as ParamTensor, beta: node.params.beta as ParamTensor } : {};
-        set(ex.layer(node.name, 'LayerNormalization', { axis: -1, epsilon: node.attrs.eps, center: affine, scale: affine }, inputs, weights));
+        const { affine, over, eps } = node.attrs;
+        // Over 'chw': every non-batch Keras axis, gamma and beta element-wise in Keras's [H, W, C] order.
+        const axis = over === 'c' ? -1 : Array.from({ length: inShape.length - 1 }, (_, i) => i + 1);
+        const keras = (p: ParamTensor | undefined) => (over === 'c' ? (p as ParamTensor) : sampleToChannelsLast((p as ParamTensor).data, node.attrs.normalizedShape));
+        const weights: Record<string, ParamTensor> = affine ? { gamma: keras(node.params.gamma), beta: keras(node.params.beta) } : {};
+        set(ex.layer(node.name, 'LayerNormalization', { axis, epsilon: eps, center: affine, scale: affine }, inputs, weights));
         break;
       }
       case 'opaque':

@@ -44,7 +44,9 @@
  *                                    / flatten / no node)
  *   Permute, RepeatVector            transpose (conjugated by the layouts), repeatVector
  *   BatchNormalization (any axis)    batchNorm, between two transposes swapping that axis and C
- *   LayerNormalization (last axis)   layerNorm over 'c'
+ *   LayerNormalization (last axis)   layerNorm over 'c'; over every non-batch axis (Keras axis
+ *                                    [1, 2, 3]): layerNorm over 'chw', gamma and beta [C, H, W];
+ *                                    over any other axes: opaque
  *   any other registered class       opaque: tfjs-layers makes, builds and runs it (LSTM,
  *                                    Embedding, Conv3D, TimeDistributed, a registered custom
  *                                    layer); its config and weights are kept as they are
@@ -75,7 +77,7 @@ import {
 import { channelsFirstPerm, channelsLastPerm, composePerms, inChannelsLastOrder, isIdentityPerm } from '../ir/axes.ts';
 import { MAX_ATTR_INT, MAX_WINDOW, holdsIntPast } from '../ir/attrs.ts';
 import { buildKerasLayer, createKerasLayer, disposeKerasLayer, isRegisteredClass } from '../backend/keras-layer.ts';
-import { KERAS_CONV_TO_IR, TRANSPOSE_2D, filled, hwcRowOfChwFeature, permute, reorderRows } from './layout.ts';
+import { KERAS_CONV_TO_IR, TRANSPOSE_2D, filled, hwcRowOfChwFeature, permute, reorderRows, sampleToChannelsFirst } from './layout.ts';
 
 /** A config count or window size shapefold runs (see MAX_ATTR_INT and MAX_WINDOW). */
 function isIntIn(v: unknown, least: number, most: number): v is number {
@@ -556,15 +558,33 @@ const HANDLERS: Record<string, Handler> = {
     return ctx.transposed(bn, swap, `${ctx.name}_axis_out`);
   },
   LayerNormalization: (ctx, inputs) => {
-    const x = ctx.plain(one(ctx, inputs), 'hwc');
-    const rank = ctx.shapeOf(x).length;
-    // Over the last Keras axis alone: the IR's per-position normalization over channels.
-    if (ctx.axis('axis', rank, -1) !== 1) ctx.fail('config.axis', `is ${JSON.stringify(ctx.config.axis)}; only the last axis (-1) is supported`);
-    const c = ctx.channels(x, false);
+    const input = one(ctx, inputs);
+    const rank = ctx.shapeOf(input).length;
+    const axes = normalizationAxes(ctx, rank);
     const [center, scale] = [ctx.bool('center', true), ctx.bool('scale', true)];
     const affine = center || scale;
-    const params = affine ? { gamma: scale ? ctx.weight('gamma', [c]) : filled(c, 1), beta: center ? ctx.weight('beta', [c]) : filled(c, 0) } : {};
-    return ctx.add({ name: ctx.name, op: 'layerNorm', inputs: [x.node], attrs: { normalizedShape: [c], over: 'c', eps: ctx.number('epsilon', 1e-3), affine }, params }, x);
+    const eps = ctx.number('epsilon', 1e-3);
+    if (axes.length === 1 && axes[0] === rank - 1) {
+      // Over the last Keras axis alone: the IR's per-position normalization over channels.
+      const x = ctx.plain(input, 'hwc');
+      const c = ctx.channels(x, false);
+      const params = affine ? { gamma: scale ? ctx.weight('gamma', [c]) : filled(c, 1), beta: center ? ctx.weight('beta', [c]) : filled(c, 0) } : {};
+      return ctx.add({ name: ctx.name, op: 'layerNorm', inputs: [x.node], attrs: { normalizedShape: [c], over: 'c', eps, affine }, params }, x);
+    }
+    // Over every non-batch axis: the IR's per-sample normalization over C, H and W.
+    if (axes.length !== rank - 1 || rank > 4) return opaqueLayer(ctx, inputs);
+    const x = ctx.plain(input);
+    const shape = ctx.shapeOf(x).slice(1);
+    if (!shape.every((d): d is number => typeof d === 'number')) ctx.fail('config.axis', `normalizes over sizes [${shape.join(', ')}] (IR order) that are not all known; gamma and beta need them`);
+    const irShape = shape as number[];
+    const kerasShape = inChannelsLastOrder([0, ...irShape]).slice(1);
+    // tfjs stores gamma and beta with the axes in config order, and reshapes (not transposes) them to the input's order.
+    const stored = axes.map((axis) => kerasShape[axis - 1]);
+    const size = irShape.reduce((p, d) => p * d, 1);
+    const param = (on: boolean, weight: string, value: number) =>
+      on ? sampleToChannelsFirst(ctx.weight(weight, stored).data, kerasShape) : { shape: irShape, data: ctx.filled(size, value).data };
+    const params = affine ? { gamma: param(scale, 'gamma', 1), beta: param(center, 'beta', 0) } : {};
+    return ctx.add({ name: ctx.name, op: 'layerNorm', inputs: [x.node], attrs: { normalizedShape: irShape, over: 'chw', eps, affine }, params });
   },
   Permute: (ctx, inputs) => {
     const x = ctx.plain(one(ctx, inputs));
@@ -653,9 +673,7 @@ const HANDLERS: Record<string, Handler> = {
       if (typeof d !== 'number') ctx.fail('config.shared_axes', `does not share axis ${axis}, whose size is unknown (${String(d)})`);
       return d as number;
     });
-    const alpha = ctx.weight('alpha', kerasShape);
-    const toChannelsFirst = [rank - 2, ...Array.from({ length: rank - 2 }, (_, i) => i)];
-    const irAlpha = permute(alpha.data, kerasShape, toChannelsFirst);
+    const irAlpha = sampleToChannelsFirst(ctx.weight('alpha', kerasShape).data, kerasShape);
     return ctx.add({ name: ctx.name, op: 'prelu', inputs: [x.node], attrs: { alphaShape: irAlpha.shape }, params: { alpha: irAlpha } });
   },
   Softmax: (ctx, inputs) => {
@@ -806,6 +824,17 @@ function mergeLayer(ctx: LayerContext, inputs: readonly Value[], fn: MergeFn): V
   const xs = atLeastTwo(ctx, inputs);
   if (fn === 'subtract' && xs.length !== 2) ctx.fail('inbound_nodes', `must name exactly two inputs, got ${xs.length}`);
   return ctx.add({ name: ctx.name, op: 'merge', inputs: xs.map((v) => v.node), attrs: { fn }, params: {} });
+}
+
+/** A LayerNormalization's axis (a number or a list) as distinct channels-last axes >= 1, as tfjs resolves them. */
+function normalizationAxes(ctx: LayerContext, rank: number): number[] {
+  const v = ctx.config.axis ?? -1;
+  const list = Array.isArray(v) ? v : [v];
+  const axes = list.map((a) => (Number.isSafeInteger(a) && a < 0 ? a + rank : a));
+  if (axes.length === 0 || !axes.every((a) => Number.isSafeInteger(a) && a >= 1 && a < rank) || new Set(axes).size !== axes.length) {
+    ctx.fail('config.axis', `is ${JSON.stringify(v)}; it must name distinct non-batch axes of a rank-${rank} input`);
+  }
+  return axes as number[];
 }
 
 /** A Keras (channels-last) axis field as the IR axis; the batch axis is refused. */

@@ -35,6 +35,18 @@ export function permute(data: Float32Array, shape: readonly number[], perm: read
   return { shape: outShape, data: out };
 }
 
+/** One sample's tensor (a shape without N) in Keras's channels-last order [..., C] as the IR's [C, ...]. */
+export function sampleToChannelsFirst(data: Float32Array, kerasShape: readonly number[]): ParamTensor {
+  const k = kerasShape.length;
+  return permute(data, kerasShape, [k - 1, ...Array.from({ length: k - 1 }, (_, i) => i)]);
+}
+
+/** One sample's tensor in the IR's [C, ...] as Keras's channels-last [..., C] (inverse of sampleToChannelsFirst). */
+export function sampleToChannelsLast(data: Float32Array, irShape: readonly number[]): ParamTensor {
+  const k = irShape.length;
+  return permute(data, irShape, [...Array.from({ length: k - 1 }, (_, i) => i + 1), 0]);
+}
+
 export const KERAS_CONV_TO_IR = [3, 2, 0, 1] as const;
 export const IR_CONV_TO_KERAS = [2, 3, 1, 0] as const;
 export const TRANSPOSE_2D = [1, 0] as const;

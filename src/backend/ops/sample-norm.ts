@@ -3,8 +3,8 @@
  * channels-last tensors, with biased variance and optional gamma/beta:
  *
  *   y = gamma * (x - mu) / sqrt(var + eps) + beta, mu and var taken over
- *     layerNorm 'chw'   all of C, H, W of the sample; gamma, beta element-wise over [H, W, C]
- *                       (the IR's [C, H, W] transposed once at compile time)
+ *     layerNorm 'chw'   all of C, H, W (or C, L) of the sample; gamma, beta element-wise over
+ *                       [H, W, C] ([L, C]), the IR's [C, H, W] transposed once at compile time
  *     layerNorm 'c'     the channels at one position (ConvNeXt); gamma, beta per channel
  *     instanceNorm      H, W of one channel of the sample
  *     groupNorm         H, W and the C/G consecutive channels of one group
@@ -30,15 +30,16 @@ function affine(params: NodeParams, enabled: boolean, layout?: Layout): (y: tf.T
   return (y) => tf.add(tf.mul(y, gamma), beta);
 }
 
-/** [C, H, W] <-> [H, W, C]: an element-wise affine over one channels-last sample. */
-const SAMPLE_CHANNELS_LAST: Layout = {
-  toExec: (t) => tf.transpose(t, [1, 2, 0]),
-  toIR: (t) => tf.transpose(t, [2, 0, 1]),
-};
+/** [C, H, W] <-> [H, W, C] (and [C, L] <-> [L, C]): an element-wise affine over one channels-last sample. */
+function sampleChannelsLast(rank: number): Layout {
+  const toExec = [...Array.from({ length: rank - 1 }, (_, i) => i + 1), 0];
+  const toIR = [rank - 1, ...Array.from({ length: rank - 1 }, (_, i) => i)];
+  return { toExec: (t) => tf.transpose(t, toExec), toIR: (t) => tf.transpose(t, toIR) };
+}
 
 export const layerNorm: OpBuilder<'layerNorm'> = (node, params) => {
   const { over, eps, normalizedShape } = node.attrs;
-  const scale = affine(params, node.attrs.affine, normalizedShape.length === 3 ? SAMPLE_CHANNELS_LAST : undefined);
+  const scale = affine(params, node.attrs.affine, normalizedShape.length > 1 ? sampleChannelsLast(normalizedShape.length) : undefined);
   return {
     forward: ([x]) => {
       const axes = over === 'c' ? [x.rank - 1] : Array.from({ length: x.rank - 1 }, (_, i) => i + 1);
