@@ -15,6 +15,7 @@ import { graphFromFileJSON, readJsonFile } from '../ir/graph-file.ts';
 import { validateGraph } from '../ir/validate.ts';
 import { isLayersModelJSON } from '../io/layers-format.ts';
 import { readLayersModel, type LayersModelRead } from '../io/layers-model.ts';
+import type { ImportOptions } from '../io/layers-import.ts';
 
 export class LoadError extends ShapefoldError {
   override readonly name = 'LoadError';
@@ -76,12 +77,12 @@ export async function isLayersModelFile(spec: string): Promise<boolean> {
   }
 }
 
-export async function loadGraph(spec: string): Promise<Graph> {
-  return (await loadModel(spec)).graph;
+export async function loadGraph(spec: string, onProgress?: ImportOptions['onProgress']): Promise<Graph> {
+  return (await loadModel(spec, onProgress)).graph;
 }
 
 /** The graph, and for a tfjs Layers model what was read with it (its weight quantization, warnings printed). */
-export async function loadModel(spec: string): Promise<{ readonly graph: Graph; readonly layers?: LayersModelRead }> {
+export async function loadModel(spec: string, onProgress?: ImportOptions['onProgress']): Promise<{ readonly graph: Graph; readonly layers?: LayersModelRead }> {
   const hash = spec.lastIndexOf('#');
   const file = hash > 0 ? spec.slice(0, hash) : spec;
   const exportName = hash > 0 ? spec.slice(hash + 1) : undefined;
@@ -89,7 +90,8 @@ export async function loadModel(spec: string): Promise<{ readonly graph: Graph; 
   if (extension === '.json') {
     const json = await readJsonFile(file, (message) => new LoadError(message));
     if (isLayersModelJSON(json)) {
-      const layers = await readLayersModel(file, { onWarning: (message) => console.warn(`warning: ${message}`) });
+      const onWarning = (message: string) => console.warn(`warning: ${message}`);
+      const layers = await readLayersModel(file, onProgress === undefined ? { onWarning } : { onWarning, onProgress });
       return { graph: layers.graph, layers };
     }
     return { graph: await graphFromFileJSON(json, file) };

@@ -176,6 +176,7 @@ export async function writeDirectoryAtomic(
   dir: string,
   files: readonly (readonly [name: string, contents: string | Uint8Array])[],
   replaceable: (entries: readonly string[]) => Promise<string | undefined>,
+  onFileWritten?: (done: number, total: number) => void,
 ): Promise<void> {
   const target = resolve(dir);
   const parent = dirname(target);
@@ -200,9 +201,10 @@ export async function writeDirectoryAtomic(
     } catch (error) {
       throw new OutputPathError(`${parent}: cannot write the output there (${codeOf(error)})`);
     }
-    for (const [name, contents] of files) {
+    for (const [k, [name, contents]] of files.entries()) {
       if (s.phase !== 'writing') throw interrupted();
       await writeDurably(join(s.temporary, name), contents);
+      onFileWritten?.(k + 1, files.length);
     }
     if (s.phase !== 'writing') throw interrupted();
     // Synchronous renames: a signal handler never runs while one is half-done.

@@ -104,6 +104,11 @@ const MAX_TENSOR_VALUES = 2 ** 28;
 export interface ImportOptions {
   /** Called with each warning (a one-line message naming file, layer and field); default: console.warn. */
   readonly onWarning?: (message: string) => void;
+  /**
+   * Called as the import goes: `step` 'weight files' after each file read (readLayersModel from a
+   * path), 'layers' after each layer of the outer model is imported; done and total of that step.
+   */
+  readonly onProgress?: (step: string, done: number, total: number) => void;
 }
 
 class Importer {
@@ -117,12 +122,17 @@ class Importer {
   readonly inputs: string[] = [];
   /** Pending ZeroPadding2D values already made into nodes of their own. */
   readonly padNodes = new WeakMap<Value, Value>();
+  /** Layers of the outer model imported so far, for progress. */
+  readonly outerLayersDone = new Set<string>();
 
   constructor(
     readonly source: string,
     readonly weights: ReadonlyMap<string, ParamTensor>,
     readonly onWarning: (message: string) => void,
   ) {}
+
+  /** Called when a layer of the outer model has been imported (a shared layer: at each call). */
+  onOuterLayer: (name: string) => void = () => {};
 
   add(node: Node): Value {
     let name = node.name;
@@ -1164,12 +1174,15 @@ function callModel(importer: Importer, model: Topology, scope: string, args: rea
     const ctx = new LayerContext(importer, layer, name, scope);
     if (MODEL_CLASSES.includes(layer.class_name)) {
       const inner = readTopology(layer, source, { field: '', layer: `${scope}${name}`, className: layer.class_name });
-      return callModel(importer, inner, `${scope}${name}/`, from);
+      const outputs = callModel(importer, inner, `${scope}${name}/`, from);
+      if (scope === '') importer.onOuterLayer(name);
+      return outputs;
     }
     if (layer.class_name === 'InputLayer') return ctx.fail('inbound_nodes', 'an InputLayer is read only as a model input');
     const handler = Object.hasOwn(HANDLERS, layer.class_name) ? HANDLERS[layer.class_name] : undefined;
-    if (handler === undefined) return [opaqueLayer(ctx, from)];
-    return [handler(ctx, from)];
+    const output = handler === undefined ? opaqueLayer(ctx, from) : handler(ctx, from);
+    if (scope === '') importer.onOuterLayer(name);
+    return [output];
   };
   const wrongArity = (expected: number): never => {
     throw new LayersModelError({ source, layer: self, field: 'inbound_nodes' }, `calls a model of ${expected} input(s) with ${args?.length ?? 0}`);
@@ -1269,6 +1282,11 @@ function checkAllWeightsRead(importer: Importer, layers: readonly KerasLayerJSON
 export function importLayersTopology(modelTopology: unknown, weights: ReadonlyMap<string, ParamTensor>, source: string, options: ImportOptions = {}): Graph {
   const importer = new Importer(source, weights, options.onWarning ?? ((message) => console.warn(`shapefold: ${message}`)));
   const topology = readTopology(modelTopology, source, { field: 'modelTopology.' });
+  const outerLayers = topology.layers.filter((l) => l.class_name !== 'InputLayer').length;
+  importer.onOuterLayer = (name) => {
+    importer.outerLayersDone.add(name);
+    options.onProgress?.('layers', importer.outerLayersDone.size, outerLayers);
+  };
   const outputs = callModel(importer, topology, '', undefined).map((value, i) => {
     const name = topology.outputs[i][0];
     const layer = topology.layers.find((l, k) => layerName(l, k) === name) ?? { class_name: 'Layer', config: {} };

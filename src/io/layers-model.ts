@@ -60,6 +60,8 @@ export interface LayersWriteOptions {
   readonly shardSize?: number;
   /** The Keras model name (default 'shapefold'). */
   readonly modelName?: string;
+  /** Called after each file (weight shard, then model.json) is written: files done, files in all. */
+  readonly onProgress?: (done: number, total: number) => void;
 }
 
 export interface LayersModelWritten extends LayersArtifacts {
@@ -99,8 +101,10 @@ async function readInto(path: string, into: Uint8Array, at: number, length: numb
 }
 
 /** Each group's files, measured against the manifest before a byte is read, then read into one buffer per group. */
-async function readGroups(manifest: Manifest, path: string): Promise<Uint8Array[]> {
+async function readGroups(manifest: Manifest, path: string, onFileRead?: (done: number, total: number) => void): Promise<Uint8Array[]> {
   const groups: Uint8Array[] = [];
+  const fileCount = manifest.groups.reduce((n, g) => n + g.paths.length, 0);
+  let filesRead = 0;
   for (const [g, group] of manifest.groups.entries()) {
     const field = `weightsManifest[${g}].paths`;
     const files = group.paths.map((p) => resolve(dirname(path), p));
@@ -124,6 +128,7 @@ async function readGroups(manifest: Manifest, path: string): Promise<Uint8Array[
     for (const [k, file] of files.entries()) {
       await readInto(file, bytes, at, sizes[k], path, field);
       at += sizes[k];
+      onFileRead?.(++filesRead, fileCount);
     }
     groups.push(bytes);
   }
@@ -163,11 +168,13 @@ export async function readLayersModel(from: string | LayersArtifacts, options: I
     warnings.push(message);
     options.onWarning?.(message);
   };
+  const importOptions: ImportOptions = options.onProgress === undefined ? { onWarning } : { onWarning, onProgress: options.onProgress };
   if (typeof from === 'string') {
     const json = checkLayersModelJSON(await readModelJSON(from), from);
     const manifest = readManifest(json.weightsManifest, from);
-    const weights = decodeWeights(manifest, await readGroups(manifest, from), from);
-    return { graph: importLayersTopology(json.modelTopology, weights, from, { onWarning }), quantization: storedQuantization(manifest), warnings };
+    const onFileRead = options.onProgress && ((done: number, total: number) => options.onProgress?.('weight files', done, total));
+    const weights = decodeWeights(manifest, await readGroups(manifest, from, onFileRead), from);
+    return { graph: importLayersTopology(json.modelTopology, weights, from, importOptions), quantization: storedQuantization(manifest), warnings };
   }
   const source = options.source ?? 'model artifacts';
   if (typeof from !== 'object' || from === null) throw fileError(source, undefined, 'must be a model.json path or { modelTopology, weightSpecs, weightData }');
@@ -175,7 +182,7 @@ export async function readLayersModel(from: string | LayersArtifacts, options: I
   if (!Array.isArray(from.weightSpecs)) throw fileError(source, 'weightSpecs', 'must be a list of weights');
   const manifest = readManifest([{ paths: [], weights: from.weightSpecs }], source, () => 'weightSpecs');
   const weights = decodeWeights(manifest, splitWeightData(manifest, from.weightData, source), source);
-  return { graph: importLayersTopology(from.modelTopology, weights, source, { onWarning }), quantization: storedQuantization(manifest), warnings };
+  return { graph: importLayersTopology(from.modelTopology, weights, source, importOptions), quantization: storedQuantization(manifest), warnings };
 }
 
 function checkWriteOptions(options: LayersWriteOptions): { quantize: WeightQuantization | null; shardSize: number } {
@@ -266,6 +273,11 @@ export async function writeLayersModel(first: string | Graph, second?: Graph | L
   const dir = first;
   await checkLayersOutput(dir);
   const written = encodeLayersModel(second as Graph, third ?? {});
-  await writeDirectoryAtomic(dir, [...written.shards, ['model.json', `${JSON.stringify(written.modelJson)}\n`]], (entries) => notJustALayersModel(dir, entries));
+  await writeDirectoryAtomic(
+    dir,
+    [...written.shards, ['model.json', `${JSON.stringify(written.modelJson)}\n`]],
+    (entries) => notJustALayersModel(dir, entries),
+    third?.onProgress,
+  );
   return written;
 }

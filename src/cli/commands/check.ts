@@ -32,7 +32,7 @@ export const checkCommand = defineCommand({
   positionals: { min: 1, max: 1 },
   async run({ values, positionals: [spec] }) {
     const progress = createProgress(process.stderr, values);
-    const graph = await progress.stage(`import ${spec}`, () => loadGraph(spec!));
+    const graph = await progress.stage(`import ${spec}`, (tick) => loadGraph(spec!, (step, done, total) => tick(done, total, step)));
     console.log(values.json === true ? JSON.stringify(shapeTable(graph), null, 2) : formatShapeTable(graph));
     return 0;
   },

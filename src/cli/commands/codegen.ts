@@ -25,7 +25,7 @@ export const codegenCommand = defineCommand({
     if (out === undefined) throw new UsageError(`missing -o <model.ts> ${helpHint('codegen')}`);
     await assertWritable(out, 'file');
     const progress = createProgress(process.stderr, values);
-    const graph = await progress.stage(`import ${spec}`, async () => (await readLayersModel(spec!)).graph);
+    const graph = await progress.stage(`import ${spec}`, async (tick) => (await readLayersModel(spec!, { onProgress: (step, done, total) => tick(done, total, step) })).graph);
     let weightsPath = relative(dirname(resolve(out)), resolve(spec!)).replaceAll('\\', '/');
     if (!weightsPath.startsWith('.')) weightsPath = `./${weightsPath}`;
     const source = dslModuleSource(graph, { source: spec!, weightsPath });

@@ -85,7 +85,7 @@ export const foldCommand = defineCommand({
       timings.push({ label, ms: performance.now() - start });
       return value;
     };
-    const { graph, layers } = await timed('import', () => progress.stage(`import ${spec}`, () => loadModel(spec!)));
+    const { graph, layers } = await timed('import', () => progress.stage(`import ${spec}`, (tick) => loadModel(spec!, (step, done, total) => tick(done, total, step))));
     if (probe !== 'off') {
       const backend = await selectBackend(backendName === undefined ? {} : { backend: backendName });
       if (values.verbose === true) {
@@ -96,7 +96,7 @@ export const foldCommand = defineCommand({
     const rules = format === 'layers' ? LAYERS_FOLD_OPTIONS : {};
     const foldLabel = probe === 'off' ? 'fold' : `fold and probe (${probe})`;
     const result = await timed(foldLabel, () =>
-      progress.stage(foldLabel, (tick) => foldGraph(graph, { mode, probe, ...rules, onProgress: (p) => p.total !== undefined && tick(p.done, p.total) })),
+      progress.stage(foldLabel, (tick) => foldGraph(graph, { mode, probe, ...rules, onProgress: (p) => tick(p.done, p.total, p.phase) })),
     );
     // The reports are written even when the probe fails: they say why.
     const writeReports = async () => {
@@ -111,9 +111,10 @@ export const foldCommand = defineCommand({
       throw new FoldProbeError('the probe found the folded model outside its tolerance (see the report); no model was written (--probe off skips the check)');
     }
     await timed('export', () =>
-      progress.stage(`export ${out}`, async () => {
+      progress.stage(`export ${out}`, async (tick) => {
         // The input's weight storage (float32 or its quantization) is kept unless --quantize says otherwise.
-        if (format === 'layers') await writeLayersModel(out, result.graph, { quantize: quantize ?? layers?.quantization ?? null, shardSize });
+        const onProgress = (done: number, total: number) => tick(done, total, 'files');
+        if (format === 'layers') await writeLayersModel(out, result.graph, { quantize: quantize ?? layers?.quantization ?? null, shardSize, onProgress });
         else await writeGraphFile(out, result.graph);
       }),
     );

@@ -41,7 +41,7 @@ export const infoCommand = defineCommand({
     const mode: FoldMode = oneOf('mode', values.mode, MODES, 'eval');
     const format = oneOf('format', values.format, FORMATS, (await isLayersModelFile(spec!)) ? 'layers' : 'graph');
     const progress = createProgress(process.stderr, values);
-    const graph = await progress.stage(`import ${spec}`, () => loadGraph(spec!));
+    const graph = await progress.stage(`import ${spec}`, (tick) => loadGraph(spec!, (step, done, total) => tick(done, total, step)));
     const rules = format === 'layers' ? { rules: LAYERS_EXPORTABLE_RULES } : {};
     const { report } = await progress.stage('fold (dry run)', () => foldGraph(graph, { mode, probe: 'off', ...rules }));
     const counts = opCounts(graph);
