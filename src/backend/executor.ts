@@ -33,6 +33,12 @@ export interface CompileOptions {
   readonly mode?: Mode;
   /** Fuse layers with their bias and activation (default true); false keeps every op separate. */
   readonly fuse?: boolean;
+  /**
+   * Check parameter values (finite) only for these nodes, as validateGraph's option: for a
+   * caller that has just validated the graph's values (the fold probe compiles the graphs
+   * foldGraph checked). Default: every node.
+   */
+  readonly checkValuesOf?: ReadonlySet<string>;
 }
 
 export interface RunOptions {
@@ -145,7 +151,7 @@ function asExecutionError(e: unknown, step: Step): ShapefoldError {
 
 /** Validates the graph (structure, attrs, declared shapes, params) and builds its executor. */
 export function compileGraph(graph: Graph, opts: CompileOptions = {}): CompiledGraph {
-  validateGraph(graph);
+  validateGraph(graph, opts.checkValuesOf === undefined ? {} : { checkValuesOf: opts.checkValuesOf });
 
   const registry = new ParamRegistry();
   let plan: { steps: Step[]; fusions: Fusion[] };

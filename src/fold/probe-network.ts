@@ -58,12 +58,14 @@ export type NetworkStep = (detail: string) => void;
 
 const GIB = 2 ** 30;
 /**
- * Multiply-adds (elementwise ops count one) a float32 run should take: well under a second on
- * wasm or native; on cpu, whose transposes and elementwise kernels are far slower, much less.
- * A soft limit: a graph still above it at its smallest congruent size runs there.
+ * Multiply-adds (elementwise ops count one) a float32 run may take: about 0.2 s on wasm (one
+ * thread, SIMD) or native; on cpu, whose transposes and elementwise kernels are far slower, much
+ * less. Each run also pays for uploading and packing every weight, which no size reduces, so
+ * the run itself is kept small: ResNet-50 runs at 96x96 (congruent to 224 modulo 32), not
+ * 224x224 (4.1 G). A soft limit: a graph still above it at its smallest congruent size runs there.
  */
 const WORK_BUDGET: Readonly<Record<string, number>> = { cpu: 1e7 };
-const FAST_BACKEND_WORK = 1.2e10;
+const FAST_BACKEND_WORK = 1e9;
 
 export function networkLimits(level: 'fast' | 'full', backend: string): ProbeLimits {
   if (level === 'full') return { batch: 2, bytesPerElement: 8, maxBytes: GIB, maxMultiplyAdds: Infinity, budgetName: 'no budget' };
@@ -98,9 +100,12 @@ function maxAbs(values: Outputs, outputs: readonly string[]): number {
   return scale;
 }
 
-/** Runs `graph` with the tfjs executor; outputs as plain arrays, every tensor released. */
+/**
+ * Runs `graph` with the tfjs executor; outputs as plain arrays, every tensor released. foldGraph
+ * checked every value of both graphs it probes, so compiling does not scan the weights again.
+ */
 function runFloat32(graph: Graph, inputs: Record<string, Float64Tensor>, mode: FoldMode): Record<string, Float32Array> {
-  const compiled = compileGraph(graph, { mode });
+  const compiled = compileGraph(graph, { mode, checkValuesOf: new Set() });
   const feeds: Record<string, tf.Tensor> = {};
   try {
     for (const [name, t] of Object.entries(inputs)) feeds[name] = tf.tensor(Float32Array.from(t.data), [...t.shape], 'float32');

@@ -125,6 +125,39 @@ describe('conv2d', () => {
     }
   });
 
+  it('agrees with im2col on maps of more than 64 outputs too (the row loop; smaller maps are summed per output)', () => {
+    const rng = makeRng(19);
+    const cases: { shape: number[]; attrs: Conv2dAttrs }[] = [
+      { shape: [2, 3, 11, 12], attrs: convAttrs({ inChannels: 3, outChannels: 4, kernel: [3, 3], bias: true, padding: [1, 1, 1, 1] }) },
+      { shape: [1, 4, 19, 15], attrs: convAttrs({ inChannels: 4, outChannels: 6, kernel: [3, 2], stride: [2, 1], groups: 2, padding: [1, 0, 2, 1] }) },
+      { shape: [1, 2, 12, 12], attrs: convAttrs({ inChannels: 2, outChannels: 2, kernel: [3, 3], dilation: [2, 3], padding: 'same', bias: true }) },
+    ];
+    for (const { shape, attrs } of cases) {
+      const x = randomTensor(shape, rng);
+      const weight = randomTensor([attrs.outChannels, attrs.inChannels / attrs.groups, ...attrs.kernel], rng);
+      const bias = attrs.bias ? randomTensor([attrs.outChannels], rng) : undefined;
+      const y = conv2d(x, { weight, bias }, attrs);
+      expect(y.shape[2] * y.shape[3]).toBeGreaterThan(64);
+      expectClose(y, im2colConv(x, weight, bias, attrs, resolvePads(attrs.padding, shape[2], shape[3], attrs)), 1e-12);
+    }
+  });
+
+  it('adds a tap bias exactly where a per-channel shift of the input would reach, on small and large maps', () => {
+    const rng = makeRng(23);
+    for (const size of [4, 14]) {
+      const attrs = convAttrs({ inChannels: 3, outChannels: 2, kernel: [3, 3], stride: [2, 1], padding: [1, 1, 2, 0], bias: true });
+      const x = randomTensor([1, 3, size, size], rng);
+      const weight = randomTensor([2, 3, 3, 3], rng);
+      const bias = randomTensor([2], rng);
+      const shift = [0.5, -1.25, 2];
+      // tapBias[co, kh, kw] = sum_ci W[co, ci, kh, kw] * shift[ci]: conv(x + shift) with zero padding outside x.
+      const tapBias = zeros([2, 3, 3]);
+      for (let co = 0; co < 2; co++) for (let ci = 0; ci < 3; ci++) for (let k = 0; k < 9; k++) tapBias.data[co * 9 + k] += weight.data[(co * 3 + ci) * 9 + k] * shift[ci];
+      const shifted = { shape: x.shape, data: x.data.map((v, i) => v + shift[Math.floor(i / (size * size))]) };
+      expectClose(conv2d(x, { weight, bias, tapBias }, attrs), conv2d(shifted, { weight, bias }, attrs), 1e-12);
+    }
+  });
+
   it("with a one-hot 3x3 kernel and 'same' padding, shifts the input and fills with zeros", () => {
     const rng = makeRng(11);
     const x = randomTensor([2, 3, 5, 4], rng);

@@ -46,6 +46,92 @@ function insideRange(kernel: number, dilation: number, before: number, stride: n
   return { first, end };
 }
 
+/**
+ * Output maps up to this many positions (the fold probe's patches) are computed per output: the
+ * row loop's setup per (co, ci, kh, kw) costs more than its few multiply-adds there.
+ */
+const SMALL_MAP = 64;
+
+interface ConvGeometry {
+  readonly batch: number;
+  readonly inChannels: number;
+  readonly height: number;
+  readonly width: number;
+  readonly outChannels: number;
+  readonly groups: number;
+  readonly outH: number;
+  readonly outW: number;
+  readonly kH: number;
+  readonly kW: number;
+  readonly sH: number;
+  readonly sW: number;
+  readonly dH: number;
+  readonly dW: number;
+  readonly top: number;
+  readonly left: number;
+}
+
+/**
+ * The taps [lo, hi) along one axis that read inside the unpadded input, for each output
+ * position: input position o*stride + k*dilation - before must lie in [0, size).
+ */
+function tapsInside(count: number, stride: number, dilation: number, before: number, size: number, kernel: number) {
+  const lo = new Int32Array(count);
+  const hi = new Int32Array(count);
+  for (let o = 0; o < count; o++) {
+    const start = o * stride - before;
+    lo[o] = Math.min(kernel, Math.max(0, Math.ceil(-start / dilation)));
+    hi[o] = Math.max(lo[o], Math.min(kernel, Math.floor((size - 1 - start) / dilation) + 1));
+  }
+  return { lo, hi };
+}
+
+/**
+ * The same sum, one output at a time: bias, then for each ci the inside taps in (kh, kw) order,
+ * then the tap bias's inside taps; the same terms added in the same order as the row loop.
+ */
+function convPerOutput(
+  out: Float64Array,
+  xs: Float64Array,
+  weight: Float64Array,
+  bias: Float64Array | undefined,
+  tapBias: Float64Array | undefined,
+  g: ConvGeometry,
+): void {
+  const inPerGroup = g.inChannels / g.groups;
+  const outPerGroup = g.outChannels / g.groups;
+  const taps = g.kH * g.kW;
+  const rows = tapsInside(g.outH, g.sH, g.dH, g.top, g.height, g.kH);
+  const cols = tapsInside(g.outW, g.sW, g.dW, g.left, g.width, g.kW);
+  const xStrideC = g.height * g.width;
+  // The inside taps of one output position: offsets into a channel of x and of the kernel.
+  const xOffset = new Int32Array(taps);
+  const tapIndex = new Int32Array(taps);
+  for (let n = 0; n < g.batch; n++) {
+    for (let oh = 0; oh < g.outH; oh++) {
+      for (let ow = 0; ow < g.outW; ow++) {
+        let inside = 0;
+        for (let kh = rows.lo[oh]; kh < rows.hi[oh]; kh++) {
+          for (let kw = cols.lo[ow]; kw < cols.hi[ow]; kw++) {
+            xOffset[inside] = (oh * g.sH + kh * g.dH - g.top) * g.width + ow * g.sW + kw * g.dW - g.left;
+            tapIndex[inside++] = kh * g.kW + kw;
+          }
+        }
+        for (let co = 0; co < g.outChannels; co++) {
+          let acc = bias === undefined ? 0 : bias[co];
+          let xBase = (n * g.inChannels + Math.floor(co / outPerGroup) * inPerGroup) * xStrideC;
+          let wBase = co * inPerGroup * taps;
+          for (let ci = 0; ci < inPerGroup; ci++, xBase += xStrideC, wBase += taps) {
+            for (let t = 0; t < inside; t++) acc += weight[wBase + tapIndex[t]] * xs[xBase + xOffset[t]];
+          }
+          if (tapBias !== undefined) for (let t = 0; t < inside; t++) acc += tapBias[co * taps + tapIndex[t]];
+          out[((n * g.outChannels + co) * g.outH + oh) * g.outW + ow] = acc;
+        }
+      }
+    }
+  }
+}
+
 export function conv2d(x: Float64Tensor, params: ConvParams, attrs: Conv2dAttrs): Float64Tensor {
   const weightShape = checkConvArgs(x, attrs);
   const weight = requireParam(params.weight, 'weight', weightShape).data;
@@ -68,6 +154,11 @@ export function conv2d(x: Float64Tensor, params: ConvParams, attrs: Conv2dAttrs)
   const xStrideC = height * width;
   const xStrideN = inChannels * xStrideC;
   const wStrideCo = inPerGroup * kH * kW;
+
+  if (outH * outW <= SMALL_MAP) {
+    convPerOutput(out, xs, weight, bias, tapBias, { batch, inChannels, height, width, outChannels, groups, outH, outW, kH, kW, sH, sW, dH, dW, top, left });
+    return y;
+  }
 
   const rows = insideRange(kH, dH, top, sH, height, outH);
   const cols = insideRange(kW, dW, left, sW, width, outW);
