@@ -44,6 +44,7 @@
  *                                    / flatten / no node)
  *   Permute, RepeatVector            transpose (conjugated by the layouts), repeatVector
  *   BatchNormalization (any axis)    batchNorm, between two transposes swapping that axis and C
+ *                                    (opaque on a rank-5 input, after a Conv3D)
  *   LayerNormalization (last axis)   layerNorm over 'c'; over every non-batch axis (Keras axis
  *                                    [1, 2, 3]): layerNorm over 'chw', gamma and beta [C, H, W];
  *                                    over any other axes: opaque
@@ -547,6 +548,8 @@ const HANDLERS: Record<string, Handler> = {
   BatchNormalization: (ctx, inputs) => {
     const input = ctx.plain(one(ctx, inputs));
     const rank = ctx.shapeOf(input).length;
+    // The IR's batchNorm is on [N, C], [N, C, L] and [N, C, H, W]; after a Conv3D, tfjs runs it.
+    if (rank > 4) return opaqueLayer(ctx, inputs);
     // Another axis is moved to the IR's channel axis 1 and back: a swap is its own inverse.
     const axis = ctx.axis('axis', rank, -1);
     const swap = Array.from({ length: rank }, (_, i) => (i === 1 ? axis : i === axis ? 1 : i));

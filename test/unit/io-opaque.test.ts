@@ -54,6 +54,18 @@ function videoNet(): tf.LayersModel {
   return tf.model({ inputs: frames, outputs: apply(L.dense({ units: 3, activation: 'softmax', name: 'predictions' }), x), name: 'video' });
 }
 
+/**
+ * A 3-D CNN over a volume: Conv3D and MaxPooling3D opaque, then Dense + BN. (No BN on the volume:
+ * tfjs-layers 4.22 cannot run one, 'batchNormalization is not implemented for array of rank 5'.)
+ */
+function volumeNet(): tf.LayersModel {
+  const volume = tf.input({ shape: [4, 6, 6, 2], name: 'volume' });
+  let x = apply(L.reLU({ name: 'conv3d_relu' }), apply(L.conv3d({ filters: 4, kernelSize: 3, padding: 'same', name: 'conv3d' }), volume));
+  x = apply(L.flatten({ name: 'flat' }), apply(L.maxPooling3d({ poolSize: 2, name: 'pool3d' }), x));
+  x = apply(L.batchNormalization({ name: 'dense_bn' }), apply(L.dense({ units: 6, name: 'dense' }), x));
+  return tf.model({ inputs: volume, outputs: apply(L.dense({ units: 3, activation: 'softmax', name: 'predictions' }), apply(L.reLU({ name: 'dense_relu' }), x)), name: 'volume' });
+}
+
 /** A conv + BN, the custom layer, a BN stuck between it and a ReLU, a head. */
 function customLayerNet(): tf.LayersModel {
   const image = tf.input({ shape: [8, 8, 3], name: 'image' });
@@ -92,6 +104,14 @@ const CASES: readonly OpaqueCase[] = [
     input: () => randomInput([2, 4, 8, 8, 3], 6),
     opaque: ['per_frame_conv', 'per_frame_gap'],
     folded: ['time_bn', 'time_conv_bn'],
+    blocked: {},
+  },
+  {
+    name: 'Conv3D -> ReLU -> MaxPooling3D -> Flatten -> Dense + BN',
+    build: volumeNet,
+    input: () => randomInput([2, 4, 6, 6, 2], 8),
+    opaque: ['conv3d', 'pool3d'],
+    folded: ['dense_bn'],
     blocked: {},
   },
   {
@@ -274,6 +294,22 @@ it('codegen names the opaque layer it cannot write as typed DSL', async () => {
 });
 
 describe('the importer refuses only what tf.loadLayersModel refuses', () => {
+  it('imports a BatchNormalization on a volume (which tfjs loads) as opaque; running it fails as in tfjs, naming the layer', async () => {
+    const volume = tf.input({ shape: [2, 4, 4, 3], name: 'volume' });
+    const model = tf.model({ inputs: volume, outputs: L.batchNormalization({ name: 'volume_bn' }).apply(volume) as ST, name: 'bn5' });
+    const saved = await saveToMemory(model);
+    model.dispose();
+    const graph = importLayersModel(saved.modelJson, saved.weightData, 'bn5.json');
+    expect(graph.nodes.map((n) => n.op)).toEqual(['input', 'opaque']);
+    const before = tf.memory().numTensors;
+    const net = compileGraph(graph);
+    const x = tf.zeros([1, 3, 2, 4, 4]);
+    expect(() => net.run(x)).toThrow("opaque 'volume_bn': tfjs failed: batchNormalization is not implemented for array of rank 5 yet");
+    x.dispose();
+    net.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('names an unregistered custom class, as tfjs would reject it', async () => {
     const model = customLayerNet();
     const saved = await saveToMemory(model);
