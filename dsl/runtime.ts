@@ -42,11 +42,13 @@ export function pair(op: string, field: string, value: PairOption | undefined, f
   return [requireInteger(op, `${field}[0]`, value[0], min), requireInteger(op, `${field}[1]`, value[1], min)];
 }
 
+const RANK_2_TO_4 = 'a rank-2 input [N, C], a rank-3 input [N, C, L] or a rank-4 input [N, C, H, W]';
+
 export interface ChannelSpec {
   readonly op: string;
   readonly name?: string;
   /** The ranks the op accepts, checked first as the shape inference would. */
-  readonly rank: 2 | 4 | '2or4';
+  readonly rank: 2 | 4 | '2or4' | '2to4';
   /** What the sizes create: 'weights' (conv, linear) or 'parameters' (norms). */
   readonly creates: 'weights' | 'parameters';
 }
@@ -59,9 +61,14 @@ export interface ChannelSpec {
 export function literalChannels(scope: Scope, node: string, declared: number | undefined, spec: ChannelSpec): number {
   const shape = scope.shapeOf(node);
   const prefix = spec.name === undefined ? `${spec.op}: ` : `${spec.op} '${spec.name}': `;
-  if (spec.rank === '2or4' ? shape.length !== 2 && shape.length !== 4 : shape.length !== spec.rank) {
+  const accepted = spec.rank === '2or4' ? [2, 4] : spec.rank === '2to4' ? [2, 3, 4] : [spec.rank];
+  if (!accepted.includes(shape.length)) {
     const expected =
-      spec.rank === '2or4' ? 'a rank-2 input [N, C] or a rank-4 input [N, C, H, W]' : `a rank-${spec.rank} input [${rankLabelList(spec.rank)}]`;
+      spec.rank === '2or4'
+        ? 'a rank-2 input [N, C] or a rank-4 input [N, C, H, W]'
+        : spec.rank === '2to4'
+          ? RANK_2_TO_4
+          : `a rank-${spec.rank} input [${rankLabelList(spec.rank)}]`;
     throw new DslError(`${prefix}expects ${expected}, got rank ${shape.length}`);
   }
   if (declared !== undefined) return declared;

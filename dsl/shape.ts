@@ -34,6 +34,13 @@ export type CheckRank2or4<S> = S extends readonly unknown[]
     : `expects a rank-2 input [N, C] or a rank-4 input [N, C, H, W], got rank ${S['length']}`
   : 'expects a tuple shape';
 
+/** `true` when the rank is 2, 3 or 4 (BatchNorm1d on [N, C] or [N, C, L], BatchNorm2d). */
+export type CheckRank2to4<S> = S extends readonly unknown[]
+  ? S['length'] extends 2 | 3 | 4
+    ? true
+    : `expects a rank-2 input [N, C], a rank-3 input [N, C, L] or a rank-4 input [N, C, H, W], got rank ${S['length']}`
+  : 'expects a tuple shape';
+
 /**
  * The first dim where A and B differ, as `${what} differ at dim i (L): a vs b`, or `true`.
  * `what` is 'branch shapes' for add and 'inputs' for concat; `Skip` is an axis not compared.

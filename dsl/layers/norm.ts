@@ -14,7 +14,7 @@ import type { RenormWarmup, RunningStatsUpdate } from '../../src/ir/graph.ts';
 import type { FirstFailure, Layer, Prefix, ShapeFn } from '../layer.ts';
 import { literalChannels, requireFraction, requireInteger, requirePositive, singleUse } from '../runtime.ts';
 import { DslError, type Scope } from '../scope.ts';
-import type { CheckCount, CheckLiteralChannels, CheckRank, CheckRank2or4, SpellShape } from '../shape.ts';
+import type { CheckCount, CheckLiteralChannels, CheckRank, CheckRank2or4, CheckRank2to4, SpellShape } from '../shape.ts';
 import type { DimEqual, DimToString, Lt, Mod, Sub } from '../types/index.ts';
 import type { CheckedAtRunTime, Sized } from '../settings.ts';
 
@@ -52,8 +52,8 @@ type ChannelsOf<C, S> = C extends { readonly channels: infer E } ? E : S extends
 
 /** The ranks each norm accepts (the shape inference's perChannel rule). */
 const RANKS = {
-  batchNorm: '2or4',
-  batchRenorm: '2or4',
+  batchNorm: '2to4',
+  batchRenorm: '2to4',
   layerNorm: '2or4',
   instanceNorm: 4,
   groupNorm: 4,
@@ -80,13 +80,27 @@ function eps(op: string, config: ChannelsConfig & RunningStatsConfig): number {
   return requirePositive(op, 'eps', config.eps ?? (config.convention === 'keras' ? 1e-3 : 1e-5));
 }
 
+function optionalFlag(op: string, field: string, value: unknown): boolean {
+  if (value !== undefined && typeof value !== 'boolean') throw new DslError(`${op}: ${field} must be true or false, got ${JSON.stringify(value)}`);
+  return value ?? true;
+}
+
 function channelsConfig(op: string, config: ChannelsConfig): void {
   if (config === null || typeof config !== 'object') throw new DslError(`${op}: expects a config object`);
   if (config.channels !== undefined) requireInteger(op, 'channels', config.channels, 1);
   eps(op, config);
 }
 
-export interface BatchNormConfig extends ChannelsConfig, RunningStatsConfig {
+export interface BatchNormConfig extends ChannelsConfig, Omit<RunningStatsConfig, 'momentum'> {
+  /** As in RunningStatsConfig; null is PyTorch's momentum=None, a cumulative average of the batches' statistics. */
+  readonly momentum?: number | null;
+  /** Learned per-channel gamma and beta (default true); false is PyTorch's affine=False, Keras' center=scale=False. */
+  readonly affine?: boolean;
+  /**
+   * Keep running statistics (default true); false normalises with the batch's statistics in
+   * eval mode too (PyTorch track_running_stats=False), and such a BN cannot be folded.
+   */
+  readonly trackRunningStats?: boolean;
   /**
    * true: always use the running statistics and never update them, in train mode too; 'all':
    * gamma and beta are not trained either (torchvision's FrozenBatchNorm2d).
@@ -94,21 +108,28 @@ export interface BatchNormConfig extends ChannelsConfig, RunningStatsConfig {
   readonly frozen?: boolean | 'all';
 }
 export interface BatchNormFn<C> extends ShapeFn {
-  readonly output: NormOut<'batchNorm', C, this['input'], CheckRank2or4<this['input']>>;
+  readonly output: NormOut<'batchNorm', C, this['input'], CheckRank2to4<this['input']>>;
 }
 export interface BatchNorm<C> extends Layer<BatchNormFn<C>> {}
-/** BatchNorm over [N, C] (1d) or [N, C, H, W] (2d), per channel. */
+/** BatchNorm over [N, C] or [N, C, L] (1d) or [N, C, H, W] (2d), per channel. */
 export function batchNorm<const C extends BatchNormConfig = {}>(sizedConfig?: Sized<'batchNorm', C, ['channels']>): BatchNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
   const config = (sizedConfig ?? {}) as C;
   const op = 'batchNorm';
   channelsConfig(op, config);
-  const stats = runningStats(op, config);
+  const cumulative = config.momentum === null;
+  const conventions: RunningStatsConfig = { convention: config.convention, momentum: config.momentum ?? undefined };
+  const stats = runningStats(op, conventions);
+  const affine = optionalFlag(op, 'affine', config.affine);
+  const trackRunningStats = optionalFlag(op, 'trackRunningStats', config.trackRunningStats);
+  if (!trackRunningStats && config.frozen !== undefined && config.frozen !== false) {
+    throw new DslError(`${op}: frozen needs running statistics, but trackRunningStats is false`);
+  }
   return singleUse(op, config.name, (scope, [x]) =>
     scope.node({
       op,
       inputs: [x],
       name: config.name,
-      attrs: { numFeatures: literalChannels(scope, x, config.channels, { op, name: config.name, rank: RANKS[op], creates: 'parameters' }), eps: eps(op, config), frozen: config.frozen ?? false, ...stats },
+      attrs: { numFeatures: literalChannels(scope, x, config.channels, { op, name: config.name, rank: RANKS[op], creates: 'parameters' }), eps: eps(op, { ...config, ...conventions }), frozen: config.frozen ?? false, ...stats, ...(cumulative ? { decay: null } : {}), ...(affine ? {} : { affine }), ...(trackRunningStats ? {} : { trackRunningStats }) },
     }),
   );
 }
@@ -153,7 +174,7 @@ function renormWarmup(op: string, warmup: RenormWarmup | 'paper' | undefined): R
 }
 
 export interface BatchRenormFn<C> extends ShapeFn {
-  readonly output: NormOut<'batchRenorm', C, this['input'], CheckRank2or4<this['input']>>;
+  readonly output: NormOut<'batchRenorm', C, this['input'], CheckRank2to4<this['input']>>;
 }
 export interface BatchRenorm<C> extends Layer<BatchRenormFn<C>> {}
 /** Batch Renormalization (Ioffe 2017); at inference it is a BatchNorm. */

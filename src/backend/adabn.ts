@@ -30,7 +30,8 @@
  *
  * Which statistics: batchNorm and batchRenorm all channels; ibn its BatchNorm channels
  * (instanceChannels..C-1); switchableNorm its BN statistics (per channel over N, H, W). Frozen
- * batchNorm and ibn nodes keep theirs (frozen means frozen) and are listed in the report.
+ * batchNorm and ibn nodes keep theirs (frozen means frozen) and are listed in the report; a
+ * batchNorm with trackRunningStats false has none (it uses each batch's at inference already).
  *
  * The compiled graph is changed only after every pass has succeeded, so a failure leaves it as
  * it was. Tensors passed in stay the caller's: adaBN disposes only what it creates.
@@ -91,7 +92,8 @@ export interface AdaBNReport {
 const DEFAULT_BATCH_SIZE = 32;
 
 function isBatchNormLike(node: Node): node is ReestimatedNode {
-  return node.op === 'batchNorm' || node.op === 'batchRenorm' || node.op === 'ibn' || node.op === 'switchableNorm';
+  if (node.op === 'batchNorm') return node.attrs.trackRunningStats !== false;
+  return node.op === 'batchRenorm' || node.op === 'ibn' || node.op === 'switchableNorm';
 }
 
 function isFrozen(node: ReestimatedNode): boolean {

@@ -36,7 +36,7 @@ export interface CodegenOptions {
   readonly source?: string;
 }
 
-type ConfigValue = number | string | boolean | readonly number[];
+type ConfigValue = number | string | boolean | null | readonly number[];
 
 /** A config object literal, fields in the order given, undefined ones left out. */
 function config(fields: Record<string, ConfigValue | undefined>): string {
@@ -137,6 +137,8 @@ function builderCall(node: Node, inputShape: Shape, fail: (detail: string) => ne
         eps: a.eps,
         ...runningStats(a.decay, a.unbiasedRunningVar),
         frozen: a.frozen ? true : undefined,
+        affine: a.affine === false ? false : undefined,
+        trackRunningStats: a.trackRunningStats === false ? false : undefined,
         name,
       })})`;
     }
@@ -224,7 +226,8 @@ function poolPadding(p: readonly [number, number, number, number], fail: (detail
 }
 
 /** The DSL's momentum convention that records `decay` and the running-variance bias. */
-function runningStats(decay: number, unbiased: boolean): { convention?: string; momentum?: number } {
+function runningStats(decay: number | null, unbiased: boolean): { convention?: string; momentum?: number | null } {
+  if (decay === null) return unbiased ? { momentum: null } : { convention: 'keras', momentum: null };
   if (!unbiased) return { convention: 'keras', momentum: decay === 0.99 ? undefined : decay };
   const momentum = 1 - decay;
   return { momentum: Math.abs(momentum - 0.1) < 1e-12 ? undefined : momentum };

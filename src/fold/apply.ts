@@ -5,7 +5,7 @@
  * Binding (`EvalEnv`, src/algebra/evaluate.ts): each role's params read as float64 (their exact
  * values if an earlier fold produced them, see below); absent
  * optional params as zeros (a conv/linear without bias gets a zero bias, a conv2d without tapBias
- * zero taps); numeric-list attrs (normalize's mean and std) as tensors; numeric attrs (eps,
+ * zero taps) and a norm without affine (affine: false) as gamma 1, beta 0; numeric-list attrs (normalize's mean and std) as tensors; numeric attrs (eps,
  * alpha) as scalars; `${role}.spatial` = the product of the role's literal input dims after the
  * channel axis (H*W before a flatten).
  *
@@ -152,15 +152,17 @@ function bindRole(node: Node, exact: Exact | undefined): BoundRole {
       tensors[name] = { shape: [value.length], data: Float64Array.from(value as number[]) };
     }
   }
-  // With its bias switched on, the node's param table names every param it could carry.
-  const withBias = 'bias' in node.attrs ? ({ ...node, attrs: { ...node.attrs, bias: true } } as Node) : node;
+  // With its bias and affine switched on, the node's param table names every param it could carry.
+  const switchedOn = { ...('bias' in node.attrs ? { bias: true } : {}), ...('affine' in node.attrs ? { affine: true } : {}) };
+  const withBias = { ...node, attrs: { ...node.attrs, ...switchedOn } } as Node;
   const possible = { ...paramShapes(withBias), ...optionalParamShapes(withBias) };
   for (const [name, shape] of Object.entries(possible)) {
     const given = (node.params as Readonly<Record<string, ParamTensor | undefined>>)[name];
     const known = given === undefined ? undefined : exact?.[name];
     if (known !== undefined) tensors[name] = known;
     else if (given !== undefined) tensors[name] = toBound(given);
-    else if (name === 'bias' || name === 'tapBias') tensors[name] = zerosOf(shape);
+    else if (name === 'bias' || name === 'tapBias' || name === 'beta') tensors[name] = zerosOf(shape);
+    else if (name === 'gamma') tensors[name] = { shape, data: new Float64Array(shape.reduce((a, d) => a * d, 1)).fill(1) };
   }
   return { op: node.op, attrs: node.attrs, tensors, scalars };
 }

@@ -133,6 +133,9 @@ export function statisticsProblem(node: Node, mode: FoldMode): string | undefine
   switch (node.op) {
     case 'batchNorm':
     case 'ibn':
+      if (node.op === 'batchNorm' && node.attrs.trackRunningStats === false) {
+        return `${label(node)} keeps no running statistics (trackRunningStats: false): it normalises with batch statistics at inference too`;
+      }
       if (mode === 'eval' || node.attrs.frozen) return undefined;
       return `${label(node)} normalises with batch statistics in train mode (fold in eval mode, or freeze it)`;
     case 'batchRenorm':

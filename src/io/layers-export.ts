@@ -18,7 +18,8 @@
  *   [-> crop2d]                     only reader absorbed: one layer where exact (TF 'same' with
  *                                   K - S odd), else + Cropping2D of the rest (conv-transpose.ts)
  *   crop2d                          Cropping2D
- *   batchNorm                       BatchNormalization (axis -1)
+ *   batchNorm                       BatchNormalization (axis -1); affine false as center = scale = false;
+ *                                   trackRunningStats false and momentum null have no Keras form (an error)
  *   scaleShift                      BatchNormalization with mean 0, variance 1, epsilon 0: then
  *                                   (x - 0) * rsqrt(1) * scale + shift = x * scale + shift exactly
  *   relu6                           ReLU { max_value: 6 }: one ClipByValue kernel, where
@@ -579,10 +580,18 @@ export function exportLayersModel(graph: Graph, modelName = 'shapefold'): Export
         break;
       case 'batchNorm': {
         const p = node.params;
+        const a = node.attrs;
+        if (a.trackRunningStats === false) {
+          throw new LayersExportError(node.name, node.op, "has trackRunningStats false (batch statistics at inference); Keras' BatchNormalization always keeps moving statistics");
+        }
+        if (a.decay === null) {
+          throw new LayersExportError(node.name, node.op, "has a cumulative running average (momentum null); Keras' BatchNormalization has only a momentum");
+        }
+        const affine = a.affine !== false;
+        const gammaBeta: Record<string, ParamTensor> = affine ? { gamma: p.gamma as ParamTensor, beta: p.beta as ParamTensor } : {};
         set(
-          ex.layer(node.name, 'BatchNormalization', { axis: -1, momentum: node.attrs.decay, epsilon: node.attrs.eps, center: true, scale: true }, inputs, {
-            gamma: p.gamma as ParamTensor,
-            beta: p.beta as ParamTensor,
+          ex.layer(node.name, 'BatchNormalization', { axis: -1, momentum: a.decay, epsilon: a.eps, center: affine, scale: affine }, inputs, {
+            ...gammaBeta,
             moving_mean: p.runningMean as ParamTensor,
             moving_variance: p.runningVar as ParamTensor,
           }),

@@ -10,7 +10,7 @@
  *                                    crop2d of the trailing row/column (conv-transpose.ts)
  *   Cropping2D                       crop2d
  *   ZeroPadding2D -> conv            the conv's explicit padding (no node)
- *   BatchNormalization (last axis)   batchNorm; center/scale false give beta 0 / gamma 1
+ *   BatchNormalization (last axis)   batchNorm; center/scale false give beta 0 / gamma 1, both false affine: false
  *   Dense                            linear; after a Flatten of [H, W, C] its input rows are
  *                                    reordered from HWC to the IR's CHW flatten order
  *   activation fields, Activation    the op of each Keras identifier (activations.ts; 'linear': no node)
@@ -556,14 +556,22 @@ const HANDLERS: Record<string, Handler> = {
     const x = ctx.transposed(input, swap, `${ctx.name}_axis_in`);
     const c = ctx.channels(x, false);
     const zeroOrOne = (field: string, weight: string, value: number) => (ctx.bool(field, true) ? ctx.weight(weight, [c]) : ctx.filled(c, value));
+    // center = scale = false is PyTorch's affine=False: no gamma and beta at all.
+    const affine = ctx.bool('center', true) || ctx.bool('scale', true);
     const bn = ctx.add({
       name: ctx.name,
       op: 'batchNorm',
       inputs: [x.node],
-      attrs: { numFeatures: c, eps: ctx.number('epsilon', 1e-3), decay: ctx.number('momentum', 0.99), unbiasedRunningVar: false, frozen: ctx.config.trainable === false ? 'all' : false },
+      attrs: {
+        numFeatures: c,
+        eps: ctx.number('epsilon', 1e-3),
+        decay: ctx.number('momentum', 0.99),
+        unbiasedRunningVar: false,
+        frozen: ctx.config.trainable === false ? 'all' : false,
+        ...(affine ? {} : { affine: false }),
+      },
       params: {
-        gamma: zeroOrOne('scale', 'gamma', 1),
-        beta: zeroOrOne('center', 'beta', 0),
+        ...(affine ? { gamma: zeroOrOne('scale', 'gamma', 1), beta: zeroOrOne('center', 'beta', 0) } : {}),
         runningMean: ctx.weight('moving_mean', [c]),
         runningVar: ctx.weight('moving_variance', [c]),
       },

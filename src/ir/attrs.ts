@@ -1,6 +1,6 @@
 /**
  * Well-formedness of each op's attrs, one declarative schema per op: every field present with a
- * value of its kind, no unknown fields. Relations between attrs and the input (channel counts,
+ * value of its kind (an 'optionalBoolean' may be absent: BatchNorm's switches), no unknown fields. Relations between attrs and the input (channel counts,
  * groups dividing channels, pool padding against the kernel) are shape rules, in `shapes.ts`.
  *
  * Ranges follow what the math needs: eps > 0 keeps 1/sqrt(var + eps) finite; a running-stat
@@ -23,6 +23,8 @@ type FieldKind =
   | 'frozen'
   | 'eps'
   | 'decay'
+  | 'decayOrCumulative'
+  | 'optionalBoolean'
   | 'rMax'
   | 'dMax'
   | 'renormSigma'
@@ -67,7 +69,8 @@ const CONV: Schema<'conv2d'> = {
 };
 const LINEAR: Schema<'linear'> = { inFeatures: 'positiveInt', outFeatures: 'positiveInt', bias: 'boolean' };
 const RUNNING_STATS = { decay: 'decay', unbiasedRunningVar: 'boolean' } as const;
-const BATCH_NORM: Schema<'batchNorm'> = { numFeatures: 'positiveInt', eps: 'eps', frozen: 'frozen', ...RUNNING_STATS };
+const FREEZABLE_NORM = { numFeatures: 'positiveInt', eps: 'eps', frozen: 'frozen', ...RUNNING_STATS } as const;
+const BATCH_NORM: Schema<'batchNorm'> = { ...FREEZABLE_NORM, decay: 'decayOrCumulative', affine: 'optionalBoolean', trackRunningStats: 'optionalBoolean' };
 const POOL: Schema<'maxPool2d'> = { kernel: 'positivePair', stride: 'positivePair', padding: 'padding' };
 const NONE = {} as const;
 
@@ -102,7 +105,7 @@ const SCHEMAS: { readonly [K in OpKind]: Schema<K> } = {
   layerNorm: { normalizedShape: 'positiveIntList', over: 'normAxes', eps: 'eps', affine: 'boolean' },
   instanceNorm: { numFeatures: 'positiveInt', eps: 'eps', affine: 'boolean' },
   groupNorm: { numChannels: 'positiveInt', groups: 'positiveInt', eps: 'eps', affine: 'boolean' },
-  ibn: { ...BATCH_NORM, instanceChannels: 'positiveInt' },
+  ibn: { ...FREEZABLE_NORM, instanceChannels: 'positiveInt' },
   switchableNorm: { numFeatures: 'positiveInt', eps: 'eps', ...RUNNING_STATS },
   scaleShift: { numChannels: 'positiveInt' },
   normalize: { mean: 'finiteList', std: 'positiveList' },
@@ -139,7 +142,7 @@ const SCHEMAS: { readonly [K in OpKind]: Schema<K> } = {
 
 export const OP_KINDS: readonly OpKind[] = Object.keys(SCHEMAS) as OpKind[];
 
-/** The attribute names an op takes (every one required). */
+/** The attribute names an op takes (every one required but those of kind optionalBoolean). */
 export function attrFieldsOf(op: OpKind): readonly string[] {
   return Object.keys(SCHEMAS[op]);
 }
@@ -227,6 +230,10 @@ function fieldProblem(kind: FieldKind, value: unknown): string | undefined {
       return isFiniteNumber(value) && value > 0 ? undefined : 'must be a finite number > 0';
     case 'decay':
       return isFiniteNumber(value) && value >= 0 && value <= 1 ? undefined : 'must be a number in [0, 1]';
+    case 'decayOrCumulative':
+      return value === null || (isFiniteNumber(value) && value >= 0 && value <= 1) ? undefined : 'must be a number in [0, 1], or null (a cumulative average)';
+    case 'optionalBoolean':
+      return value === undefined || typeof value === 'boolean' ? undefined : 'must be true or false (absent means true)';
     case 'rMax':
       return isFiniteNumber(value) && value >= 1 ? undefined : 'must be a finite number >= 1';
     case 'dMax':

@@ -66,7 +66,8 @@ export interface LinearAttrs {
   readonly bias: boolean;
 }
 
-export interface BatchNormAttrs extends RunningStatsUpdate {
+/** What BatchNorm and IBN's BatchNorm half share. */
+export interface FreezableNormAttrs extends RunningStatsUpdate {
   readonly numFeatures: number;
   readonly eps: number;
   /**
@@ -75,6 +76,22 @@ export interface BatchNormAttrs extends RunningStatsUpdate {
    * with trainable: false).
    */
   readonly frozen: boolean | 'all';
+}
+
+/**
+ * BatchNorm with PyTorch's and Keras' switches; the two optional fields mean true when absent
+ * (graph files written before them):
+ *   affine false             no gamma and beta (PyTorch affine=False, Keras center=scale=False)
+ *   trackRunningStats false  no running statistics: batch statistics in eval mode too, so
+ *                            nothing to fold (PyTorch track_running_stats=False); not frozen
+ *   decay null               running <- running + (batch - running) / (t + 1), a cumulative
+ *                            average over the t + 1 batches seen (PyTorch momentum=None; param
+ *                            batchesTracked holds t)
+ */
+export interface BatchNormAttrs extends Omit<FreezableNormAttrs, 'decay'> {
+  readonly decay: number | null;
+  readonly affine?: boolean;
+  readonly trackRunningStats?: boolean;
 }
 
 /**
@@ -140,7 +157,7 @@ export interface AttrsByOp {
   instanceNorm: { readonly numFeatures: number; readonly eps: number; readonly affine: boolean };
   groupNorm: { readonly numChannels: number; readonly groups: number; readonly eps: number; readonly affine: boolean };
   /** IBN-a: InstanceNorm on the first `instanceChannels` channels, BatchNorm on the rest. */
-  ibn: BatchNormAttrs & { readonly instanceChannels: number };
+  ibn: FreezableNormAttrs & { readonly instanceChannels: number };
   /** Switchable Normalization: softmax-weighted mix of IN, LN and BN statistics. */
   switchableNorm: RunningStatsUpdate & { readonly numFeatures: number; readonly eps: number };
   /** y = x * scale + shift per channel (axis 1): what BN chains and folds collapse into. */
@@ -276,7 +293,8 @@ export interface ParamsByOp {
   linear: 'weight' | 'bias';
   weightNormConv2d: 'v' | 'g' | 'bias';
   weightNormLinear: 'v' | 'g' | 'bias';
-  batchNorm: 'gamma' | 'beta' | 'runningMean' | 'runningVar';
+  /** gamma, beta unless affine is false; runningMean, runningVar unless trackRunningStats is false; batchesTracked [1] with decay null. */
+  batchNorm: 'gamma' | 'beta' | 'runningMean' | 'runningVar' | 'batchesTracked';
   /** renormMean, renormStd [C] with sigma 'movingStddev'; batchesTracked [1] (train steps so far) with a warmup. */
   batchRenorm: 'gamma' | 'beta' | 'runningMean' | 'runningVar' | 'renormMean' | 'renormStd' | 'batchesTracked';
   /** gamma, beta of shape attrs.normalizedShape. */

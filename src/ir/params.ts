@@ -5,6 +5,8 @@
  *   linear            weight [out, in]                        bias [out]
  *   weightNorm*       v like the weight, g [Cout]             bias [Cout]
  *   per-channel norms gamma, beta, runningMean, runningVar [C]; IBN's running stats [C - instanceChannels]
+ *   batchNorm         gamma, beta only when affine, running stats only when trackRunningStats,
+ *                     batchesTracked [1] with decay null (cumulative average)
  *   batchRenorm       also renormMean, renormStd [C] (sigma 'movingStddev'), batchesTracked [1] (with a warmup)
  *   layerNorm         gamma, beta [...normalizedShape]: [C, H, W] element-wise over 'chw', [C] over 'c'
  *   switchableNorm    meanWeights, varWeights [3]             (IN, LN, BN logits)
@@ -56,8 +58,15 @@ export function paramShapes(node: OpWithAttrs): ShapeTable {
       const weights: ShapeTable = node.op === 'linear' ? { weight } : { v: weight, g: [a.outFeatures] };
       return withBias(weights, a.bias, a.outFeatures);
     }
-    case 'batchNorm':
-      return batchStats(node.attrs.numFeatures, node.attrs.numFeatures);
+    case 'batchNorm': {
+      const a = node.attrs;
+      const { gamma, beta, runningMean, runningVar } = batchStats(a.numFeatures, a.numFeatures);
+      return {
+        ...(a.affine === false ? {} : { gamma, beta }),
+        ...(a.trackRunningStats === false ? {} : { runningMean, runningVar }),
+        ...(a.decay === null && a.trackRunningStats !== false ? { batchesTracked: [1] } : {}),
+      };
+    }
     case 'batchRenorm': {
       const a = node.attrs;
       const moving: ShapeTable = a.sigma === 'movingStddev' ? { renormMean: [a.numFeatures], renormStd: [a.numFeatures] } : {};

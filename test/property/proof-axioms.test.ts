@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { affineScale, affineShift, add, attr, div, matvec, mul, num, param, recip, repeat, rowNorm, scaleIn, scaleOut, sqrt, tapScaleOut, taps, weight, type VExpr } from '../../src/algebra/expr.ts';
 import { evaluateTaps, evaluateVector, evaluateWeight, type BoundRole, type EvalEnv } from '../../src/algebra/evaluate.ts';
-import type { BatchNormAttrs, Conv2dAttrs, ConvTranspose2dAttrs, LinearAttrs, OpKind } from '../../src/ir/graph.ts';
+import type { FreezableNormAttrs, Conv2dAttrs, ConvTranspose2dAttrs, LinearAttrs, OpKind } from '../../src/ir/graph.ts';
 import { AXIOMS, type AxiomName } from '../../src/proof/axioms.ts';
 import { leakyRelu, relu, relu6, sigmoid, tanh } from '../../src/reference/ops/activations.ts';
 import { batchNorm } from '../../src/reference/ops/batchNorm.ts';
@@ -611,7 +611,7 @@ function bnCase(c: { batch: number; channels: number; h: number; w: number; seed
   const runningMean = vec(rng, c.channels, 3, 4);
   const runningVar = vec(rng, c.channels, 5, 6);
   const eps = 1e-3 + rng() * 0.1;
-  const attrs: BatchNormAttrs = { numFeatures: c.channels, eps, frozen: false, decay: 0.9, unbiasedRunningVar: true };
+  const attrs: FreezableNormAttrs = { numFeatures: c.channels, eps, frozen: false, decay: 0.9, unbiasedRunningVar: true };
   const params = { gamma: t1(gamma), beta: t1(beta), runningMean: t1(runningMean), runningVar: t1(runningVar) };
   const view = channelView(x.shape);
   const formula = () =>

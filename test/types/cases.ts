@@ -92,6 +92,7 @@ export const shapeCases: ShapeCase[] = [
   { name: 'batchNorm keras convention, frozen', code: `const y = ${img(8, 4)}.to(d.batchNorm({ channels: 8, convention: 'keras', momentum: 0.99, frozen: true }));`, shape: "['N', 8, 4, 4]" },
   { name: 'batchNorm on symbolic size', code: `const y = ${img(8, 'H', 'W')}.to(d.batchNorm({ channels: 8 }));`, shape: "['N', 8, 'H', 'W']" },
   { name: 'batchRenorm', code: `const y = ${img(8, 4)}.to(d.batchRenorm({ rMax: 3, dMax: 5 }));`, shape: "['N', 8, 4, 4]" },
+  { name: 'batchNorm1d on [N, C, L]', code: "const y = d.input(['N', 8, 5]).to(d.batchNorm({ affine: false, momentum: null }));", shape: "['N', 8, 5]" },
   { name: 'layerNorm chw', code: `const y = ${img(8, 4)}.to(d.layerNorm());`, shape: "['N', 8, 4, 4]" },
   { name: 'layerNorm over channels on rank 2', code: "const y = d.input(['N', 16]).to(d.layerNorm({ over: 'c' }));", shape: "['N', 16]" },
   { name: 'instanceNorm', code: `const y = ${img(8, 4)}.to(d.instanceNorm({ channels: 8 }));`, shape: "['N', 8, 4, 4]" },
@@ -212,7 +213,7 @@ export const errorCases: ErrorCase[] = [
   { name: 'weightNormLinear mismatch', code: "const y = d.input(['N', 5]).to(d.weightNormLinear({ in: 6, out: 1 })); // <-", message: 'weightNormLinear: input has 5 features, layer expects 6' },
   // norms
   { name: 'batchNorm channel mismatch', code: `const y = ${img(64, 8)}.to(d.batchNorm({ channels: 32, name: 'bn1' })); // <-`, message: "batchNorm 'bn1': input has 64 channels, layer expects 32" },
-  { name: 'batchNorm on rank 3', code: "const y = d.input(['N', 8, 5]).to(d.batchNorm()); // <-", message: 'batchNorm: expects a rank-2 input [N, C] or a rank-4 input [N, C, H, W], got rank 3' },
+  { name: 'batchNorm on rank 5', code: "const y = d.input(['N', 8, 5, 5, 5]).to(d.batchNorm()); // <-", message: 'batchNorm: expects a rank-2 input [N, C], a rank-3 input [N, C, L] or a rank-4 input [N, C, H, W], got rank 5' },
   { name: 'batchNorm1d mismatch', code: "const y = d.input(['N', 120]).to(d.batchNorm({ channels: 84 })); // <-", message: 'batchNorm: input has 120 channels, layer expects 84' },
   { name: 'batchRenorm mismatch', code: `const y = ${img(8, 4)}.to(d.batchRenorm({ channels: 4 })); // <-`, message: 'batchRenorm: input has 8 channels, layer expects 4' },
   { name: 'groupNorm groups do not divide', code: `const y = ${img(64, 4)}.to(d.groupNorm({ groups: 6 })); // <-`, message: 'groupNorm: 6 groups do not divide 64 channels' },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GraphError, ShapeError, ShapefoldError } from '../../src/ir/errors.ts';
-import type { AttrsByOp, Node, OpKind, Shape } from '../../src/ir/graph.ts';
+import type { AttrsByOp, FreezableNormAttrs, Node, OpKind, Shape } from '../../src/ir/graph.ts';
 import { dimLabel, inferNodeShape } from '../../src/ir/shapes.ts';
 import { convAttrs } from './ir-fixtures.ts';
 
@@ -34,7 +34,7 @@ const convT = (over: Partial<AttrsByOp['convTranspose2d']> = {}): AttrsByOp['con
   ...over,
 });
 
-const bn = (numFeatures: number): AttrsByOp['batchNorm'] => ({
+const bn = (numFeatures: number): FreezableNormAttrs => ({
   numFeatures,
   eps: 1e-5,
   frozen: false,

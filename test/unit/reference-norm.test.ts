@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { BatchNormAttrs, BatchRenormAttrs } from '../../src/ir/graph.ts';
+import type { BatchNormAttrs, BatchRenormAttrs, FreezableNormAttrs } from '../../src/ir/graph.ts';
 import { batchNorm, type BatchNormParams } from '../../src/reference/ops/batchNorm.ts';
 import { batchRenorm } from '../../src/reference/ops/batchRenorm.ts';
 import { groupNorm } from '../../src/reference/ops/groupNorm.ts';
@@ -12,11 +12,11 @@ import { at, expectClose, makeRng, maxAbsDiff, randomTensor, t64 } from './refer
 
 const TINY_EPS = 1e-12;
 
-function bnAttrs(numFeatures: number, overrides: Partial<BatchNormAttrs> = {}): BatchNormAttrs {
+function bnAttrs(numFeatures: number, overrides: Partial<FreezableNormAttrs> = {}): FreezableNormAttrs {
   return { numFeatures, eps: 1e-5, frozen: false, decay: 0.9, unbiasedRunningVar: false, ...overrides };
 }
 
-function randomBnParams(channels: number, rng: () => number): Required<BatchNormParams> {
+function randomBnParams(channels: number, rng: () => number): Required<Omit<BatchNormParams, 'batchesTracked'>> {
   return {
     gamma: randomTensor([channels], rng, 0.5, 2),
     beta: randomTensor([channels], rng),

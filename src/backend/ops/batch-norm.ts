@@ -6,7 +6,10 @@
  *   train:             mu_B, var_B = mean and biased variance of the batch
  *                      y = gamma * (x - mu_B) / sqrt(var_B + eps) + beta
  *                      running <- decay * running + (1 - decay) * stat, with var_B * n/(n-1)
- *                      (n values per channel) when unbiasedRunningVar
+ *                      (n values per channel) when unbiasedRunningVar; decay null: the
+ *                      cumulative average running + (stat - running) / (t + 1), t = batchesTracked
+ *   no running stats:  (trackRunningStats false) the train form in eval mode too, nothing updated
+ *   affine false:      no gamma, beta
  *   batchRenorm train: sigma_B = sqrt(var_B + eps); mu, sigma = renormMean, max(renormStd, sqrt(eps))
  *                      (sigma 'movingStddev') or runningMean, sqrt(runningVar + eps) ('runningVar')
  *                      r = clip(sigma_B / sigma, 1/rMax_t, rMax_t)
@@ -18,7 +21,7 @@
  *                      renormDecay, batchesTracked + 1 (src/reference/ops/batchRenorm.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { BatchRenormAttrs, NodeOf, RenormWarmup, RunningStatsUpdate } from '../../ir/graph.ts';
+import type { BatchRenormAttrs, NodeOf, RenormWarmup } from '../../ir/graph.ts';
 import { ExecutionError } from '../errors.ts';
 import type { Mode, NodeParams, OpBuilder, RunningStats } from './types.ts';
 
@@ -35,11 +38,22 @@ export function batchMoments(x: tf.Tensor): { mean: tf.Tensor; variance: tf.Tens
   return { mean, variance, count: x.size / x.shape[x.rank - 1] };
 }
 
+/** How the running statistics move: RunningStatsUpdate, or a cumulative average when decay is null. */
+export interface RunningStatsRule {
+  readonly decay: number | null;
+  readonly unbiasedRunningVar: boolean;
+}
+
+/**
+ * running <- running + w * (stat - running), w = 1 - decay, or 1 / (t + 1) for a cumulative
+ * average over t + 1 batches (decay null, t held in batchesTracked, which then counts this one).
+ */
 export function updateRunningStats(
   node: { readonly name: string; readonly op: string },
   stats: RunningStats,
-  rule: RunningStatsUpdate,
+  rule: RunningStatsRule,
   batch: { mean: tf.Tensor; variance: tf.Tensor; count: number },
+  batchesTracked?: tf.Variable,
 ): void {
   if (rule.unbiasedRunningVar && batch.count < 2) {
     throw new ExecutionError(
@@ -48,11 +62,14 @@ export function updateRunningStats(
       `train mode needs more than 1 value per channel for an unbiased running variance, got ${batch.count}`,
     );
   }
+  if (rule.decay === null && batchesTracked === undefined) throw new ExecutionError(node.name, node.op, 'a cumulative average (decay null) needs param batchesTracked');
   const unbias = rule.unbiasedRunningVar ? batch.count / (batch.count - 1) : 1;
   tf.tidy(() => {
-    const { decay } = rule;
-    stats.runningMean.assign(tf.add(tf.mul(stats.runningMean, decay), tf.mul(batch.mean, 1 - decay)));
-    stats.runningVar.assign(tf.add(tf.mul(stats.runningVar, decay), tf.mul(batch.variance, (1 - decay) * unbias)));
+    const weight: tf.Tensor | number = rule.decay === null ? tf.reciprocal(tf.add(batchesTracked as tf.Variable, 1)) : 1 - rule.decay;
+    const toward = (running: tf.Variable, stat: tf.Tensor) => running.assign(tf.add(running, tf.mul(tf.sub(stat, running), weight)));
+    toward(stats.runningMean, batch.mean);
+    toward(stats.runningVar, tf.mul(batch.variance, unbias));
+    if (rule.decay === null) batchesTracked?.assign(tf.add(batchesTracked, 1));
   });
 }
 
@@ -66,19 +83,24 @@ function normalizeWith(x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, eps: 
   return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
 }
 
-/** Batch normalisation without the affine part unless gamma/beta are given. */
-export function batchNormalize(
-  node: NodeOf<'batchNorm'> | NodeOf<'ibn'>,
-  stats: RunningStats,
-  x: tf.Tensor,
-  mode: Mode,
-  gamma?: tf.Tensor,
-  beta?: tf.Tensor,
-): tf.Tensor {
+/** What batchNormalize holds for a node: running statistics unless it keeps none, its affine unless it has none. */
+export interface BatchNormState {
+  readonly stats?: RunningStats;
+  readonly batchesTracked?: tf.Variable;
+  readonly gamma?: tf.Tensor;
+  readonly beta?: tf.Tensor;
+}
+
+/**
+ * Batch normalisation, with the affine part when the state has gamma/beta. Without running
+ * statistics (trackRunningStats false) it normalises with the batch's in eval mode too.
+ */
+export function batchNormalize(node: NodeOf<'batchNorm'> | NodeOf<'ibn'>, state: BatchNormState, x: tf.Tensor, mode: Mode): tf.Tensor {
   const a = node.attrs;
-  if (mode === 'eval' || a.frozen) return normalizeWith(x, stats.runningMean, stats.runningVar, a.eps, gamma, beta);
+  const { stats, gamma, beta } = state;
+  if (stats !== undefined && (mode === 'eval' || a.frozen)) return normalizeWith(x, stats.runningMean, stats.runningVar, a.eps, gamma, beta);
   const batch = batchMoments(x);
-  updateRunningStats(node, stats, a, batch);
+  if (stats !== undefined) updateRunningStats(node, stats, a, batch, state.batchesTracked);
   return normalizeWith(x, batch.mean, batch.variance, a.eps, gamma, beta);
 }
 
@@ -89,9 +111,14 @@ export function affineOf(node: NodeOf<'batchNorm'> | NodeOf<'ibn'>, params: Node
 }
 
 export const batchNorm: OpBuilder<'batchNorm'> = (node, params) => {
-  const { gamma, beta } = affineOf(node, params);
-  const stats = params.runningStats();
-  return { forward: ([x], mode) => batchNormalize(node, stats, x, mode, gamma, beta) };
+  const a = node.attrs;
+  const tracked = a.trackRunningStats !== false;
+  const state: BatchNormState = {
+    ...(a.affine === false ? {} : affineOf(node, params)),
+    stats: tracked ? params.runningStats() : undefined,
+    batchesTracked: tracked && a.decay === null ? params.fixed('batchesTracked') : undefined,
+  };
+  return { forward: ([x], mode) => batchNormalize(node, state, x, mode) };
 };
 
 /** rMax_t and dMax_t (src/ir/graph.ts, RenormWarmup) at t = batchesTracked, as tensors: no read-back per step. */

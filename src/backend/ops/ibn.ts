@@ -19,7 +19,7 @@ export const ibn: OpBuilder<'ibn'> = (node, params) => {
     forward: ([x], mode) => {
       const parts: tf.Tensor[] = [];
       if (k > 0) parts.push(standardize(tf.slice(x, [0, 0, 0, 0], [-1, -1, -1, k]), spatialAxes(x.rank), eps));
-      if (k < numFeatures) parts.push(batchNormalize(node, stats, tf.slice(x, [0, 0, 0, k], [-1, -1, -1, -1]), mode));
+      if (k < numFeatures) parts.push(batchNormalize(node, { stats }, tf.slice(x, [0, 0, 0, k], [-1, -1, -1, -1]), mode));
       const normalized = parts.length === 1 ? parts[0] : tf.concat(parts, 3);
       return tf.add(tf.mul(normalized, gamma), beta);
     },

@@ -6,6 +6,9 @@
  *     mu_B, var_B = mean and biased variance over N (and H, W): n = N*H*W elements per channel,
  *     and the running statistics are updated as in ./runningStats.ts.
  * A frozen BN behaves as in eval in both modes and updates nothing.
+ * affine false: no gamma, beta. trackRunningStats false: the train form in both modes, nothing
+ * updated. decay null: the running statistics are the cumulative average of the batches' (see
+ * ./runningStats.ts), batchesTracked counting them.
  */
 import type { BatchNormAttrs } from '../../ir/graph.ts';
 import { requireDim, requireParam, requireRank } from '../check.ts';
@@ -18,6 +21,7 @@ export interface BatchNormParams {
   readonly beta?: Float64Tensor;
   readonly runningMean?: Float64Tensor;
   readonly runningVar?: Float64Tensor;
+  readonly batchesTracked?: Float64Tensor;
 }
 
 /** gamma/beta over `channels`, running statistics over `statChannels` (fewer for IBN). */
@@ -42,14 +46,29 @@ const byChannel: GroupOf = (_n, c) => c;
 
 export function batchNorm(x: Float64Tensor, params: BatchNormParams, attrs: BatchNormAttrs, mode: ReferenceMode): NormResult {
   requireRank(x, [2, 3, 4]);
-  requireDim(x, 1, attrs.numFeatures, 'attrs.numFeatures');
-  const { affine, running } = readBatchNormParams(params, attrs.numFeatures, attrs.numFeatures);
+  const channels = attrs.numFeatures;
+  requireDim(x, 1, channels, 'attrs.numFeatures');
+  const affine: Affine | undefined =
+    attrs.affine === false ? undefined : { gamma: requireParam(params.gamma, 'gamma', [channels]).data, beta: requireParam(params.beta, 'beta', [channels]).data };
+  const batch = () => momentsBy(x, channels, byChannel);
+  if (attrs.trackRunningStats === false) {
+    const { mean, variance } = batch();
+    return { output: standardize(x, byChannel, mean, variance, attrs.eps, affine) };
+  }
+  const running: RunningStats = {
+    runningMean: requireParam(params.runningMean, 'runningMean', [channels]).data,
+    runningVar: requireParam(params.runningVar, 'runningVar', [channels]).data,
+  };
   if (mode === 'eval' || attrs.frozen) {
     return { output: standardize(x, byChannel, running.runningMean, running.runningVar, attrs.eps, affine) };
   }
-  const batch = momentsBy(x, attrs.numFeatures, byChannel);
+  const { mean, variance, count } = batch();
+  const seen = attrs.decay === null ? requireParam(params.batchesTracked, 'batchesTracked', [1]).data[0] : 0;
   return {
-    output: standardize(x, byChannel, batch.mean, batch.variance, attrs.eps, affine),
-    updatedStats: updateRunningStats(running, batch.mean, batch.variance, batch.count, attrs),
+    output: standardize(x, byChannel, mean, variance, attrs.eps, affine),
+    updatedStats: {
+      ...updateRunningStats(running, mean, variance, count, attrs, seen),
+      ...(attrs.decay === null ? { batchesTracked: Float64Array.of(seen + 1) } : {}),
+    },
   };
 }

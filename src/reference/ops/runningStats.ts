@@ -5,7 +5,8 @@
  *   runningMean' = decay * runningMean + (1 - decay) * batchMean
  *   runningVar'  = decay * runningVar  + (1 - decay) * batchVar * (unbiasedRunningVar ? n/(n-1) : 1)
  * batchVar is the biased variance (the one used to normalise); PyTorch stores the unbiased one,
- * Keras the biased one. The graph's params are never mutated: the new values are returned.
+ * Keras the biased one. decay null is PyTorch's momentum=None, the cumulative average over the
+ * batches seen: decay = 1 - 1/(t + 1) after t earlier batches (the first batch replaces the initial values). The graph's params are never mutated: the new values are returned.
  */
 import type { RunningStatsUpdate } from '../../ir/graph.ts';
 import { ReferenceRunError } from '../errors.ts';
@@ -40,9 +41,11 @@ export function updateRunningStats(
   batchMean: ArrayLike<number>,
   batchVar: ArrayLike<number>,
   count: ArrayLike<number>,
-  update: RunningStatsUpdate,
+  update: Omit<RunningStatsUpdate, 'decay'> & { readonly decay: number | null },
+  batchesSeen = 0,
 ): RunningStats {
-  const { decay, unbiasedRunningVar } = update;
+  const { unbiasedRunningVar } = update;
+  const decay = update.decay ?? 1 - 1 / (batchesSeen + 1);
   const channels = running.runningMean.length;
   const runningMean = new Float64Array(channels);
   const runningVar = new Float64Array(channels);
