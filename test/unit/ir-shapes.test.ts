@@ -400,7 +400,7 @@ describe('malformed nodes', () => {
   it('checks attrs field by field', () => {
     const cases: [OpKind, unknown, string][] = [
       ['batchNorm', { ...bn(4), eps: 0 }, "batchNorm 'n': attrs.eps must be a finite number > 0, got 0"],
-      ['batchNorm', { ...bn(4), decay: 1.5 }, "batchNorm 'n': attrs.decay must be a number in [0, 1], got 1.5"],
+      ['batchNorm', { ...bn(4), decay: 1.5 }, "batchNorm 'n': attrs.decay must be a number in [0, 1], or null (a cumulative average), got 1.5"],
       ['batchNorm', { ...bn(4), decay: undefined }, "batchNorm 'n': attrs.decay is missing (it must be a number in [0, 1])"],
       [
         'batchNorm',
