@@ -401,11 +401,11 @@ describe('malformed nodes', () => {
     const cases: [OpKind, unknown, string][] = [
       ['batchNorm', { ...bn(4), eps: 0 }, "batchNorm 'n': attrs.eps must be a finite number > 0, got 0"],
       ['batchNorm', { ...bn(4), decay: 1.5 }, "batchNorm 'n': attrs.decay must be a number in [0, 1], or null (a cumulative average), got 1.5"],
-      ['batchNorm', { ...bn(4), decay: undefined }, "batchNorm 'n': attrs.decay is missing (it must be a number in [0, 1])"],
+      ['batchNorm', { ...bn(4), decay: undefined }, "batchNorm 'n': attrs.decay is missing (it must be a number in [0, 1], or null (a cumulative average))"],
       [
         'batchNorm',
         { ...bn(4), momentum: 0.1 },
-        "batchNorm 'n': unknown attr 'momentum' (known: numFeatures, eps, frozen, decay, unbiasedRunningVar)",
+        "batchNorm 'n': unknown attr 'momentum' (known: numFeatures, eps, frozen, decay, unbiasedRunningVar, affine, trackRunningStats)",
       ],
       ['batchNorm', { ...bn(4), frozen: 'no' }, `batchNorm 'n': attrs.frozen must be true, false or 'all', got "no"`],
       [
