@@ -74,7 +74,7 @@ function strideProduct(chain: readonly Node[], axis: 0 | 1): number {
   return p;
 }
 
-/** Whether both chains run at `patch` with every conv showing its border cases (or all its rows). */
+/** Whether both chains run at `patch` with every conv showing its border cases (or all its rows) on both axes. */
 function patchFits(site: FoldSite, patch: readonly number[], full: readonly (number | undefined)[]): boolean {
   const input = site.matched[0].inputs[0];
   for (const chain of [site.matched, site.produced]) {
@@ -123,12 +123,15 @@ function choosePatch(site: FoldSite): readonly number[] | { reason: string } {
   };
   const rows = candidates(0);
   const cols = candidates(1);
-  // Both axes grow together; the sizes are few and each try is a shape inference.
-  for (let k = 0; k < Math.max(rows.length, cols.length); k++) {
-    const patch = [1, channels, rows[Math.min(k, rows.length - 1)], cols[Math.min(k, cols.length - 1)]];
-    if (patchFits(site, patch, full)) return patch;
-  }
-  return { reason: `no patch up to ${rows[rows.length - 1]}x${cols[cols.length - 1]} shows its borders` };
+  const tallest = rows[rows.length - 1];
+  const widest = cols[cols.length - 1];
+  // Each axis on its own (a 1x7 conv needs 7 columns but 1 row): the fewest rows that fit at the
+  // widest columns, then the fewest columns at those rows. The sizes are few and each try is a
+  // shape inference.
+  const height = rows.find((h) => patchFits(site, [1, channels, h, widest], full));
+  const width = height === undefined ? undefined : cols.find((w) => patchFits(site, [1, channels, height, w], full));
+  if (height === undefined || width === undefined) return { reason: `no patch up to ${tallest}x${widest} shows its borders` };
+  return [1, channels, height, width];
 }
 
 /** Seeded standard-normal values, rounded to float32 so every run and backend sees the same numbers. */

@@ -29,12 +29,13 @@ const conv = (cin: number, cout: number, k: number, stride: number, padding: Pad
 });
 const bn = (c: number): AttrsByOp['batchNorm'] => ({ numFeatures: c, eps: 1e-5, frozen: false, decay: 0.9, unbiasedRunningVar: true });
 
-/** BN -> conv (k x k, stride, padding) -> BN -> ReLU -> global average pool on `shape`. */
-function net(shape: Shape, k: number, stride: number, padding: Padding2d, seed = 3): Graph {
+/** BN -> conv (k x k, or kernel [kH, kW]; stride, padding) -> BN -> ReLU -> global average pool on `shape`. */
+function net(shape: Shape, k: number | readonly [number, number], stride: number, padding: Padding2d, seed = 3): Graph {
   const b = new GraphBuilder({ seed });
   const x = b.addInput(shape, 'x');
   const n0 = b.addNode({ op: 'batchNorm', inputs: [x], attrs: bn(3), name: 'bn0' });
-  const c1 = b.addNode({ op: 'conv2d', inputs: [n0], attrs: conv(3, 4, k, stride, padding), name: 'conv1' });
+  const kernel = typeof k === 'number' ? ([k, k] as const) : k;
+  const c1 = b.addNode({ op: 'conv2d', inputs: [n0], attrs: { ...conv(3, 4, 1, stride, padding), kernel }, name: 'conv1' });
   const n1 = b.addNode({ op: 'batchNorm', inputs: [c1], attrs: bn(4), name: 'bn1' });
   const r1 = b.addNode({ op: 'relu', inputs: [n1], attrs: {}, name: 'relu1' });
   b.addNode({ op: 'globalAvgPool', inputs: [r1], attrs: { keepDims: false }, name: 'gap' });
@@ -70,6 +71,24 @@ describe('local checks', () => {
     // 20 is even; TF pads [0, 1] at even sizes and [1, 1] at odd ones, so the patch stays even.
     expect(patches).toContainEqual([1, 3, 4, 4]);
     expect(report.probe!.ok).toBe(true);
+  });
+
+  it('sizes each axis of a patch on its own: a 1x7 conv gets 1 row and 7 columns', () => {
+    for (const [kernel, patch] of [
+      [[1, 7], [1, 3, 1, 7]],
+      [[7, 1], [1, 3, 7, 1]],
+      [[3, 5], [1, 3, 3, 5]],
+    ] as const) {
+      const { report } = foldGraph(net([1, 3, 17, 17], kernel, 1, 'same'));
+      expect(report.probe!.folds.map((c) => c.patch)).toEqual([patch, patch]);
+      expect(report.probe!.ok).toBe(true);
+    }
+  });
+
+  it('still catches a fold wrong only at the borders of a 1x3 conv, on its 1-row patch', () => {
+    const { report } = foldGraph(net([1, 3, 12, 12], [1, 3], 1, [0, 0, 1, 1]), { rules: [naivePaddedBnConv, convBn] });
+    const failed = report.probe!.folds.filter((c) => !c.ok);
+    expect(failed.map((c) => [c.rule, c.patch])).toEqual([['bn-conv-naive-padded', [1, 3, 1, 3]]]);
   });
 
   it('catches a fold that is wrong only at the borders, and names it', () => {
