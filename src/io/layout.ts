@@ -14,21 +14,45 @@
  */
 import type { ParamTensor } from '../ir/graph.ts';
 
-/** out[j...] = data[i...] where out's axis k is data's axis perm[k] (numpy transpose). */
+/**
+ * out[j...] = data[i...] where out's axis k is data's axis perm[k] (numpy transpose). One side is
+ * walked in order, a row (its last axis) at a time, the other's offset kept as it moves:
+ * recomputing an offset from the full index for every element made this most of a large model's
+ * import time. The side with the longer rows is walked: a Keras kernel [kH, kW, Cin, Cout] has
+ * rows of Cout, the IR weight [Cout, Cin, kH, kW] rows of kW.
+ */
 export function permute(data: Float32Array, shape: readonly number[], perm: readonly number[]): ParamTensor {
   const rank = shape.length;
   const outShape = perm.map((axis) => shape[axis]);
-  const strides = new Array<number>(rank).fill(1);
-  for (let k = rank - 2; k >= 0; k--) strides[k] = strides[k + 1] * shape[k + 1];
-  const permutedStrides = perm.map((axis) => strides[axis]);
+  if (rank === 0) return { shape: [], data: Float32Array.from(data) };
+  const rowMajorStrides = (dims: readonly number[]) => {
+    const strides = new Array<number>(rank).fill(1);
+    for (let k = rank - 2; k >= 0; k--) strides[k] = strides[k + 1] * dims[k + 1];
+    return strides;
+  };
+  const inStrides = rowMajorStrides(shape);
+  const outStrides = rowMajorStrides(outShape);
   const out = new Float32Array(data.length);
-  const index = new Array<number>(rank).fill(0);
-  for (let j = 0; j < out.length; j++) {
-    let source = 0;
-    for (let k = 0; k < rank; k++) source += index[k] * permutedStrides[k];
-    out[j] = data[source];
-    for (let k = rank - 1; k >= 0; k--) {
-      if (++index[k] < outShape[k]) break;
+  // Walk the side with the longer rows in order (`walked`: its dims); `other` is the element's
+  // offset on the other side, `otherStrides` that side's stride along each walked axis.
+  const gather = outShape[rank - 1] >= shape[rank - 1];
+  const walked = gather ? outShape : shape;
+  const otherStrides = new Array<number>(rank);
+  perm.forEach((axis, k) => {
+    if (gather) otherStrides[k] = inStrides[axis];
+    else otherStrides[axis] = outStrides[k];
+  });
+  const rowLength = walked[rank - 1];
+  const rowStride = otherStrides[rank - 1];
+  const index = new Array<number>(rank - 1).fill(0);
+  let other = 0;
+  for (let at = 0; at < out.length; at += rowLength) {
+    if (gather) for (let i = 0, o = other; i < rowLength; i++, o += rowStride) out[at + i] = data[o];
+    else for (let i = 0, o = other; i < rowLength; i++, o += rowStride) out[o] = data[at + i];
+    for (let k = rank - 2; k >= 0; k--) {
+      other += otherStrides[k];
+      if (++index[k] < walked[k]) break;
+      other -= walked[k] * otherStrides[k];
       index[k] = 0;
     }
   }
