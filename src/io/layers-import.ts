@@ -64,7 +64,7 @@ import { broadcastShapes, inferNodeShape } from '../ir/shapes.ts';
 import { validateGraph } from '../ir/validate.ts';
 import { resolvePadding2d } from '../reference/padding.ts';
 import { irActivationOf, KERAS_ACTIVATIONS } from './activations.ts';
-import { LayersModelError } from './errors.ts';
+import { LayersModelError, type LayersModelErrorSite } from './errors.ts';
 import { transposeAxisOf } from './conv-transpose.ts';
 import {
   MAX_PARAMETERS,
@@ -125,6 +125,8 @@ class Importer {
   readonly padNodes = new WeakMap<Value, Value>();
   /** Layers of the outer model imported so far, for progress. */
   readonly outerLayersDone = new Set<string>();
+  /** How to take back each change since the import began, newest last (see `rollback`). */
+  private readonly undo: (() => void)[] = [];
 
   constructor(
     readonly source: string,
@@ -152,7 +154,39 @@ class Importer {
     }
     this.shapes.set(name, shape);
     this.nodes.push(named);
+    this.record(() => {
+      this.nodes.pop();
+      this.shapes.delete(name);
+    });
     return { node: name };
+  }
+
+  /** Notes how to take back a change (a node, a weight's reader, a tie, a padding node). */
+  record(undo: () => void): void {
+    this.undo.push(undo);
+  }
+
+  /** A point `rollback` can return to. */
+  mark(): number {
+    return this.undo.length;
+  }
+
+  /** Takes back every change since `mark`, newest first: a layer read partly is read again as opaque. */
+  rollback(mark: number): void {
+    while (this.undo.length > mark) (this.undo.pop() as () => void)();
+  }
+}
+
+/**
+ * A config shapefold's ops do not express though tfjs runs it (channels_first, groups, a causal
+ * Conv1D, sizes the IR needs literal...): the layer is read again as an opaque layer.
+ */
+class UnsupportedConfig extends LayersModelError {
+  constructor(
+    site: LayersModelErrorSite,
+    readonly problem: string,
+  ) {
+    super(site, problem);
   }
 }
 
@@ -172,8 +206,13 @@ class LayerContext {
     throw new LayersModelError({ source: this.importer.source, layer: `${this.scope}${this.name}`, className: this.layer.class_name, field }, problem);
   }
 
+  /** A config tfjs runs but shapefold's ops cannot express: the layer is carried opaquely instead (callLayer). */
+  unsupported(field: string | undefined, problem: string): never {
+    throw new UnsupportedConfig({ source: this.importer.source, layer: `${this.scope}${this.name}`, className: this.layer.class_name, field }, problem);
+  }
+
   /** A one-line warning in the same shape as an error: the model imports, but the user must know. */
-  warn(field: string, problem: string): void {
+  warn(field: string | undefined, problem: string): void {
     this.importer.onWarning(new LayersModelError({ source: this.importer.source, layer: `${this.scope}${this.name}`, className: this.layer.class_name, field }, problem).message);
   }
 
@@ -224,7 +263,7 @@ class LayerContext {
 
   oneOf<T extends string>(field: string, allowed: readonly T[], fallback: T): T {
     const v = this.config[field] ?? fallback;
-    if (!allowed.includes(v as T)) this.fail(`config.${field}`, `is ${JSON.stringify(v)}; supported: ${allowed.join(', ')}`);
+    if (!allowed.includes(v as T)) this.unsupported(`config.${field}`, `is ${JSON.stringify(v)}; supported: ${allowed.join(', ')}`);
     return v as T;
   }
 
@@ -267,7 +306,10 @@ class LayerContext {
     const reader = this.importer.usedWeights.get(found);
     const self = `${this.scope}${this.name}`;
     if (reader !== undefined && reader !== self) this.fail(`weight '${found}'`, `is already the weight of layer '${reader}'; a weight belongs to one layer`);
-    this.importer.usedWeights.set(found, self);
+    if (reader === undefined) {
+      this.importer.usedWeights.set(found, self);
+      this.importer.record(() => this.importer.usedWeights.delete(found));
+    }
     return w;
   }
 
@@ -306,6 +348,7 @@ class LayerContext {
       params: { weight: { shape: [c, 1, 1, 1], data: new Float32Array(c).fill(1) } },
     });
     this.importer.padNodes.set(value, node);
+    this.importer.record(() => this.importer.padNodes.delete(value));
     return node;
   }
 
@@ -358,7 +401,10 @@ class LayerContext {
     const key = Object.keys(node.params).length > 0 ? `${this.scope}${this.name}#${this.parts++}` : undefined;
     const owner = key === undefined ? undefined : this.importer.paramOwners.get(key);
     const value = this.importer.add(owner === undefined ? node : ({ ...node, tiedTo: owner } as Node));
-    if (key !== undefined && owner === undefined) this.importer.paramOwners.set(key, value.node);
+    if (key !== undefined && owner === undefined) {
+      this.importer.paramOwners.set(key, value.node);
+      this.importer.record(() => this.importer.paramOwners.delete(key));
+    }
     return from?.hwc === undefined ? value : { ...value, hwc: from.hwc };
   }
 
@@ -381,7 +427,7 @@ function convPadding(ctx: LayerContext, value: Value, kernel: Pair, stride: Pair
   const shape = ctx.shapeOf(value);
   const [h, w] = shape.length === 3 ? [1, shape[2]] : [shape[2], shape[3]];
   if (typeof h !== 'number' || typeof w !== 'number') {
-    ctx.fail('config.padding', "is 'same' after a ZeroPadding2D on a map of unknown size; the total padding depends on it");
+    ctx.unsupported('config.padding', "is 'same' after a ZeroPadding2D on a map of unknown size; the total padding depends on it");
   }
   const same = resolvePadding2d('same', (h as number) + t + b, (w as number) + l + r, kernel, stride, dilation);
   return [t + same[0], b + same[1], l + same[2], r + same[3]];
@@ -392,7 +438,7 @@ function convCommon(ctx: LayerContext) {
   const kernel = ctx.pair('kernel_size');
   const stride = ctx.pair('strides', [1, 1]);
   const dilation = ctx.pair('dilation_rate', [1, 1]);
-  if ((ctx.config.groups ?? 1) !== 1) ctx.fail('config.groups', `is ${JSON.stringify(ctx.config.groups)}; only 1 is supported`);
+  if ((ctx.config.groups ?? 1) !== 1) ctx.unsupported('config.groups', `is ${JSON.stringify(ctx.config.groups)}; only 1 is supported`);
   return { kernel, stride, dilation, bias: ctx.bool('use_bias', true) };
 }
 
@@ -457,9 +503,9 @@ const HANDLERS: Record<string, Handler> = {
   Conv2DTranspose: (ctx, inputs) => {
     const x = ctx.plain(one(ctx, inputs));
     const { kernel, stride, dilation, bias } = convCommon(ctx);
-    if (dilation[0] !== 1 || dilation[1] !== 1) ctx.fail('config.dilation_rate', `is [${dilation.join(', ')}]; tfjs-layers' Conv2DTranspose has only 1`);
+    if (dilation[0] !== 1 || dilation[1] !== 1) ctx.unsupported('config.dilation_rate', `is [${dilation.join(', ')}]; tfjs-layers' Conv2DTranspose has only 1`);
     const outputPadding = ctx.config.output_padding ?? null;
-    if (outputPadding !== null) ctx.fail('config.output_padding', `is ${JSON.stringify(outputPadding)}; tfjs-layers' Conv2DTranspose ignores it, so only null is read`);
+    if (outputPadding !== null) ctx.unsupported('config.output_padding', `is ${JSON.stringify(outputPadding)}; tfjs-layers' Conv2DTranspose ignores it, so only null is read`);
     const mode = ctx.oneOf('padding', ['valid', 'same'], 'valid');
     const axes = [0, 1].map((axis) => transposeAxisOf(mode, kernel[axis], stride[axis]));
     const cin = ctx.channels(x);
@@ -512,7 +558,7 @@ const HANDLERS: Record<string, Handler> = {
     ctx.oneOf('data_format', ['channels_last'], 'channels_last');
     const cin = ctx.sequenceChannels(x);
     const [kernel, stride, dilation] = [ctx.linePair('kernel_size'), ctx.linePair('strides', 1), ctx.linePair('dilation_rate', 1)];
-    if ((ctx.config.groups ?? 1) !== 1) ctx.fail('config.groups', `is ${JSON.stringify(ctx.config.groups)}; only 1 is supported`);
+    if ((ctx.config.groups ?? 1) !== 1) ctx.unsupported('config.groups', `is ${JSON.stringify(ctx.config.groups)}; only 1 is supported`);
     // tfjs-layers 4.22 throws NotImplementedError for 'causal' when the layer runs.
     const padding = ctx.oneOf('padding', ['valid', 'same'], 'valid');
     const filters = ctx.number('filters');
@@ -596,7 +642,7 @@ const HANDLERS: Record<string, Handler> = {
     if (axes.length !== rank - 1 || rank > 4) return opaqueLayer(ctx, inputs);
     const x = ctx.plain(input);
     const shape = ctx.shapeOf(x).slice(1);
-    if (!shape.every((d): d is number => typeof d === 'number')) ctx.fail('config.axis', `normalizes over sizes [${shape.join(', ')}] (IR order) that are not all known; gamma and beta need them`);
+    if (!shape.every((d): d is number => typeof d === 'number')) ctx.unsupported('config.axis', `normalizes over sizes [${shape.join(', ')}] (IR order) that are not all known; gamma and beta need them`);
     const irShape = shape as number[];
     const kerasShape = inChannelsLastOrder([0, ...irShape]).slice(1);
     // tfjs stores gamma and beta with the axes in config order, and reshapes (not transposes) them to the input's order.
@@ -700,7 +746,7 @@ const HANDLERS: Record<string, Handler> = {
   Softmax: (ctx, inputs) => {
     const x = ctx.plain(one(ctx, inputs), 'hwc');
     const listed = ctx.config.axis;
-    if (Array.isArray(listed) && listed.length !== 1) ctx.fail('config.axis', `is ${JSON.stringify(listed)}; a softmax over several axes is not supported`);
+    if (Array.isArray(listed) && listed.length !== 1) ctx.unsupported('config.axis', `is ${JSON.stringify(listed)}; a softmax over several axes is not supported`);
     // Keras' default is -1; tfjs-layers writes its own default (1) explicitly.
     const axis = kerasAxis(ctx, x, 'axis', -1, Array.isArray(listed) ? listed[0] : undefined);
     return ctx.add({ name: ctx.name, op: 'softmax', inputs: [x.node], attrs: { axis }, params: {} }, x);
@@ -751,7 +797,7 @@ const HANDLERS: Record<string, Handler> = {
     ctx.channels(x);
     const [, , height, width] = ctx.shapeOf(x);
     if (typeof height !== 'number' || typeof width !== 'number') {
-      return ctx.fail(undefined, `crops a map of unknown size [${height}, ${width}]; the crop offsets depend on it`);
+      return ctx.unsupported(undefined, `crops a map of unknown size [${height}, ${width}]; the crop offsets depend on it`);
     }
     const [h, w] = [ctx.positiveInt('height'), ctx.positiveInt('width')];
     const crop = centerCropOf(height, width, h, w);
@@ -766,7 +812,7 @@ const HANDLERS: Record<string, Handler> = {
     const x = ctx.plain(one(ctx, inputs), 'hwc');
     const scale = ctx.number('scale');
     const offset = ctx.number('offset', 0);
-    if (!(scale > 0)) ctx.fail('config.scale', `is ${scale}; only a positive scale is read (as normalize with std 1/scale)`);
+    if (!(scale > 0)) ctx.unsupported('config.scale', `is ${scale}; only a positive scale is read (as normalize with std 1/scale)`);
     const c = ctx.channels(x, false);
     // y = x*scale + offset = (x - mean) / std with std = 1/scale, mean = -offset/scale.
     const attrs = { mean: new Array<number>(c).fill(-offset / scale), std: new Array<number>(c).fill(1 / scale) };
@@ -785,13 +831,13 @@ const HANDLERS: Record<string, Handler> = {
     const [channels, height, width] = shape.length === 3 ? [shape[1], 1, shape[2]] : [shape[1], shape[2], shape[3]];
     if (height === 1 && width === 1) return flat;
     if (typeof channels !== 'number' || typeof height !== 'number' || typeof width !== 'number') {
-      ctx.fail(undefined, `flattens a map of unknown size [${shape.slice(1).join(', ')}]`);
+      ctx.unsupported(undefined, `flattens a map of unknown size [${shape.slice(1).join(', ')}]`);
     }
     return { ...flat, hwc: { channels: channels as number, height: height as number, width: width as number } };
   },
   Dropout: (ctx, inputs) => {
     const noiseShape = ctx.config.noise_shape ?? null;
-    if (noiseShape !== null) ctx.fail('config.noise_shape', `is ${JSON.stringify(noiseShape)}; only null (independent values) is read`);
+    if (noiseShape !== null) ctx.unsupported('config.noise_shape', `is ${JSON.stringify(noiseShape)}; only null (independent values) is read`);
     return dropoutLayer(ctx, inputs, 'dropout', 'rate');
   },
   SpatialDropout1D: (ctx, inputs) => dropoutLayer(ctx, inputs, 'spatialDropout', 'rate', 3),
@@ -816,7 +862,7 @@ const HANDLERS: Record<string, Handler> = {
     // Keras reshapes its channels-last tensor: to channels-last, reshape, back to channels-first.
     const sizes = shape.slice(1);
     if (!sizes.every((d): d is number => typeof d === 'number')) {
-      return ctx.fail(undefined, `reshapes a tensor of unknown size [${sizes.join(', ')}] (IR order); the IR reshapes literal sizes`);
+      return ctx.unsupported(undefined, `reshapes a tensor of unknown size [${sizes.join(', ')}] (IR order); the IR reshapes literal sizes`);
     }
     const resolved = reshapeTarget(ctx, target, sizes.reduce((p, d) => p * d, 1));
     const keras = ctx.transposed(x, channelsLastPerm(shape.length), `${ctx.name}_keras_order`);
@@ -845,6 +891,24 @@ function mergeLayer(ctx: LayerContext, inputs: readonly Value[], fn: MergeFn): V
   const xs = atLeastTwo(ctx, inputs);
   if (fn === 'subtract' && xs.length !== 2) ctx.fail('inbound_nodes', `must name exactly two inputs, got ${xs.length}`);
   return ctx.add({ name: ctx.name, op: 'merge', inputs: xs.map((v) => v.node), attrs: { fn }, params: {} });
+}
+
+/**
+ * The layer as its handler reads it, or, where shapefold's ops cannot express its config (an
+ * UnsupportedConfig), everything the handler made taken back and the layer read as opaque, with a
+ * warning naming the field.
+ */
+function handledOrOpaque(ctx: LayerContext, handler: Handler, inputs: readonly Value[]): Value {
+  const mark = ctx.importer.mark();
+  try {
+    return handler(ctx, inputs);
+  } catch (error) {
+    if (!(error instanceof UnsupportedConfig)) throw error;
+    ctx.importer.rollback(mark);
+    const again = new LayerContext(ctx.importer, ctx.layer, ctx.name, ctx.scope);
+    again.warn(error.field, `${error.problem}; shapefold carries the layer as an opaque one that tfjs-layers runs (nothing folds across it)`);
+    return opaqueLayer(again, inputs);
+  }
 }
 
 /** A LayerNormalization's axis (a number or a list) as distinct channels-last axes >= 1, as tfjs resolves them. */
@@ -1191,7 +1255,7 @@ function callModel(importer: Importer, model: Topology, scope: string, args: rea
     }
     if (layer.class_name === 'InputLayer') return ctx.fail('inbound_nodes', 'an InputLayer is read only as a model input');
     const handler = Object.hasOwn(HANDLERS, layer.class_name) ? HANDLERS[layer.class_name] : undefined;
-    const output = handler === undefined ? opaqueLayer(ctx, from) : handler(ctx, from);
+    const output = handler === undefined ? opaqueLayer(ctx, from) : handledOrOpaque(ctx, handler, from);
     if (scope === '') importer.onOuterLayer(name);
     return [output];
   };

@@ -293,6 +293,34 @@ it('codegen names the opaque layer it cannot write as typed DSL', async () => {
   );
 });
 
+it('a layer read partly and then found unsupported is taken back whole and read as opaque (the ZeroPadding2D before it made once)', async () => {
+  const model = tf.sequential({
+    name: 'crop_unknown',
+    layers: [
+      L.conv2d({ inputShape: [null, null, 2] as unknown as number[], filters: 3, kernelSize: 1, name: 'conv' }),
+      L.zeroPadding2d({ padding: 1, name: 'pad' }),
+      L.centerCrop({ height: 3, width: 3, name: 'crop' }),
+      L.batchNormalization({ name: 'crop_bn' }),
+      L.globalAveragePooling2d({ name: 'gap' }),
+    ],
+  });
+  randomizeWeights(model, 47);
+  const saved = await saveToMemory(model);
+  const warnings: string[] = [];
+  const graph = importLayersModel(saved.modelJson, saved.weightData, 'crop.json', { onWarning: (m) => warnings.push(m) });
+  expect(graph.nodes.map((n) => `${n.name}:${n.op}`)).toEqual(['conv_input:input', 'conv:conv2d', 'pad:conv2d', 'crop:opaque', 'crop_bn:batchNorm', 'gap:globalAvgPool']);
+  expect(warnings).toEqual([
+    "crop.json: layer 'crop' (CenterCrop): crops a map of unknown size [H+2, W+2]; the crop offsets depend on it; shapefold carries the layer as an opaque one that tfjs-layers runs (nothing folds across it)",
+  ]);
+  const x = randomInput([2, 5, 6, 2], 4);
+  const net = compileGraph(graph);
+  const out = net.runNHWC(x);
+  expectCloseTo(out.gap.dataSync() as Float32Array, predict(model, x), 'crop of unknown size');
+  tf.dispose([x, ...Object.values(out)]);
+  net.dispose();
+  model.dispose();
+});
+
 describe('the importer refuses only what tf.loadLayersModel refuses', () => {
   it('imports a BatchNormalization on a volume (which tfjs loads) as opaque; running it fails as in tfjs, naming the layer', async () => {
     const volume = tf.input({ shape: [2, 4, 4, 3], name: 'volume' });

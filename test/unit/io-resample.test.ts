@@ -168,12 +168,15 @@ describe('CenterCrop offsets', () => {
     expect(centerCropOf(6, 4, 3, 5)).toBeUndefined();
   });
 
-  it('needs a map of known size', () => {
+  it('on a map of unknown size is carried as an opaque layer (the offsets depend on the size), with a warning', () => {
     const model = tf.sequential({ layers: [L.conv2d({ inputShape: [null, null, 2] as unknown as number[], filters: 3, kernelSize: 1, name: 'conv' }), L.centerCrop({ height: 2, width: 2, name: 'crop' })] });
     return saveToMemory(model).then((saved) => {
-      expect(() => importLayersModel(saved.modelJson, saved.weightData, 'gen.json')).toThrow(
-        "gen.json: layer 'crop' (CenterCrop): crops a map of unknown size [H, W]; the crop offsets depend on it",
-      );
+      const warnings: string[] = [];
+      const graph = importLayersModel(saved.modelJson, saved.weightData, 'gen.json', { onWarning: (m) => warnings.push(m) });
+      expect(graph.nodes.find((n) => n.name === 'crop')?.op).toBe('opaque');
+      expect(warnings).toEqual([
+        "gen.json: layer 'crop' (CenterCrop): crops a map of unknown size [H, W]; the crop offsets depend on it; shapefold carries the layer as an opaque one that tfjs-layers runs (nothing folds across it)",
+      ]);
       model.dispose();
     });
   });

@@ -128,12 +128,15 @@ describe('sequences in the IR', () => {
     model.dispose();
   });
 
-  it("names Conv1D's causal padding, which tfjs-layers 4.22 does not run", async () => {
+  it("carries Conv1D's causal padding as an opaque layer, named in a warning; running it fails as tfjs-layers 4.22 does", async () => {
     const model = tf.sequential({ layers: [L.conv1d({ inputShape: [9, 2], filters: 3, kernelSize: 2, padding: 'causal', name: 'causal' })] });
     const saved = await saveToMemory(model);
-    expect(() => importLayersModel(saved.modelJson, saved.weightData, 'gen.json')).toThrow(
-      `gen.json: layer 'causal' (Conv1D): config.padding is "causal"; supported: valid, same`,
-    );
+    const warnings: string[] = [];
+    const graph = importLayersModel(saved.modelJson, saved.weightData, 'gen.json', { onWarning: (m) => warnings.push(m) });
+    expect(warnings).toEqual([`gen.json: layer 'causal' (Conv1D): config.padding is "causal"; supported: valid, same; shapefold carries the layer as an opaque one that tfjs-layers runs (nothing folds across it)`]);
+    const x = randomInput([1, 9, 2], 2);
+    expect(() => runOurs(graph, x)).toThrow(/^opaque 'causal': tfjs failed: /);
+    tf.dispose(x);
     model.dispose();
   });
 });
