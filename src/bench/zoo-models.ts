@@ -553,5 +553,5 @@ export const ZOO: readonly ZooModel[] = [
   { name: 'nested models', build: nestedModels, test: { size: 16, width: 1 }, bench: { size: 224 } },
   { name: 'shared layers (Siamese)', build: sharedLayers, test: { size: 16, width: 1 }, bench: { size: 224 }, bnLeft: /^enc_bn$/ },
   // Embedding and LSTM are opaque (tfjs-layers runs them): the BN between them has nothing to fold into.
-  { name: 'text classifier (Embedding + LSTM, opaque)', build: textClassifier, test: { size: 12, width: 0.125 }, bench: { size: 128 }, bnLeft: /^embedding_bn$/ },
+  { name: 'text classifier (opaque Embedding + LSTM)', build: textClassifier, test: { size: 12, width: 0.125 }, bench: { size: 128 }, bnLeft: /^embedding_bn$/ },
 ];

@@ -30,6 +30,8 @@ interface Row {
   /** Why it was not measured. */
   readonly error?: string;
   readonly size: number;
+  /** The model's input as the table shows it: H x W for an image, else its shape without the batch. */
+  readonly input: string;
   readonly bnBefore: number;
   readonly bnAfter: number;
   readonly params: number;
@@ -43,6 +45,8 @@ const bnCount = (json: LayersModelJSON) => batchNormalizationLayers(json.modelTo
 
 async function measure(entry: ZooModel, size: number, runs: number, warmup: number, classifierActivation: 'softmax' | 'linear'): Promise<Row> {
   const original = entry.build({ size, classifierActivation });
+  const dims = original.inputs[0].shape.slice(1);
+  const input = dims.length === 3 ? `${dims[0]}x${dims[1]}` : `[${dims.join(', ')}]`;
   randomizeLayersWeights(original, 1);
   const saved = await layersModelToMemory(original);
   let graph;
@@ -51,7 +55,7 @@ async function measure(entry: ZooModel, size: number, runs: number, warmup: numb
   } catch (error) {
     original.dispose();
     const nothing = { bnBefore: bnCount(saved.modelJson), bnAfter: NaN, params: NaN, paramsAfter: NaN, originalMs: NaN, foldedMs: NaN, maxRelDiff: NaN };
-    return { name: entry.name, size, error: (error as Error).message, ...nothing };
+    return { name: entry.name, size, input, error: (error as Error).message, ...nothing };
   }
   const { graph: folded } = foldGraph(graph, { rules: LAYERS_EXPORTABLE_RULES, probe: false });
   const exported = exportLayersModel(folded, `${original.name}_folded`);
@@ -71,6 +75,7 @@ async function measure(entry: ZooModel, size: number, runs: number, warmup: numb
   const row: Row = {
     name: entry.name,
     size,
+    input,
     bnBefore: bnCount(saved.modelJson),
     bnAfter: bnCount(exported.modelJson),
     params: original.countParams(),
@@ -104,11 +109,11 @@ function table(rows: readonly Row[], backend: string, runs: number, classifier: 
   ];
   for (const r of rows) {
     if (r.error !== undefined) {
-      lines.push(`| ${r.name} | ${r.size}x${r.size} | ${r.bnBefore} | | | | | | | | not measured: ${r.error.replaceAll('|', '/')} |`);
+      lines.push(`| ${r.name} | ${r.input} | ${r.bnBefore} | | | | | | | | not measured: ${r.error.replaceAll('|', '/')} |`);
       continue;
     }
     lines.push(
-      `| ${r.name} | ${r.size}x${r.size} | ${r.bnBefore} | ${r.bnAfter} | ${r.params.toLocaleString('en-US')} | ${r.paramsAfter.toLocaleString('en-US')} | ` +
+      `| ${r.name} | ${r.input} | ${r.bnBefore} | ${r.bnAfter} | ${r.params.toLocaleString('en-US')} | ${r.paramsAfter.toLocaleString('en-US')} | ` +
         `${r.originalMs.toFixed(1)} | ${r.foldedMs.toFixed(1)} | ${(r.originalMs / r.foldedMs).toFixed(2)}x | ${r.maxRelDiff.toExponential(1)} | ${verdict(r)} |`,
     );
   }
