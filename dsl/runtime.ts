@@ -7,7 +7,8 @@ import { rankLabelList } from '../src/ir/labels.ts';
 import type { Layer, ShapeFn } from './layer.ts';
 import { DslError, type Scope } from './scope.ts';
 
-export type PairOption = number | readonly [number, number];
+/** Mutable and readonly tuples both: inline literals then infer as mutable, which display without `readonly`. */
+export type PairOption = number | [number, number] | readonly [number, number];
 
 export function requireInteger(op: string, field: string, value: unknown, min: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {

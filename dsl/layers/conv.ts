@@ -14,9 +14,9 @@ import type { CheckCount, CheckLiteralChannels, CheckRank, PairOf } from '../sha
 import type { Add, ConvOutDim, ConvTransposeOutDim, DimToString, Lt, Mod, Mul, SameOutDim } from '../types/index.ts';
 import type { CheckedAtRunTime, Sized } from '../settings.ts';
 
-export type PaddingOption = 'same' | 'valid' | number | readonly [number, number];
+export type PaddingOption = 'same' | 'valid' | number | [number, number] | readonly [number, number];
 /** A conv's padding may also differ per side: [top, bottom, left, right] (Keras ZeroPadding2D). */
-export type ConvPaddingOption = PaddingOption | readonly [number, number, number, number];
+export type ConvPaddingOption = PaddingOption | [number, number, number, number] | readonly [number, number, number, number];
 
 export interface Conv2dConfig {
   /** Input channels; taken from the input when omitted. */

@@ -14,7 +14,7 @@ import type { CheckRank } from '../shape.ts';
 import type { Add, DimAdd, DimToString, Lt, Sub } from '../types/index.ts';
 import type { CheckedAtRunTime, Sized } from '../settings.ts';
 
-export type CropOption = number | readonly [number, number] | readonly [number, number, number, number];
+export type CropOption = number | [number, number] | readonly [number, number] | [number, number, number, number] | readonly [number, number, number, number];
 
 export interface Crop2dConfig {
   readonly crop: CropOption;

@@ -219,7 +219,7 @@ export interface LayerNormConfig extends AffineNormConfig {
    * The shape gamma and beta take, stated to be checked against the input: the input shape
    * without N over 'chw' ([C, H, W], or [C] on [N, C]), [C] over 'c'. Default: read from the input.
    */
-  readonly normalizedShape?: readonly number[];
+  readonly normalizedShape?: number[] | readonly number[];
 }
 
 type OverOf<C> = C extends { readonly over: 'c' } ? 'c' : 'chw';
@@ -432,8 +432,8 @@ export function scaleShift<const C extends ScaleShiftConfig = {}>(sizedConfig?: 
 }
 
 export interface NormalizeConfig {
-  readonly mean: readonly number[];
-  readonly std: readonly number[];
+  readonly mean: number[] | readonly number[];
+  readonly std: number[] | readonly number[];
   readonly name?: string;
 }
 export interface NormalizeFn<C> extends ShapeFn {

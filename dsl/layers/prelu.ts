@@ -13,7 +13,7 @@ import type { DimToString } from '../types/index.ts';
 
 export interface PreluConfig {
   /** IR axes (>= 1) sharing one alpha; default none (alpha element-wise). */
-  readonly sharedAxes?: readonly number[];
+  readonly sharedAxes?: number[] | readonly number[];
   readonly name?: string;
 }
 

@@ -19,7 +19,7 @@ type NameOf<C> = C extends { readonly name: infer N extends string } ? N : undef
 
 export interface ReshapeConfig {
   /** The sizes after N; one may be -1 (inferred). */
-  readonly shape: readonly number[];
+  readonly shape: number[] | readonly number[];
   readonly name?: string;
 }
 
@@ -93,7 +93,7 @@ export function reshape<const C extends ReshapeConfig>(sizedConfig: Sized<'resha
 
 export interface PermuteConfig {
   /** The input axes (IR, >= 1) in their new order, e.g. [2, 3, 1] takes NCHW to NHWC. */
-  readonly dims: readonly number[];
+  readonly dims: number[] | readonly number[];
   readonly name?: string;
 }
 

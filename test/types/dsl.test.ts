@@ -3,7 +3,7 @@ import { PRELUDE, errorCases, shapeCases } from './cases.ts';
 import { checkSnippet, expectCompiles } from './harness.ts';
 
 const MARK = '// <-';
-/** The whole diagnostic as tsc prints it after `error TSxxxx: ` (measured: worst 268, median 154; see the README). */
+/** The whole diagnostic as tsc prints it after `error TSxxxx: ` (measured over 93 cases: worst 268, median 155; see the README). */
 const MAX_DIAGNOSTIC = 270;
 const MEDIAN_DIAGNOSTIC = 160;
 const diagnosticLengths: number[] = [];
