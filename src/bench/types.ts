@@ -29,7 +29,11 @@ import { CHAIN_LAYERS, type DslVariant, type TypeBenchProgram, typeBenchPrograms
 const GOAL_TOTAL_RATIO = 1.5;
 const GOAL_CONSUMER_RATIO = 1.2;
 /** What the package's consumer test checks declarations with, beyond the repository's tsconfig. */
-const CONSUMER_OPTIONS = { noUncheckedIndexedAccess: true, exactOptionalPropertyTypes: true, allowImportingTsExtensions: false };
+/**
+ * `paths: {}` undoes the repository's mapping of 'shapefold/dsl' to its sources, so the consumer
+ * programs resolve the installed package's declarations, as a consumer's compiler does.
+ */
+const CONSUMER_OPTIONS = { noUncheckedIndexedAccess: true, exactOptionalPropertyTypes: true, allowImportingTsExtensions: false, paths: {} };
 const EXCESSIVE_DEPTH = 'TS2589';
 
 export class TypeBenchError extends Error {
