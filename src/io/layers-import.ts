@@ -125,6 +125,8 @@ class Importer {
   readonly padNodes = new WeakMap<Value, Value>();
   /** Layers of the outer model imported so far, for progress. */
   readonly outerLayersDone = new Set<string>();
+  /** int32 graph inputs (token indices), by node, with the InputLayer's context: see checkTokenInputs. */
+  readonly tokenInputs = new Map<string, LayerContext>();
   /** How to take back each change since the import began, newest last (see `rollback`). */
   private readonly undo: (() => void)[] = [];
 
@@ -1219,14 +1221,32 @@ function inputNode(importer: Importer, layer: KerasLayerJSON, name: string, scop
   });
   const channels = dims[dims.length - 1];
   if (typeof channels !== 'number') ctx.fail('config.batch_input_shape', 'needs a known channel count (last dim)');
-  // tfjs would feed an int32 input to the next layer as int32 (Dense casts, conv refuses): not the float model shapefold builds.
   const dtype = layer.config?.dtype ?? 'float32';
-  if (dtype !== 'float32') ctx.fail('config.dtype', `is ${JSON.stringify(dtype)}; shapefold imports float32 inputs only`);
+  if (dtype !== 'float32' && dtype !== 'int32') ctx.fail('config.dtype', `is ${JSON.stringify(dtype)}; shapefold imports float32 inputs only`);
   const symbols = dims.length === 5 ? ['D', 'H', 'W'] : dims.length === 4 ? ['H', 'W'] : ['L'];
   const spatial = dims.slice(1, -1).map((d, i) => d ?? symbols[i]);
   const value = importer.add({ name, op: 'input', inputs: [], attrs: { shape: [dims[0] ?? 'N', channels as number, ...spatial] }, params: {} });
   importer.inputs.push(value.node);
+  if (dtype === 'int32') importer.tokenInputs.set(value.node, ctx);
   return value;
+}
+
+/**
+ * tfjs feeds an int32 input to its readers as int32 (a Dense casts it, a conv refuses it): not
+ * the float model shapefold builds, except where only Embedding layers read it. They cast their
+ * input to int32 anyway, so the token indices are read as float32 (exact below 2^24), with a
+ * warning: the written model's input is float32.
+ */
+function checkTokenInputs(importer: Importer): void {
+  for (const [input, ctx] of importer.tokenInputs) {
+    const readers = importer.nodes.filter((n) => n.inputs.includes(input));
+    const embeddings = readers.filter((n) => n.op === 'opaque' && n.attrs.className === 'Embedding');
+    if (readers.length === 0 || embeddings.length !== readers.length) {
+      ctx.fail('config.dtype', 'is "int32"; shapefold imports float32 inputs only, or int32 token indices that only Embedding layers read');
+    }
+    const names = embeddings.map((n) => `'${n.name}'`).join(', ');
+    ctx.warn('config.dtype', `is "int32": read as float32 token indices, which Embedding ${names} casts to int32 as tfjs does (exact below 2^24); the written model's input is float32`);
+  }
 }
 
 /**
@@ -1369,6 +1389,7 @@ export function importLayersTopology(modelTopology: unknown, weights: ReadonlyMa
   });
   if (outputs.length === 0) throw new LayersModelError({ source, field: 'output_layers' }, 'the model has no layers or outputs');
   checkAllWeightsRead(importer, topology.layers);
+  checkTokenInputs(importer);
   const graph: Graph = { nodes: withoutDeadNodes(importer.nodes, outputs), inputs: importer.inputs, outputs: [...new Set(outputs)] };
   try {
     validateGraph(graph);

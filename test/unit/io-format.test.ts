@@ -259,8 +259,10 @@ describe('strict reading: each violation one named line', () => {
     expect(weightIndex('a_bn1/beta')).toBeGreaterThan(0);
   });
 
-  it('an int32 InputLayer is refused, not silently made float', () => {
-    expect(importing((j) => (layerOf(j, 'image').config.dtype = 'int32'))).toThrow(/^net\/model\.json: layer 'image' \(InputLayer\): config\.dtype is "int32"; shapefold imports float32 inputs only$/);
+  it('an int32 InputLayer read by anything but Embedding layers is refused, not silently made float', () => {
+    expect(importing((j) => (layerOf(j, 'image').config.dtype = 'int32'))).toThrow(
+      /^net\/model\.json: layer 'image' \(InputLayer\): config\.dtype is "int32"; shapefold imports float32 inputs only, or int32 token indices that only Embedding layers read$/,
+    );
   });
 
   it('a zero or fractional input dimension', () => {

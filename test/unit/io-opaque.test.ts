@@ -293,6 +293,29 @@ it('codegen names the opaque layer it cannot write as typed DSL', async () => {
   );
 });
 
+it('an int32 input only Embedding layers read is read as float32 token indices, with a warning; import, fold and export compute model.predict’s output', async () => {
+  const tokensIn = tf.input({ shape: [10], dtype: 'int32', name: 'tokens' });
+  let x = apply(L.embedding({ inputDim: 40, outputDim: 6, name: 'embedding' }), tokensIn);
+  x = apply(L.gru({ units: 5, name: 'gru' }), x);
+  x = apply(L.batchNormalization({ name: 'dense_bn' }), apply(L.dense({ units: 4, name: 'dense' }), x));
+  const model = tf.model({ inputs: tokensIn, outputs: apply(L.softmax({ name: 'softmax' }), x), name: 'int_tokens' });
+  randomizeWeights(model, 48);
+  const saved = await saveToMemory(model);
+  const warnings: string[] = [];
+  const graph = importLayersModel(saved.modelJson, saved.weightData, 'tokens.json', { onWarning: (m) => warnings.push(m) });
+  expect(warnings).toEqual([
+    "tokens.json: layer 'tokens' (InputLayer): config.dtype is \"int32\": read as float32 token indices, which Embedding 'embedding' casts to int32 as tfjs does (exact below 2^24); the written model's input is float32",
+  ]);
+  const ids = tf.tidy(() => tf.cast(tokens([3, 10], 40, 11), 'int32'));
+  const expected = predict(model, ids);
+  const { graph: folded } = foldGraph(graph, { ...LAYERS_FOLD_OPTIONS, probe: 'fast' });
+  const reloaded = await loadFromMemory(exportLayersModel(folded));
+  expectCloseTo(predict(reloaded, ids), expected, 'int32 tokens');
+  reloaded.dispose();
+  ids.dispose();
+  model.dispose();
+});
+
 it('a layer read partly and then found unsupported is taken back whole and read as opaque (the ZeroPadding2D before it made once)', async () => {
   const model = tf.sequential({
     name: 'crop_unknown',
