@@ -74,13 +74,19 @@ export function updateRunningStats(
 }
 
 /**
- * (x - mean) / sqrt(variance + eps), then gamma and beta when given. tf.batchNorm's gradient in
- * tfjs 4.22 reads its scale and offset, so without them (IBN's BatchNorm half) the arithmetic is
- * spelled out instead.
+ * (x - mean) / sqrt(variance + eps), then gamma and beta when given. With running statistics,
+ * tf.batchNorm: one fused kernel. With batch statistics (training) the arithmetic is spelled out
+ * as (x - mean) * s + beta with the per-channel s = gamma / sqrt(variance + eps): tf.batchNorm's
+ * gradient in tfjs 4.22 tiles 1/sqrt(variance + eps) to the whole input and takes about eight
+ * passes over it (a fifth of a LeNet-BN training step on wasm), the spelled-out one three; and it
+ * needs gamma and beta, which IBN's BatchNorm half and affine: false do not have.
  */
-function normalizeWith(x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, eps: number, gamma?: tf.Tensor, beta?: tf.Tensor): tf.Tensor {
-  if (gamma !== undefined && beta !== undefined) return tf.batchNorm(x, mean, variance, beta, gamma, eps);
-  return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+function normalizeWith(x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, eps: number, fused: boolean, gamma?: tf.Tensor, beta?: tf.Tensor): tf.Tensor {
+  if (fused && gamma !== undefined && beta !== undefined) return tf.batchNorm(x, mean, variance, beta, gamma, eps);
+  const invStd = tf.rsqrt(tf.add(variance, eps));
+  const centred = tf.sub(x, mean);
+  if (gamma === undefined || beta === undefined) return tf.mul(centred, invStd);
+  return tf.add(tf.mul(centred, tf.mul(invStd, gamma)), beta);
 }
 
 /** What batchNormalize holds for a node: running statistics unless it keeps none, its affine unless it has none. */
@@ -98,10 +104,10 @@ export interface BatchNormState {
 export function batchNormalize(node: NodeOf<'batchNorm'> | NodeOf<'ibn'>, state: BatchNormState, x: tf.Tensor, mode: Mode): tf.Tensor {
   const a = node.attrs;
   const { stats, gamma, beta } = state;
-  if (stats !== undefined && (mode === 'eval' || a.frozen)) return normalizeWith(x, stats.runningMean, stats.runningVar, a.eps, gamma, beta);
+  if (stats !== undefined && (mode === 'eval' || a.frozen)) return normalizeWith(x, stats.runningMean, stats.runningVar, a.eps, true, gamma, beta);
   const batch = batchMoments(x);
   if (stats !== undefined) updateRunningStats(node, stats, a, batch, state.batchesTracked);
-  return normalizeWith(x, batch.mean, batch.variance, a.eps, gamma, beta);
+  return normalizeWith(x, batch.mean, batch.variance, a.eps, false, gamma, beta);
 }
 
 /** gamma and beta: trainable, unless the node is frozen 'all'. */
