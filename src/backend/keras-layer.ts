@@ -62,7 +62,8 @@ export function isRegisteredClass(className: string): boolean {
 }
 
 /**
- * A new, unbuilt tfjs layer of `className` with this Keras config. Throws tfjs's own error when
+ * A new, unbuilt tfjs layer of `className` with this Keras config, whose build fills its weights
+ * with zeros (the caller sets them). Throws tfjs's own error when
  * the class is unknown or the config does not make a layer (the caller names the layer).
  */
 export function createKerasLayer(className: string, config: { readonly [field: string]: unknown }): tfl.layers.Layer {
@@ -71,6 +72,10 @@ export function createKerasLayer(className: string, config: { readonly [field: s
   const [cls, fromConfig] = entry;
   const layer = fromConfig(cls, kerasConfigToTfjs(config));
   if (!(layer instanceof tfl.layers.Layer)) throw new Error(`${className}.fromConfig did not make a tfjs layer`);
+  // As tf.loadLayersModel does when the weights come with the model: built with zeros, not its
+  // initializers (whose values are replaced anyway; an LSTM's Orthogonal one also needs tfjs's
+  // chained ops, which tfjs-core's Node build does not register).
+  layer.setFastWeightInitDuringBuild(true);
   return layer;
 }
 

@@ -5,6 +5,7 @@
  * allows, the report names the opaque layer where it blocks, and the layer comes back unchanged.
  */
 import * as tf from '@tensorflow/tfjs';
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -282,6 +283,35 @@ it('an opaque node survives the shapefold graph file (both layouts) and cloneGra
     expect(copy.nodes.find((n) => n.name === 'lstm')).toEqual(lstm);
   }
 });
+
+it('the CLI as Node runs it (tfjs-core and tfjs-layers Node builds, no chained ops) checks and folds an LSTM model', async () => {
+  const model = textClassifier({ size: 12, width: 0.125, vocabulary: 30, classes: 4 });
+  randomizeWeights(model, 49);
+  const saved = await saveToMemory(model);
+  model.dispose();
+  const dir = await mkdtemp(join(tmpdir(), 'shapefold-opaque-node-'));
+  try {
+    await writeFile(join(dir, 'model.json'), JSON.stringify({ ...saved.modelJson, weightsManifest: [{ ...saved.modelJson.weightsManifest[0], paths: ['weights.bin'] }] }));
+    await writeFile(join(dir, 'weights.bin'), new Uint8Array(saved.weightData));
+    const bin = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.ts');
+    const run = (args: string[]) =>
+      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let [out, err] = ['', ''];
+        child.stdout.on('data', (d) => (out += String(d)));
+        child.stderr.on('data', (d) => (err += String(d)));
+        child.on('close', (code) => resolve({ code, out, err }));
+      });
+    const check = await run(['check', join(dir, 'model.json')]);
+    expect(check.err).toBe('');
+    expect(check.out).toMatch(/^lstm +opaque LSTM +embedding_bn +\[N, 8\] +544$/m);
+    const folded = await run(['fold', join(dir, 'model.json'), '-o', join(dir, 'out')]);
+    expect(folded.code, folded.err).toBe(0);
+    expect(folded.out).toMatch(/probe \(fast, eval mode, seed 0\): PASS/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}, 120_000);
 
 it('codegen names the opaque layer it cannot write as typed DSL', async () => {
   const model = textClassifier({ size: 12, width: 0.125, vocabulary: 30, classes: 4 });

@@ -13,6 +13,7 @@ export function shapeTable(graph: Graph) {
     nodes: graph.nodes.map((node) => ({
       name: node.name,
       op: node.op,
+      ...(node.op === 'opaque' ? { className: node.attrs.className } : {}),
       inputs: node.inputs,
       shape: shapes.get(node.name) ?? [],
       params: (Object.values(node.params) as (ParamTensor | undefined)[]).reduce((n, p) => n + (p?.data.length ?? 0), 0),
