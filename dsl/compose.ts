@@ -5,12 +5,12 @@
  * for any H); the first differing dim is named in the error.
  */
 import type { Shape } from '../src/ir/graph.ts';
-import { dimLabel } from '../src/ir/labels.ts';
+import { dimLabel, rankLabelList } from '../src/ir/labels.ts';
 import { dimEqual } from '../src/shape/dim.ts';
 import type { Apply, Call, FirstPoisoned, Layer, Prefix, ShapeError, ShapeFn, ShapeFnOf, ShapeOrError } from './layer.ts';
-import { singleUse } from './runtime.ts';
+import { requireInteger, singleUse } from './runtime.ts';
 import { DslError, type Scope } from './scope.ts';
-import type { CheckRank2or4, CompareShapes, DimLabel } from './shape.ts';
+import type { CheckAxis, CheckRank2or4, CompareShapes, DimLabel } from './shape.ts';
 import { Tensor } from './tensor.ts';
 import type { Dim, DimEqual, DimSum, DimToString } from './types/index.ts';
 
@@ -107,26 +107,44 @@ export function add<const Args extends readonly MergeArg[]>(
   return merge('add', 'branch', args as unknown as readonly MergeArg[]);
 }
 
-type ChannelsOf<Shapes> = { [K in keyof Shapes]: Shapes[K] extends readonly [unknown, infer C, ...unknown[]] ? C : never };
+/** A concat's options: `axis` is the IR axis joined (default 1, the channels; Keras' axis -1). */
+export interface ConcatOptions extends MergeOptions {
+  readonly axis?: number;
+}
 
-type ConcatOut<Shapes> = Shapes extends readonly unknown[] ? ConcatOfShapes<Shapes> : never;
-type ConcatOfShapes<Shapes extends readonly unknown[]> = Shapes[0] extends readonly [infer N, unknown, ...infer Rest]
-  ? ChannelsOf<Shapes> extends infer Channels extends readonly Dim[]
-    ? [N, DimSum<Channels>, ...Rest]
+type OptionsOf<Args extends readonly unknown[]> = Args extends readonly [...unknown[], infer Last] ? (Last extends Tensor<any> ? {} : Last) : {};
+type ConcatAxisOf<Args extends readonly unknown[]> = OptionsOf<Args> extends { readonly axis: infer A extends number } ? A : 1;
+
+type DimsAt<Shapes extends readonly unknown[], A extends number> = { [K in keyof Shapes]: Shapes[K] extends readonly unknown[] ? Shapes[K][A] : never };
+type ReplaceAt<T extends readonly unknown[], A extends number, V> = { -readonly [K in keyof T]: K extends `${A}` ? V : T[K] };
+
+type ConcatOut<Shapes, A extends number> = Shapes extends readonly unknown[]
+  ? Shapes[0] extends infer First extends readonly unknown[]
+    ? DimsAt<Shapes, A> extends infer Joined extends readonly Dim[]
+      ? ReplaceAt<First, A, DimSum<Joined>>
+      : never
     : never
   : never;
 
-type ConcatRank<Ts extends readonly unknown[]> = Ts extends readonly [Tensor<infer S>, ...unknown[]] ? CheckRank2or4<S> : true;
+/** On the channels the rank must be 2 or 4 (the channel concat); on another axis, inside the input. */
+type ConcatCheck<Ts extends readonly unknown[], A extends number> = Ts extends readonly [Tensor<infer S>, ...unknown[]]
+  ? A extends 1
+    ? CheckRank2or4<S>
+    : A extends 0
+      ? 'axis must be an integer >= 1, got 0'
+      : CheckAxis<A, S>
+  : true;
 
-type ConcatVerdict<Args extends readonly unknown[]> = MergeVerdict<'concat', 'input', TensorArgs<Args>, 1, ConcatRank<TensorArgs<Args>>>;
+type ConcatVerdict<Args extends readonly unknown[]> = MergeVerdict<'concat', 'input', TensorArgs<Args>, ConcatAxisOf<Args>, ConcatCheck<TensorArgs<Args>, ConcatAxisOf<Args>>>;
 
 /**
- * Concatenation on the channel axis of two or more tensors (`concat(a, b, c)`, `concat(a, b, { name })`);
- * all other dims must agree: `concat: input 2 of 2 differs at dim 2 (H): 27 vs 28`.
+ * Concatenation of two or more tensors on the channel axis (`concat(a, b, c)`, `concat(a, b, { name })`)
+ * or on another IR axis (`concat(a, b, { axis: 3 })`); all other dims must agree:
+ * `concat: input 2 of 2 differs at dim 2 (H): 27 vs 28`.
  */
-export function concat<const Args extends readonly MergeArg[]>(
+export function concat<const Args extends readonly (Tensor<any> | ConcatOptions)[]>(
   ...args: MergeArgs<Args, ConcatVerdict<Args>>
-): Tensor<MergeOut<ConcatVerdict<Args>, ConcatOut<ShapesOf<TensorArgs<Args>>>>> {
+): Tensor<MergeOut<ConcatVerdict<Args>, ConcatOut<ShapesOf<TensorArgs<Args>>, ConcatAxisOf<Args>>>> {
   return merge('concat', 'input', args as unknown as readonly MergeArg[]);
 }
 
@@ -143,21 +161,27 @@ export function mergeInputs(op: string, args: readonly MergeArg[]): { tensors: r
 /** The run-time twin of MergeArgs: the same checks, in the same order, with the same words. */
 function merge<S extends ShapeOrError>(op: 'add' | 'concat', noun: string, args: readonly MergeArg[]): Tensor<S> {
   const { tensors, options, scope } = mergeInputs(op, args);
+  const axis = op === 'concat' ? requireInteger(op, 'axis', (options as ConcatOptions).axis ?? 1, 1) : -1;
   const shapes = tensors.map((t) => t.shape);
   const [first] = shapes;
-  if (op === 'concat' && first.length !== 2 && first.length !== 4) {
+  if (axis === 1 && first.length !== 2 && first.length !== 4) {
     throw new DslError(`concat: expects a rank-2 input [N, C] or a rank-4 input [N, C, H, W], got rank ${first.length}`);
+  }
+  if (axis > 1 && axis >= first.length) {
+    throw new DslError(`concat: axis ${axis} is outside a rank-${first.length} input [${rankLabelList(first.length)}]`);
   }
   shapes.forEach((other, k) => {
     const blame = `${op}: ${noun} ${k + 1} of ${shapes.length}`;
     if (other.length !== first.length) throw new DslError(`${blame} differs in rank: ${other.length} vs ${first.length}`);
     other.forEach((dim, i) => {
-      if ((op !== 'concat' || i !== 1) && !dimEqual(dim, first[i])) {
+      if (i !== axis && !dimEqual(dim, first[i])) {
         throw new DslError(`${blame} differs at dim ${i} (${dimLabel(first.length, i)}): ${dim} vs ${first[i]}`);
       }
     });
   });
-  return new Tensor<S>(scope, scope.node({ op, inputs: tensors.map((t) => t.node), name: options.name, attrs: {} }));
+  const inputs = tensors.map((t) => t.node);
+  const node = axis > 1 ? scope.node({ op: 'concatAxis', inputs, name: options.name, attrs: { axis } }) : scope.node({ op, inputs, name: options.name, attrs: {} });
+  return new Tensor<S>(scope, node);
 }
 
 type RunLayers<Ls, S, I extends unknown[]> = Ls extends readonly [infer L, ...infer Rest]

@@ -4,7 +4,7 @@
  * the others are not. The formulas are the IR's (`ActivationFn`, `elu`, `generalRelu` in
  * src/ir/graph.ts), as tfjs-layers computes them.
  */
-import type { Layer, ShapeFn } from '../layer.ts';
+import type { FirstFailure, Layer, Prefix, ShapeFn } from '../layer.ts';
 import type { ActivationFn, DropoutKind } from '../../src/ir/graph.ts';
 import { reusable } from '../runtime.ts';
 import { DslError } from '../scope.ts';
@@ -52,8 +52,6 @@ export function leakyRelu(config: LeakyReluConfig = {}): LeakyRelu {
   );
 }
 
-export interface Dropout extends Layer<SameShapeFn> {}
-
 export interface DropoutConfig extends ActivationConfig {
   /** Drop probability in [0, 1) (gaussianNoise: the noise's standard deviation, >= 0). */
   readonly rate: number;
@@ -61,13 +59,37 @@ export interface DropoutConfig extends ActivationConfig {
   readonly kind?: DropoutKind;
 }
 
+type KindOf<C> = C extends { readonly kind: infer K extends string } ? K : 'dropout';
+type RateOf<C> = C extends { readonly rate: infer R extends number } ? R : 0;
+/** Below 1, read from the literal's spelling (`0.5`, `1e-7`); a rate typed `number` is checked at run time. */
+type BelowOne<R extends number> = number extends R ? true : `${R}` extends `0${string}` | `-${string}` | `${number}e-${number}` ? true : false;
+
+/** The run-time rule's checks (src/ir/shapes.ts dropout), in its words. */
+type DropoutOut<C, S> = S extends readonly unknown[]
+  ? FirstFailure<[
+      KindOf<C> extends 'gaussianNoise' ? true : BelowOne<RateOf<C>> extends true ? true : `${KindOf<C>} rate ${RateOf<C>} must be below 1`,
+      KindOf<C> extends 'spatialDropout'
+        ? S['length'] extends 0 | 1 | 2
+          ? `spatialDropout expects a rank-3 or rank-4 input, got rank ${S['length']}`
+          : true
+        : true,
+    ]> extends infer E extends string
+    ? `${Prefix<'dropout', C extends { readonly name: infer N extends string } ? N : undefined>}${E}`
+    : S
+  : S;
+
+export interface DropoutFn<C> extends ShapeFn {
+  readonly output: DropoutOut<C, this['input']>;
+}
+export interface Dropout<C> extends Layer<DropoutFn<C>> {}
+
 /** The identity at inference; Keras' dropout noise in train mode. */
-export function dropout(config: DropoutConfig): Dropout {
+export function dropout<const C extends DropoutConfig>(config: C): Dropout<{ -readonly [K in keyof C]: C[K] }> {
   const { rate, kind = 'dropout' } = config;
   if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0) {
     throw new DslError(`dropout: rate must be a finite number >= 0, got ${JSON.stringify(rate)}`);
   }
-  return reusable<SameShapeFn>('dropout', (scope, [x]) => scope.node({ op: 'dropout', inputs: [x], name: config.name, attrs: { kind, rate } }));
+  return reusable('dropout', (scope, [x]) => scope.node({ op: 'dropout', inputs: [x], name: config.name, attrs: { kind, rate } }));
 }
 
 export interface Selu extends Layer<SameShapeFn> {}

@@ -250,10 +250,11 @@ export function dslModuleSource(graph: Graph, options: CodegenOptions = {}): str
       throw new CodegenError(`${source}: node '${node.name}' ${detail}`);
     };
     const id = idOf(node.name);
-    if (node.op === 'add' || node.op === 'concat' || node.op === 'merge') {
+    if (node.op === 'add' || node.op === 'concat' || node.op === 'merge' || node.op === 'concatAxis') {
       if (node.op === 'merge' && node.attrs.fn === 'add') fail("is a broadcasting add (Keras Add), which has no DSL builder yet (d.add needs equal shapes)");
-      const builder = node.op === 'merge' ? node.attrs.fn : node.op;
-      body.push(`  const ${id} = d.${builder}(${node.inputs.map(idOf).join(', ')}, ${config({ name: node.name })});`);
+      const builder = node.op === 'merge' ? node.attrs.fn : node.op === 'concatAxis' ? 'concat' : node.op;
+      const axis = node.op === 'concatAxis' ? node.attrs.axis : undefined;
+      body.push(`  const ${id} = d.${builder}(${node.inputs.map(idOf).join(', ')}, ${config({ axis, name: node.name })});`);
     } else {
       body.push(`  const ${id} = ${idOf(node.inputs[0])}.to(${builderCall(node, shapes.get(node.inputs[0]) as Shape, fail)});`);
     }

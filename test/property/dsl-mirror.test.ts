@@ -31,6 +31,7 @@ type Step =
   | { op: 'reshape'; shape: [number, number, number] }
   | { op: 'permute'; dims: number[] }
   | { op: 'layerNorm'; over: 'chw' | 'c'; normalizedShape?: number[] }
+  | { op: 'join'; axis: number; out?: number }
   | { op: 'gate'; fn: 'multiply' | 'subtract' | 'maximum' | 'minimum' | 'average'; out?: number; keepDims: boolean }
   | { op: 'flattenLinear'; in: number; out: number };
 
@@ -104,6 +105,7 @@ const extraSteps: fc.Arbitrary<Step> = fc.oneof(
     over: fc.constantFrom('chw' as const, 'c' as const),
     normalizedShape: fc.option(fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 3 }), { nil: undefined }),
   }),
+  fc.record({ op: fc.constant('join' as const), axis: fc.integer({ min: 1, max: 4 }), out: fc.option(fc.integer({ min: 1, max: 12 }), { nil: undefined }) }),
   fc.record({
     op: fc.constant('gate' as const),
     fn: fc.constantFrom('multiply' as const, 'subtract' as const, 'maximum' as const, 'minimum' as const, 'average' as const),
@@ -160,6 +162,10 @@ function callsOf(s: Step, i: number): ((t: Applied) => Applied)[] {
       return [to(d.permute({ dims: s.dims, name }))];
     case 'layerNorm':
       return [to(d.layerNorm({ over: s.over, normalizedShape: s.normalizedShape, name }))];
+    case 'join': {
+      const other = (t: Applied) => (s.out === undefined ? t : (t.to(d.conv2d({ out: s.out, kernel: 1, name: `${name}c` }) as never) as Applied));
+      return [(t) => (d.concat as unknown as (...args: unknown[]) => Applied)(t, other(t), { axis: s.axis, name })];
+    }
     case 'gate': {
       const gate = (t: Applied) => {
         const g = s.out === undefined ? t : t.to(d.conv2d({ out: s.out, kernel: 1, name: `${name}c` }) as never);
@@ -207,6 +213,10 @@ function sourceOf(s: Step, i: number): string[] {
       return [`$.to(d.permute({ dims: ${lit(s.dims)}, ${name} }))`];
     case 'layerNorm':
       return [`$.to(d.layerNorm({ over: '${s.over}', ${s.normalizedShape === undefined ? '' : `normalizedShape: ${lit(s.normalizedShape)}, `}${name} }))`];
+    case 'join': {
+      const conv = s.out === undefined ? '' : `.to(d.conv2d({ out: ${s.out}, kernel: 1, name: 'l${i}c' }))`;
+      return [`d.concat($, $${conv}, { axis: ${s.axis}, ${name} })`];
+    }
     case 'gate': {
       const conv = s.out === undefined ? '' : `.to(d.conv2d({ out: ${s.out}, kernel: 1, name: 'l${i}c' }))`;
       return [`d.${s.fn}($, $${conv}.to(d.globalAvgPool({ keepDims: ${s.keepDims}, name: 'l${i}p' })), { ${name} })`];

@@ -134,6 +134,10 @@ export const shapeCases: ShapeCase[] = [
   { name: 'mbConv residual with squeeze-excite, symbolic', code: `const y = ${img(16, 'H', 'W')}.to(d.mbConv({ out: 16, expand: 1, squeeze: 4 }));`, shape: "['N', 16, 'H', 'W']" },
   { name: 'mbConv stride 2, symbolic', code: `const y = ${img(16, 'H')}.to(d.mbConv({ out: 24, stride: 2, name: 'b2' }));`, shape: "['N', 24, 'floor((H+1)/2)', 'floor((H+1)/2)']" },
   { name: 'mbConv kernel 5 stride 2 on 15', code: `const y = ${img(24, 15)}.to(d.mbConv({ out: 40, kernel: 5, stride: 2, squeeze: 6, activation: 'relu6' }));`, shape: "['N', 40, 8, 8]" },
+  { name: 'concat along the width', code: `const y = d.concat(${img(8, 4, 3)}, ${img(8, 4, 5)}, { axis: 3 });`, shape: "['N', 8, 4, 8]" },
+  { name: 'concat along a symbolic height', code: `const x = ${img(8, 'H', 4)};\nconst y = d.concat(x, x, { axis: 2, name: 'c' });`, shape: "['N', 8, '2*H', 4]" },
+  { name: 'concat of sequences along L', code: "const x = d.input(['N', 8, 'L']);\nconst y = d.concat(x, x.to(d.relu()), { axis: 2 });", shape: "['N', 8, '2*L']" },
+  { name: 'dropout kinds keep the shape', code: `const y = ${img(8, 'H')}.to(d.dropout({ rate: 0.5 })).to(d.dropout({ rate: 0.2, kind: 'spatialDropout' })).to(d.dropout({ rate: 2, kind: 'gaussianNoise' })).to(d.dropout({ rate: 1e-7, kind: 'alphaDropout' }));`, shape: "['N', 8, 'H', 'H']" },
   { name: 'unknown channel count via number', code: `const c: number = 3;\nconst y = d.input(['N', c, 8, 8]).to(d.conv2d({ in: 3, out: 4, kernel: 3 }));`, shape: "['N', 4, 6, 6]" },
   // softmax, activations, prelu
   { name: 'softmax over channels', code: `const y = ${img(10, 'H')}.to(d.softmax());`, shape: "['N', 10, 'H', 'H']" },
@@ -281,6 +285,10 @@ export const errorCases: ErrorCase[] = [
   { name: 'squeezeExcite on symbolic channels', code: `const y = ${img('C', 8)}.to(d.squeezeExcite({ squeeze: 4 })); // <-`, message: 'squeezeExcite: input channels C must be a literal size to create weights' },
   { name: 'mbConv on rank 2', code: "const y = d.input(['N', 16]).to(d.mbConv({ out: 16 })); // <-", message: 'mbConv: expects a rank-4 input [N, C, H, W], got rank 2' },
   { name: 'mbConv with the wrong in', code: `const y = ${img(16, 8)}.to(d.mbConv({ in: 32, out: 32, name: 'b3' })); // <-`, message: "mbConv 'b3': conv2d 'expand': input has 16 channels, layer expects 32" },
+  { name: 'concat on an axis outside the input', code: `const x = ${img(8, 4)};\nconst y = d.concat(x, x, { axis: 4 }); // <-`, message: 'concat: axis 4 is outside a rank-4 input [N, C, H, W]' },
+  { name: 'concat along the width with other channels', code: `const x = ${img(8, 4)};\nconst y = d.concat(x, x.to(d.conv2d({ out: 16, kernel: 1 })), { axis: 3 }); // <-`, message: 'concat: input 2 of 2 differs at dim 1 (C): 16 vs 8' },
+  { name: 'dropout with rate 1', code: `const y = ${img(8, 4)}.to(d.dropout({ rate: 1 })); // <-`, message: 'dropout: dropout rate 1 must be below 1' },
+  { name: 'spatialDropout on rank 2', code: "const y = d.input(['N', 8]).to(d.dropout({ rate: 0.1, kind: 'spatialDropout', name: 'sd' })); // <-", message: "dropout 'sd': spatialDropout expects a rank-3 or rank-4 input, got rank 2" },
   // inputs
   { name: 'input with a zero size', code: "const y = d.input(['N', 0, 3, 3]); // <-", message: 'input: dim 1 is 0; sizes must be positive integers' },
   { name: 'input with a fractional size', code: "const y = d.input(['N', 2.5, 3, 3]); // <-", message: 'input: dim 1 is 2.5; sizes must be positive integers' },

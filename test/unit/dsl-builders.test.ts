@@ -87,6 +87,7 @@ const CASES: { label: string; built: () => Built; op: string; attrs: unknown; sh
     attrs: { fn },
     shape: [2, 4, 6, 6] as Shape,
   })),
+  { label: 'concat along the width', built: () => afterConv((x) => d.concat(x, x.to(d.relu()), { axis: 3, name: 'y' }), 'y'), op: 'concatAxis', attrs: { axis: 3 }, shape: [2, 4, 6, 12] },
   { label: 'multiply by a rank-2 gate', built: () => afterConv((x) => d.multiply(x, x.to(d.globalAvgPool()).to(d.sigmoid()), { name: 'y' }), 'y'), op: 'merge', attrs: { fn: 'multiply' }, shape: [2, 4, 6, 6] },
 ];
 
@@ -181,5 +182,14 @@ describe('squeezeExcite and mbConv', () => {
     const shape: ['N', 10] = y.shape;
     expect(shape).toEqual(['N', 10]);
     expect(d.model(y).graph.nodes.filter((n) => n.op === 'add')).toHaveLength(2);
+  });
+});
+
+describe('dropout', () => {
+  it('refuses at run time what the compiler refuses, in the same words', () => {
+    expect(() => d.input(['N', 8, 4, 4]).to(d.dropout({ rate: 1, name: 'dr' }) as never)).toThrow("dropout 'dr': dropout rate 1 must be below 1");
+    expect(() => d.input(['N', 8]).to(d.dropout({ rate: 0.1, kind: 'spatialDropout', name: 'sd' }) as never)).toThrow(
+      "dropout 'sd': spatialDropout expects a rank-3 or rank-4 input, got rank 2",
+    );
   });
 });
