@@ -37,7 +37,20 @@ const CASES = [
   { name: 'resnet_like', build: resNetLike, inputShape: [2, 12, 12, 4] },
   { name: 'flatten_head', build: flattenHead, inputShape: [3, 9, 7, 3] },
   { name: 'concat_net', build: concatNet, inputShape: [2, 10, 10, 5] },
+  // BatchNormalization without center and scale: the DSL's batchNorm({ affine: false }).
+  { name: 'plain_bn', build: plainBatchNorm, inputShape: [2, 8, 8, 3] },
 ] as const;
+
+function plainBatchNorm(): tf.LayersModel {
+  return tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [8, 8, 3], filters: 4, kernelSize: 3, name: 'pb_conv' }),
+      tf.layers.batchNormalization({ center: false, scale: false, name: 'pb_bn' }),
+      tf.layers.flatten({ name: 'pb_flat' }),
+      tf.layers.dense({ units: 3, name: 'pb_dense' }),
+    ],
+  });
+}
 
 /** `tsc -p` on a folder; its diagnostics as `file(line): message`. */
 function tsc(folder: string): Promise<string[]> {
