@@ -12,6 +12,7 @@
  * Consumers are listed in node order, as a graph scan would list them. Shapes are inferred once:
  * a fold preserves the shape its last matched node produced, so only the new nodes get shapes.
  */
+import { opName } from '../ir/labels.ts';
 import type { Graph, Node, OpKind, Shape } from '../ir/graph.ts';
 import { FoldIndexError } from './errors.ts';
 
@@ -43,9 +44,7 @@ export const NORM_LIKE_OPS: ReadonlySet<OpKind> = new Set<OpKind>([
 export const FOLD_TARGET_OPS: ReadonlySet<OpKind> = new Set<OpKind>(['conv2d', 'convTranspose2d', 'linear', 'weightNormConv2d', 'weightNormLinear']);
 
 export function label(node: Pick<Node, 'op' | 'name'>): string {
-  // An opaque node is known by its Keras class: "opaque LSTM 'lstm'".
-  const className = node.op === 'opaque' ? (node as Extract<Node, { op: 'opaque' }>).attrs?.className : undefined;
-  return className === undefined ? `${node.op} '${node.name}'` : `${node.op} ${className} '${node.name}'`;
+  return `${opName(node)} '${node.name}'`;
 }
 
 /** Prefix sums over slots with point updates (a Fenwick tree). */

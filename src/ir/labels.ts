@@ -1,3 +1,12 @@
+import type { Node } from './graph.ts';
+
+/** An op as reports and tables name it: an opaque node by its Keras class ('opaque LSTM'). */
+export function opName(node: Pick<Node, 'op'> & { readonly attrs?: unknown }): string {
+  if (node.op !== 'opaque') return node.op;
+  const className = (node.attrs as { className?: unknown } | undefined)?.className;
+  return typeof className === 'string' ? `opaque ${className}` : node.op;
+}
+
 /**
  * Names for dimensions in messages. NCHW throughout: a rank-4 tensor is [N, C, H, W], a rank-2
  * one [N, C] (C counts features there); other ranks get positional names.

@@ -8,6 +8,7 @@
  */
 import type { FoldReport } from '../fold/report.ts';
 import type { Graph, Node } from '../ir/graph.ts';
+import { opName } from '../ir/labels.ts';
 import { layoutGraph, type Layout } from './graph-layout.ts';
 
 export interface HtmlReportInput {
@@ -41,7 +42,7 @@ interface Drawn {
 }
 
 function drawGraph(graph: Graph, drawn: Drawn, caption: string): string {
-  const labelOf = (node: Node) => `${node.name}  ${node.op}`;
+  const labelOf = (node: Node) => `${node.name}  ${opName(node)}`;
   const byName = new Map(graph.nodes.map((n) => [n.name, n]));
   const widthOf = (name: string) => {
     const node = byName.get(name) as Node;
@@ -73,7 +74,7 @@ function drawGraph(graph: Graph, drawn: Drawn, caption: string): string {
       `<g class="node ${drawn.role(node)}"><title>${escape(tooltip)}</title>` +
       `<rect x="${placed.x.toFixed(1)}" y="${placed.y.toFixed(1)}" width="${placed.width.toFixed(1)}" height="${height}" rx="5"/>` +
       `<text x="${(placed.x + 8).toFixed(1)}" y="${(placed.y + 19).toFixed(1)}"><tspan class="name">${escape(node.name)}</tspan>` +
-      `<tspan class="op" dx="8">${escape(node.op)}</tspan></text>${reasonLine}</g>`
+      `<tspan class="op" dx="8">${escape(opName(node))}</tspan></text>${reasonLine}</g>`
     );
   });
   return (

@@ -3,6 +3,7 @@
  * parameter count, as `npm start` and the CLI print it.
  */
 import type { Graph, ParamTensor } from '../ir/graph.ts';
+import { opName } from '../ir/labels.ts';
 import { validateGraph } from '../ir/validate.ts';
 
 export function countParams(graph: Graph): number {
@@ -17,9 +18,7 @@ export function formatShapeTable(graph: Graph): string {
   const shapes = validateGraph(graph);
   const rows = graph.nodes.map((node) => {
     const params = (Object.values(node.params) as (ParamTensor | undefined)[]).reduce((n, p) => n + (p?.data.length ?? 0), 0);
-    // An opaque node is known by its Keras class.
-    const op = node.op === 'opaque' ? `opaque ${node.attrs.className}` : node.op;
-    return [node.name, op, node.inputs.join(', '), `[${(shapes.get(node.name) ?? []).join(', ')}]`, params === 0 ? '' : params.toLocaleString('en-US')];
+    return [node.name, opName(node), node.inputs.join(', '), `[${(shapes.get(node.name) ?? []).join(', ')}]`, params === 0 ? '' : params.toLocaleString('en-US')];
   });
   const header = ['layer', 'op', 'inputs', 'output shape', 'params'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
