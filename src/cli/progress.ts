@@ -14,6 +14,12 @@ const WORTH_A_LINE_MS = 1000;
 
 export type Tick = (done: number, total?: number, step?: string) => void;
 
+/** `tick` as the readers' onProgress(step, done, total) calls it. */
+export const stepTicker =
+  (tick: Tick) =>
+  (step: string, done: number, total: number): void =>
+    tick(done, total, step);
+
 export interface Progress {
   /** Runs `work` as a stage named `label`; `work` may report its steps through `tick`. */
   stage<T>(label: string, work: (tick: Tick) => Promise<T> | T): Promise<T>;

@@ -4,7 +4,7 @@ import { validateGraph } from '../../ir/validate.ts';
 import { countParams, formatShapeTable } from '../../report/summary.ts';
 import { defineCommand } from '../args.ts';
 import { loadGraph, MODEL_SPEC_HELP } from '../load.ts';
-import { createProgress } from '../progress.ts';
+import { createProgress, stepTicker } from '../progress.ts';
 
 /** The shape table as data, for `--json`. */
 export function shapeTable(graph: Graph) {
@@ -33,7 +33,7 @@ export const checkCommand = defineCommand({
   positionals: { min: 1, max: 1 },
   async run({ values, positionals: [spec] }) {
     const progress = createProgress(process.stderr, values);
-    const graph = await progress.stage(`import ${spec}`, (tick) => loadGraph(spec!, (step, done, total) => tick(done, total, step)));
+    const graph = await progress.stage(`import ${spec}`, (tick) => loadGraph(spec!, stepTicker(tick)));
     console.log(values.json === true ? JSON.stringify(shapeTable(graph), null, 2) : formatShapeTable(graph));
     return 0;
   },

@@ -5,7 +5,7 @@ import { writeFilesAtomic } from '../../io/files.ts';
 import { readLayersModel } from '../../io/layers-model.ts';
 import { defineCommand, helpHint, UsageError } from '../args.ts';
 import { assertWritable } from '../output-path.ts';
-import { createProgress } from '../progress.ts';
+import { createProgress, stepTicker } from '../progress.ts';
 
 export const codegenCommand = defineCommand({
   name: 'codegen',
@@ -25,7 +25,7 @@ export const codegenCommand = defineCommand({
     if (out === undefined) throw new UsageError(`missing -o <model.ts> ${helpHint('codegen')}`);
     await assertWritable(out, 'file');
     const progress = createProgress(process.stderr, values);
-    const graph = await progress.stage(`import ${spec}`, async (tick) => (await readLayersModel(spec!, { onProgress: (step, done, total) => tick(done, total, step) })).graph);
+    const graph = await progress.stage(`import ${spec}`, async (tick) => (await readLayersModel(spec!, { onProgress: stepTicker(tick) })).graph);
     let weightsPath = relative(dirname(resolve(out)), resolve(spec!)).replaceAll('\\', '/');
     if (!weightsPath.startsWith('.')) weightsPath = `./${weightsPath}`;
     const source = dslModuleSource(graph, { source: spec!, weightsPath });

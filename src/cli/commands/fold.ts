@@ -9,7 +9,7 @@ import { QUANTIZATIONS, type WeightQuantization } from '../../io/quantize.ts';
 import { defineCommand, helpHint, integerOption, oneOf, UsageError } from '../args.ts';
 import { isLayersModelFile, loadModel, MODEL_SPEC_HELP } from '../load.ts';
 import { assertWritable } from '../output-path.ts';
-import { createProgress } from '../progress.ts';
+import { createProgress, stepTicker } from '../progress.ts';
 import { foldReportHtml } from '../../report/html.ts';
 
 const FORMATS = ['graph', 'layers'] as const;
@@ -85,7 +85,7 @@ export const foldCommand = defineCommand({
       timings.push({ label, ms: performance.now() - start });
       return value;
     };
-    const { graph, layers } = await timed('import', () => progress.stage(`import ${spec}`, (tick) => loadModel(spec!, (step, done, total) => tick(done, total, step))));
+    const { graph, layers } = await timed('import', () => progress.stage(`import ${spec}`, (tick) => loadModel(spec!, stepTicker(tick))));
     if (probe !== 'off') {
       const backend = await selectBackend(backendName === undefined ? {} : { backend: backendName });
       if (values.verbose === true) {

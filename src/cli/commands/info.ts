@@ -11,7 +11,7 @@ import { LAYERS_EXPORTABLE_RULES } from '../../io/fold-rules.ts';
 import { formatShapeTable } from '../../report/summary.ts';
 import { defineCommand, oneOf } from '../args.ts';
 import { isLayersModelFile, loadGraph, MODEL_SPEC_HELP } from '../load.ts';
-import { createProgress } from '../progress.ts';
+import { createProgress, stepTicker } from '../progress.ts';
 import { shapeTable } from './check.ts';
 
 const FORMATS = ['graph', 'layers'] as const;
@@ -41,7 +41,7 @@ export const infoCommand = defineCommand({
     const mode: FoldMode = oneOf('mode', values.mode, MODES, 'eval');
     const format = oneOf('format', values.format, FORMATS, (await isLayersModelFile(spec!)) ? 'layers' : 'graph');
     const progress = createProgress(process.stderr, values);
-    const graph = await progress.stage(`import ${spec}`, (tick) => loadGraph(spec!, (step, done, total) => tick(done, total, step)));
+    const graph = await progress.stage(`import ${spec}`, (tick) => loadGraph(spec!, stepTicker(tick)));
     const rules = format === 'layers' ? { rules: LAYERS_EXPORTABLE_RULES } : {};
     const { report } = await progress.stage('fold (dry run)', () => foldGraph(graph, { mode, probe: 'off', ...rules }));
     const counts = opCounts(graph);
