@@ -157,32 +157,36 @@ describe("the conventions PyTorch and Keras users expect", () => {
 });
 
 describe('batch renorm', () => {
-  it('backpropagates r times the BatchNorm gradient (r and d are constants to backprop)', () => {
-    const shape = [6, 2, 3, 3];
-    const renormAttrs = { numFeatures: 2, eps: 1e-3, decay: 0.9, unbiasedRunningVar: true, rMax: 3, dMax: 5, sigma: 'runningVar' as const, renormDecay: 0.9, warmup: null };
-    const renorm = singleNode('batchRenorm', renormAttrs, shape, 7);
-    const bnNode = { ...renorm.nodes[1], op: 'batchNorm', attrs: { numFeatures: 2, eps: 1e-3, decay: 0.9, unbiasedRunningVar: true, frozen: false } };
-    const bn: Graph = { ...renorm, nodes: [renorm.nodes[0], bnNode as Graph['nodes'][number]] };
-    const x = randomTensor(shape, createRng(8), -1, 4);
-    const upstream = toTf(randomTensor(shape, createRng(9)));
-    const xt = toTf(x);
-    const gradOf = (graph: Graph) => {
-      const compiled = compileGraph(graph);
-      const grad = tf.grad((input: tf.Tensor) => tf.sum(tf.mul(compiled.run(input, { mode: 'train' }).bn, upstream)))(xt);
-      compiled.dispose();
-      return fromTf(grad);
-    };
-    const renormGrad = gradOf(renorm);
-    const bnGrad = gradOf(bn);
-    // r = sigma_B / sigma per channel, unclipped here (rMax = 3 is not reached for these data)
-    const { variance } = channelStats(x);
-    const runningVar = (renorm.nodes[1].params as { runningVar: { data: Float32Array } }).runningVar.data;
-    const r = variance.map((v, c) => Math.sqrt(v + 1e-3) / Math.sqrt(runningVar[c] + 1e-3));
-    expect(r.every((rc) => rc > 1 / 3 && rc < 3)).toBe(true);
-    const expected = bnGrad.data.map((g, i) => r[Math.floor(i / 9) % 2] * g);
-    expectClose(renormGrad.data, expected, 1e-4, 'dL/dx');
-    tf.dispose([upstream, xt]);
-  });
+  for (const sigma of ['movingStddev', 'runningVar'] as const) {
+    it(`backpropagates r times the BatchNorm gradient (r and d are constants to backprop), sigma ${sigma}`, () => {
+      const shape = [6, 2, 3, 3];
+      const renormAttrs = { numFeatures: 2, eps: 1e-3, decay: 0.9, unbiasedRunningVar: true, rMax: 10, dMax: 5, sigma, renormDecay: 0.8, warmup: null };
+      const renorm = singleNode('batchRenorm', renormAttrs, shape, 7);
+      const bnNode = { ...renorm.nodes[1], op: 'batchNorm', attrs: { numFeatures: 2, eps: 1e-3, decay: 0.9, unbiasedRunningVar: true, frozen: false } };
+      const { gamma, beta, runningMean, runningVar } = renorm.nodes[1].params as Record<string, unknown>;
+      const bn: Graph = { ...renorm, nodes: [renorm.nodes[0], { ...bnNode, params: { gamma, beta, runningMean, runningVar } } as Graph['nodes'][number]] };
+      const x = randomTensor(shape, createRng(8), -1, 4);
+      const upstream = toTf(randomTensor(shape, createRng(9)));
+      const xt = toTf(x);
+      const gradOf = (graph: Graph) => {
+        const compiled = compileGraph(graph);
+        const grad = tf.grad((input: tf.Tensor) => tf.sum(tf.mul(compiled.run(input, { mode: 'train' }).bn, upstream)))(xt);
+        compiled.dispose();
+        return fromTf(grad);
+      };
+      const renormGrad = gradOf(renorm);
+      const bnGrad = gradOf(bn);
+      // r = sigma_B / sigma per channel, unclipped here (rMax = 10 is not reached for these data)
+      const { variance } = channelStats(x);
+      const params = renorm.nodes[1].params as Record<string, { data: Float32Array }>;
+      const sigmaOf = (c: number) => (sigma === 'movingStddev' ? Math.max(params.renormStd.data[c], Math.sqrt(1e-3)) : Math.sqrt(params.runningVar.data[c] + 1e-3));
+      const r = variance.map((v, c) => Math.sqrt(v + 1e-3) / sigmaOf(c));
+      expect(r.every((rc) => rc > 1 / 10 && rc < 10)).toBe(true);
+      const expected = bnGrad.data.map((g, i) => r[Math.floor(i / 9) % 2] * g);
+      expectClose(renormGrad.data, expected, 1e-4, 'dL/dx');
+      tf.dispose([upstream, xt]);
+    });
+  }
 });
 
 describe('gradients on wasm match cpu (borrowed Conv2DBackpropFilter and depthwise kernels)', () => {
