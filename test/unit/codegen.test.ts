@@ -17,7 +17,7 @@ import { CodegenError, dslModuleSource } from '../../src/codegen/dsl-module.ts';
 import { copyParams } from '../../src/codegen/params.ts';
 import type { Graph } from '../../src/ir/graph.ts';
 import { importLayersModel } from '../../src/io/index.ts';
-import { ZOO } from '../../src/bench/zoo-models.ts';
+import { ZOO, efficientNetB0, mobileNetV3Small, uNet } from '../../src/bench/zoo-models.ts';
 import { concatNet, expectCloseTo, flattenHead, mobileNetV1, predict, randomInput, randomizeWeights, resNetLike, runOurs, saveToMemory } from './io-fixtures.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -39,6 +39,10 @@ const CASES = [
   { name: 'concat_net', build: concatNet, inputShape: [2, 10, 10, 5] },
   // BatchNormalization without center and scale: the DSL's batchNorm({ affine: false }).
   { name: 'plain_bn', build: plainBatchNorm, inputShape: [2, 8, 8, 3] },
+  // The zoo's users of the later builders: hard-sigmoid/swish, squeeze-excite multiplies, Rescaling, upsampling, softmax heads.
+  { name: 'mobilenet_v3_small', build: () => mobileNetV3Small({ size: 32, width: 0.25, classes: 5 }), inputShape: [2, 32, 32, 3] },
+  { name: 'efficientnet_b0', build: () => efficientNetB0({ size: 32, width: 0.25, classes: 5 }), inputShape: [2, 32, 32, 3] },
+  { name: 'unet', build: () => uNet({ size: 32, width: 0.25, classes: 4 }), inputShape: [2, 32, 32, 3] },
 ] as const;
 
 function plainBatchNorm(): tf.LayersModel {
