@@ -8,7 +8,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { batchRenorm as renormLayer, input, model } from '../../dsl/index.ts';
+import { batchRenorm as renormLayer, conv2d, input, model } from '../../dsl/index.ts';
+import { foldGraph } from '../../src/fold/index.ts';
 import { compileGraph } from '../../src/backend/executor.ts';
 import { selectBackend } from '../../src/backend/select.ts';
 import { checkAttrs } from '../../src/ir/attrs.ts';
@@ -195,6 +196,30 @@ describe('Batch Renorm, the paper form (sigma: movingStddev)', () => {
       }
       compiled.dispose();
     }
+  });
+});
+
+describe('Batch Renorm folded after training', () => {
+  it('folds with the inference statistics it keeps (runningMean, runningVar), not the moving sigma', () => {
+    const net = model(input([8, 2, 6, 6]).to(conv2d({ out: 3, kernel: 3 })).to(renormLayer({ momentum: 0.5, renormMomentum: 0.3 })));
+    const compiled = compileGraph(net.graph);
+    const rng = makeRng(11);
+    for (let k = 0; k < 4; k++) {
+      const x = tf.tensor(Float32Array.from(randomTensor([8, 2, 6, 6], rng, -1 - k, 2 + k).data), [8, 2, 6, 6]);
+      tf.dispose([x, compiled.run(x, { mode: 'train' })[net.graph.outputs[0]]]);
+    }
+    const trained = compiled.exportGraph();
+    compiled.dispose();
+    const bn = trained.nodes.find((n) => n.op === 'batchRenorm') as NodeOf<'batchRenorm'>;
+    // The two sigmas differ here, so folding with the wrong one would show.
+    const gap = Math.max(...Array.from(bn.params.renormStd!.data, (s, c) => Math.abs(s / Math.sqrt(bn.params.runningVar!.data[c] + bn.attrs.eps) - 1)));
+    expect(gap).toBeGreaterThan(0.01);
+    const { graph: folded } = foldGraph(trained, { probe: false });
+    expect(folded.nodes.map((n) => n.op)).toEqual(['input', 'conv2d']);
+    const x = randomTensor([8, 2, 6, 6], rng, -2, 2);
+    const before = runReference(trained, { [trained.inputs[0]]: x }, { mode: 'eval' }).outputs[trained.outputs[0]].data;
+    const after = runReference(folded, { [folded.inputs[0]]: x }, { mode: 'eval' }).outputs[folded.outputs[0]].data;
+    before.forEach((v, i) => expect(Math.abs(after[i] - v)).toBeLessThan(1e-5 * (1 + Math.abs(v))));
   });
 });
 
