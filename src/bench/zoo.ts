@@ -2,7 +2,8 @@
  * `npm run bench:zoo`: every architecture of the zoo (src/bench/zoo-models.ts, the definitions the
  * test suite runs small) at full size, batch 1, random weights and BN statistics, generated with
  * stock tfjs-layers; imported, folded, exported back to a stock Layers model, and both timed with
- * stock `model.predict` in interleaved rounds (medians). Writes the table to BENCHMARKS.md.
+ * stock `model.predict` in interleaved rounds (medians). Writes the table as BENCHMARKS.md's zoo
+ * section, keeping the rest of the file.
  *
  *   npm run bench:zoo -- [--runs 9] [--warmup 2] [--only NAME,...] [--size N (every model)] [--classifier softmax|linear] [--out BENCHMARKS.md]
  *
@@ -13,7 +14,7 @@
  * PASS/FAIL and never change the exit code.
  */
 import * as tf from '@tensorflow/tfjs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { selectBackend } from '../backend/select.ts';
 import { foldGraph } from '../fold/index.ts';
@@ -120,6 +121,20 @@ function table(rows: readonly Row[], backend: string, runs: number, classifier: 
   return lines.join('\n');
 }
 
+/** Puts `section` in place of the file's "## The zoo" section (up to the next "## " heading), or at its end; the rest of the file is kept. */
+async function writeZooSection(path: string, section: string): Promise<void> {
+  const text = await readFile(path, 'utf8').catch(() => '# Benchmarks\n');
+  const lines = text.split('\n');
+  const start = lines.findIndex((line) => line.startsWith('## The zoo'));
+  if (start < 0) {
+    await writeFile(path, `${text.replace(/\n*$/, '')}\n\n${section}`);
+    return;
+  }
+  const next = lines.findIndex((line, i) => i > start && line.startsWith('## '));
+  const rest = next < 0 ? [] : lines.slice(next);
+  await writeFile(path, [...lines.slice(0, start), ...section.replace(/\n*$/, '\n').split('\n'), ...rest].join('\n'));
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const option = (flag: string, fallback: string) => {
@@ -144,7 +159,7 @@ async function main(): Promise<void> {
     if (row.error !== undefined) console.log(`${row.name}: not measured: ${row.error}`);
     else console.log(`${row.name}: ${row.originalMs.toFixed(1)} -> ${row.foldedMs.toFixed(1)} ms (${(row.originalMs / row.foldedMs).toFixed(2)}x), BN ${row.bnBefore} -> ${row.bnAfter}, ${verdict(row)}`);
     // Written after every model: a long run stopped part way keeps what it measured.
-    await writeFile(out, `# Benchmarks\n\n## The zoo (\`npm run bench:zoo ${argv.join(' ')}\`)\n\n${table(rows, backend.name, runs, classifier)}\n`);
+    await writeZooSection(out, `## The zoo (\`npm run bench:zoo ${argv.join(' ')}\`)\n\n${table(rows, backend.name, runs, classifier)}\n`);
   }
   console.log(`\n${table(rows, backend.name, runs, classifier)}\n\nwritten to ${out}`);
 }
