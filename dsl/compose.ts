@@ -7,7 +7,7 @@
 import type { Shape } from '../src/ir/graph.ts';
 import { dimLabel, rankLabelList } from '../src/ir/labels.ts';
 import { dimEqual } from '../src/shape/dim.ts';
-import type { Apply, Call, FirstPoisoned, Layer, Prefix, ShapeError, ShapeFn, ShapeFnOf, ShapeOrError } from './layer.ts';
+import type { Apply, Call, FirstPoisoned, Layer, Prefix, ShapeError, ShapeFn, ShapeFnOf, ShapeOrError, WithinUnit } from './layer.ts';
 import { requireInteger, singleUse } from './runtime.ts';
 import { DslError, type Scope } from './scope.ts';
 import type { CheckAxis, CheckRank2or4, CompareShapes, DimLabel } from './shape.ts';
@@ -225,18 +225,19 @@ export function sequential<const Ls extends readonly Layer[]>(...layers: Ls): Se
 
 /**
  * out = branch(x) + shortcut(x), shortcut the identity when absent. Shape functions rather than
- * layers so that named units (resA, ...) can build theirs from configs at type level.
+ * layers so that named units (resA, ...) can build theirs from configs at type level. A failure
+ * inside a named unit names the node as the run time does (`add 'block.add': ...`).
  */
 export type ResidualOut<Op extends string, Name, Branch extends ShapeFn, Shortcut extends ShapeFn | undefined, S> =
   Call<Branch, S> extends infer BO
     ? BO extends string
-      ? `${Prefix<Op, Name>}${BO}`
+      ? WithinUnit<Name, BO, `${Prefix<Op, Name>}${BO}`>
       : (Shortcut extends ShapeFn ? Call<Shortcut, S> : S) extends infer SO
         ? SO extends string
-          ? `${Prefix<Op, Name>}shortcut: ${SO}`
+          ? WithinUnit<Name, SO, `${Prefix<Op, Name>}shortcut: ${SO}`>
           : CompareShapes<BO & Shape, SO & Shape, 'branch shapes'> extends infer R
             ? R extends string
-              ? `${Prefix<Op, Name>}add: ${R}`
+              ? WithinUnit<Name, `add 'add': ${R}`, `${Prefix<Op, Name>}add: ${R}`>
               : BO
             : never
         : never

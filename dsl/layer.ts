@@ -90,3 +90,19 @@ export type Prefix<Op extends string, Name> = Name extends string
     ? `${Op}: `
     : `${Op} '${Name}': `
   : `${Op}: `;
+
+/**
+ * A child's failure inside a unit, in the run-time words: a named unit's children are graph nodes
+ * named '<unit>.<child>', so `conv2d 'expand': ...` inside mbConv 'b3' reads
+ * `conv2d 'b3.expand': ...`. An unnamed unit or child gets a counter in its run-time name
+ * ('mbConv_2') that the compiler cannot know; then `Otherwise` (the unit's kind first) stands.
+ */
+export type WithinUnit<Unit, Message extends string, Otherwise extends string> = Unit extends string
+  ? string extends Unit
+    ? Otherwise
+    : Message extends `${infer Op} '${infer Child}': ${infer Rest}`
+      ? Op extends `${string} ${string}` | `${string}:${string}`
+        ? Otherwise
+        : `${Op} '${Unit}.${Child}': ${Rest}`
+      : Otherwise
+  : Otherwise;

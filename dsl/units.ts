@@ -17,7 +17,7 @@
  *   mbConv:        [1x1 expand -> bn -> act] -> kxk depthwise (stride) -> bn -> act -> [squeezeExcite]
  *                  -> 1x1 project -> bn, plus x when the stride is 1 and the channels are kept
  */
-import type { Layer, Prefix, ShapeFn } from './layer.ts';
+import type { Layer, Prefix, ShapeFn, WithinUnit } from './layer.ts';
 import { type ChainFn, type ResidualOut, residualUnit, sequential } from './compose.ts';
 import type { Call } from './layer.ts';
 import { literalChannels, requireInteger, singleUse } from './runtime.ts';
@@ -294,11 +294,21 @@ export interface MbConvConfig {
 type ExpandOf<C> = C extends { readonly expand: infer E extends number } ? E : 6;
 type DepthKernelOf<C> = C extends { readonly kernel: infer K extends number } ? K : 3;
 
+/** mbConv's squeeze-excite: its reducing 1x1 conv is sized for the expanded channels (`Mid`); the shape is kept. */
+interface MbConvExciteFn<Mid, Squeeze> extends ShapeFn {
+  readonly output: this['input'] extends readonly [infer N, infer Ch, unknown, unknown]
+    ? Call<Conv<Mid, Squeeze, 1, 1, 'se.reduce'>, [N, Ch, 1, 1]> extends infer R extends string
+      ? R
+      : this['input']
+    : this['input'];
+}
+
 type MbConvBranch<C, In, Mid> = ChainFn<[
   ...(ExpandOf<C> extends 1 ? [] : [Conv<In, Mid, 1, 1, 'expand'>, Bn<'expand_bn'>, Relu]),
   DepthwiseConv2dFn<{ kernel: DepthKernelOf<C>; stride: StrideOf<C>; padding: FloorDiv<DepthKernelOf<C>, 2>; bias: false; name: 'dw' }>,
   Bn<'dw_bn'>,
   Relu,
+  ...(C extends { readonly squeeze: infer Q } ? [MbConvExciteFn<Mid, Q>] : []),
   Conv<Mid, OutOf<C>, 1, 1, 'project'>,
   Bn<'project_bn'>,
 ]>;
@@ -311,7 +321,7 @@ type MbConvOut<C, S> = S extends readonly [unknown, infer Ch, unknown, unknown]
         ? ResidualOut<'mbConv', NameOf<C>, Branch, undefined, S>
         : Call<Branch, S> extends infer R
           ? R extends string
-            ? `${Prefix<'mbConv', NameOf<C>>}${R}`
+            ? WithinUnit<NameOf<C>, R, `${Prefix<'mbConv', NameOf<C>>}${R}`>
             : R
           : never
       : never

@@ -1,7 +1,8 @@
 /**
  * Type-level shapes and run-time shapes are the same function. fast-check generates random DSL
  * programs (conv, transposed conv, pools, crops, norms, softmax, prelu, resampling, reshape,
- * permute, broadcasting merges, flatten + linear, with sizes literal up to 10^4 or symbolic); each
+ * permute, broadcasting merges, flatten + linear, the named units resA/resB/resC/basicBlock/
+ * bottleneck/squeezeExcite/mbConv, with sizes literal up to 10^4 or symbolic); each
  * program runs at run time first. Its outcome is then written into a snippet
  * that the compiler must agree with: the exact output shape as a type equality, or, when the run
  * time raised a shape error, a type error on the same line with the same message (every layer is
@@ -33,7 +34,11 @@ type Step =
   | { op: 'layerNorm'; over: 'chw' | 'c'; normalizedShape?: number[] }
   | { op: 'join'; axis: number; out?: number }
   | { op: 'gate'; fn: 'multiply' | 'subtract' | 'maximum' | 'minimum' | 'average'; out?: number; keepDims: boolean }
-  | { op: 'flattenLinear'; in: number; out: number };
+  | { op: 'flattenLinear'; in: number; out: number }
+  | { op: 'resA' | 'resB' | 'resC' | 'basicBlock'; out: number; stride: number; statedIn?: number; projection?: boolean }
+  | { op: 'bottleneck'; width: number; stride: number; statedIn?: number }
+  | { op: 'squeezeExcite'; squeeze: number }
+  | { op: 'mbConv'; out: number; expand: number; kernel: number; stride: number; statedIn?: number; squeeze?: number };
 
 interface Program {
   input: [string | number, number, string | number, string | number];
@@ -114,12 +119,39 @@ const extraSteps: fc.Arbitrary<Step> = fc.oneof(
   }),
 );
 
+/** Named units, whose children's failures must read as the run time's ('conv2d 'l3.conv1': ...'). */
+const unitSteps: fc.Arbitrary<Step> = fc.oneof(
+  fc.record({
+    op: fc.constantFrom('resA' as const, 'resB' as const, 'resC' as const, 'basicBlock' as const),
+    out: fc.integer({ min: 1, max: 12 }),
+    stride: fc.integer({ min: 1, max: 3 }),
+    statedIn: fc.option(fc.integer({ min: 1, max: 12 }), { nil: undefined }),
+    projection: fc.option(fc.boolean(), { nil: undefined }),
+  }),
+  fc.record({
+    op: fc.constant('bottleneck' as const),
+    width: fc.integer({ min: 1, max: 4 }),
+    stride: fc.integer({ min: 1, max: 2 }),
+    statedIn: fc.option(fc.integer({ min: 1, max: 16 }), { nil: undefined }),
+  }),
+  fc.record({ op: fc.constant('squeezeExcite' as const), squeeze: fc.integer({ min: 1, max: 4 }) }),
+  fc.record({
+    op: fc.constant('mbConv' as const),
+    out: fc.integer({ min: 1, max: 12 }),
+    expand: fc.integer({ min: 1, max: 3 }),
+    kernel: fc.constantFrom(1, 3, 5),
+    stride: fc.integer({ min: 1, max: 2 }),
+    statedIn: fc.option(fc.integer({ min: 1, max: 12 }), { nil: undefined }),
+    squeeze: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
+  }),
+);
+
 const sizeOrSymbol = (symbol: string) => fc.oneof(fc.integer({ min: 1, max: 10_000 }), fc.integer({ min: 1, max: 40 }), fc.constant(symbol));
 
 const program: fc.Arbitrary<Program> = fc
   .record({
     input: fc.tuple(fc.constantFrom<string | number>('N', 2), fc.integer({ min: 1, max: 12 }), sizeOrSymbol('H'), sizeOrSymbol('W')),
-    steps: fc.array(fc.oneof({ weight: 3, arbitrary: step }, { weight: 2, arbitrary: extraSteps }), { minLength: 1, maxLength: 5 }),
+    steps: fc.array(fc.oneof({ weight: 3, arbitrary: step }, { weight: 2, arbitrary: extraSteps }, { weight: 1, arbitrary: unitSteps }), { minLength: 1, maxLength: 5 }),
     tail: fc.option(fc.record({ op: fc.constant('flattenLinear' as const), in: fc.integer({ min: 1, max: 400 }), out: fc.integer({ min: 1, max: 10 }) }), { nil: undefined }),
   })
   .map(({ input, steps, tail }) => ({ input, steps: tail ? [...steps, tail] : steps }));
@@ -175,8 +207,21 @@ function callsOf(s: Step, i: number): ((t: Applied) => Applied)[] {
     }
     case 'flattenLinear':
       return [to(d.flatten({ name: `${name}f` })), to(d.linear({ in: s.in, out: s.out, name }))];
+    case 'resA':
+    case 'resB':
+    case 'resC':
+    case 'basicBlock':
+      return [to(d[s.op]({ in: s.statedIn, out: s.out, stride: s.stride, projection: s.projection, name }))];
+    case 'bottleneck':
+      return [to(d.bottleneck({ in: s.statedIn, width: s.width, stride: s.stride, name }))];
+    case 'squeezeExcite':
+      return [to(d.squeezeExcite({ squeeze: s.squeeze, name }))];
+    case 'mbConv':
+      return [to(d.mbConv({ in: s.statedIn, out: s.out, expand: s.expand, kernel: s.kernel, stride: s.stride, squeeze: s.squeeze, name }))];
   }
 }
+
+const stated = (statedIn: number | undefined) => (statedIn === undefined ? '' : `in: ${statedIn}, `);
 
 /** The same calls as source, `$` standing for the previous tensor. */
 function sourceOf(s: Step, i: number): string[] {
@@ -223,6 +268,17 @@ function sourceOf(s: Step, i: number): string[] {
     }
     case 'flattenLinear':
       return [`$.to(d.flatten({ name: 'l${i}f' }))`, `$.to(d.linear({ in: ${s.in}, out: ${s.out}, ${name} }))`];
+    case 'resA':
+    case 'resB':
+    case 'resC':
+    case 'basicBlock':
+      return [`$.to(d.${s.op}({ ${stated(s.statedIn)}out: ${s.out}, stride: ${s.stride}, ${s.projection === undefined ? '' : `projection: ${s.projection}, `}${name} }))`];
+    case 'bottleneck':
+      return [`$.to(d.bottleneck({ ${stated(s.statedIn)}width: ${s.width}, stride: ${s.stride}, ${name} }))`];
+    case 'squeezeExcite':
+      return [`$.to(d.squeezeExcite({ squeeze: ${s.squeeze}, ${name} }))`];
+    case 'mbConv':
+      return [`$.to(d.mbConv({ ${stated(s.statedIn)}out: ${s.out}, expand: ${s.expand}, kernel: ${s.kernel}, stride: ${s.stride}, ${s.squeeze === undefined ? '' : `squeeze: ${s.squeeze}, `}${name} }))`];
   }
 }
 
