@@ -1,6 +1,6 @@
 /**
- * Keras' elementwise merges with broadcasting: multiply, subtract, maximum, minimum, average (the
- * IR's `merge` op). The shapes combine as `broadcastShapes` in src/ir/shapes.ts does, mirrored
+ * Keras' elementwise merges with broadcasting: multiply, subtract, maximum, minimum, average and
+ * broadcastAdd (the IR's `merge` op). The shapes combine as `broadcastShapes` in src/ir/shapes.ts does, mirrored
  * here at type level: every rank raised to the largest by 1s after the channel axis, then per dim
  * the common size, a 1 stretching to the other size (never the batch dim). The input at fault is
  * the error, in the run-time words:
@@ -103,13 +103,14 @@ type Prefixed<Op extends string, V> = V extends [infer K, infer M extends string
 type VerdictOf<Op extends string, Args extends readonly unknown[]> = BroadcastVerdict<Op, TensorArgs<Args>>;
 type BroadcastOut<V> = V extends ['ok', infer S] ? (S extends ShapeOrError ? S : never) : MergeOut<V, never>;
 
-function broadcastMerge<S extends ShapeOrError>(fn: Exclude<MergeFn, 'add'>, args: readonly MergeArg[]): Tensor<S> {
-  const { tensors, options, scope } = mergeInputs(fn, args);
+/** `op` is the builder's name in messages: the IR's `fn`, or 'broadcastAdd' for its 'add'. */
+function broadcastMerge<S extends ShapeOrError>(op: string, fn: MergeFn, args: readonly MergeArg[]): Tensor<S> {
+  const { tensors, options, scope } = mergeInputs(op, args);
   if (fn === 'subtract' && tensors.length !== 2) throw new DslError(`subtract: takes exactly 2 inputs, got ${tensors.length}`);
   broadcastShapes(
     tensors.map((t) => t.shape),
     (detail) => {
-      throw new DslError(`${fn}: ${detail}`);
+      throw new DslError(`${op}: ${detail}`);
     },
   );
   return new Tensor<S>(scope, scope.node({ op: 'merge', inputs: tensors.map((t) => t.node), name: options.name, attrs: { fn } }));
@@ -117,21 +118,28 @@ function broadcastMerge<S extends ShapeOrError>(fn: Exclude<MergeFn, 'add'>, arg
 
 /** Elementwise product with broadcasting (squeeze-excite's channel gate): `multiply(x, gate, { name })`. */
 export function multiply<const Args extends readonly MergeArg[]>(...args: MergeArgs<Args, VerdictOf<'multiply', Args>>): Tensor<BroadcastOut<VerdictOf<'multiply', Args>>> {
-  return broadcastMerge('multiply', args as unknown as readonly MergeArg[]);
+  return broadcastMerge('multiply', 'multiply', args as unknown as readonly MergeArg[]);
 }
 /** a - b with broadcasting; exactly two inputs. */
 export function subtract<const Args extends readonly MergeArg[]>(...args: MergeArgs<Args, VerdictOf<'subtract', Args>>): Tensor<BroadcastOut<VerdictOf<'subtract', Args>>> {
-  return broadcastMerge('subtract', args as unknown as readonly MergeArg[]);
+  return broadcastMerge('subtract', 'subtract', args as unknown as readonly MergeArg[]);
 }
 /** Elementwise maximum with broadcasting. */
 export function maximum<const Args extends readonly MergeArg[]>(...args: MergeArgs<Args, VerdictOf<'maximum', Args>>): Tensor<BroadcastOut<VerdictOf<'maximum', Args>>> {
-  return broadcastMerge('maximum', args as unknown as readonly MergeArg[]);
+  return broadcastMerge('maximum', 'maximum', args as unknown as readonly MergeArg[]);
 }
 /** Elementwise minimum with broadcasting. */
 export function minimum<const Args extends readonly MergeArg[]>(...args: MergeArgs<Args, VerdictOf<'minimum', Args>>): Tensor<BroadcastOut<VerdictOf<'minimum', Args>>> {
-  return broadcastMerge('minimum', args as unknown as readonly MergeArg[]);
+  return broadcastMerge('minimum', 'minimum', args as unknown as readonly MergeArg[]);
 }
 /** Elementwise mean with broadcasting. */
 export function average<const Args extends readonly MergeArg[]>(...args: MergeArgs<Args, VerdictOf<'average', Args>>): Tensor<BroadcastOut<VerdictOf<'average', Args>>> {
-  return broadcastMerge('average', args as unknown as readonly MergeArg[]);
+  return broadcastMerge('average', 'average', args as unknown as readonly MergeArg[]);
+}
+/**
+ * Elementwise sum with broadcasting (Keras `Add` on a [N, C, H, W] and a [N, C, 1, 1] input, the
+ * IR's merge 'add'); `add` is the residual sum of equal shapes, which names the branch at fault.
+ */
+export function broadcastAdd<const Args extends readonly MergeArg[]>(...args: MergeArgs<Args, VerdictOf<'broadcastAdd', Args>>): Tensor<BroadcastOut<VerdictOf<'broadcastAdd', Args>>> {
+  return broadcastMerge('broadcastAdd', 'add', args as unknown as readonly MergeArg[]);
 }

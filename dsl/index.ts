@@ -116,7 +116,7 @@ export {
   type PermuteConfig,
   type RepeatVectorConfig,
 } from './layers/reshape.ts';
-export { multiply, subtract, maximum, minimum, average } from './broadcast.ts';
+export { multiply, subtract, maximum, minimum, average, broadcastAdd } from './broadcast.ts';
 export { crop2d, type Crop2d, type Crop2dConfig, type CropOption } from './layers/crop.ts';
 export { add, concat, sequential, residual, type Sequential, type Residual, type MergeOptions, type ConcatOptions } from './compose.ts';
 export {

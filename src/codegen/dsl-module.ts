@@ -251,8 +251,8 @@ export function dslModuleSource(graph: Graph, options: CodegenOptions = {}): str
     };
     const id = idOf(node.name);
     if (node.op === 'add' || node.op === 'concat' || node.op === 'merge' || node.op === 'concatAxis') {
-      if (node.op === 'merge' && node.attrs.fn === 'add') fail("is a broadcasting add (Keras Add), which has no DSL builder yet (d.add needs equal shapes)");
-      const builder = node.op === 'merge' ? node.attrs.fn : node.op === 'concatAxis' ? 'concat' : node.op;
+      // A Keras Add that broadcasts imports as merge 'add'; d.add is the equal-shape residual sum.
+      const builder = node.op === 'merge' ? (node.attrs.fn === 'add' ? 'broadcastAdd' : node.attrs.fn) : node.op === 'concatAxis' ? 'concat' : node.op;
       const axis = node.op === 'concatAxis' ? node.attrs.axis : undefined;
       body.push(`  const ${id} = d.${builder}(${node.inputs.map(idOf).join(', ')}, ${config({ axis, name: node.name })});`);
     } else {

@@ -33,7 +33,7 @@ type Step =
   | { op: 'permute'; dims: number[] }
   | { op: 'layerNorm'; over: 'chw' | 'c'; normalizedShape?: number[] }
   | { op: 'join'; axis: number; out?: number }
-  | { op: 'gate'; fn: 'multiply' | 'subtract' | 'maximum' | 'minimum' | 'average'; out?: number; keepDims: boolean }
+  | { op: 'gate'; fn: 'multiply' | 'subtract' | 'maximum' | 'minimum' | 'average' | 'broadcastAdd'; out?: number; keepDims: boolean }
   | { op: 'flattenLinear'; in: number; out: number }
   | { op: 'resA' | 'resB' | 'resC' | 'basicBlock'; out: number; stride: number; statedIn?: number; projection?: boolean }
   | { op: 'bottleneck'; width: number; stride: number; statedIn?: number }
@@ -113,7 +113,7 @@ const extraSteps: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ op: fc.constant('join' as const), axis: fc.integer({ min: 1, max: 4 }), out: fc.option(fc.integer({ min: 1, max: 12 }), { nil: undefined }) }),
   fc.record({
     op: fc.constant('gate' as const),
-    fn: fc.constantFrom('multiply' as const, 'subtract' as const, 'maximum' as const, 'minimum' as const, 'average' as const),
+    fn: fc.constantFrom('multiply' as const, 'subtract' as const, 'maximum' as const, 'minimum' as const, 'average' as const, 'broadcastAdd' as const),
     out: fc.option(fc.integer({ min: 1, max: 12 }), { nil: undefined }),
     keepDims: fc.boolean(),
   }),

@@ -174,6 +174,7 @@ export const shapeCases: ShapeCase[] = [
   { name: 'multiply by a rank-2 gate (1s after C)', code: `const x = ${img(32, 8)};\nconst y = d.multiply(x, x.to(d.globalAvgPool()));`, shape: "['N', 32, 8, 8]" },
   { name: 'multiply of three, the 1 first', code: `const x = ${img(32, 8)};\nconst g = x.to(d.globalAvgPool({ keepDims: true }));\nconst y = d.multiply(g, x, x, { name: 'm' });`, shape: "['N', 32, 8, 8]" },
   { name: 'subtract, maximum, minimum, average', code: `const x = ${img(4, 'H')};\nconst m = x.to(d.globalMaxPool({ keepDims: true }));\nconst y = d.average(d.subtract(x, m), d.maximum(x, m), d.minimum(m, x));`, shape: "['N', 4, 'H', 'H']" },
+  { name: 'broadcastAdd of a channel shift (Keras Add)', code: `const x = ${img(32, 'H')};\nconst y = d.broadcastAdd(x, x.to(d.globalAvgPool({ keepDims: true })), { name: 'shift' });`, shape: "['N', 32, 'H', 'H']" },
   { name: 'globalMaxPool', code: `const y = ${img(512, 7)}.to(d.globalMaxPool());`, shape: "['N', 512]" },
   { name: 'globalAvgPool on a sequence [N, C, L]', code: "const y = d.input(['N', 64, 'L']).to(d.globalAvgPool());", shape: "['N', 64]" },
   { name: 'layerNorm with its normalized shape', code: `const y = ${img(8, 4)}.to(d.layerNorm({ normalizedShape: [8, 4, 4] }));`, shape: "['N', 8, 4, 4]" },
@@ -285,6 +286,7 @@ export const errorCases: ErrorCase[] = [
   { name: "layerNorm over 'chw' on a symbolic height", code: `const y = ${img(8, 'H', 4)}.to(d.layerNorm()); // <-`, message: 'layerNorm: input height H must be a literal size to create gamma and beta over [C, H, W]' },
   // broadcasting merges
   { name: 'multiply by a gate of other channels', code: `const x = ${img(32, 8)};\nconst y = d.multiply(x, x.to(d.conv2d({ out: 64, kernel: 1 })).to(d.globalAvgPool({ keepDims: true }))); // <-`, message: 'multiply: inputs do not broadcast at dim 1 (C): 32 vs 64 (shapes [N, 32, 8, 8] and [N, 64, 1, 1])' },
+  { name: 'broadcastAdd of a wrong channel count', code: `const x = ${img(32, 8)};\nconst y = d.broadcastAdd(x, x.to(d.conv2d({ out: 64, kernel: 1 })).to(d.globalAvgPool({ keepDims: true }))); // <-`, message: 'broadcastAdd: inputs do not broadcast at dim 1 (C): 32 vs 64 (shapes [N, 32, 8, 8] and [N, 64, 1, 1])', sameAtRunTime: true },
   { name: 'subtract of three', code: `const x = ${img(4, 8)};\nconst y = d.subtract(x, x, x); // <-`, message: 'subtract: takes exactly 2 inputs, got 3' },
   { name: 'multiply with a rank-1 input', code: "const a = d.input(['N']);\nconst y = d.multiply(d.input(['N', 8], { scope: a.scope }), a); // <-", message: 'multiply: inputs of rank 1 cannot broadcast against rank 2' },
   { name: 'maximum with different batches', code: "const a = d.input([2, 8]);\nconst y = d.maximum(a, d.input([3, 8], { scope: a.scope })); // <-", message: 'maximum: inputs do not broadcast at dim 0 (N): 2 vs 3 (shapes [2, 8] and [3, 8])' },

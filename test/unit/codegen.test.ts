@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -43,7 +43,21 @@ const CASES = [
   { name: 'mobilenet_v3_small', build: () => mobileNetV3Small({ size: 32, width: 0.25, classes: 5 }), inputShape: [2, 32, 32, 3] },
   { name: 'efficientnet_b0', build: () => efficientNetB0({ size: 32, width: 0.25, classes: 5 }), inputShape: [2, 32, 32, 3] },
   { name: 'unet', build: () => uNet({ size: 32, width: 0.25, classes: 4 }), inputShape: [2, 32, 32, 3] },
+  // A Keras Add of [N, H, W, C] and [N, 1, 1, C] (a squeeze-excite-style shift): d.broadcastAdd.
+  { name: 'broadcast_add', build: broadcastAddNet, inputShape: [2, 8, 8, 4] },
 ] as const;
+
+function broadcastAddNet(): tf.LayersModel {
+  const x = tf.input({ shape: [8, 8, 4], name: 'ba_image' });
+  const features = tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', name: 'ba_conv' }).apply(x) as tf.SymbolicTensor;
+  const pooled = tf.layers.globalAveragePooling2d({ name: 'ba_pool' }).apply(features) as tf.SymbolicTensor;
+  const shift = tf.layers.reshape({ targetShape: [1, 1, 6], name: 'ba_reshape' }).apply(pooled) as tf.SymbolicTensor;
+  const gate = tf.layers.conv2d({ filters: 6, kernelSize: 1, activation: 'sigmoid', name: 'ba_gate' }).apply(shift) as tf.SymbolicTensor;
+  const sum = tf.layers.add({ name: 'ba_add' }).apply([features, gate]) as tf.SymbolicTensor;
+  const flat = tf.layers.flatten({ name: 'ba_flat' }).apply(sum) as tf.SymbolicTensor;
+  const y = tf.layers.dense({ units: 3, name: 'ba_dense' }).apply(flat) as tf.SymbolicTensor;
+  return tf.model({ inputs: x, outputs: y });
+}
 
 function plainBatchNorm(): tf.LayersModel {
   return tf.sequential({
@@ -100,6 +114,7 @@ describe('codegen: a Layers model as a typed DSL module', () => {
         join(folder, `${c.name}.ts`),
         dslModuleSource(graph, { source: `${c.name}/model.json`, weightsPath: `./${c.name}/model.json`, dslModule: rel('dsl/index.ts'), coreModule: rel('src/index.ts') }),
       );
+      if (c.name === 'broadcast_add') expect(await readFile(join(folder, `${c.name}.pkg.ts`), 'utf8')).toContain("d.broadcastAdd(ba_conv, ba_gate_sigmoid, { name: 'ba_add' })");
       const x = randomInput([...c.inputShape], 3);
       generated.push({ name: c.name, graph, x, expected: predict(keras, x), modelJson });
       keras.dispose();
