@@ -63,11 +63,20 @@ type SpellPads<P> = P extends readonly [infer B extends number, infer A extends 
     ? `${P}`
     : '0';
 
+/** ` (dilation 2, padding 1)` with only the non-default parts (dilation 1 and padding 0 are left out), as the run time spells it. */
+type SpellWindow<D, Pads extends string> = D extends 1
+  ? Pads extends '0'
+    ? ''
+    : ` (padding ${Pads})`
+  : Pads extends '0'
+    ? ` (dilation ${D & number})`
+    : ` (dilation ${D & number}, padding ${Pads})`;
+
 type CheckOutputSize<Out, X, K, D, P, Which extends string> = Out extends number
   ? number extends Out
     ? true
     : Lt<Out, 1> extends true
-      ? `output ${Which} is ${Out}: input ${Which} ${DimToString<X>} is too small for kernel ${K & number} (dilation ${D & number}, padding ${SpellPads<P>})`
+      ? `output ${Which} is ${Out}: input ${Which} ${DimToString<X>} is too small for kernel ${K & number}${SpellWindow<D, SpellPads<P>>}`
       : true
   : true;
 
@@ -222,7 +231,7 @@ export interface ConvTranspose2dConfig {
 type OutputPaddingOf<C> = C extends { readonly outputPadding: infer P } ? P : 0;
 
 type CheckOutputPadding<OP extends number, S extends number, D extends number, Which extends string> =
-  Lt<OP, S> extends true ? true : Lt<OP, D> extends true ? true : `outputPadding ${OP} (${Which}) must be smaller than stride ${S} or dilation ${D}`;
+  Lt<OP, S> extends true ? true : Lt<OP, D> extends true ? true : `outputPadding ${OP} (${Which}) must be smaller than stride ${S}${D extends 1 ? '' : ` or dilation ${D}`}`;
 
 type TransposeAxis<C, X, Axis extends 0 | 1> = ConvTransposeOutDim<
   X,
@@ -274,7 +283,7 @@ export function convTranspose2d<const C extends ConvTranspose2dConfig>(sizedConf
     outputPadding.forEach((p, axis) => {
       if (p >= stride[axis] && p >= dilation[axis]) {
         const label = config.name === undefined ? op : `${op} '${config.name}'`;
-        throw new DslError(`${label}: outputPadding ${p} (${axis === 0 ? 'height' : 'width'}) must be smaller than stride ${stride[axis]} or dilation ${dilation[axis]}`);
+        throw new DslError(`${label}: outputPadding ${p} (${axis === 0 ? 'height' : 'width'}) must be smaller than stride ${stride[axis]}${dilation[axis] === 1 ? '' : ` or dilation ${dilation[axis]}`}`);
       }
     });
     return {

@@ -102,15 +102,16 @@ class Check {
     }
   }
 
-  /** A literal output size below 1 means the input is too small for the window. */
+  /**
+   * A literal output size below 1 means the input is too small for the window. The dilation and
+   * padding are named only when not the defaults (1 and 0), to keep the message short.
+   */
   positiveOutput(out: Dim, x: Dim, axis: Axis, window: { kernel: number; dilation: number; padding: string }): Dim {
     if (isLiteral(out) && out < 1) {
       const side = SIDES[axis];
-      this.fail(
-        `output ${side} is ${out}: input ${side} ${x} is too small for kernel ${window.kernel} ` +
-          `(dilation ${window.dilation}, padding ${window.padding})`,
-        2 + axis,
-      );
+      const stated = [window.dilation === 1 ? [] : [`dilation ${window.dilation}`], window.padding === '0' ? [] : [`padding ${window.padding}`]].flat();
+      const spelled = stated.length === 0 ? '' : ` (${stated.join(', ')})`;
+      this.fail(`output ${side} is ${out}: input ${side} ${x} is too small for kernel ${window.kernel}${spelled}`, 2 + axis);
     }
     return out;
   }
@@ -291,7 +292,7 @@ const RULES: { readonly [K in OpKind]: Rule<K> } = {
       const [padding, outputPadding] = [a.padding[axis], a.outputPadding[axis]];
       if (outputPadding >= stride && outputPadding >= dilation) {
         check.fail(
-          `outputPadding ${outputPadding} (${SIDES[axis]}) must be smaller than stride ${stride} or dilation ${dilation}`,
+          `outputPadding ${outputPadding} (${SIDES[axis]}) must be smaller than stride ${stride}${dilation === 1 ? '' : ` or dilation ${dilation}`}`,
           2 + axis,
         );
       }
