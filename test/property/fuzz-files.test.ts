@@ -57,7 +57,8 @@ type Outcome =
   | 'named error'
   | 'imported, too large to run'
   | 'imported, tfjs refuses a training-only field'
-  | 'imported, as tfjs computes it on cpu (its wasm differs)';
+  | 'imported, as tfjs computes it on cpu (its wasm differs)'
+  | 'imported, neither tfjs nor shapefold runs it';
 
 /**
  * Config fields that only training reads (initializers, regularizers, constraints, trainable).
@@ -449,7 +450,20 @@ async function layersCase(seed: Files, m: Mutation): Promise<Outcome> {
     if (shape.reduce((p, d) => p * d, 1) > MAX_COMPARED_INPUT || largest > MAX_COMPARED_TENSOR) return 'imported, too large to run';
     const x = tf.tidy(() => tf.randomUniform(shape, -1, 1, 'float32', 5));
     try {
-      const theirs = tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync() as Float32Array);
+      let theirs: Float32Array;
+      try {
+        theirs = tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync() as Float32Array);
+      } catch (tfjsError) {
+        // tfjs loads some configs it cannot run (a ZeroPadding2D's data_format is checked only in
+        // call): shapefold carries such a layer opaquely, and its run must fail too, named.
+        try {
+          await leakedBy(async () => runOurs(imported, x));
+        } catch (error) {
+          if (isNamed(error)) return 'imported, neither tfjs nor shapefold runs it';
+          throw new Error(`raw error where tfjs cannot run the model either (${show(tfjsError)}): ${show(error)}`);
+        }
+        throw new Error(`shapefold runs a model stock tfjs loads but cannot run (${show(tfjsError)})`);
+      }
       let ours: Float32Array = new Float32Array(0);
       await leakedBy(async () => {
         ours = runOurs(imported, x);
