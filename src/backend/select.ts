@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // Registers 'cpu', the backend always present; tfjs-core alone has none.
 import '@tensorflow/tfjs-backend-cpu';
 import { BackendUnavailableError } from './errors.ts';
-import { borrowCpuGradientKernels } from './wasm-gradients.ts';
+import { registerWasmGradientKernels } from './wasm-gradients.ts';
 
 export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -102,7 +102,7 @@ async function activate(name: BackendName): Promise<{ detail: string } | { reaso
   if (!started || tf.getBackend() !== name) return { reason: 'tfjs could not initialise it' };
   quietCpuNotice();
   if (wasm !== undefined) {
-    borrowCpuGradientKernels();
+    registerWasmGradientKernels();
     const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD';
     const threads = wasm.getThreadsCount();
     return { detail: `wasm (${simd}, ${threads} thread${threads === 1 ? '' : 's'})` };

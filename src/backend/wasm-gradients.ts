@@ -14,14 +14,20 @@
  * computed as patches(x)^T . dy with wasm's matrix product (conv2dBackpropFilterNHWC); a scalar
  * loop over the same sum was 40% of a LeNet training step. Channels-first input still goes to
  * cpu's kernel.
+ *
+ * An Embedding trains through the gradient of its gather, UnsortedSegmentSum, which wasm lacks
+ * too; cpu's kernel builds a mask and a full product per segment (vocabulary x batch work), so
+ * wasm gets a direct scatter-add of its own (unsortedSegmentSum below).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
-export const BORROWED_GRADIENT_KERNELS = [
+/** The gradient kernels shapefold registers on wasm when wasm has none of its own. */
+export const WASM_GRADIENT_KERNELS = [
   'Conv2DBackpropFilter',
   'DepthwiseConv2dNativeBackpropInput',
   'DepthwiseConv2dNativeBackpropFilter',
+  'UnsortedSegmentSum',
 ] as const;
 
 /** The two members of MathBackendCPU the borrowed kernels touch, served from wasm memory. */
@@ -122,19 +128,72 @@ function conv2dBackpropFilterKernel(cpu: tf.KernelConfig): tf.KernelConfig['kern
   };
 }
 
-/** Registers, once, the cpu implementation of each gradient kernel wasm lacks. */
-export function borrowCpuGradientKernels(): void {
+const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/**
+ * The sum TensorFlow's UnsortedSegmentSum defines, with i over segmentIds' elements (its shape a
+ * prefix of x's) and j over the rest of x:
+ *
+ *   out[s, j] = sum over i with segmentIds[i] = s of x[i, j],   out: [numSegments, ...x.shape[rank(segmentIds):]]
+ *
+ * A negative id drops its row, as TensorFlow drops it; an id >= numSegments is refused as
+ * TensorFlow's CPU kernel refuses it (a silently dropped row would be a lost gradient). Sums are
+ * taken in float64 and rounded once.
+ */
+export function unsortedSegmentSum(
+  x: Float32Array | Int32Array,
+  xShape: readonly number[],
+  segmentIds: Int32Array,
+  segmentIdsShape: readonly number[],
+  numSegments: number,
+): Float64Array {
+  const where = 'UnsortedSegmentSum on wasm';
+  if (!Number.isInteger(numSegments) || numSegments < 0) throw new Error(`${where}: numSegments is ${numSegments}; expected a non-negative integer`);
+  if (segmentIdsShape.length > xShape.length || !sameShape(segmentIdsShape, xShape.slice(0, segmentIdsShape.length))) {
+    throw new Error(`${where}: segmentIds' shape [${segmentIdsShape.join(', ')}] is not a prefix of x's shape [${xShape.join(', ')}]`);
+  }
+  const rowSize = xShape.slice(segmentIdsShape.length).reduce((a, b) => a * b, 1);
+  const out = new Float64Array(numSegments * rowSize);
+  for (let i = 0; i < segmentIds.length; i++) {
+    const s = segmentIds[i];
+    if (s < 0) continue;
+    if (s >= numSegments) throw new Error(`${where}: segmentIds[${i}] is ${s}, outside [0, ${numSegments}) (numSegments)`);
+    for (let j = 0, from = i * rowSize, to = s * rowSize; j < rowSize; j++) out[to + j] += x[from + j];
+  }
+  return out;
+}
+
+/** UnsortedSegmentSum for wasm: the sum above, read from and written to wasm memory. */
+const unsortedSegmentSumKernel: tf.KernelConfig['kernelFunc'] = ({ inputs, attrs, backend }) => {
+  const wasm = backend as BackendWasm;
+  const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
+  const { numSegments } = attrs as unknown as { numSegments: number };
+  if (x.dtype !== 'float32' && x.dtype !== 'int32') throw new Error(`UnsortedSegmentSum on wasm: x is ${x.dtype}; expected float32 or int32`);
+  if (segmentIds.dtype !== 'int32') throw new Error(`UnsortedSegmentSum on wasm: segmentIds is ${segmentIds.dtype}; expected int32`);
+  const sums = unsortedSegmentSum(
+    wasm.readSync(x.dataId) as Float32Array | Int32Array,
+    x.shape,
+    wasm.readSync(segmentIds.dataId) as Int32Array,
+    segmentIds.shape,
+    numSegments,
+  );
+  const out = wasm.makeOutput([numSegments, ...x.shape.slice(segmentIds.shape.length)], x.dtype);
+  wasm.typedArrayFromHeap(out).set(sums);
+  return out;
+};
+
+/** The kernel for each name in WASM_GRADIENT_KERNELS; the depthwise ones are cpu's, run on a view of wasm memory. */
+function wasmGradientKernel(kernelName: (typeof WASM_GRADIENT_KERNELS)[number]): tf.KernelConfig['kernelFunc'] {
+  if (kernelName === 'UnsortedSegmentSum') return unsortedSegmentSumKernel;
+  const cpu = tf.getKernel(kernelName, 'cpu');
+  if (kernelName === 'Conv2DBackpropFilter') return conv2dBackpropFilterKernel(cpu);
+  return ({ inputs, attrs, backend }) => cpu.kernelFunc({ inputs, attrs, backend: hostView(backend as BackendWasm) });
+}
+
+/** Registers, once, each gradient kernel of WASM_GRADIENT_KERNELS that wasm lacks. */
+export function registerWasmGradientKernels(): void {
   const wasmKernels = new Set(tf.getKernelsForBackend('wasm').map((k) => k.kernelName));
-  for (const kernelName of BORROWED_GRADIENT_KERNELS) {
-    if (wasmKernels.has(kernelName)) continue;
-    const cpu = tf.getKernel(kernelName, 'cpu');
-    tf.registerKernel({
-      kernelName,
-      backendName: 'wasm',
-      kernelFunc:
-        kernelName === 'Conv2DBackpropFilter'
-          ? conv2dBackpropFilterKernel(cpu)
-          : ({ inputs, attrs, backend }) => cpu.kernelFunc({ inputs, attrs, backend: hostView(backend as BackendWasm) }),
-    });
+  for (const kernelName of WASM_GRADIENT_KERNELS) {
+    if (!wasmKernels.has(kernelName)) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: wasmGradientKernel(kernelName) });
   }
 }

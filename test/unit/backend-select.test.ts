@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BackendUnavailableError } from '../../src/backend/errors.ts';
 import { BACKEND_ENV_VAR, selectBackend, type BackendName } from '../../src/backend/select.ts';
-import { BORROWED_GRADIENT_KERNELS } from '../../src/backend/wasm-gradients.ts';
+import { WASM_GRADIENT_KERNELS } from '../../src/backend/wasm-gradients.ts';
 
 const saved = process.env[BACKEND_ENV_VAR];
 afterEach(() => {
@@ -30,7 +30,7 @@ describe('selectBackend', () => {
 
   it('registers the gradient kernels wasm lacks', async () => {
     await selectBackend({ backend: 'wasm' });
-    for (const kernel of BORROWED_GRADIENT_KERNELS) expect(tf.getKernel(kernel, 'wasm'), kernel).toBeDefined();
+    for (const kernel of WASM_GRADIENT_KERNELS) expect(tf.getKernel(kernel, 'wasm'), kernel).toBeDefined();
   });
 
   it('follows SHAPEFOLD_BACKEND, and the option wins over it', async () => {

@@ -63,3 +63,106 @@ describe('Conv2DBackpropFilter on wasm', () => {
     for (let i = 0; i < expected.length; i++) expect(Math.abs(dW[i] - expected[i]), `dW[${i}]`).toBeLessThanOrEqual(1e-5 * scale);
   });
 });
+
+/** Runs `f` with the cpu backend active and returns to wasm. */
+async function onCpu<T>(f: () => T): Promise<T> {
+  await selectBackend({ backend: 'cpu' });
+  try {
+    return f();
+  } finally {
+    await selectBackend({ backend: 'wasm' });
+  }
+}
+
+interface Segments {
+  readonly x: number[];
+  readonly ids: number[];
+  readonly numSegments: number;
+}
+
+const SEGMENTS: readonly Segments[] = [
+  // An Embedding's gradient: one row of dy per token, tokens repeated, some rows of the table unused.
+  { x: [12, 5], ids: [12], numSegments: 30 },
+  { x: [6, 4, 3], ids: [6], numSegments: 4 },
+  { x: [3, 4, 2], ids: [3, 4], numSegments: 7 },
+  { x: [9], ids: [9], numSegments: 3 },
+  { x: [0, 3], ids: [0], numSegments: 2 },
+];
+
+describe('UnsortedSegmentSum on wasm', () => {
+  it('is registered on wasm, which has none of its own', () => {
+    expect(tf.getKernel('UnsortedSegmentSum', 'wasm')).toBeDefined();
+  });
+
+  it.each(SEGMENTS.map((g, i) => ({ ...g, i })))('is the defining sum, rounded once, and cpu’s result for x $x, ids $ids, $numSegments segments', async (g) => {
+    const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+    const xs = Array.from(tf.tidy(() => tf.randomUniform(g.x, -1, 1, 'float32', g.i).dataSync()));
+    // Ids from -1 (a dropped row) to numSegments - 1, repeated where there are more rows than segments.
+    const ids = Array.from({ length: size(g.ids) }, (_, k) => ((k * 7 + g.i) % (g.numSegments + 1)) - 1);
+    const run = () => tf.tidy(() => tf.unsortedSegmentSum(tf.tensor(xs, g.x), tf.tensor<tf.Rank>(ids, g.ids, 'int32') as tf.Tensor1D, g.numSegments).dataSync() as Float32Array);
+    const before = tf.memory().numTensors;
+    const onWasm = run();
+    expect(tf.memory().numTensors).toBe(before);
+    const rowSize = size(g.x.slice(g.ids.length));
+    const expected = new Float64Array(g.numSegments * rowSize);
+    ids.forEach((s, k) => {
+      if (s >= 0) for (let j = 0; j < rowSize; j++) expected[s * rowSize + j] += xs[k * rowSize + j];
+    });
+    expect(Array.from(onWasm)).toEqual(Array.from(expected, Math.fround));
+    // cpu's kernel sums over the first axis only, so it is an oracle for one-dimensional ids.
+    if (g.ids.length === 1) {
+      const onCpuBackend = await onCpu(run);
+      for (let k = 0; k < expected.length; k++) expect(Math.abs(onWasm[k] - onCpuBackend[k]), `out[${k}]`).toBeLessThanOrEqual(1e-6);
+    }
+  });
+
+  it('sums int32 values as int32', () => {
+    const out = tf.tidy(() => tf.unsortedSegmentSum(tf.tensor2d([[1, 2], [3, 4], [5, 6]], [3, 2], 'int32'), tf.tensor1d([1, 0, 1], 'int32'), 2));
+    expect(out.dtype).toBe('int32');
+    expect(Array.from(out.dataSync())).toEqual([3, 4, 6, 8]);
+    out.dispose();
+  });
+
+  it('names an id at or past numSegments and ids whose shape is not a prefix of x’s, leaking nothing', () => {
+    const before = tf.memory().numTensors;
+    expect(() => tf.tidy(() => tf.unsortedSegmentSum(tf.ones([3, 2]), tf.tensor1d([0, 2, 1], 'int32'), 2))).toThrow(
+      'UnsortedSegmentSum on wasm: segmentIds[1] is 2, outside [0, 2) (numSegments)',
+    );
+    expect(() => tf.tidy(() => tf.unsortedSegmentSum(tf.ones([3, 2]), tf.tensor1d([0, 1], 'int32'), 2))).toThrow(
+      "UnsortedSegmentSum on wasm: segmentIds' shape [2] is not a prefix of x's shape [3, 2]",
+    );
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('lets a stock tfjs-layers model with an Embedding fit on wasm, to the weights the cpu backend trains', async () => {
+    const train = async () => {
+      const model = tf.sequential({
+        layers: [
+          tf.layers.embedding({ inputDim: 25, outputDim: 4, inputLength: 6, embeddingsInitializer: tf.initializers.randomUniform({ seed: 1 }) }),
+          tf.layers.flatten(),
+          tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+        ],
+      });
+      const optimizer = tf.train.sgd(0.5);
+      model.compile({ optimizer, loss: 'meanSquaredError' });
+      const x = tf.tensor2d(Array.from({ length: 8 * 6 }, (_, k) => (k * 11) % 25), [8, 6]);
+      const y = tf.tidy(() => tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1], 'int32'), 3));
+      const history = await model.fit(x, y, { epochs: 4, batchSize: 4, shuffle: false, verbose: 0 });
+      const weights = model.getWeights().map((w) => Array.from(w.dataSync()));
+      tf.dispose([x, y]);
+      model.dispose();
+      optimizer.dispose();
+      return { loss: history.history.loss as number[], weights };
+    };
+    const before = tf.memory().numTensors;
+    const onWasm = await train();
+    expect(tf.memory().numTensors).toBe(before);
+    await selectBackend({ backend: 'cpu' });
+    const reference = await train().finally(() => selectBackend({ backend: 'wasm' }));
+    expect(onWasm.loss.at(-1)).toBeLessThan(onWasm.loss[0]);
+    onWasm.loss.forEach((l, i) => expect(Math.abs(l - reference.loss[i]), `loss ${i}`).toBeLessThanOrEqual(1e-5));
+    const embeddings = [onWasm.weights[0], reference.weights[0]];
+    expect(embeddings[0].length).toBe(25 * 4);
+    embeddings[0].forEach((v, k) => expect(Math.abs(v - embeddings[1][k]), `embeddings[${k}]`).toBeLessThanOrEqual(1e-5));
+  });
+});

@@ -5,8 +5,8 @@
  *   resize2d    resize to `size`, alignCorners as the node says
  * In train mode bilinear runs as two matrix products, along W then H, with the lerp weights
  * (1 - f, f) as constant [out, in] matrices: tfjs 4.22's cpu ResizeBilinearGrad returns a gradient
- * of the wrong shape for non-square maps, and wasm cannot differentiate gathers
- * (UnsortedSegmentSum); a matMul differentiates everywhere.
+ * of the wrong shape for non-square maps, and a gather's gradient on wasm is shapefold's scalar
+ * UnsortedSegmentSum loop; a matMul differentiates everywhere with the backend's own kernels.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Interpolation } from '../../ir/graph.ts';
