@@ -2,7 +2,9 @@
  * `npm run bench:shapes`: which Keras layer shape runs faster under stock `model.predict`, for
  * each choice the Layers exporter makes (src/io/layers-export.ts). Each pair is two stock
  * tfjs-layers models computing the same function: a stack of 6 layers on a [1, 28, 28, 64]
- * map (Dense: [1, 1024] -> 1024), written one way or the other, timed in interleaved rounds.
+ * map (Dense: [1, 1024] -> 1024; strided convs: 4 layers from [1, 112, 112, 64]), written one
+ * way or the other, timed in interleaved rounds. One pair is not a choice but a price: a
+ * depthwise conv with a bias, as it comes out of folding the BN after it, against one without.
  *
  *   npm run bench:shapes -- [--runs 21] [--warmup 3] [--backend wasm|cpu] [--only 'sigmoid,Dense']
  *
@@ -20,8 +22,12 @@ interface Choice {
   readonly name: string;
   /** The two ways, as [label, one layer of the stack]. */
   readonly ways: readonly [readonly [string, (x: ST, i: number) => ST], readonly [string, (x: ST, i: number) => ST]];
-  readonly dense?: true;
+  /** The input without the batch dimension, and how many layers the stack has. */
+  readonly input?: { readonly shape: readonly number[]; readonly depth: number };
 }
+
+const DENSE_INPUT = { shape: [1024], depth: 6 } as const;
+const STRIDED_INPUT = { shape: [112, 112, 64], depth: 4 } as const;
 
 const conv = (activation: 'linear' | 'relu' | 'relu6' | 'sigmoid' | 'tanh', i: number) =>
   L.conv2d({ filters: 64, kernelSize: 3, padding: 'same', activation, name: `conv${i}` });
@@ -40,6 +46,43 @@ const CHOICES: readonly Choice[] = [
     ways: [
       ['Conv2D(activation relu6)', (x, i) => on(conv('relu6', i), x)],
       ['Conv2D + ReLU(max_value 6)', (x, i) => on(L.reLU({ maxValue: 6 }), on(conv('linear', i), x))],
+    ],
+  },
+  {
+    name: 'relu6 layer',
+    ways: [
+      ['ReLU(max_value 6)', (x) => on(L.reLU({ maxValue: 6 }), x)],
+      ['Activation(relu6)', (x) => on(L.activation({ activation: 'relu6' }), x)],
+    ],
+  },
+  {
+    // keras.applications' strided depthwise convs: ZeroPadding2D(correct_pad) + 'valid', which on an even map is TF's 'same'.
+    name: 'strided DepthwiseConv2D padding',
+    input: STRIDED_INPUT,
+    ways: [
+      ['DepthwiseConv2D(strides 2, same)', (x, i) => on(L.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'same', name: `dw${i}` }), x)],
+      [
+        'ZeroPadding2D((0, 1), (0, 1)) + DepthwiseConv2D(strides 2, valid)',
+        (x, i) => on(L.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'valid', name: `dw${i}` }), on(L.zeroPadding2d({ padding: [[0, 1], [0, 1]] }), x)),
+      ],
+    ],
+  },
+  {
+    name: 'strided Conv2D padding',
+    input: STRIDED_INPUT,
+    ways: [
+      ['Conv2D(strides 2, same)', (x, i) => on(L.conv2d({ filters: 64, kernelSize: 3, strides: 2, padding: 'same', name: `conv${i}` }), x)],
+      [
+        'ZeroPadding2D((0, 1), (0, 1)) + Conv2D(strides 2, valid)',
+        (x, i) => on(L.conv2d({ filters: 64, kernelSize: 3, strides: 2, padding: 'valid', name: `conv${i}` }), on(L.zeroPadding2d({ padding: [[0, 1], [0, 1]] }), x)),
+      ],
+    ],
+  },
+  {
+    name: 'DepthwiseConv2D bias (the price of a folded BN)',
+    ways: [
+      ['DepthwiseConv2D(use_bias true)', (x, i) => on(L.depthwiseConv2d({ kernelSize: 3, padding: 'same', useBias: true, name: `dw${i}` }), x)],
+      ['DepthwiseConv2D(use_bias false)', (x, i) => on(L.depthwiseConv2d({ kernelSize: 3, padding: 'same', useBias: false, name: `dw${i}` }), x)],
     ],
   },
   {
@@ -75,7 +118,7 @@ const CHOICES: readonly Choice[] = [
   },
   {
     name: 'Dense + relu',
-    dense: true,
+    input: DENSE_INPUT,
     ways: [
       ['Dense(activation relu)', (x, i) => on(L.dense({ units: 1024, activation: 'relu', name: `fc${i}` }), x)],
       ['Dense + Activation(relu)', (x, i) => on(L.activation({ activation: 'relu' }), on(L.dense({ units: 1024, name: `fc${i}` }), x))],
@@ -94,11 +137,11 @@ export interface ShapeResult {
 /** Times each choice whose name contains one of `only` (all when empty). */
 export function measureLayerShapes(runs: number, warmup: number, only: readonly string[] = []): ShapeResult[] {
   return CHOICES.filter((c) => only.length === 0 || only.some((o) => c.name.includes(o))).map((choice) => {
-    const shape = choice.dense ? [1024] : [28, 28, 64];
+    const { shape, depth } = choice.input ?? { shape: [28, 28, 64], depth: 6 };
     const models = choice.ways.map(([, layer], w) => {
-      const input = tf.input({ shape });
+      const input = tf.input({ shape: [...shape] });
       let x = input;
-      for (let i = 0; i < 6; i++) x = layer(x, i);
+      for (let i = 0; i < depth; i++) x = layer(x, i);
       const model = tf.model({ inputs: input, outputs: x, name: `way${w}` });
       randomizeLayersWeights(model, 1);
       return model;

@@ -92,6 +92,7 @@ export interface ClassifierOptions extends ZooOptions {
 }
 
 type Act = 'relu' | 'relu6' | 'swish' | 'hard_swish' | 'linear';
+type StridedPadding = 'same' | 'keras' | 'symmetric';
 
 class Net {
   constructor(
@@ -130,22 +131,36 @@ class Net {
     }
   }
 
-  /** Conv2D (no bias) -> BN -> activation; stride 2 pads like keras.applications ('valid' after ZeroPadding2D). */
-  convBn(x: ST, filters: number, kernel: number, stride: number, act: Act, base: string): ST {
+  /**
+   * A strided conv's padding as the architecture writes it: `same` (keras.applications' MobileNets'
+   * first conv), `keras` (ZeroPadding2D of imagenet_utils.correct_pad, then 'valid': the
+   * MobileNets' and EfficientNet's strided depthwise convs, EfficientNet's stem), or `symmetric`
+   * (ZeroPadding2D of kernel // 2 on every side, then 'valid': keras.applications' DenseNet stem,
+   * torchvision's strided 3x3 convs). On an even map `same` and `keras` compute the same thing.
+   */
+  stridedInput(x: ST, kernel: number, stride: number, padding: StridedPadding, name: string): { readonly input: ST; readonly padding: 'same' | 'valid' } {
+    if (stride === 1 || kernel === 1 || padding === 'same') return { input: x, padding: 'same' };
+    const half = kernel >> 1;
+    // correct_pad: one row (column) less before when the size is even, so that 'valid' then sees what TF's 'same' pads.
+    const before = (size: number | null) => (padding === 'keras' && (size === null || size % 2 === 0) ? half - 1 : half);
+    const pads: [[number, number], [number, number]] = [[before(x.shape[1]), half], [before(x.shape[2]), half]];
+    return { input: apply(L.zeroPadding2d({ padding: pads, name: `${name}_pad` }), x), padding: 'valid' };
+  }
+
+  /** Conv2D (no bias) -> BN -> activation; a strided one padded as `padding` says. */
+  convBn(x: ST, filters: number, kernel: number, stride: number, act: Act, base: string, padding: StridedPadding = 'symmetric'): ST {
     const name = this.name(base);
-    let y = x;
-    if (stride === 2 && kernel > 1) y = apply(L.zeroPadding2d({ padding: [[kernel >> 1, kernel >> 1], [kernel >> 1, kernel >> 1]], name: `${name}_pad` }), y);
-    y = apply(L.conv2d({ filters, kernelSize: kernel, strides: stride, padding: stride === 2 && kernel > 1 ? 'valid' : 'same', useBias: false, name }), y);
+    const strided = this.stridedInput(x, kernel, stride, padding, name);
+    let y = apply(L.conv2d({ filters, kernelSize: kernel, strides: stride, padding: strided.padding, useBias: false, name }), strided.input);
     y = apply(L.batchNormalization({ name: `${name}_bn` }), y);
     return this.act(y, act, name);
   }
 
-  /** DepthwiseConv2D (no bias) -> BN -> activation. */
+  /** DepthwiseConv2D (no bias) -> BN -> activation; strided, padded as keras.applications pads it. */
   dwBn(x: ST, kernel: number, stride: number, act: Act, base: string): ST {
     const name = this.name(base);
-    let y = x;
-    if (stride === 2) y = apply(L.zeroPadding2d({ padding: [[kernel >> 1, kernel >> 1], [kernel >> 1, kernel >> 1]], name: `${name}_pad` }), y);
-    y = apply(L.depthwiseConv2d({ kernelSize: kernel, strides: stride, padding: stride === 2 ? 'valid' : 'same', useBias: false, name }), y);
+    const strided = this.stridedInput(x, kernel, stride, 'keras', name);
+    let y = apply(L.depthwiseConv2d({ kernelSize: kernel, strides: stride, padding: strided.padding, useBias: false, name }), strided.input);
     y = apply(L.batchNormalization({ name: `${name}_bn` }), y);
     return this.act(y, act, name);
   }
@@ -174,7 +189,7 @@ const imageInput = (size: number, name = 'input') => tf.input({ shape: [size, si
 export function mobileNetV1({ size, width = 1, classes = 1000, classifierActivation = 'softmax' }: ClassifierOptions): tf.LayersModel {
   const n = new Net(width);
   const input = imageInput(size);
-  let x = n.convBn(input, n.ch(32), 3, 2, 'relu6', 'conv1');
+  let x = n.convBn(input, n.ch(32), 3, 2, 'relu6', 'conv1', 'same');
   const blocks = [[64, 1], [128, 2], [128, 1], [256, 2], [256, 1], [512, 2], [512, 1], [512, 1], [512, 1], [512, 1], [512, 1], [1024, 2], [1024, 1]] as const;
   for (const [filters, stride] of blocks) {
     x = n.dwBn(x, 3, stride, 'relu6', 'conv_dw');
@@ -194,7 +209,7 @@ export function mobileNetV1({ size, width = 1, classes = 1000, classifierActivat
 export function mobileNetV2({ size, width = 1, classes = 1000, classifierActivation = 'softmax' }: ClassifierOptions): tf.LayersModel {
   const n = new Net(width);
   const input = imageInput(size);
-  let x = n.convBn(input, n.ch(32), 3, 2, 'relu6', 'Conv1');
+  let x = n.convBn(input, n.ch(32), 3, 2, 'relu6', 'Conv1', 'same');
   let channels = n.ch(32);
   const settings = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1]] as const;
   for (const [expand, out, repeats, firstStride] of settings) {
@@ -216,7 +231,7 @@ export function mobileNetV2({ size, width = 1, classes = 1000, classifierActivat
 export function mobileNetV3Small({ size, width = 1, classes = 1000, classifierActivation = 'softmax' }: ClassifierOptions): tf.LayersModel {
   const n = new Net(width);
   const input = imageInput(size);
-  let x = n.convBn(input, n.ch(16), 3, 2, 'hard_swish', 'Conv');
+  let x = n.convBn(input, n.ch(16), 3, 2, 'hard_swish', 'Conv', 'same');
   let channels = n.ch(16);
   // [kernel, expansion, out, squeeze-excite, activation, stride]
   const blocks = [
@@ -248,7 +263,7 @@ export function efficientNetB0({ size, width = 1, classes = 1000, classifierActi
   const n = new Net(width);
   const input = imageInput(size);
   let x = apply(L.rescaling({ scale: 1 / 255, offset: 0, name: 'rescaling' }), input);
-  x = n.convBn(x, n.ch(32), 3, 2, 'swish', 'stem_conv');
+  x = n.convBn(x, n.ch(32), 3, 2, 'swish', 'stem_conv', 'keras');
   let channels = n.ch(32);
   // [expansion, out, repeats, stride, kernel]
   const stages = [[1, 16, 1, 1, 3], [6, 24, 2, 2, 3], [6, 40, 2, 2, 5], [6, 80, 3, 2, 3], [6, 112, 3, 1, 5], [6, 192, 4, 2, 5], [6, 320, 1, 1, 3]] as const;

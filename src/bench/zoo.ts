@@ -5,9 +5,13 @@
  * stock `model.predict` in interleaved rounds (medians). Writes the table as BENCHMARKS.md's zoo
  * section, keeping the rest of the file.
  *
- *   npm run bench:zoo -- [--runs 9] [--warmup 2] [--only NAME,...] [--size N (every model)] [--classifier softmax|linear] [--out BENCHMARKS.md]
+ *   npm run bench:zoo -- [--runs 9] [--warmup 2] [--only NAME,...] [--size N (every model)] [--classifier softmax|linear] [--breakdown] [--out BENCHMARKS.md]
  *
- * A model shapefold cannot import yet gets a row saying why, not a number.
+ * A model shapefold cannot import yet gets a row saying why, not a number. Each row gives the
+ * 1-minute load average before and after its timing. `--breakdown` adds, for each model, where
+ * its predict time goes by layer class (src/bench/layer-breakdown.ts), original and folded, in a
+ * second interleaved pass after the timed one: the share of the original's time that its
+ * BatchNormalization layers take bounds what removing them can give.
  *
  * Goals (issue 7): no model slower than its original (ratio >= 0.98, within noise); the
  * MobileNet-v2 shape >= 2x; MobileNet-v1 >= 1.5x. A benchmark, not a test: goals print
@@ -15,11 +19,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { selectBackend } from '../backend/select.ts';
 import { foldGraph } from '../fold/index.ts';
 import { createRng } from '../ir/init.ts';
 import { LAYERS_EXPORTABLE_RULES, exportLayersModel, importLayersModel, type LayersModelJSON } from '../io/index.ts';
+import { layerBreakdowns, type LayerBreakdown } from './layer-breakdown.ts';
 import { interleavedMedians, layersModelToMemory, loadLayersFromMemory, randomizeLayersWeights } from './layers-timing.ts';
 import { ZOO, batchNormalizationLayers, type ZooModel } from './zoo-models.ts';
 
@@ -40,11 +46,14 @@ interface Row {
   readonly originalMs: number;
   readonly foldedMs: number;
   readonly maxRelDiff: number;
+  /** 1-minute load average before and after the timed rounds. */
+  readonly load: readonly [number, number];
+  readonly breakdown?: { readonly original: LayerBreakdown; readonly folded: LayerBreakdown };
 }
 
 const bnCount = (json: LayersModelJSON) => batchNormalizationLayers(json.modelTopology).length;
 
-async function measure(entry: ZooModel, size: number, runs: number, warmup: number, classifierActivation: 'softmax' | 'linear'): Promise<Row> {
+async function measure(entry: ZooModel, size: number, runs: number, warmup: number, classifierActivation: 'softmax' | 'linear', breakdown: boolean): Promise<Row> {
   const original = entry.build({ size, classifierActivation });
   const dims = original.inputs[0].shape.slice(1);
   const input = dims.length === 3 ? `${dims[0]}x${dims[1]}` : `[${dims.join(', ')}]`;
@@ -55,7 +64,7 @@ async function measure(entry: ZooModel, size: number, runs: number, warmup: numb
     graph = importLayersModel(saved.modelJson, saved.weightData, entry.name);
   } catch (error) {
     original.dispose();
-    const nothing = { bnBefore: bnCount(saved.modelJson), bnAfter: NaN, params: NaN, paramsAfter: NaN, originalMs: NaN, foldedMs: NaN, maxRelDiff: NaN };
+    const nothing = { bnBefore: bnCount(saved.modelJson), bnAfter: NaN, params: NaN, paramsAfter: NaN, originalMs: NaN, foldedMs: NaN, maxRelDiff: NaN, load: [NaN, NaN] as const };
     return { name: entry.name, size, input, error: (error as Error).message, ...nothing };
   }
   const { graph: folded } = foldGraph(graph, { rules: LAYERS_EXPORTABLE_RULES, probe: false });
@@ -67,7 +76,10 @@ async function measure(entry: ZooModel, size: number, runs: number, warmup: numb
     return tf.tensor(Float32Array.from({ length: shape.reduce((p, d) => p * d, 1) }, () => 2 * rng() - 1), shape);
   });
   const x = inputs.length === 1 ? inputs[0] : inputs;
+  const loadBefore = loadavg()[0];
   const [originalMs, foldedMs] = interleavedMedians([original, foldedModel], x, runs, warmup);
+  const load = [loadBefore, loadavg()[0]] as const;
+  const [originalLayers, foldedLayers] = breakdown ? layerBreakdowns([original, foldedModel], x, runs, 1) : [];
   const maxRelDiff = tf.tidy(() => {
     const a = original.predict(x) as tf.Tensor;
     const b = foldedModel.predict(x) as tf.Tensor;
@@ -84,6 +96,8 @@ async function measure(entry: ZooModel, size: number, runs: number, warmup: numb
     originalMs,
     foldedMs,
     maxRelDiff,
+    load,
+    ...(originalLayers !== undefined && foldedLayers !== undefined ? { breakdown: { original: originalLayers, folded: foldedLayers } } : {}),
   };
   tf.dispose(inputs);
   original.dispose();
@@ -105,20 +119,47 @@ function table(rows: readonly Row[], backend: string, runs: number, classifier: 
       `classifier activation ${classifier}.`,
     'Ratio = original / folded time. Goals: every ratio >= 0.98; MobileNet v2 >= 2x; MobileNet v1 >= 1.5x.',
     '',
-    '| model | input | BN before | BN after | params before | params after | original ms | folded ms | ratio | max rel. diff | goal |',
-    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
+    '| model | input | BN before | BN after | params before | params after | original ms | folded ms | ratio | max rel. diff | load | goal |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
   ];
   for (const r of rows) {
     if (r.error !== undefined) {
-      lines.push(`| ${r.name} | ${r.input} | ${r.bnBefore} | | | | | | | | not measured: ${r.error.replaceAll('|', '/')} |`);
+      lines.push(`| ${r.name} | ${r.input} | ${r.bnBefore} | | | | | | | | | not measured: ${r.error.replaceAll('|', '/')} |`);
       continue;
     }
     lines.push(
       `| ${r.name} | ${r.input} | ${r.bnBefore} | ${r.bnAfter} | ${r.params.toLocaleString('en-US')} | ${r.paramsAfter.toLocaleString('en-US')} | ` +
-        `${r.originalMs.toFixed(1)} | ${r.foldedMs.toFixed(1)} | ${(r.originalMs / r.foldedMs).toFixed(2)}x | ${r.maxRelDiff.toExponential(1)} | ${verdict(r)} |`,
+        `${r.originalMs.toFixed(1)} | ${r.foldedMs.toFixed(1)} | ${(r.originalMs / r.foldedMs).toFixed(2)}x | ${r.maxRelDiff.toExponential(1)} | ` +
+        `${r.load[0].toFixed(1)}-${r.load[1].toFixed(1)} | ${verdict(r)} |`,
     );
   }
+  for (const r of rows) if (r.breakdown !== undefined) lines.push('', breakdownTable(r.name, r.breakdown.original, r.breakdown.folded, runs));
   return lines.join('\n');
+}
+
+/**
+ * A model's predict time by layer class, original beside folded, and what its BN layers' share
+ * bounds: with them gone at no cost and nothing else changed, the ratio is total / (total - BN).
+ */
+function breakdownTable(name: string, original: LayerBreakdown, folded: LayerBreakdown, runs: number): string {
+  const classes = [...new Set([...original.byClass.keys(), ...folded.byClass.keys()])];
+  const layerSum = (b: LayerBreakdown) => [...b.byClass.values()].reduce((p, v) => p + v, 0);
+  const [originalSum, foldedSum] = [layerSum(original), layerSum(folded)];
+  const cell = (b: LayerBreakdown, sum: number, c: string) =>
+    b.counts.has(c) ? `${b.counts.get(c)} | ${(b.byClass.get(c) ?? 0).toFixed(1)} | ${((100 * (b.byClass.get(c) ?? 0)) / sum).toFixed(0)}%` : '| |';
+  const bn = original.byClass.get('BatchNormalization') ?? 0;
+  return [
+    `${name}, time by layer class (each layer's \`call\` timed, medians of ${runs} interleaved predicts):`,
+    '',
+    '| layer class | original layers | original ms | share | folded layers | folded ms | share |',
+    '|---|--:|--:|--:|--:|--:|--:|',
+    ...classes.map((c) => `| ${c} | ${cell(original, originalSum, c)} | ${cell(folded, foldedSum, c)} |`),
+    `| all layers | | ${originalSum.toFixed(1)} | | | ${foldedSum.toFixed(1)} | |`,
+    `| whole predict | | ${original.totalMs.toFixed(1)} | | | ${folded.totalMs.toFixed(1)} | |`,
+    '',
+    `BatchNormalization: ${((100 * bn) / originalSum).toFixed(0)}% of the original's layer time; removing it alone, at no cost, gives ` +
+      `${(originalSum / (originalSum - bn)).toFixed(2)}x (layer sums: ${(originalSum / foldedSum).toFixed(2)}x measured in this pass).`,
+  ].join('\n');
 }
 
 /** Puts `section` in place of the file's "## The zoo" section (up to the next "## " heading), or at its end; the rest of the file is kept. */
@@ -154,7 +195,7 @@ async function main(): Promise<void> {
   const backend = await selectBackend({ backend: 'wasm' });
   const rows: Row[] = [];
   for (const entry of ZOO.filter((e) => only.length === 0 || only.includes(e.name))) {
-    const row = await measure(entry, sizeOverride ?? entry.bench.size, runs, warmup, classifier);
+    const row = await measure(entry, sizeOverride ?? entry.bench.size, runs, warmup, classifier, argv.includes('--breakdown'));
     rows.push(row);
     if (row.error !== undefined) console.log(`${row.name}: not measured: ${row.error}`);
     else console.log(`${row.name}: ${row.originalMs.toFixed(1)} -> ${row.foldedMs.toFixed(1)} ms (${(row.originalMs / row.foldedMs).toFixed(2)}x), BN ${row.bnBefore} -> ${row.bnAfter}, ${verdict(row)}`);

@@ -22,9 +22,10 @@
  *                                   trackRunningStats false and momentum null have no Keras form (an error)
  *   scaleShift                      BatchNormalization with mean 0, variance 1, epsilon 0: then
  *                                   (x - 0) * rsqrt(1) * scale + shift = x * scale + shift exactly
- *   relu6                           ReLU { max_value: 6 }: one ClipByValue kernel, where
- *                                   Activation('relu6') runs Relu and Minimum (wasm: 43 vs 56 ms
- *                                   for MobileNet v1 at 224, npm run bench:layers)
+ *   relu6                           ReLU { max_value: 6 }: tfjs-layers runs Relu then ClipByValue,
+ *                                   where Activation('relu6') runs Relu then Minimum against a
+ *                                   scalar it makes on each call, several times slower on wasm
+ *                                   (npm run bench:shapes, 'relu6 layer')
  *   relu, sigmoid, tanh,            Activation(identifier) where no layer holds it and one
  *   activation, elu, softmax,       computes it (activations.ts), else ELU { alpha }, Softmax { axis }
  *   logSoftmax
@@ -334,8 +335,9 @@ function convTransposeLayer(ex: Exporter, node: Extract<Node, { op: 'convTranspo
  * own `activation` when the activation is the layer's only reader, as Keras users write them.
  * Chosen by measurement (npm run bench:shapes, stock model.predict, README): tfjs-layers runs a
  * Conv2D's relu inside its fused conv kernel, and any activation in the layer saves a layer's
- * overhead. relu6 is not here: tfjs-layers' 'relu6' activation runs Relu then Minimum, where a
- * separate ReLU(max_value 6) layer runs one ClipByValue kernel and measured faster.
+ * overhead. relu6 is not here: tfjs-layers' 'relu6' activation runs Relu then Minimum against a
+ * new scalar tensor, where a separate ReLU(max_value 6) layer runs Relu then ClipByValue, two
+ * unary kernels, and measured faster.
  */
 export const IN_LAYER_ACTIVATIONS: Readonly<Record<string, string>> = { relu: 'relu', sigmoid: 'sigmoid', tanh: 'tanh' };
 
