@@ -113,7 +113,7 @@ function broadcastMerge<S extends ShapeOrError>(op: string, fn: MergeFn, args: r
       throw new DslError(`${op}: ${detail}`);
     },
   );
-  return new Tensor<S>(scope, scope.node({ op: 'merge', inputs: tensors.map((t) => t.node), name: options.name, attrs: { fn } }));
+  return new Tensor<S>(scope, scope.node({ op: 'merge', inputs: tensors.map((t) => t.node), name: options.name, attrs: { fn } }, op));
 }
 
 /** Elementwise product with broadcasting (squeeze-excite's channel gate): `multiply(x, gate, { name })`. */

@@ -8,8 +8,9 @@ import type { Shape } from '../src/ir/graph.ts';
 import { dimLabel, rankLabelList } from '../src/ir/labels.ts';
 import { dimEqual } from '../src/shape/dim.ts';
 import type { Apply, Call, FirstPoisoned, Layer, Prefix, ShapeError, ShapeFn, ShapeFnOf, ShapeOrError, WithinUnit } from './layer.ts';
+import { ShapefoldError } from '../src/ir/errors.ts';
 import { requireInteger, singleUse } from './runtime.ts';
-import { DslError, type Scope } from './scope.ts';
+import { DslError, messagePrefix, type Scope } from './scope.ts';
 import type { CheckAxis, CheckRank2or4, CompareShapes, DimLabel } from './shape.ts';
 import { Tensor } from './tensor.ts';
 import type { Dim, DimEqual, DimSum, DimToString } from './types/index.ts';
@@ -209,16 +210,58 @@ export interface ChainFn<Fs extends readonly ShapeFn[]> extends ShapeFn {
   readonly output: RunFns<Fs, this['input']>;
 }
 
-/** Layers applied one after another; an error names the step (`sequential[2] conv2d: ...`). */
-export interface Sequential<Ls> extends Layer<SequentialFn<Ls>> {}
-export function sequential<const Ls extends readonly Layer[]>(...layers: Ls): Sequential<{ -readonly [K in keyof Ls]: Ls[K] }> {
+/**
+ * Runs `body`; a failure inside it (a shapefold error) is thrown again in `reword`'s words, as the
+ * type level rewords a child's message in the enclosing sequential or unit.
+ */
+export function reworded<T>(body: () => T, reword: (message: string) => string): T {
+  try {
+    return body();
+  } catch (e) {
+    if (e instanceof ShapefoldError) throw new DslError(reword(e.message), { cause: e });
+    throw e;
+  }
+}
+
+/**
+ * The run-time twin of the type level's `WithinUnit` (dsl/layer.ts), the same template match: a
+ * child's `op 'child': rest` inside the unit named `unit` reads `op 'unit.child': rest`; any other
+ * message, or any message inside an unnamed unit, reads `otherwise`.
+ */
+export function withinUnit(unit: string | undefined, message: string, otherwise: string): string {
+  if (unit === undefined) return otherwise;
+  const nameStart = message.indexOf(" '");
+  const nameEnd = nameStart < 0 ? -1 : message.indexOf("': ", nameStart + 2);
+  if (nameEnd < 0) return otherwise;
+  const op = message.slice(0, nameStart);
+  if (op.includes(' ') || op.includes(':')) return otherwise;
+  return `${op} '${unit}.${message.slice(nameStart + 2, nameEnd)}': ${message.slice(nameEnd + 3)}`;
+}
+
+function checkLayers(op: string, layers: readonly Layer[]): void {
   layers.forEach((l, i) => {
     if (l === null || typeof l !== 'object' || typeof l.apply !== 'function') {
-      throw new DslError(`sequential: step ${i} is not a layer`);
+      throw new DslError(`${op}: step ${i} is not a layer`);
     }
   });
+}
+
+/** Layers applied one after another; an error names the step (`sequential[2] conv2d: ...`), at type level and at run time alike. */
+export interface Sequential<Ls> extends Layer<SequentialFn<Ls>> {}
+export function sequential<const Ls extends readonly Layer[]>(...layers: Ls): Sequential<{ -readonly [K in keyof Ls]: Ls[K] }> {
+  checkLayers('sequential', layers);
   return {
     kind: 'sequential',
+    apply: (scope, inputs) =>
+      layers.reduce((node, layer, i) => reworded(() => layer.apply(scope, [node]), (message) => `sequential[${i}] ${message}`), inputs[0]),
+  };
+}
+
+/** A unit's steps one after another, their failures unprefixed (the type level's `ChainFn`). */
+export function chain(...layers: readonly Layer[]): Layer {
+  checkLayers('chain', layers);
+  return {
+    kind: 'chain',
     apply: (scope, inputs) => layers.reduce((node, layer) => layer.apply(scope, [node]), inputs[0]),
   };
 }
@@ -254,7 +297,10 @@ export interface ResidualOptions<Sc extends Layer | undefined> {
 
 type FnOrUndefined<L> = L extends Layer<infer F> ? F : undefined;
 
-/** Applies `branch` and `shortcut` (children named '<unit>.<child>') and adds their outputs. */
+/**
+ * Applies `branch` and `shortcut` (children named '<unit>.<child>') and adds their outputs; a
+ * failure reads as `ResidualOut` words it at type level.
+ */
 export function residualUnit(
   kind: string,
   name: string | undefined,
@@ -262,15 +308,17 @@ export function residualUnit(
   shortcut: Layer | undefined,
   after?: (scope: Scope, sum: string) => string,
 ): (scope: Scope, inputs: readonly string[]) => string {
-  return (scope, [x]) => {
-    const unit = scope.unitName(kind, name);
-    return scope.within(unit, () => {
-      const b = branch.apply(scope, [x]);
-      const s = shortcut === undefined ? x : shortcut.apply(scope, [x]);
-      const sum = scope.node({ op: 'add', inputs: [b, s], name: 'add', attrs: {} });
+  const prefix = messagePrefix(kind, name);
+  return (scope, [x]) =>
+    scope.within(scope.unitName(kind, name), () => {
+      const b = reworded(() => branch.apply(scope, [x]), (message) => withinUnit(name, message, `${prefix}${message}`));
+      const s = shortcut === undefined ? x : reworded(() => shortcut.apply(scope, [x]), (message) => withinUnit(name, message, `${prefix}shortcut: ${message}`));
+      const sum = reworded(
+        () => scope.node({ op: 'add', inputs: [b, s], name: 'add', attrs: {} }),
+        (message) => withinUnit(name, message, `${prefix}add: ${message.slice(messagePrefix('add', 'add').length)}`),
+      );
       return after === undefined ? sum : after(scope, sum);
     });
-  };
 }
 
 /** A residual block: branch(x) + x, or branch(x) + shortcut(x) with a projection. */

@@ -5,7 +5,7 @@
  */
 import { rankLabelList } from '../src/ir/labels.ts';
 import type { Layer, ShapeFn } from './layer.ts';
-import { DslError, type Scope } from './scope.ts';
+import { DslError, messagePrefix, type Scope } from './scope.ts';
 
 /** Mutable and readonly tuples both: inline literals then infer as mutable, which display without `readonly`. */
 export type PairOption = number | [number, number] | readonly [number, number];
@@ -61,7 +61,7 @@ export interface ChannelSpec {
  */
 export function literalChannels(scope: Scope, node: string, declared: number | undefined, spec: ChannelSpec): number {
   const shape = scope.shapeOf(node);
-  const prefix = spec.name === undefined ? `${spec.op}: ` : `${spec.op} '${spec.name}': `;
+  const prefix = messagePrefix(spec.op, spec.name);
   const accepted = spec.rank === '2or4' ? [2, 4] : spec.rank === '2to4' ? [2, 3, 4] : [spec.rank];
   if (!accepted.includes(shape.length)) {
     const expected =

@@ -5,10 +5,14 @@
  *
  * Names: a layer keeps the name it was given; an unnamed one gets `${op}_${k}`. Inside a named
  * unit (a residual block called 'layer1.0') children are prefixed ('layer1.0.conv1'), as
- * PyTorch's module paths are, so reports and errors point at a recognisable place.
+ * PyTorch's module paths are, so reports point at a recognisable place.
+ *
+ * Messages name a layer as the type level can: by the name it was given ('conv2d 'conv1': ...'),
+ * or by its op alone when it has none, never by the counter of its graph name ('conv2d_2'), which
+ * the compiler cannot know; units and sequentials then add their part (dsl/compose.ts).
  */
 import { GraphBuilder, type NodeSpec } from '../src/ir/builder.ts';
-import { ShapefoldError } from '../src/ir/errors.ts';
+import { ShapeError, ShapefoldError } from '../src/ir/errors.ts';
 import type { Graph, OpKind, Shape } from '../src/ir/graph.ts';
 
 export interface ScopeOptions {
@@ -18,6 +22,11 @@ export interface ScopeOptions {
 
 export class DslError extends ShapefoldError {
   override readonly name = 'DslError';
+}
+
+/** `${op}: ` or `${op} '${name}': `, the run-time twin of the type level's `Prefix`. */
+export function messagePrefix(op: string, name: string | undefined): string {
+  return name === undefined ? `${op}: ` : `${op} '${name}': `;
 }
 
 export class Scope {
@@ -35,9 +44,15 @@ export class Scope {
     return this.builder.addInput(shape, chosen);
   }
 
-  node<K extends OpKind>(spec: NodeSpec<K>): string {
+  /** Adds a node; a shape error names it `${label} '${spec.name}': ` or `${label}: `, as the type level does. */
+  node<K extends OpKind>(spec: NodeSpec<K>, label: string = spec.op): string {
     const name = this.claim(spec.name === undefined ? this.autoName(spec.op) : this.prefix + spec.name);
-    return this.builder.addNode({ ...spec, name });
+    try {
+      return this.builder.addNode({ ...spec, name });
+    } catch (e) {
+      if (e instanceof ShapeError) throw new DslError(`${messagePrefix(label, spec.name)}${e.detail}`, { cause: e });
+      throw e;
+    }
   }
 
   shapeOf(node: string): Shape {

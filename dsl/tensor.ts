@@ -84,6 +84,14 @@ export interface InputOptions {
   readonly scope?: Scope;
 }
 
+/** What is wrong with an input dim, in CheckInputDims' words, or undefined. */
+function inputDimProblem(d: unknown): string | undefined {
+  if (typeof d === 'number') return Number.isInteger(d) && d > 0 ? undefined : `is ${d}; sizes must be positive integers`;
+  if (typeof d !== 'string') return 'must be a number or a symbol name';
+  if (d === '') return 'is an empty name';
+  return isSymbolName(d) ? undefined : `'${d}' is not a symbol name (a name like 'N' or 'H')`;
+}
+
 /**
  * A graph input, e.g. `input(['N', 3, 224, 224])`. Dims are positive integer literals, symbol
  * names, or `number` values (checked at run time).
@@ -91,9 +99,8 @@ export interface InputOptions {
 export function input<const S extends Shape>(shape: ValidInput<S>, options: InputOptions = {}): Tensor<Writable<S>> {
   const dims = shape as unknown as Shape;
   dims.forEach((d, i) => {
-    if (typeof d === 'number' ? !(Number.isInteger(d) && d > 0) : !isSymbolName(d)) {
-      throw new DslError(`input: dim ${i} is ${JSON.stringify(d)}; use a positive integer or a symbol name like 'N'`);
-    }
+    const problem = inputDimProblem(d);
+    if (problem !== undefined) throw new DslError(`input: dim ${i} ${problem}`);
   });
   const scope = options.scope ?? new Scope();
   return new Tensor<Writable<S>>(scope, scope.input(dims, options.name));

@@ -18,7 +18,7 @@
  *                  -> 1x1 project -> bn, plus x when the stride is 1 and the channels are kept
  */
 import type { Layer, Prefix, ShapeFn, WithinUnit } from './layer.ts';
-import { type ChainFn, type ResidualOut, residualUnit, sequential } from './compose.ts';
+import { type ChainFn, type ResidualOut, chain, residualUnit, reworded, withinUnit } from './compose.ts';
 import type { Call } from './layer.ts';
 import { literalChannels, requireInteger, singleUse } from './runtime.ts';
 import type { Scope } from './scope.ts';
@@ -29,7 +29,7 @@ import { type BatchNormFn, batchNorm } from './layers/norm.ts';
 import { type SameShapeFn, hardSigmoid, relu, relu6, sigmoid, swish } from './layers/activation.ts';
 import { globalAvgPool } from './layers/pool.ts';
 import type { Layer as AnyLayer } from './layer.ts';
-import { DslError } from './scope.ts';
+import { DslError, messagePrefix } from './scope.ts';
 import type { CheckedAtRunTime, Sized } from './settings.ts';
 
 export interface UnitConfig {
@@ -160,7 +160,7 @@ function unit(config: UnitConfig | BottleneckConfig, plan: UnitPlan): (scope: Sc
       return layer;
     });
     const shortcut = projection
-      ? sequential(
+      ? chain(
           conv2d({ in: inChannels, out: plan.out, kernel: 1, stride: plan.stride, bias: false, name: 'proj' }),
           batchNorm({ name: 'proj_bn' }),
         )
@@ -168,7 +168,7 @@ function unit(config: UnitConfig | BottleneckConfig, plan: UnitPlan): (scope: Sc
     const reluAfterAdd = plan.reluAfterAdd
       ? (inner: Scope, sum: string) => inner.node({ op: 'relu', inputs: [sum], name: 'relu', attrs: {} })
       : undefined;
-    return residualUnit(plan.kind, config.name, sequential(...branch), shortcut, reluAfterAdd)(scope, [x]);
+    return residualUnit(plan.kind, config.name, chain(...branch), shortcut, reluAfterAdd)(scope, [x]);
   };
 }
 
@@ -244,7 +244,7 @@ function activationLayer(kind: string, activation: MobileActivation, name: strin
 function squeezeExciteNodes(scope: Scope, x: string, channels: number, config: SqueezeExciteConfig): string {
   const activation = config.activation ?? 'relu';
   const gate = config.gate === 'hardSigmoid' ? hardSigmoid({ name: 'gate' }) : sigmoid({ name: 'gate' });
-  const squeezed = sequential(
+  const squeezed = chain(
     globalAvgPool({ keepDims: true, name: 'squeeze' }),
     conv2d({ in: channels, out: config.squeeze, kernel: 1, name: 'reduce' }),
     activationLayer('squeezeExcite', activation, 'act'),
@@ -271,7 +271,9 @@ export function squeezeExcite<const C extends SqueezeExciteConfig>(sizedConfig: 
   checkSqueezeExcite(kind, config);
   return singleUse(kind, config.name, (scope, [x]) => {
     const channels = literalChannels(scope, x, undefined, { op: kind, name: config.name, rank: 4, creates: 'weights' });
-    return scope.within(scope.unitName(kind, config.name), () => squeezeExciteNodes(scope, x, channels, config));
+    return scope.within(scope.unitName(kind, config.name), () =>
+      reworded(() => squeezeExciteNodes(scope, x, channels, config), (message) => withinUnit(config.name, message, `${messagePrefix(kind, config.name)}${message}`)),
+    );
   });
 }
 
@@ -365,12 +367,19 @@ export function mbConv<const C extends MbConvConfig>(sizedConfig: Sized<'mbConv'
     const seAndProject: AnyLayer = {
       kind: 'project',
       apply: (inner, [h]) => {
-        const excited = squeeze === undefined ? h : inner.within(inner.unitName('squeezeExcite', 'se'), () => squeezeExciteNodes(inner, h, mid, { squeeze, activation }));
-        return sequential(conv2d({ in: mid, out, kernel: 1, bias: false, name: 'project' }), batchNorm({ name: 'project_bn' })).apply(inner, [excited]);
+        const excited =
+          squeeze === undefined
+            ? h
+            : inner.within(inner.unitName('squeezeExcite', 'se'), () =>
+                reworded(() => squeezeExciteNodes(inner, h, mid, { squeeze, activation }), (message) => withinUnit('se', message, message)),
+              );
+        return chain(conv2d({ in: mid, out, kernel: 1, bias: false, name: 'project' }), batchNorm({ name: 'project_bn' })).apply(inner, [excited]);
       },
     };
-    const branch = sequential(...steps, seAndProject);
+    const branch = chain(...steps, seAndProject);
     if (stride === 1 && inChannels === out) return residualUnit(kind, config.name, branch, undefined)(scope, [x]);
-    return scope.within(scope.unitName(kind, config.name), () => branch.apply(scope, [x]));
+    return scope.within(scope.unitName(kind, config.name), () =>
+      reworded(() => branch.apply(scope, [x]), (message) => withinUnit(config.name, message, `${messagePrefix(kind, config.name)}${message}`)),
+    );
   });
 }

@@ -210,7 +210,7 @@ export function depthwiseConv2d<const C extends DepthwiseConv2dConfig>(sizedConf
   return singleUse(op, config.name, (scope, [x]) => {
     const channels = literalChannels(scope, x, undefined, { op, name: config.name, rank: 4, creates: 'weights' });
     const attrs = convAttrs(op, { ...config, in: channels, out: channels * multiplier, groups: channels }, channels);
-    return scope.node({ op: 'conv2d', inputs: [x], name: config.name, attrs });
+    return scope.node({ op: 'conv2d', inputs: [x], name: config.name, attrs }, op);
   });
 }
 
@@ -279,13 +279,8 @@ export function convTranspose2d<const C extends ConvTranspose2dConfig>(sizedConf
   const attrsFor = (inChannels: number) => {
     const stride = pair(op, 'stride', config.stride, 1, 1);
     const dilation = pair(op, 'dilation', config.dilation, 1, 1);
+    // Its bound by stride and dilation is the shape inference's check, at the application, as the type level checks it.
     const outputPadding = pair(op, 'outputPadding', config.outputPadding, 0, 0);
-    outputPadding.forEach((p, axis) => {
-      if (p >= stride[axis] && p >= dilation[axis]) {
-        const label = config.name === undefined ? op : `${op} '${config.name}'`;
-        throw new DslError(`${label}: outputPadding ${p} (${axis === 0 ? 'height' : 'width'}) must be smaller than stride ${stride[axis]}${dilation[axis] === 1 ? '' : ` or dilation ${dilation[axis]}`}`);
-      }
-    });
     return {
       inChannels: requireInteger(op, 'in', inChannels, 1),
       outChannels: requireInteger(op, 'out', config.out, 1),

@@ -13,7 +13,7 @@
 import type { RenormWarmup, RunningStatsUpdate } from '../../src/ir/graph.ts';
 import type { FirstFailure, Layer, Prefix, ShapeFn } from '../layer.ts';
 import { literalChannels, requireFraction, requireInteger, requirePositive, singleUse } from '../runtime.ts';
-import { DslError, type Scope } from '../scope.ts';
+import { DslError, messagePrefix, type Scope } from '../scope.ts';
 import type { CheckCount, CheckLiteralChannels, CheckRank, CheckRank2or4, CheckRank2to4, SpellShape } from '../shape.ts';
 import type { DimEqual, DimToString, Lt, Mod, Sub } from '../types/index.ts';
 import type { CheckedAtRunTime, Sized } from '../settings.ts';
@@ -262,7 +262,7 @@ type LayerNormOut<C, S> = C extends { readonly normalizedShape: infer NS extends
 /** [C] over 'c'; the input shape without N over 'chw', every size literal. */
 function normalizedShape(scope: Scope, x: string, over: 'chw' | 'c', channels: number, name: string | undefined): number[] {
   if (over === 'c') return [channels];
-  const prefix = name === undefined ? 'layerNorm: ' : `layerNorm '${name}': `;
+  const prefix = messagePrefix('layerNorm', name);
   const spatial = scope.shapeOf(x).slice(2);
   return [
     channels,

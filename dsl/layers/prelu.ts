@@ -7,7 +7,7 @@ import type { Shape } from '../../src/ir/graph.ts';
 import { dimLabel, rankLabelList } from '../../src/ir/labels.ts';
 import type { Layer, Prefix, ShapeFn } from '../layer.ts';
 import { requireInteger, singleUse } from '../runtime.ts';
-import { DslError } from '../scope.ts';
+import { DslError, messagePrefix } from '../scope.ts';
 import type { CheckAxis, DimLabel } from '../shape.ts';
 import type { DimToString } from '../types/index.ts';
 
@@ -66,7 +66,7 @@ export interface Prelu<C> extends Layer<PreluFn<C>> {}
 export function prelu<const C extends PreluConfig = {}>(config: C = {} as C): Prelu<{ -readonly [K in keyof C]: C[K] }> {
   const op = 'prelu';
   const shared = (config.sharedAxes ?? []).map((a, i) => requireInteger(op, `sharedAxes[${i}]`, a, 1));
-  const prefix = config.name === undefined ? `${op}: ` : `${op} '${config.name}': `;
+  const prefix = messagePrefix(op, config.name);
   return singleUse(op, config.name, (scope, [x]) =>
     scope.node({ op, inputs: [x], name: config.name, attrs: { alphaShape: alphaShape(scope.shapeOf(x), shared, prefix) } }),
   );

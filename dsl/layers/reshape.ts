@@ -10,7 +10,7 @@ import type { Dim } from '../../src/ir/graph.ts';
 import { dimProduct } from '../../src/shape/dim.ts';
 import type { Layer, Prefix, ShapeFn } from '../layer.ts';
 import { requireInteger, reusable } from '../runtime.ts';
-import { DslError } from '../scope.ts';
+import { DslError, messagePrefix } from '../scope.ts';
 import type { CheckRank, SpellShape } from '../shape.ts';
 import type { DimEqual, DimProduct, DimToString, FloorDiv, Mod, Mul, Sub } from '../types/index.ts';
 import type { CheckedAtRunTime, Sized } from '../settings.ts';
@@ -82,7 +82,7 @@ export function reshape<const C extends ReshapeConfig>(sizedConfig: Sized<'resha
     throw new DslError(`${op}: shape must be a non-empty list of sizes`);
   }
   const shape = config.shape.map((d, i) => (d === -1 ? -1 : requireInteger(op, `shape[${i}]`, d, 1)));
-  const prefix = config.name === undefined ? `${op}: ` : `${op} '${config.name}': `;
+  const prefix = messagePrefix(op, config.name);
   return reusable(op, (scope, [x]) => {
     const dims = scope.shapeOf(x);
     if (dims.length < 2) throw new DslError(`${prefix}expects a rank-2 or higher input [N, ...], got rank ${dims.length}`);
@@ -123,14 +123,14 @@ export function permute<const C extends PermuteConfig>(config: C): Permute<{ -re
   const op = 'permute';
   if (config === null || typeof config !== 'object' || !Array.isArray(config.dims)) throw new DslError(`${op}: dims must be a list of axes`);
   const dims = config.dims.map((a, i) => requireInteger(op, `dims[${i}]`, a, 1));
-  const prefix = config.name === undefined ? `${op}: ` : `${op} '${config.name}': `;
+  const prefix = messagePrefix(op, config.name);
   return reusable(op, (scope, [x]) => {
     const rank = scope.shapeOf(x).length;
     const sorted = [...dims].sort((a, b) => a - b);
     if (dims.length !== rank - 1 || sorted.some((a, i) => a !== i + 1)) {
       throw new DslError(`${prefix}dims [${dims.join(', ')}] must be a permutation of 1..${rank - 1} for a rank-${rank} input`);
     }
-    return scope.node({ op: 'transpose', inputs: [x], name: config.name, attrs: { perm: [0, ...dims] } });
+    return scope.node({ op: 'transpose', inputs: [x], name: config.name, attrs: { perm: [0, ...dims] } }, op);
   });
 }
 

@@ -5,8 +5,11 @@
  * bottleneck/squeezeExcite/mbConv, with sizes literal up to 10^4 or symbolic); each
  * program runs at run time first. Its outcome is then written into a snippet
  * that the compiler must agree with: the exact output shape as a type equality, or, when the run
- * time raised a shape error, a type error on the same line with the same message (every layer is
- * named, so even the `op 'name': ` prefix must match).
+ * time raised a shape error, a type error on the same line with the same message, word for word:
+ * the `op 'name': ` prefix of named layers, the bare `op: ` of unnamed ones (whose graph names
+ * carry a counter the compiler cannot know), the unit's words around a child's failure in named
+ * and unnamed units, and `sequential[i] ` before a failure inside a `sequential` or `residual`
+ * of generated layers.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -38,11 +41,21 @@ type Step =
   | { op: 'resA' | 'resB' | 'resC' | 'basicBlock'; out: number; stride: number; statedIn?: number; projection?: boolean }
   | { op: 'bottleneck'; width: number; stride: number; statedIn?: number }
   | { op: 'squeezeExcite'; squeeze: number }
-  | { op: 'mbConv'; out: number; expand: number; kernel: number; stride: number; statedIn?: number; squeeze?: number };
+  | { op: 'mbConv'; out: number; expand: number; kernel: number; stride: number; statedIn?: number; squeeze?: number }
+  | { op: 'sequential' | 'residual'; steps: LayerStep[] };
+
+/** A step that is one layer (a `.to` argument), so it may sit inside a sequential. */
+type LayerStep = Exclude<Step, { op: 'join' | 'gate' | 'flattenLinear' | 'sequential' | 'residual' }>;
+
+/** A step and whether its layer (a unit's too) is named; an unnamed one gets a counter name at run time. */
+interface Named<S> {
+  step: S;
+  named: boolean;
+}
 
 interface Program {
   input: [string | number, number, string | number, string | number];
-  steps: Step[];
+  steps: Named<Step>[];
 }
 
 const padding: fc.Arbitrary<Pad> = fc.oneof(
@@ -52,7 +65,7 @@ const padding: fc.Arbitrary<Pad> = fc.oneof(
   fc.constantFrom<Pad>('same', 'valid'),
 );
 
-const step: fc.Arbitrary<Step> = fc.oneof(
+const step: fc.Arbitrary<LayerStep> = fc.oneof(
   { weight: 5, arbitrary: fc.record({
     op: fc.constant('conv2d' as const),
     out: fc.integer({ min: 1, max: 12 }),
@@ -120,7 +133,7 @@ const extraSteps: fc.Arbitrary<Step> = fc.oneof(
 );
 
 /** Named units, whose children's failures must read as the run time's ('conv2d 'l3.conv1': ...'). */
-const unitSteps: fc.Arbitrary<Step> = fc.oneof(
+const unitSteps: fc.Arbitrary<LayerStep> = fc.oneof(
   fc.record({
     op: fc.constantFrom('resA' as const, 'resB' as const, 'resC' as const, 'basicBlock' as const),
     out: fc.integer({ min: 1, max: 12 }),
@@ -146,118 +159,182 @@ const unitSteps: fc.Arbitrary<Step> = fc.oneof(
   }),
 );
 
+const named = <S>(arbitrary: fc.Arbitrary<S>): fc.Arbitrary<Named<S>> => fc.record({ step: arbitrary, named: fc.boolean() });
+
+/** One to three layers from the other arbitraries, applied in a sequential or as a residual's branch. */
+const composite: fc.Arbitrary<Step> = fc.record({
+  op: fc.constantFrom('sequential' as const, 'residual' as const),
+  steps: fc.array(fc.oneof({ weight: 3, arbitrary: step }, { weight: 1, arbitrary: unitSteps }), { minLength: 1, maxLength: 3 }),
+});
+
 const sizeOrSymbol = (symbol: string) => fc.oneof(fc.integer({ min: 1, max: 10_000 }), fc.integer({ min: 1, max: 40 }), fc.constant(symbol));
 
 const program: fc.Arbitrary<Program> = fc
   .record({
     input: fc.tuple(fc.constantFrom<string | number>('N', 2), fc.integer({ min: 1, max: 12 }), sizeOrSymbol('H'), sizeOrSymbol('W')),
-    steps: fc.array(fc.oneof({ weight: 3, arbitrary: step }, { weight: 2, arbitrary: extraSteps }, { weight: 1, arbitrary: unitSteps }), { minLength: 1, maxLength: 5 }),
-    tail: fc.option(fc.record({ op: fc.constant('flattenLinear' as const), in: fc.integer({ min: 1, max: 400 }), out: fc.integer({ min: 1, max: 10 }) }), { nil: undefined }),
+    steps: fc.array(
+      named(fc.oneof({ weight: 3, arbitrary: step }, { weight: 2, arbitrary: extraSteps }, { weight: 1, arbitrary: unitSteps }, { weight: 1, arbitrary: composite })),
+      { minLength: 1, maxLength: 5 },
+    ),
+    tail: fc.option(named(fc.record({ op: fc.constant('flattenLinear' as const), in: fc.integer({ min: 1, max: 400 }), out: fc.integer({ min: 1, max: 10 }) })), { nil: undefined }),
   })
   .map(({ input, steps, tail }) => ({ input, steps: tail ? [...steps, tail] : steps }));
 
 type Applied = d.Tensor<Shape>;
 
-/** The step's calls at run time, each taking the previous tensor (one `.to`, or a merge). */
-function callsOf(s: Step, i: number): ((t: Applied) => Applied)[] {
-  const name = `l${i}`;
-  const to = (layer: Layer) => (t: Applied) => t.to(layer as never) as Applied;
+/** The layer of a one-layer step at run time; `name` undefined leaves it unnamed. */
+function layerOf(s: LayerStep, name: string | undefined): Layer {
   switch (s.op) {
     case 'conv2d':
-      return [to(d.conv2d({ in: s.statedIn, out: s.out * s.groups, kernel: s.kernel, stride: s.stride, dilation: s.dilation, padding: s.padding, groups: s.groups, name }))];
+      return d.conv2d({ in: s.statedIn, out: s.out * s.groups, kernel: s.kernel, stride: s.stride, dilation: s.dilation, padding: s.padding, groups: s.groups, name });
     case 'convTranspose2d':
-      return [to(d.convTranspose2d({ out: s.out, kernel: s.kernel, stride: s.stride, dilation: s.dilation, padding: s.padding, outputPadding: s.outputPadding, name }))];
+      return d.convTranspose2d({ out: s.out, kernel: s.kernel, stride: s.stride, dilation: s.dilation, padding: s.padding, outputPadding: s.outputPadding, name });
     case 'maxPool':
-      return [to(d.maxPool({ kernel: s.kernel, stride: s.stride, padding: s.padding, name }))];
+      return d.maxPool({ kernel: s.kernel, stride: s.stride, padding: s.padding, name });
     case 'avgPool':
-      return [to(d.avgPool({ kernel: s.kernel, stride: s.stride, padding: s.padding, name }))];
+      return d.avgPool({ kernel: s.kernel, stride: s.stride, padding: s.padding, name });
     case 'batchNorm':
-      return [to(d.batchNorm({ channels: s.channels, name }))];
+      return d.batchNorm({ channels: s.channels, name });
     case 'groupNorm':
-      return [to(d.groupNorm({ groups: s.groups, name }))];
+      return d.groupNorm({ groups: s.groups, name });
     case 'relu':
-      return [to(d.relu({ name }))];
+      return d.relu({ name });
     case 'crop2d':
-      return [to(d.crop2d({ crop: s.crop, name }))];
+      return d.crop2d({ crop: s.crop, name });
     case 'softmax':
     case 'logSoftmax':
-      return [to(d[s.op]({ axis: s.axis, name }))];
+      return d[s.op]({ axis: s.axis, name });
     case 'prelu':
-      return [to(d.prelu({ sharedAxes: s.sharedAxes, name }))];
+      return d.prelu({ sharedAxes: s.sharedAxes, name });
     case 'upsample2d':
-      return [to(d.upsample2d({ scale: s.scale, name }))];
+      return d.upsample2d({ scale: s.scale, name });
     case 'resize2d':
-      return [to(d.resize2d({ size: s.size, name }))];
+      return d.resize2d({ size: s.size, name });
     case 'reshape':
-      return [to(d.reshape({ shape: s.shape, name }))];
+      return d.reshape({ shape: s.shape, name });
     case 'permute':
-      return [to(d.permute({ dims: s.dims, name }))];
+      return d.permute({ dims: s.dims, name });
     case 'layerNorm':
-      return [to(d.layerNorm({ over: s.over, normalizedShape: s.normalizedShape, name }))];
-    case 'join': {
-      const other = (t: Applied) => (s.out === undefined ? t : (t.to(d.conv2d({ out: s.out, kernel: 1, name: `${name}c` }) as never) as Applied));
-      return [(t) => (d.concat as unknown as (...args: unknown[]) => Applied)(t, other(t), { axis: s.axis, name })];
-    }
-    case 'gate': {
-      const gate = (t: Applied) => {
-        const g = s.out === undefined ? t : t.to(d.conv2d({ out: s.out, kernel: 1, name: `${name}c` }) as never);
-        return g.to(d.globalAvgPool({ keepDims: s.keepDims, name: `${name}p` }) as never);
-      };
-      return [(t) => (d[s.fn] as (...args: unknown[]) => Applied)(t, gate(t), { name })];
-    }
-    case 'flattenLinear':
-      return [to(d.flatten({ name: `${name}f` })), to(d.linear({ in: s.in, out: s.out, name }))];
+      return d.layerNorm({ over: s.over, normalizedShape: s.normalizedShape, name });
     case 'resA':
     case 'resB':
     case 'resC':
     case 'basicBlock':
-      return [to(d[s.op]({ in: s.statedIn, out: s.out, stride: s.stride, projection: s.projection, name }))];
+      return d[s.op]({ in: s.statedIn, out: s.out, stride: s.stride, projection: s.projection, name });
     case 'bottleneck':
-      return [to(d.bottleneck({ in: s.statedIn, width: s.width, stride: s.stride, name }))];
+      return d.bottleneck({ in: s.statedIn, width: s.width, stride: s.stride, name });
     case 'squeezeExcite':
-      return [to(d.squeezeExcite({ squeeze: s.squeeze, name }))];
+      return d.squeezeExcite({ squeeze: s.squeeze, name });
     case 'mbConv':
-      return [to(d.mbConv({ in: s.statedIn, out: s.out, expand: s.expand, kernel: s.kernel, stride: s.stride, squeeze: s.squeeze, name }))];
+      return d.mbConv({ in: s.statedIn, out: s.out, expand: s.expand, kernel: s.kernel, stride: s.stride, squeeze: s.squeeze, name });
+  }
+}
+
+/**
+ * The name of step `i`'s layer, or of its layer `j` inside a sequential or residual: named
+ * composites alternate named and unnamed children, unnamed ones the other way round, so both
+ * meet both.
+ */
+function nameOf(named: boolean, i: number, j?: number): string | undefined {
+  if (j === undefined) return named ? `l${i}` : undefined;
+  return named === (j % 2 === 0) ? `l${i}s${j}` : undefined;
+}
+
+/** The branch of a sequential or residual step at run time: its layers in a sequential, or its only layer. */
+function innerOf(steps: readonly LayerStep[], named: boolean, i: number, alone: boolean): Layer {
+  const layers = steps.map((x, j) => layerOf(x, nameOf(named, i, j)));
+  return alone && layers.length === 1 ? layers[0] : (d.sequential as (...l: Layer[]) => Layer)(...layers);
+}
+
+/** The step's calls at run time, each taking the previous tensor (one `.to`, or a merge). */
+function callsOf({ step: s, named }: Named<Step>, i: number): ((t: Applied) => Applied)[] {
+  const name = nameOf(named, i);
+  const to = (layer: Layer) => (t: Applied) => t.to(layer as never) as Applied;
+  switch (s.op) {
+    case 'join': {
+      const other = (t: Applied) => (s.out === undefined ? t : (t.to(d.conv2d({ out: s.out, kernel: 1, name: `l${i}c` }) as never) as Applied));
+      return [(t) => (d.concat as unknown as (...args: unknown[]) => Applied)(t, other(t), { axis: s.axis, name })];
+    }
+    case 'gate': {
+      const gate = (t: Applied) => {
+        const g = s.out === undefined ? t : t.to(d.conv2d({ out: s.out, kernel: 1, name: `l${i}c` }) as never);
+        return g.to(d.globalAvgPool({ keepDims: s.keepDims, name: `l${i}p` }) as never);
+      };
+      return [(t) => (d[s.fn] as (...args: unknown[]) => Applied)(t, gate(t), { name })];
+    }
+    case 'flattenLinear':
+      return [to(d.flatten({ name: `l${i}f` })), to(d.linear({ in: s.in, out: s.out, name }))];
+    case 'sequential':
+      return [to(innerOf(s.steps, named, i, false))];
+    case 'residual':
+      return [to(d.residual(innerOf(s.steps, named, i, true), { name }))];
+    default:
+      return [to(layerOf(s, name))];
   }
 }
 
 const stated = (statedIn: number | undefined) => (statedIn === undefined ? '' : `in: ${statedIn}, `);
 
-/** The same calls as source, `$` standing for the previous tensor. */
-function sourceOf(s: Step, i: number): string[] {
-  const name = `name: 'l${i}'`;
+/** The source of a one-layer step's layer; `name` is `name: 'l0'` or empty. */
+function layerSourceOf(s: LayerStep, name: string): string {
   const lit = (v: unknown) => JSON.stringify(v);
   switch (s.op) {
     case 'conv2d':
-      return [`$.to(d.conv2d({ ${s.statedIn === undefined ? '' : `in: ${s.statedIn}, `}out: ${s.out * s.groups}, kernel: ${s.kernel}, stride: ${s.stride}, dilation: ${s.dilation}, padding: ${lit(s.padding)}, groups: ${s.groups}, ${name} }))`];
+      return `d.conv2d({ ${stated(s.statedIn)}out: ${s.out * s.groups}, kernel: ${s.kernel}, stride: ${s.stride}, dilation: ${s.dilation}, padding: ${lit(s.padding)}, groups: ${s.groups}, ${name} })`;
     case 'convTranspose2d':
-      return [`$.to(d.convTranspose2d({ out: ${s.out}, kernel: ${s.kernel}, stride: ${s.stride}, dilation: ${s.dilation}, padding: ${s.padding}, outputPadding: ${s.outputPadding}, ${name} }))`];
+      return `d.convTranspose2d({ out: ${s.out}, kernel: ${s.kernel}, stride: ${s.stride}, dilation: ${s.dilation}, padding: ${s.padding}, outputPadding: ${s.outputPadding}, ${name} })`;
     case 'maxPool':
     case 'avgPool':
-      return [`$.to(d.${s.op}({ kernel: ${s.kernel}, stride: ${s.stride}, padding: ${s.padding}, ${name} }))`];
+      return `d.${s.op}({ kernel: ${s.kernel}, stride: ${s.stride}, padding: ${s.padding}, ${name} })`;
     case 'batchNorm':
-      return [`$.to(d.batchNorm({ ${s.channels === undefined ? '' : `channels: ${s.channels}, `}${name} }))`];
+      return `d.batchNorm({ ${s.channels === undefined ? '' : `channels: ${s.channels}, `}${name} })`;
     case 'groupNorm':
-      return [`$.to(d.groupNorm({ groups: ${s.groups}, ${name} }))`];
+      return `d.groupNorm({ groups: ${s.groups}, ${name} })`;
     case 'relu':
-      return [`$.to(d.relu({ ${name} }))`];
+      return `d.relu({ ${name} })`;
     case 'crop2d':
-      return [`$.to(d.crop2d({ crop: ${lit(s.crop)}, ${name} }))`];
+      return `d.crop2d({ crop: ${lit(s.crop)}, ${name} })`;
     case 'softmax':
     case 'logSoftmax':
-      return [`$.to(d.${s.op}({ axis: ${s.axis}, ${name} }))`];
+      return `d.${s.op}({ axis: ${s.axis}, ${name} })`;
     case 'prelu':
-      return [`$.to(d.prelu({ sharedAxes: ${lit(s.sharedAxes)}, ${name} }))`];
+      return `d.prelu({ sharedAxes: ${lit(s.sharedAxes)}, ${name} })`;
     case 'upsample2d':
-      return [`$.to(d.upsample2d({ scale: ${lit(s.scale)}, ${name} }))`];
+      return `d.upsample2d({ scale: ${lit(s.scale)}, ${name} })`;
     case 'resize2d':
-      return [`$.to(d.resize2d({ size: ${lit(s.size)}, ${name} }))`];
+      return `d.resize2d({ size: ${lit(s.size)}, ${name} })`;
     case 'reshape':
-      return [`$.to(d.reshape({ shape: ${lit(s.shape)}, ${name} }))`];
+      return `d.reshape({ shape: ${lit(s.shape)}, ${name} })`;
     case 'permute':
-      return [`$.to(d.permute({ dims: ${lit(s.dims)}, ${name} }))`];
+      return `d.permute({ dims: ${lit(s.dims)}, ${name} })`;
     case 'layerNorm':
-      return [`$.to(d.layerNorm({ over: '${s.over}', ${s.normalizedShape === undefined ? '' : `normalizedShape: ${lit(s.normalizedShape)}, `}${name} }))`];
+      return `d.layerNorm({ over: '${s.over}', ${s.normalizedShape === undefined ? '' : `normalizedShape: ${lit(s.normalizedShape)}, `}${name} })`;
+    case 'resA':
+    case 'resB':
+    case 'resC':
+    case 'basicBlock':
+      return `d.${s.op}({ ${stated(s.statedIn)}out: ${s.out}, stride: ${s.stride}, ${s.projection === undefined ? '' : `projection: ${s.projection}, `}${name} })`;
+    case 'bottleneck':
+      return `d.bottleneck({ ${stated(s.statedIn)}width: ${s.width}, stride: ${s.stride}, ${name} })`;
+    case 'squeezeExcite':
+      return `d.squeezeExcite({ squeeze: ${s.squeeze}, ${name} })`;
+    case 'mbConv':
+      return `d.mbConv({ ${stated(s.statedIn)}out: ${s.out}, expand: ${s.expand}, kernel: ${s.kernel}, stride: ${s.stride}, ${s.squeeze === undefined ? '' : `squeeze: ${s.squeeze}, `}${name} })`;
+  }
+}
+
+const nameField = (name: string | undefined) => (name === undefined ? '' : `name: '${name}'`);
+
+/** `innerOf` as source. */
+function innerSourceOf(steps: readonly LayerStep[], named: boolean, i: number, alone: boolean): string {
+  const layers = steps.map((x, j) => layerSourceOf(x, nameField(nameOf(named, i, j))));
+  return alone && layers.length === 1 ? layers[0] : `d.sequential(${layers.join(', ')})`;
+}
+
+/** The same calls as source, `$` standing for the previous tensor. */
+function sourceOf({ step: s, named }: Named<Step>, i: number): string[] {
+  const name = nameField(nameOf(named, i));
+  switch (s.op) {
     case 'join': {
       const conv = s.out === undefined ? '' : `.to(d.conv2d({ out: ${s.out}, kernel: 1, name: 'l${i}c' }))`;
       return [`d.concat($, $${conv}, { axis: ${s.axis}, ${name} })`];
@@ -268,17 +345,12 @@ function sourceOf(s: Step, i: number): string[] {
     }
     case 'flattenLinear':
       return [`$.to(d.flatten({ name: 'l${i}f' }))`, `$.to(d.linear({ in: ${s.in}, out: ${s.out}, ${name} }))`];
-    case 'resA':
-    case 'resB':
-    case 'resC':
-    case 'basicBlock':
-      return [`$.to(d.${s.op}({ ${stated(s.statedIn)}out: ${s.out}, stride: ${s.stride}, ${s.projection === undefined ? '' : `projection: ${s.projection}, `}${name} }))`];
-    case 'bottleneck':
-      return [`$.to(d.bottleneck({ ${stated(s.statedIn)}width: ${s.width}, stride: ${s.stride}, ${name} }))`];
-    case 'squeezeExcite':
-      return [`$.to(d.squeezeExcite({ squeeze: ${s.squeeze}, ${name} }))`];
-    case 'mbConv':
-      return [`$.to(d.mbConv({ ${stated(s.statedIn)}out: ${s.out}, expand: ${s.expand}, kernel: ${s.kernel}, stride: ${s.stride}, ${s.squeeze === undefined ? '' : `squeeze: ${s.squeeze}, `}${name} }))`];
+    case 'sequential':
+      return [`$.to(${innerSourceOf(s.steps, named, i, false)})`];
+    case 'residual':
+      return [`$.to(d.residual(${innerSourceOf(s.steps, named, i, true)}${named ? `, { ${name} }` : ''}))`];
+    default:
+      return [`$.to(${layerSourceOf(s, name)})`];
   }
 }
 
