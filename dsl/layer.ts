@@ -92,10 +92,11 @@ export type Prefix<Op extends string, Name> = Name extends string
   : `${Op}: `;
 
 /**
- * A child's failure inside a unit, in the run-time words: a named unit's children are graph nodes
- * named '<unit>.<child>', so `conv2d 'expand': ...` inside mbConv 'b3' reads
- * `conv2d 'b3.expand': ...`. An unnamed unit or child gets a counter in its run-time name
- * ('mbConv_2') that the compiler cannot know; then `Otherwise` (the unit's kind first) stands.
+ * A child's failure inside a unit: a named unit's children are graph nodes named
+ * '<unit>.<child>', so `conv2d 'expand': ...` inside mbConv 'b3' reads `conv2d 'b3.expand': ...`.
+ * An unnamed unit or child gets a counter in its graph name ('mbConv_2') that the compiler cannot
+ * know; then `Otherwise` (the unit's kind first) stands. The run time words it the same way
+ * (`withinUnit` in compose.ts).
  */
 export type WithinUnit<Unit, Message extends string, Otherwise extends string> = Unit extends string
   ? string extends Unit
