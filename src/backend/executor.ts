@@ -12,6 +12,9 @@
  * still fuses its bias. The activation node's value is then the fused kernel's output, and the
  * layer's own value is never materialised.
  *
+ * Several outputs: a layer with `forwardAll` (an opaque layer returning its states) runs once per
+ * run; its value is output 0, and an opaqueOutput node's step takes output `index` of that call.
+ *
  * Memory: run() returns new tensors the caller owns and leaves nothing else behind; the
  * compiled graph holds its variables, running statistics and constants until dispose().
  */
@@ -80,6 +83,10 @@ interface Step {
   readonly output: string;
   readonly inputs: readonly string[];
   readonly forward: Forward;
+  /** Every output of a layer of several (see BuiltNode.forwardAll). */
+  readonly forwardAll?: BuiltNode['forwardAll'];
+  /** For an opaqueOutput node: the output of its layer's call it takes. */
+  readonly selects?: number;
   /** The node errors name, and how it was fused. */
   readonly node: Node;
   readonly fusedWith?: Node;
@@ -136,7 +143,9 @@ function planSteps(graph: Graph, registry: ParamRegistry, fuse: boolean): { step
       steps.push({ output: node.name, inputs: node.inputs, forward: built.fuse({ kind: 'linear' }), node });
       fusions.push({ layer: node.name });
     } else {
-      steps.push({ output: node.name, inputs: node.inputs, forward: built.forward, node });
+      const selects = node.op === 'opaqueOutput' ? { selects: node.attrs.index } : {};
+      const forwardAll = built.forwardAll === undefined ? {} : { forwardAll: built.forwardAll };
+      steps.push({ output: node.name, inputs: node.inputs, forward: built.forward, node, ...forwardAll, ...selects });
     }
   }
   return { steps, fusions };
@@ -147,6 +156,17 @@ function asExecutionError(e: unknown, step: Step): ShapefoldError {
   const message = e instanceof Error ? e.message.split('\n')[0] : String(e);
   const fused = step.fusedWith ? ` (fused with ${step.fusedWith.op} '${step.fusedWith.name}')` : '';
   return new ExecutionError(step.node.name, step.node.op, `tfjs failed${fused}: ${message}`, { cause: e });
+}
+
+/** The output an opaqueOutput step takes from its layer's call this run, or why the layer has none. */
+function selectedOutput(step: Step, callOutputs: ReadonlyMap<string, readonly tf.Tensor[]>): tf.Tensor {
+  const layer = step.inputs[0];
+  const all = callOutputs.get(layer) ?? [];
+  const index = step.selects as number;
+  if (index >= all.length) {
+    throw new ExecutionError(step.node.name, step.node.op, `reads output ${index} of '${layer}', whose layer returned ${all.length} output(s)`);
+  }
+  return all[index];
 }
 
 /** Validates the graph (structure, attrs, declared shapes, params) and builds its executor. */
@@ -211,10 +231,17 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): CompiledG
       for (const [name, t] of Object.entries(named)) {
         values.set(name, channelsLast || t.rank <= 2 ? t : tf.transpose(t, channelsLastPerm(t.rank)));
       }
+      const callOutputs = new Map<string, readonly tf.Tensor[]>();
       for (const step of steps) {
-        const args = step.inputs.map((input) => values.get(input) as tf.Tensor);
+        const args = step.selects === undefined ? step.inputs.map((input) => values.get(input) as tf.Tensor) : [selectedOutput(step, callOutputs)];
         try {
-          values.set(step.output, step.forward(args, mode));
+          if (step.forwardAll === undefined) {
+            values.set(step.output, step.forward(args, mode));
+          } else {
+            const all = step.forwardAll(args, mode);
+            values.set(step.output, all[0]);
+            callOutputs.set(step.output, all);
+          }
         } catch (e) {
           throw asExecutionError(e, step);
         }

@@ -9,7 +9,8 @@
  *      nothing moves through relu6/sigmoid/tanh or the other non-homogeneous activations,
  *      an add also sums branches it does not touch, a multiply/maximum/minimum is not linear,
  *      a resample, global max pool, transpose, reshape, repeat or opaque layer (LSTM, Embedding, a
- *      custom class: tfjs-layers runs it) no rule crosses, no conv or linear is next to it.
+ *      custom class: tfjs-layers runs it) or another output of one (an LSTM's returned state) no
+ *      rule crosses, no conv or linear is next to it.
  */
 import type { Node } from '../ir/graph.ts';
 import { FOLD_TARGET_OPS, label, type GraphIndex } from './graph-index.ts';
@@ -37,6 +38,7 @@ const NOT_CROSSED: { readonly [op: string]: string } = {
   reshape: 'which regroups the values, so a per-channel scale and shift would not stay per channel',
   repeatVector: 'across which no rule moves a scale or shift',
   opaque: 'a layer shapefold carries unchanged for tfjs-layers to run, so no rule moves a scale or shift into or across it',
+  opaqueOutput: 'another output of a layer shapefold carries unchanged for tfjs-layers to run, so no rule moves a scale or shift into or across it',
 };
 
 function inputStatistics(node: Node): string | undefined {

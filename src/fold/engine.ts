@@ -41,7 +41,7 @@ import { FoldCycleError, FoldProbeError, FoldRuleError } from './errors.ts';
 import { LiveGraph, NORM_LIKE_OPS } from './graph-index.ts';
 import { describeFold, matchAt, type FoldMode, type Match, type Refusal } from './match.ts';
 import { probeFold, type FoldSite, type ProbeLevel } from './probe.ts';
-import type { FoldReport } from './report.ts';
+import type { FoldReport, OpaqueLayer } from './report.ts';
 
 export interface FoldOptions {
   /** 'eval' (default) folds BatchNorms with their running statistics; 'train' only frozen ones. */
@@ -388,7 +388,7 @@ export function foldGraph(original: Graph, opts: FoldOptions = {}): FoldResult {
   const left = current.nodes
     .filter((node) => NORM_LIKE_OPS.has(node.op))
     .map((node) => ({ name: node.name, op: node.op, reasons: reasonsLeft(node, live, mode, refusals) }));
-  const opaque = current.nodes.flatMap((node) => (node.op === 'opaque' ? [{ name: node.name, className: node.attrs.className }] : []));
+  const opaque = opaqueLayers(current);
   const report: FoldReport = {
     mode,
     rules: rules.map((r) => r.name),
@@ -411,4 +411,17 @@ export function foldGraph(original: Graph, opts: FoldOptions = {}): FoldResult {
         }),
   };
   return { graph: current, report };
+}
+
+/** The graph's opaque layers for the report; for one whose other outputs are read, which outputs the graph reads. */
+function opaqueLayers(graph: Graph): OpaqueLayer[] {
+  const outputs = new Set(graph.outputs);
+  return graph.nodes.flatMap((node) => {
+    if (node.op !== 'opaque') return [];
+    const selected = graph.nodes.flatMap((n) => (n.op === 'opaqueOutput' && n.inputs[0] === node.name ? [n.attrs.index] : []));
+    if (selected.length === 0) return [{ name: node.name, className: node.attrs.className }];
+    const readsFirst = outputs.has(node.name) || graph.nodes.some((n) => n.op !== 'opaqueOutput' && n.inputs.includes(node.name));
+    const outputsRead = [...new Set([...(readsFirst ? [0] : []), ...selected])].sort((a, b) => a - b);
+    return [{ name: node.name, className: node.attrs.className, outputsRead }];
+  });
 }

@@ -18,7 +18,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { compileGraph } from '../backend/executor.ts';
 import type { Graph, Node, NodeOf } from '../ir/graph.ts';
-import { inferNodeShape } from '../ir/shapes.ts';
+import { inferShapes } from '../ir/shapes.ts';
 import type { OpaqueEvaluator } from '../reference/ops/opaque.ts';
 import { runReference } from '../reference/run.ts';
 import type { Float64Tensor } from '../reference/tensor.ts';
@@ -167,16 +167,16 @@ function opaqueNote(graph: Graph, precision: 'float32' | 'float64'): string | un
   return [`the opaque layers ${nodes.map(opaqueLabel).join(', ')} ${run}`, ...tokens].join('; ');
 }
 
-/** The reference's evaluator for opaque nodes: the node alone, compiled and run by tfjs in float32. */
+/** The reference's evaluator for opaque nodes: the node alone (with the readers of its other outputs), compiled and run by tfjs in float32. */
 function opaqueThroughTfjs(mode: FoldMode): OpaqueEvaluator {
-  return (node, inputs) => {
+  return (node, inputs, readers) => {
     const names = inputs.map((_, i) => `${node.name}:input${i}`);
     const feeds: Node[] = names.map((name, i) => ({ name, op: 'input', inputs: [], attrs: { shape: [...inputs[i].shape] }, params: {} }));
     const { tiedTo: _shared, ...alone } = node;
-    const graph: Graph = { nodes: [...feeds, { ...alone, inputs: names }], inputs: names, outputs: [node.name] };
-    const output = runFloat32(graph, Object.fromEntries(names.map((name, i) => [name, inputs[i]])), mode)[node.name];
-    const shape = inferNodeShape(node, inputs.map((x) => x.shape)) as number[];
-    return { shape, data: Float64Array.from(output) };
+    const graph: Graph = { nodes: [...feeds, { ...alone, inputs: names }, ...readers], inputs: names, outputs: [node.name, ...readers.map((r) => r.name)] };
+    const outputs = runFloat32(graph, Object.fromEntries(names.map((name, i) => [name, inputs[i]])), mode);
+    const shapes = inferShapes(graph);
+    return graph.outputs.map((name) => ({ shape: shapes.get(name) as number[], data: Float64Array.from(outputs[name]) }));
   };
 }
 

@@ -18,6 +18,13 @@ export interface LeftNode {
 export interface OpaqueLayer {
   readonly name: string;
   readonly className: string;
+  /** For a layer of several outputs whose others the graph reads (an LSTM's returned states): the outputs read, 0 the layer's first. */
+  readonly outputsRead?: readonly number[];
+}
+
+/** An opaque layer as the report and `shapefold info` list it: 'lstm (LSTM; outputs read: 0, 2)'. */
+export function describeOpaqueLayer(layer: OpaqueLayer): string {
+  return `${layer.name} (${layer.className}${layer.outputsRead === undefined ? '' : `; outputs read: ${layer.outputsRead.join(', ')}`})`;
 }
 
 export interface FoldReport {
@@ -103,7 +110,7 @@ export function formatFoldReport(report: FoldReport): string {
   }
   if (report.opaque !== undefined) {
     lines.push('', `carried unchanged, run by tfjs-layers; no fold crosses them (${report.opaque.length}):`);
-    lines.push(`  ${report.opaque.map((l) => `${l.name} (${l.className})`).join(', ')}`);
+    lines.push(`  ${report.opaque.map(describeOpaqueLayer).join(', ')}`);
   }
   if (report.probe !== undefined) lines.push('', ...formatProbe(report.probe));
   return lines.join('\n');

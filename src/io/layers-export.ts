@@ -53,6 +53,7 @@
  *                                   gamma and beta in channels-last order
  *   opaque                          the Keras layer it was read from: class, config and weights
  *                                   (names and order) unchanged
+ *   opaqueOutput                    no layer: tensor `index` of that layer's call
  * A conv2d tapBias (a bias that differs on the border frame) has no stock Keras layer and is a
  * LayersExportError, as are other groups, other transposed convs and the remaining norms.
  */
@@ -74,8 +75,8 @@ export interface ExportedLayersModel {
 
 type Pads = readonly [number, number, number, number];
 
-/** One output of one call of a Keras layer: [layer, node index]. */
-type KerasRef = readonly [layer: string, nodeIndex: number];
+/** One output of one call of a Keras layer: [layer, node index, tensor index (0 when absent)]. */
+type KerasRef = readonly [layer: string, nodeIndex: number, tensorIndex?: number];
 
 class Exporter {
   readonly layers: KerasLayerJSON[] = [];
@@ -178,7 +179,7 @@ class Exporter {
   }
 }
 
-const callOf = (inputs: readonly KerasRef[]): unknown[] => inputs.map(([layer, nodeIndex]) => [layer, nodeIndex, 0, {}]);
+const callOf = (inputs: readonly KerasRef[]): unknown[] => inputs.map(([layer, nodeIndex, tensorIndex = 0]) => [layer, nodeIndex, tensorIndex, {}]);
 
 function literal(shape: Shape, node: Node, what: string): number[] {
   if (!shape.every((d): d is number => typeof d === 'number')) {
@@ -768,17 +769,20 @@ export function exportLayersModel(graph: Graph, modelName = 'shapefold'): Export
       case 'opaque':
         set(ex.opaque(node, inputs));
         break;
+      case 'opaqueOutput': {
+        // Another output of the opaque layer's call: the same Keras call, another tensor index.
+        const [layer, call] = inputs[0];
+        set([layer, call, node.attrs.index]);
+        break;
+      }
       default:
         fail(
-          'has no exact stock Keras layer (supported: input, conv2d, convTranspose2d, batchNorm, scaleShift, normalize, layerNorm over c, relu, relu6, leakyRelu, sigmoid, tanh, activation, elu, generalRelu, prelu, softmax, logSoftmax, add, merge, concat, concatAxis, dropout, maxPool2d, avgPool2d, globalAvgPool, globalMaxPool, upsample2d, resize2d, transpose, reshape, repeatVector, flatten, crop2d, linear, identity)',
+          'has no exact stock Keras layer (supported: input, conv2d, convTranspose2d, batchNorm, scaleShift, normalize, layerNorm over c, relu, relu6, leakyRelu, sigmoid, tanh, activation, elu, generalRelu, prelu, softmax, logSoftmax, add, merge, concat, concatAxis, dropout, maxPool2d, avgPool2d, globalAvgPool, globalMaxPool, upsample2d, resize2d, transpose, reshape, repeatVector, flatten, crop2d, linear, identity, opaque, opaqueOutput)',
         );
     }
   }
 
-  const ends = (names: readonly string[]) => [...new Set(names.map((n) => (ex.kerasOf.get(n) as KerasRef).join('\u0000')))].map((key) => {
-    const [layer, nodeIndex] = key.split('\u0000');
-    return [layer, Number(nodeIndex), 0];
-  });
+  const ends = (names: readonly string[]) => [...new Set(names.map((n) => JSON.stringify(callOf([ex.kerasOf.get(n) as KerasRef])[0])))].map((key) => (JSON.parse(key) as unknown[]).slice(0, 3));
   const total = ex.buffers.reduce((n, b) => n + b.length, 0);
   const data = new Float32Array(total);
   let at = 0;

@@ -597,7 +597,7 @@ const HANDLERS: Record<string, Handler> = {
     const input = ctx.plain(one(ctx, inputs));
     const rank = ctx.shapeOf(input).length;
     // The IR's batchNorm is on [N, C], [N, C, L] and [N, C, H, W]; after a Conv3D, tfjs runs it.
-    if (rank > 4) return opaqueLayer(ctx, inputs);
+    if (rank > 4) return opaqueLayer(ctx, inputs)[0];
     // Another axis is moved to the IR's channel axis 1 and back: a swap is its own inverse.
     const axis = ctx.axis('axis', rank, -1);
     const swap = Array.from({ length: rank }, (_, i) => (i === 1 ? axis : i === axis ? 1 : i));
@@ -641,7 +641,7 @@ const HANDLERS: Record<string, Handler> = {
       return ctx.add({ name: ctx.name, op: 'layerNorm', inputs: [x.node], attrs: { normalizedShape: [c], over: 'c', eps, affine }, params }, x);
     }
     // Over every non-batch axis: the IR's per-sample normalization over C, H and W.
-    if (axes.length !== rank - 1 || rank > 4) return opaqueLayer(ctx, inputs);
+    if (axes.length !== rank - 1 || rank > 4) return opaqueLayer(ctx, inputs)[0];
     const x = ctx.plain(input);
     const shape = ctx.shapeOf(x).slice(1);
     if (!shape.every((d): d is number => typeof d === 'number')) ctx.unsupported('config.axis', `normalizes over sizes [${shape.join(', ')}] (IR order) that are not all known; gamma and beta need them`);
@@ -900,10 +900,10 @@ function mergeLayer(ctx: LayerContext, inputs: readonly Value[], fn: MergeFn): V
  * UnsupportedConfig), everything the handler made taken back and the layer read as opaque, with a
  * warning naming the field.
  */
-function handledOrOpaque(ctx: LayerContext, handler: Handler, inputs: readonly Value[]): Value {
+function handledOrOpaque(ctx: LayerContext, handler: Handler, inputs: readonly Value[]): Value[] {
   const mark = ctx.importer.mark();
   try {
-    return handler(ctx, inputs);
+    return [handler(ctx, inputs)];
   } catch (error) {
     if (!(error instanceof UnsupportedConfig)) throw error;
     ctx.importer.rollback(mark);
@@ -1115,10 +1115,13 @@ function callsOf(ctx: LayerContext): Ref[][] {
 /**
  * A layer class without a handler, carried as an opaque node that tfjs-layers runs. tfjs makes
  * the layer from its class and config and builds it for the input shapes here: that gives its
- * weights (names, shapes, order) and its output shape. tf.loadLayersModel rejects a class its
+ * weights (names, shapes, order) and its output shapes. tf.loadLayersModel rejects a class its
  * serialization registry lacks (a custom layer not registered in this process): so does this.
+ * Returns the layer's outputs: the opaque node (output 0), then an opaqueOutput node for each
+ * other output (an LSTM's or a Bidirectional's returned states); those the model does not read
+ * are dropped with the other dead nodes.
  */
-function opaqueLayer(ctx: LayerContext, inputs: readonly Value[]): Value {
+function opaqueLayer(ctx: LayerContext, inputs: readonly Value[]): Value[] {
   const className = ctx.layer.class_name;
   if (!isRegisteredClass(className)) {
     return ctx.fail(undefined, 'unknown layer class; register it with tf.serialization.registerClass before importing (tf.loadLayersModel rejects it too)');
@@ -1140,8 +1143,8 @@ function opaqueLayer(ctx: LayerContext, inputs: readonly Value[]): Value {
     } catch (e) {
       tfjsFailed(`build it for input ${kerasShapes.map(spellKeras).join(', ')}`, e);
     }
-    if (Array.isArray(out[0])) ctx.fail(undefined, `has ${out.length} outputs; shapefold carries opaque layers of one output`);
-    const outputShape = checkUnknownOutputSizes(ctx, layer, kerasShapes, out as KerasDim[]);
+    const outputShapes = Array.isArray(out[0]) ? (out as KerasDim[][]) : [out as KerasDim[]];
+    checkUnknownOutputSizes(ctx, layer, kerasShapes, outputShapes);
     const weights = layer.weights.map((w) => {
       const prefix = `${ctx.name}/`;
       if (!w.originalName.startsWith(prefix)) ctx.fail(undefined, `tfjs names its weight '${w.originalName}', outside the layer's scope '${prefix}'`);
@@ -1149,13 +1152,18 @@ function opaqueLayer(ctx: LayerContext, inputs: readonly Value[]): Value {
       const [name, value] = [ctx.find(w.originalName.slice(prefix.length))[0], ctx.weight(w.originalName.slice(prefix.length), shape)];
       return { name, shape, value };
     });
-    return ctx.add({
+    const [outputShape, ...moreShapes] = outputShapes;
+    const first = ctx.add({
       name: ctx.name,
       op: 'opaque',
       inputs: xs.map((v) => v.node),
       attrs: { className, config: ctx.config, weights: weights.map(({ name, shape }) => ({ name, shape })), inputShapes: kerasShapes, outputShape },
       params: Object.fromEntries(weights.map(({ name, value }) => [name, value])),
     });
+    const more = moreShapes.map((shape, i) =>
+      ctx.add({ name: `${first.node}_output${i + 1}`, op: 'opaqueOutput', inputs: [first.node], attrs: { index: i + 1, outputShape: shape }, params: {} }),
+    );
+    return [first, ...more];
   } finally {
     if (layer !== undefined) disposeKerasLayer(layer);
   }
@@ -1164,23 +1172,29 @@ function opaqueLayer(ctx: LayerContext, inputs: readonly Value[]): Value {
 const spellKeras = (shape: readonly KerasDim[]): string => `[${shape.map((d) => d ?? 'null').join(', ')}]`;
 
 /**
- * The IR reads a null in an opaque layer's output shape as input 0's size at that axis: true of
- * an LSTM's sequence axis (return_sequences) or TimeDistributed's time axis, not of a Conv3D's
- * 'valid' depth. Checked by asking tfjs for the output at two sizes of every unknown input size.
+ * The IR reads a null in an opaque layer's output 0 as input 0's size at that axis: true of an
+ * LSTM's sequence axis (return_sequences) or TimeDistributed's time axis, not of a Conv3D's
+ * 'valid' depth; and a null in any other output as output 0's size at that axis (an LSTM's
+ * returned states know every size but the batch). Checked by asking tfjs for the outputs at two
+ * sizes of every unknown input size.
  */
-function checkUnknownOutputSizes(ctx: LayerContext, layer: tfl.layers.Layer, inputs: readonly (readonly KerasDim[])[], out: readonly KerasDim[]): KerasDim[] {
-  const unknown = out.map((d, k) => k > 0 && d === null);
-  if (!unknown.some(Boolean)) return [...out];
+function checkUnknownOutputSizes(ctx: LayerContext, layer: tfl.layers.Layer, inputs: readonly (readonly KerasDim[])[], outputs: readonly (readonly KerasDim[])[]): void {
+  if (!outputs.some((out) => out.some((d, k) => k > 0 && d === null))) return;
   for (const size of [17, 29]) {
     const bound = inputs.map((shape) => shape.map((d, k) => (k > 0 && d === null ? size : d)));
-    const probed = layer.computeOutputShape(bound.length === 1 ? bound[0] : bound) as KerasDim[];
-    unknown.forEach((isUnknown, k) => {
-      if (isUnknown && (inputs[0][k] !== null || probed[k] !== size)) {
-        ctx.fail(undefined, `output size ${k} (channels-last) is unknown to tfjs and not the input's: shapefold needs it known; give the model input literal sizes`);
-      }
+    const computed = layer.computeOutputShape(bound.length === 1 ? bound[0] : bound) as KerasDim[] | KerasDim[][];
+    const probed = Array.isArray(computed[0]) ? (computed as KerasDim[][]) : [computed as KerasDim[]];
+    outputs.forEach((out, i) => {
+      out.forEach((d, k) => {
+        if (k === 0 || d !== null) return;
+        const expected = i === 0 ? size : probed[0][k];
+        if ((i === 0 && inputs[0][k] !== null) || probed[i][k] !== expected) {
+          const what = i === 0 ? `output size ${k} (channels-last) is unknown to tfjs and not the input's` : `output ${i}'s size ${k} (channels-last) is unknown to tfjs and not output 0's`;
+          ctx.fail(undefined, `${what}: shapefold needs it known; give the model input literal sizes`);
+        }
+      });
     });
   }
-  return [...out];
 }
 
 /**
@@ -1264,7 +1278,7 @@ function callModel(importer: Importer, model: Topology, scope: string, args: rea
     byName.set(name, layer);
   });
 
-  /** One call of a layer: a nested model's outputs, or the one output of a layer. */
+  /** One call of a layer: a nested model's outputs, or the outputs of a layer (several for an LSTM returning its states). */
   const callLayer = (layer: KerasLayerJSON, name: string, from: readonly Value[]): Value[] => {
     const ctx = new LayerContext(importer, layer, name, scope);
     if (MODEL_CLASSES.includes(layer.class_name)) {
@@ -1275,9 +1289,9 @@ function callModel(importer: Importer, model: Topology, scope: string, args: rea
     }
     if (layer.class_name === 'InputLayer') return ctx.fail('inbound_nodes', 'an InputLayer is read only as a model input');
     const handler = Object.hasOwn(HANDLERS, layer.class_name) ? HANDLERS[layer.class_name] : undefined;
-    const output = handler === undefined ? opaqueLayer(ctx, from) : handledOrOpaque(ctx, handler, from);
+    const outputs = handler === undefined ? opaqueLayer(ctx, from) : handledOrOpaque(ctx, handler, from);
     if (scope === '') importer.onOuterLayer(name);
-    return [output];
+    return outputs;
   };
   const wrongArity = (expected: number): never => {
     throw new LayersModelError({ source, layer: self, field: 'inbound_nodes' }, `calls a model of ${expected} input(s) with ${args?.length ?? 0}`);

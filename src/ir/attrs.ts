@@ -138,6 +138,7 @@ const SCHEMAS: { readonly [K in OpKind]: Schema<K> } = {
   crop2d: { crop: 'crop' },
   identity: NONE,
   opaque: { className: 'className', config: 'jsonObject', weights: 'weightList', inputShapes: 'kerasShapes', outputShape: 'kerasShape' },
+  opaqueOutput: { index: 'positiveInt', outputShape: 'kerasShape' },
 };
 
 export const OP_KINDS: readonly OpKind[] = Object.keys(SCHEMAS) as OpKind[];

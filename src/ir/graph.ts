@@ -235,9 +235,18 @@ export interface AttrsByOp {
    * A Keras layer shapefold has no op for (LSTM, Embedding, Conv3D, TimeDistributed, a custom
    * registered class), carried through unchanged: tfjs-layers builds it from `className` and
    * `config` and runs it (src/backend/ops/opaque.ts); no rule rewrites it or moves anything
-   * across it. Its shapes are tfjs's, in Keras's channels-last order: see OpaqueAttrs.
+   * across it. Its shapes are tfjs's, in Keras's channels-last order: see OpaqueAttrs. Its value
+   * is the layer's output 0; a layer with more (an LSTM's returned states) gives each other output
+   * read by the model through an opaqueOutput node.
    */
   opaque: OpaqueAttrs;
+  /**
+   * Output `index` (>= 1) of the opaque node that is its one input, which tfjs computes in the
+   * same call as output 0. `outputShape` is that output's channels-last shape as tfjs states it;
+   * a null there is the size of the layer's output 0 (this node's input) at the same axis (the
+   * batch at axis 0): the importer refuses a layer whose unknown sizes are not.
+   */
+  opaqueOutput: { readonly index: number; readonly outputShape: readonly KerasDim[] };
 }
 
 /** A dimension as tfjs-layers states a shape: a size, or null where it is not known. */
@@ -338,6 +347,7 @@ export interface ParamsByOp {
   identity: never;
   /** One param per weight, named as in attrs.weights (the manifest name), in its Keras layout. */
   opaque: string;
+  opaqueOutput: never;
 }
 
 /** A dense float32 tensor, row-major. */

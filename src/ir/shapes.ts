@@ -18,6 +18,8 @@
  *   opaque                     tfjs's output shape (stored at import, channels-last) in IR order; a
  *                              null there is input 0's size at that channels-last axis. Each input
  *                              must have the rank and the known sizes tfjs built the layer for.
+ *   opaqueOutput               its stored channels-last shape in IR order; a null there is the
+ *                              layer's output 0's size (its input) at that channels-last axis
  *
  * Messages after the `${op} '${name}': ` prefix are the same words the DSL's type-level checks
  * produce, so a model reads the same in the editor and at run time.
@@ -278,6 +280,13 @@ function opaqueRule(a: AttrsByOp['opaque'], inputs: readonly Shape[], check: Che
   return inChannelsFirstOrder(a.outputShape.map((d, k) => (d === null ? keras[0][k] : d)));
 }
 
+function opaqueOutputRule(a: AttrsByOp['opaqueOutput'], [first]: readonly Shape[], check: Check): Shape {
+  const keras = inChannelsLastOrder(first);
+  const past = a.outputShape.findIndex((d, k) => d === null && k >= keras.length);
+  if (past >= 0) check.fail(`output ${a.index} has an unknown size at axis ${past}, past the rank of output 0 [${keras.join(', ')}] that gives it`);
+  return inChannelsFirstOrder(a.outputShape.map((d, k) => (d === null ? keras[k] : d)));
+}
+
 const RULES: { readonly [K in OpKind]: Rule<K> } = {
   input: (a) => a.shape,
   conv2d: alsoOnLines(conv2dRule, (a) => a),
@@ -442,6 +451,7 @@ const RULES: { readonly [K in OpKind]: Rule<K> } = {
     return [x[0], x[1], along(0), along(1)];
   },
   opaque: opaqueRule,
+  opaqueOutput: opaqueOutputRule,
 };
 
 const VARIADIC: ReadonlySet<OpKind> = new Set(['add', 'concat', 'merge', 'concatAxis']);

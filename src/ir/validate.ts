@@ -11,6 +11,7 @@
  *              values (params.ts)
  *   ties       a node `tiedTo` another names an earlier, untied node of the same op with the
  *              same attrs and the same parameter values: one set of weights used twice
+ *   outputs    an opaqueOutput node reads an opaque node: the layer whose other output it is
  */
 import { isOpKind } from './attrs.ts';
 import { GraphError, nodePrefix } from './errors.ts';
@@ -141,12 +142,23 @@ function checkTies(nodes: readonly Node[], position: ReadonlyMap<string, number>
   });
 }
 
+function checkOpaqueOutputs(nodes: readonly Node[], position: ReadonlyMap<string, number>): void {
+  for (const node of nodes) {
+    if (node.op !== 'opaqueOutput' || node.inputs.length !== 1) continue;
+    const layer = nodes[position.get(node.inputs[0]) ?? -1];
+    if (layer?.op !== 'opaque') {
+      throw new GraphError(`${nodePrefix(node.op, node.name)}reads '${node.inputs[0]}', ${layer === undefined ? 'no node' : `a ${layer.op} node`}; it selects an output of an opaque node`, node.name);
+    }
+  }
+}
+
 /** Checks the whole graph (see the file comment); returns every node's inferred shape. */
 export function validateGraph(graph: Graph, options: ValidateOptions = {}): Map<string, Shape> {
   const position = checkNames(graph.nodes);
   checkOrder(graph.nodes, position);
   checkInterface(graph, position);
   checkTies(graph.nodes, position);
+  checkOpaqueOutputs(graph.nodes, position);
   const shapes = inferShapes(graph);
   const recheck = options.checkValuesOf;
   for (const node of graph.nodes) checkParams(node, { values: recheck === undefined || recheck.has(node.name) });

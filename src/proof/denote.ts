@@ -193,6 +193,7 @@ export function denote(node: NodeSource, x: TensorTerm = input): TensorTerm {
     case 'logSoftmax':
     case 'dropout':
     case 'opaque':
+    case 'opaqueOutput':
       // No law moves a scale or shift through these: to the checker they are opaque functions.
     case 'ibn':
     case 'switchableNorm':

@@ -9,7 +9,8 @@
  *
  * The 2-D window ops (conv2d, weightNormConv2d, the pools) read a sequence [N, C, L] as the image
  * [N, C, 1, L] (`onLines`). Opaque nodes (Keras layers only tfjs-layers computes) are evaluated by
- * the caller's `opaque` evaluator, or refused naming the layer.
+ * the caller's `opaque` evaluator, or refused naming the layer; an opaqueOutput node takes its
+ * output of the same evaluation.
  *
  * Inputs are checked against the graph's input shapes: literal dims must match exactly and a
  * symbolic dim ('N', 'H', ...) must take one value across all inputs. Malformed attrs raise the
@@ -17,7 +18,7 @@
  * ReferenceRunError naming the node.
  */
 import { checkAttrs } from '../ir/attrs.ts';
-import type { Graph, Node, ParamTensor } from '../ir/graph.ts';
+import type { Graph, Node, NodeOf, ParamTensor } from '../ir/graph.ts';
 import { ReferenceRunError } from './errors.ts';
 import { leakyRelu, relu, relu6, sigmoid, tanh } from './ops/activations.ts';
 import { add } from './ops/add.ts';
@@ -43,6 +44,7 @@ import { layerNorm } from './ops/layerNorm.ts';
 import { linear } from './ops/linear.ts';
 import { normalize } from './ops/normalize.ts';
 import { opaque, type OpaqueEvaluator } from './ops/opaque.ts';
+import { opaqueOutput } from './ops/opaqueOutput.ts';
 import { avgPool2d, globalAvgPool, globalMaxPool, maxPool2d } from './ops/pool.ts';
 import { repeatVector } from './ops/repeatVector.ts';
 import { reshape } from './ops/reshape.ts';
@@ -149,11 +151,18 @@ function checkInputs(graph: Graph, byName: ReadonlyMap<string, Node>, inputs: Re
   }
 }
 
+/** The opaqueOutput nodes reading each opaque node, and their values once the layer is evaluated. */
+interface LayerOutputs {
+  readonly readers: ReadonlyMap<string, readonly NodeOf<'opaqueOutput'>[]>;
+  readonly values: Map<string, Float64Tensor>;
+}
+
 function evaluateNode(
   node: Node,
   inputs: readonly Float64Tensor[],
   provided: Record<string, Float64Tensor>,
   { mode, opaque: evaluateOpaque }: ReferenceOptions,
+  selectors: LayerOutputs,
 ): NormResult {
   const single = (): Float64Tensor => {
     requireArity(inputs, 1);
@@ -248,8 +257,15 @@ function evaluateNode(
       return plain(crop2d(single(), node.attrs));
     case 'identity':
       return plain(identity(single()));
-    case 'opaque':
-      return plain(opaque(node, inputs, evaluateOpaque));
+    case 'opaque': {
+      const readers = selectors.readers.get(node.name) ?? [];
+      const [output, ...more] = opaque(node, inputs, readers, evaluateOpaque);
+      readers.forEach((reader, i) => selectors.values.set(reader.name, more[i]));
+      return plain(output);
+    }
+    case 'opaqueOutput':
+      single();
+      return plain(opaqueOutput(node, selectors.values.get(node.name)));
   }
 }
 
@@ -270,6 +286,9 @@ export function runReference(
 
   const values = new Map<string, Float64Tensor>();
   const updatedStats = new Map<string, UpdatedStats>();
+  const readers = new Map<string, NodeOf<'opaqueOutput'>[]>();
+  for (const node of graph.nodes) if (node.op === 'opaqueOutput') readers.set(node.inputs[0], [...(readers.get(node.inputs[0]) ?? []), node]);
+  const layerOutputs: LayerOutputs = { readers, values: new Map() };
   for (const node of graph.nodes) {
     const where = { node: node.name, op: node.op };
     if (node.op === 'input' && !graph.inputs.includes(node.name)) {
@@ -283,7 +302,7 @@ export function runReference(
     });
     let result: NormResult;
     try {
-      result = evaluateNode(node, args, inputs, options);
+      result = evaluateNode(node, args, inputs, options, layerOutputs);
     } catch (error) {
       if (error instanceof ReferenceRunError && error.node === undefined) {
         throw new ReferenceRunError(error.detail, where);

@@ -4,6 +4,8 @@
  * to memory exactly as `model.save` writes model.json and weights.bin.
  */
 import * as tf from '@tensorflow/tfjs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileGraph, selectBackend, type BackendName } from '../../src/backend/index.ts';
 import { foldGraph } from '../../src/fold/index.ts';
@@ -43,6 +45,14 @@ export const saveToMemory = layersModelToMemory;
 
 /** Loads a saved model with stock tfjs-layers. */
 export const loadFromMemory = loadLayersFromMemory;
+
+/** Writes a saved model as files, `${dir}/model.json` and `${dir}/weights.bin`, for the CLI; returns the model.json path. */
+export async function writeSavedModel(saved: SavedModel, dir: string): Promise<string> {
+  const modelPath = join(dir, 'model.json');
+  await writeFile(modelPath, JSON.stringify({ ...saved.modelJson, weightsManifest: [{ ...saved.modelJson.weightsManifest[0], paths: ['weights.bin'] }] }));
+  await writeFile(join(dir, 'weights.bin'), new Uint8Array(saved.weightData));
+  return modelPath;
+}
 
 function convBnRelu6(x: ST, filters: number, stride: number, name: string): ST {
   const padded = stride === 2 ? apply(L.zeroPadding2d({ padding: [[0, 1], [0, 1]], name: `${name}_pad` }), x) : x;

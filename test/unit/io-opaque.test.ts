@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ import { foldGraph, formatFoldReport } from '../../src/fold/index.ts';
 import { LAYERS_FOLD_OPTIONS, exportLayersModel, importLayersModel, type LayersModelJSON } from '../../src/io/index.ts';
 import { batchNormalizationLayers, textClassifier } from '../../src/bench/zoo-models.ts';
 import { runCli } from './cli-fixtures.ts';
-import { expectCloseTo, loadFromMemory, predict, randomInput, randomizeWeights, saveToMemory, type SavedModel } from './io-fixtures.ts';
+import { expectCloseTo, loadFromMemory, predict, randomInput, randomizeWeights, saveToMemory, writeSavedModel, type SavedModel } from './io-fixtures.ts';
 
 type ST = tf.SymbolicTensor;
 const L = tf.layers;
@@ -247,8 +247,7 @@ it('shapefold info and fold list the opaque layers of a text classifier, and fol
   try {
     const saved = await saveToMemory(model);
     await mkdir(join(dir, 'in'));
-    await writeFile(join(dir, 'in', 'model.json'), JSON.stringify({ ...saved.modelJson, weightsManifest: [{ ...saved.modelJson.weightsManifest[0], paths: ['weights.bin'] }] }));
-    await writeFile(join(dir, 'in', 'weights.bin'), new Uint8Array(saved.weightData));
+    await writeSavedModel(saved, join(dir, 'in'));
     const info = await runCli(['info', join(dir, 'in', 'model.json')]);
     expect(info.code).toBe(0);
     expect(info.out).toContain('opaque layers (run by tfjs-layers, written back unchanged): embedding (Embedding), lstm (LSTM)');
@@ -290,8 +289,7 @@ it('the CLI as Node runs it (tfjs-core and tfjs-layers Node builds, no chained o
   model.dispose();
   const dir = await mkdtemp(join(tmpdir(), 'shapefold-opaque-node-'));
   try {
-    await writeFile(join(dir, 'model.json'), JSON.stringify({ ...saved.modelJson, weightsManifest: [{ ...saved.modelJson.weightsManifest[0], paths: ['weights.bin'] }] }));
-    await writeFile(join(dir, 'weights.bin'), new Uint8Array(saved.weightData));
+    await writeSavedModel(saved, dir);
     const bin = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.ts');
     const run = (args: string[]) =>
       new Promise<{ code: number | null; out: string; err: string }>((resolve) => {

@@ -29,6 +29,7 @@ import { layerNorm } from '../../src/reference/ops/layerNorm.ts';
 import { linear } from '../../src/reference/ops/linear.ts';
 import { normalize } from '../../src/reference/ops/normalize.ts';
 import { opaque, type OpaqueEvaluator } from '../../src/reference/ops/opaque.ts';
+import { opaqueOutput } from '../../src/reference/ops/opaqueOutput.ts';
 import { avgPool2d, globalAvgPool, globalMaxPool, maxPool2d } from '../../src/reference/ops/pool.ts';
 import { repeatVector } from '../../src/reference/ops/repeatVector.ts';
 import { reshape } from '../../src/reference/ops/reshape.ts';
@@ -57,11 +58,11 @@ const bn = (c: number) => ({ gamma: param([c], 0.5, 2), beta: param([c]), runnin
 const conv = { inChannels: 4, outChannels: 6, kernel: [3, 3], stride: [2, 1], padding: 'same', dilation: [1, 2], groups: 2, bias: true } as const;
 const running = { decay: 0.7, unbiasedRunningVar: true };
 const IMAGE = [2, 4, 5, 5] as const;
-/** Stands in for tfjs-layers, which evaluates opaque nodes for the probe: x * w + 1 per channel. */
-const scaledByWeight: OpaqueEvaluator = (node, [x]) => {
+/** Stands in for tfjs-layers, which evaluates opaque nodes for the probe: output k is x * w + 1 + k per channel. */
+const scaledByWeight: OpaqueEvaluator = (node, [x], readers) => {
   const w = node.params['y/w']?.data ?? new Float32Array(0);
   const plane = x.shape[2] * x.shape[3];
-  return { shape: [...x.shape], data: x.data.map((v, i) => v * w[Math.floor(i / plane) % x.shape[1]] + 1) };
+  return [0, ...readers.map((r) => r.attrs.index)].map((k) => ({ shape: [...x.shape], data: x.data.map((v, i) => v * w[Math.floor(i / plane) % x.shape[1]] + 1 + k) }));
 };
 const OPAQUE_PARAMS = { 'y/w': param([4]) };
 const OPAQUE = { className: 'MyLayer', config: { name: 'y', units: 3 }, weights: [{ name: 'y/w', shape: [4] }], inputShapes: [[null, 5, 5, 4]], outputShape: [null, 5, 5, 4] };
@@ -123,9 +124,20 @@ const CASES: { readonly [K in Exclude<OpKind, 'input'>]: Case<K> } = {
   identity: { attrs: {}, params: {}, inputs: [IMAGE], direct: ([x]) => identity(x) },
   opaque: {
     attrs: OPAQUE, params: OPAQUE_PARAMS, inputs: [IMAGE],
-    direct: (xs, _p, attrs) => opaque({ name: 'y', op: 'opaque', inputs: ['x0'], attrs, params: OPAQUE_PARAMS }, xs, scaledByWeight),
+    direct: (xs, _p, attrs) => opaque({ name: 'y', op: 'opaque', inputs: ['x0'], attrs, params: OPAQUE_PARAMS }, xs, [], scaledByWeight)[0],
+  },
+  // Its input is an opaque node 'layer' on x0 (see LAYER_OF).
+  opaqueOutput: {
+    attrs: { index: 2, outputShape: [null, 5, 5, 4] }, params: {}, inputs: [IMAGE],
+    direct: (xs, _p, attrs) => {
+      const selector = { name: 'y', op: 'opaqueOutput', inputs: ['layer'], attrs, params: {} } as const;
+      return opaqueOutput(selector, opaque(LAYER_OF.y, xs, [selector], scaledByWeight)[1]);
+    },
   },
 };
+
+/** The opaque node an opaqueOutput case reads. */
+const LAYER_OF = { y: { name: 'layer', op: 'opaque', inputs: ['x0'], attrs: OPAQUE, params: OPAQUE_PARAMS } as const };
 
 function identity(x: Float64Tensor): Float64Tensor {
   return x;
@@ -141,12 +153,13 @@ describe('runReference dispatch', () => {
       const spec = CASES[op] as Case<typeof op>;
       const names = spec.inputs.map((_, i) => `x${i}`);
       const values = spec.inputs.map((shape) => randomTensor(shape, rng, -2, 2));
-      const node = { name: 'y', op, inputs: names, attrs: spec.attrs, params: spec.params } as unknown as Node;
-      const graph: Graph = { nodes: [...names.map((n, i) => inputNode(n, spec.inputs[i])), node], inputs: names, outputs: ['y'] };
+      const layer = op === 'opaqueOutput' ? [LAYER_OF.y as unknown as Node] : [];
+      const node = { name: 'y', op, inputs: op === 'opaqueOutput' ? ['layer'] : names, attrs: spec.attrs, params: spec.params } as unknown as Node;
+      const graph: Graph = { nodes: [...names.map((n, i) => inputNode(n, spec.inputs[i])), ...layer, node], inputs: names, outputs: ['y'] };
       const params64 = Object.fromEntries(Object.entries(spec.params).map(([k, p]) => [k, toFloat64(p)]));
       // Dropout draws random numbers in train mode, which the reference refuses (dropout.ts).
       const modes = op === 'dropout' ? (['eval'] as const) : (['eval', 'train'] as const);
-      if (op === 'opaque') expect(() => runReference(graph, Object.fromEntries(names.map((n, i) => [n, values[i]])))).toThrow("opaque 'y': the MyLayer layer has no float64 reference");
+      if (op === 'opaque' || op === 'opaqueOutput') expect(() => runReference(graph, Object.fromEntries(names.map((n, i) => [n, values[i]])))).toThrow(`opaque '${op === 'opaque' ? 'y' : 'layer'}': the MyLayer layer has no float64 reference`);
       if (op === 'dropout') expect(() => runReference(graph, Object.fromEntries(names.map((n, i) => [n, values[i]])), { mode: 'train' })).toThrow(/random numbers in train mode/);
       for (const mode of modes) {
         const result = runReference(graph, Object.fromEntries(names.map((n, i) => [n, values[i]])), { mode, opaque: scaledByWeight });

@@ -10,7 +10,7 @@ import { avgPool2d, globalAvgPool, globalMaxPool, maxPool2d } from './pool.ts';
 import { resize2d, upsample2d } from './resize.ts';
 import { groupNorm, instanceNorm, layerNorm } from './sample-norm.ts';
 import { dropout } from './noise.ts';
-import { opaque } from './opaque.ts';
+import { opaque, opaqueOutput } from './opaque.ts';
 import { add, concat, concatAxis, crop2d, flatten, identity, merge, normalize, repeatVector, reshape, scaleShift, transpose } from './structural.ts';
 import { switchableNorm } from './switchable-norm.ts';
 import { alsoOnLines, type OpBuilder } from './types.ts';
@@ -59,4 +59,5 @@ export const BUILDERS: { readonly [K in Exclude<OpKind, 'input'>]: OpBuilder<K> 
   crop2d,
   identity,
   opaque,
+  opaqueOutput,
 };

@@ -5,13 +5,16 @@
  * tensors, which are the Keras layout of the IR's values. Its weights become the node's
  * variables: trained in train mode (the layer is called with `training`), exported by
  * exportGraph. A tied node (one Keras layer called twice) calls the same layer object.
+ *
+ * A layer of several outputs (return_state) is called once per run: `forwardAll` gives them all,
+ * and an opaqueOutput node takes output `index` of them (the executor hands it that tensor).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { NodeOf } from '../../ir/graph.ts';
 import { ExecutionError } from '../errors.ts';
 import { buildKerasLayer, createKerasLayer } from '../keras-layer.ts';
-import type { NodeParams, OpBuilder } from './types.ts';
+import type { Mode, NodeParams, OpBuilder } from './types.ts';
 
 function makeLayer(node: NodeOf<'opaque'>, params: NodeParams): tfl.layers.Layer {
   const { className, config, weights, inputShapes } = node.attrs;
@@ -38,7 +41,12 @@ function makeLayer(node: NodeOf<'opaque'>, params: NodeParams): tfl.layers.Layer
 
 export const opaque: OpBuilder<'opaque'> = (node, params) => {
   const layer = params.shared(() => makeLayer(node, params));
-  return {
-    forward: (xs, mode) => layer.apply(xs.length === 1 ? xs[0] : [...xs], { training: mode === 'train' }) as tf.Tensor,
+  const forwardAll = (xs: readonly tf.Tensor[], mode: Mode): readonly tf.Tensor[] => {
+    const out = layer.apply(xs.length === 1 ? xs[0] : [...xs], { training: mode === 'train' }) as tf.Tensor | tf.Tensor[];
+    return Array.isArray(out) ? out : [out];
   };
+  return { forward: (xs, mode) => forwardAll(xs, mode)[0], forwardAll };
 };
+
+/** Output `index` of an opaque layer: the executor passes that tensor of the layer's one call as the input. */
+export const opaqueOutput: OpBuilder<'opaqueOutput'> = () => ({ forward: ([output]) => output });

@@ -22,6 +22,11 @@ export interface FusedActivation {
 
 export interface BuiltNode {
   readonly forward: Forward;
+  /**
+   * Present on a layer of several outputs (an opaque LSTM returning its states): all of them,
+   * output 0 (`forward`'s) first, from one call; opaqueOutput nodes read the others.
+   */
+  readonly forwardAll?: (inputs: readonly tf.Tensor[], mode: Mode) => readonly tf.Tensor[];
   /** Present on layers with a fused tfjs kernel: the layer, its bias and `activation` in one call. */
   readonly fuse?: (activation: FusedActivation) => Forward;
 }

@@ -6,6 +6,7 @@
  */
 import type { FoldMode } from '../../fold/index.ts';
 import { foldGraph, formatFoldReport } from '../../fold/index.ts';
+import { describeOpaqueLayer } from '../../fold/report.ts';
 import type { Graph } from '../../ir/graph.ts';
 import { LAYERS_EXPORTABLE_RULES } from '../../io/fold-rules.ts';
 import { formatShapeTable } from '../../report/summary.ts';
@@ -53,7 +54,7 @@ export const infoCommand = defineCommand({
     console.log(formatShapeTable(graph));
     console.log(`\nops: ${counts.map(([op, n]) => `${n} ${op}`).join(', ')}`);
     console.log(`BatchNorm layers: ${norms}`);
-    if (report.opaque !== undefined) console.log(`opaque layers (run by tfjs-layers, written back unchanged): ${report.opaque.map((l) => `${l.name} (${l.className})`).join(', ')}`);
+    if (report.opaque !== undefined) console.log(`opaque layers (run by tfjs-layers, written back unchanged): ${report.opaque.map(describeOpaqueLayer).join(', ')}`);
     console.log(`\nwhat \`shapefold fold --format ${format}\` would do:\n${formatFoldReport(report)}`);
     return 0;
   },

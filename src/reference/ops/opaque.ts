@@ -8,12 +8,23 @@ import type { NodeOf } from '../../ir/graph.ts';
 import { ReferenceRunError } from '../errors.ts';
 import type { Float64Tensor } from '../tensor.ts';
 
-/** Evaluates an opaque node on its inputs (IR layout), e.g. through tfjs-layers. */
-export type OpaqueEvaluator = (node: NodeOf<'opaque'>, inputs: readonly Float64Tensor[]) => Float64Tensor;
+/**
+ * Evaluates an opaque node on its inputs (IR layout), e.g. through tfjs-layers: its value (the
+ * layer's output 0), then the value of each of `outputs`, the opaqueOutput nodes reading the
+ * layer's other outputs, in their order.
+ */
+export type OpaqueEvaluator = (node: NodeOf<'opaque'>, inputs: readonly Float64Tensor[], outputs: readonly NodeOf<'opaqueOutput'>[]) => readonly Float64Tensor[];
 
-export function opaque(node: NodeOf<'opaque'>, inputs: readonly Float64Tensor[], evaluate: OpaqueEvaluator | undefined): Float64Tensor {
+export function opaque(
+  node: NodeOf<'opaque'>,
+  inputs: readonly Float64Tensor[],
+  outputs: readonly NodeOf<'opaqueOutput'>[],
+  evaluate: OpaqueEvaluator | undefined,
+): readonly Float64Tensor[] {
   if (evaluate === undefined) {
     throw new ReferenceRunError(`the ${node.attrs.className} layer has no float64 reference (only tfjs-layers computes it); pass ReferenceOptions.opaque to evaluate it`);
   }
-  return evaluate(node, inputs);
+  const values = evaluate(node, inputs, outputs);
+  if (values.length !== outputs.length + 1) throw new ReferenceRunError(`the opaque evaluator gave ${values.length} value(s) for output 0 and ${outputs.length} more`);
+  return values;
 }
