@@ -155,6 +155,7 @@ describe('Rescaling folds into the first conv', () => {
     const { report } = foldGraph(graph, { ...LAYERS_FOLD_OPTIONS, probe: false });
     const left = report.left.find((l) => l.name === 'rescale');
     expect(left?.reasons.join('\n')).toContain('bn-conv-padded: folding rescale into first needs this rule, withheld here: its border-exact tap bias has no stock tfjs Layers form');
+    expect(left?.reasons.join('\n')).toContain('the padded zeros are not normalized, so the folded bias differs on the border frame; no Layers layer adds a per-position bias');
     model.dispose();
   });
 });
