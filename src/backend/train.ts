@@ -107,7 +107,8 @@ function checkTarget(name: LossName, prediction: readonly number[], y: tf.Tensor
   );
 }
 
-function permutation(n: number, rng: (() => number) | undefined): Int32Array {
+/** The sample order of one epoch: 0..n-1, shuffled by Fisher-Yates when there is an rng. */
+export function permutation(n: number, rng: (() => number) | undefined): Int32Array {
   const order = Int32Array.from({ length: n }, (_, i) => i);
   if (rng === undefined) return order;
   for (let i = n - 1; i > 0; i--) {

@@ -64,8 +64,9 @@ async function main(): Promise<void> {
   const nhwc = tf.reshape(data.x, [samples, 28, 28, 1]);
   const oneHot = tf.tidy(() => tf.oneHot(y, 10).toFloat());
 
-  const net = compileGraph(model(lenetBnSigmoid(0)).graph);
-  const keras = tfjsLayersLenet(0);
+  const { graph } = model(lenetBnSigmoid(0));
+  const net = compileGraph(graph);
+  const keras = await tfjsLayersLenet(graph);
   const kerasOptimizer = tf.train.sgd(RECIPE.learningRate);
   keras.compile({ optimizer: kerasOptimizer, loss: (yTrue: tf.Tensor, logits: tf.Tensor) => tf.losses.softmaxCrossEntropy(yTrue, logits) });
 
