@@ -279,6 +279,36 @@ it('fit trains a GRU through its returned state alone (the model output an opaqu
   expect(tf.memory().numTensors).toBe(before);
 });
 
+it('a shared LSTM returning its state, called on two sequences, is written back as one layer called twice', async () => {
+  const [first, second] = [tf.input({ shape: [5, 3], name: 'first' }), tf.input({ shape: [5, 3], name: 'second' })];
+  const encoder = L.lstm({ units: 4, returnState: true, name: 'encoder' });
+  const [, firstState] = applyAll(encoder, first);
+  const [secondOut, , secondCell] = applyAll(encoder, second);
+  const joined = apply(L.concatenate({ name: 'joined' }), [firstState, secondOut, secondCell]);
+  const model = tf.model({ inputs: [first, second], outputs: [apply(L.batchNormalization({ name: 'bn' }), apply(L.dense({ units: 3, name: 'dense' }), joined)), firstState], name: 'shared' });
+  randomizeWeights(model, 57);
+  const saved = await saveToMemory(model);
+  const xs = [randomInput([2, 5, 3], 58), randomInput([2, 5, 3], 59)];
+  const expected = tf.tidy(() => (model.predict(xs) as tf.Tensor[]).map((t) => t.dataSync() as Float32Array));
+  const graph = importLayersModel(saved.modelJson, saved.weightData, 'shared.json');
+  expect(graph.nodes.filter((n) => n.op === 'opaque').map((n) => [n.name, n.tiedTo])).toEqual([['encoder', undefined], ['encoder_1', 'encoder']]);
+  const net = compileGraph(graph);
+  const out = net.runNHWC({ first: xs[0], second: xs[1] });
+  graph.outputs.forEach((name, i) => expectCloseTo(out[name].dataSync() as Float32Array, expected[i], `executor output ${name}`));
+  tf.dispose(Object.values(out));
+  net.dispose();
+  const { graph: folded } = foldGraph(graph, { ...LAYERS_FOLD_OPTIONS, probe: 'fast' });
+  const exported = exportLayersModel(folded);
+  const layer = topologyOf(exported.modelJson).layers.find((l) => l.config.name === 'encoder') as LayerEntry & { inbound_nodes: unknown[] };
+  expect(layer.inbound_nodes).toHaveLength(2);
+  const reloaded = await loadFromMemory(exported);
+  const got = tf.tidy(() => (reloaded.predict(xs) as tf.Tensor[]).map((t) => t.dataSync() as Float32Array));
+  got.forEach((values, i) => expectCloseTo(values, expected[i], `output ${i}`));
+  tf.dispose(xs);
+  reloaded.dispose();
+  model.dispose();
+});
+
 it('shapefold info lists the layer with the outputs read; the graph file keeps the opaqueOutput nodes', async () => {
   const model = lstmStates();
   randomizeWeights(model, 56);
