@@ -1,14 +1,31 @@
 /**
  * The tensors a compiled graph owns: trainable variables (`${node}.${param}`), running
  * statistics (by node) and constants. Each param is converted to the executor layout once, here,
- * and remembers how to convert back so `exportGraph` can write current values in IR layout.
+ * and remembers how to convert back so `exportGraph` can write current values in IR layout. The
+ * conversion permutes the values in JavaScript before they reach the backend (io/layout.ts's
+ * blocked permute): tfjs-backend-wasm's transpose kernel took about as long on a large filter as
+ * the backend's own first use of it, and uploading the IR layout first made every value travel twice.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { GraphError, nodePrefix } from '../ir/errors.ts';
 import type { Node, ParamTensor } from '../ir/graph.ts';
+import { permute } from '../io/layout.ts';
 import type { Layout, NodeParams, RunningStats } from './ops/types.ts';
 
-const AS_IS: Layout = { toExec: (t) => t, toIR: (t) => t };
+/** `param` in the executor layout. */
+function toExec(param: ParamTensor, layout: Layout | undefined): ParamTensor {
+  if (layout === undefined) return param;
+  const permuted = permute(param.data, param.shape, layout.perm);
+  return layout.execShape === undefined ? permuted : { shape: layout.execShape, data: permuted.data };
+}
+
+/** Values in the executor layout back in the IR layout `shape` (the inverse of toExec). */
+function toIR(data: Float32Array, shape: readonly number[], layout: Layout | undefined): ParamTensor {
+  if (layout === undefined) return { shape, data: Float32Array.from(data) };
+  const inverse: number[] = [];
+  layout.perm.forEach((axis, k) => (inverse[axis] = k));
+  return { shape, data: permute(data, layout.perm.map((axis) => shape[axis]), inverse).data };
+}
 
 export class ParamRegistry {
   readonly variables = new Map<string, tf.Variable>();
@@ -30,34 +47,32 @@ export class ParamRegistry {
       if (tensor === undefined) throw new GraphError(`${nodePrefix(node.op, node.name)}param '${param}' is missing`, node.name);
       return tensor;
     };
-    const keep = (param: string, variable: tf.Variable, shape: readonly number[], layout: Layout) => {
+    const keep = (param: string, variable: tf.Variable, shape: readonly number[], layout: Layout | undefined) => {
       this.held.set(`${owner}.${param}`, variable);
-      this.exporterMap(owner).set(param, () => ({
-        shape,
-        data: new Float32Array(tf.tidy(() => layout.toIR(variable).dataSync())),
-      }));
+      this.exporterMap(owner).set(param, () => toIR(variable.dataSync() as Float32Array, shape, layout));
     };
-    const hold = (param: string, layout: Layout, trainable: boolean): tf.Variable => {
-      const { shape, data } = source(param);
+    const hold = (param: string, layout: Layout | undefined, trainable: boolean): tf.Variable => {
+      const ir = source(param);
       const existing = this.held.get(`${owner}.${param}`);
       if (existing !== undefined) return existing;
-      const variable = tf.tidy(() => tf.variable(layout.toExec(tf.tensor(data, [...shape], 'float32')), trainable));
-      keep(param, variable, shape, layout);
+      const exec = toExec(ir, layout);
+      const variable = tf.tidy(() => tf.variable(tf.tensor(exec.data, [...exec.shape], 'float32'), trainable));
+      keep(param, variable, ir.shape, layout);
       return variable;
     };
     return {
-      trainable: (param, layout = AS_IS) => {
+      trainable: (param, layout) => {
         const variable = hold(param, layout, true);
         this.variables.set(`${owner}.${param}`, variable);
         return variable;
       },
-      fixed: (param, layout = AS_IS) => {
+      fixed: (param, layout) => {
         const variable = hold(param, layout, false);
         this.fixedParams.add(variable);
         return variable;
       },
       runningStats: () => {
-        const stats = { runningMean: hold('runningMean', AS_IS, false), runningVar: hold('runningVar', AS_IS, false) };
+        const stats = { runningMean: hold('runningMean', undefined, false), runningVar: hold('runningVar', undefined, false) };
         this.stats.set(owner, stats);
         return stats;
       },
@@ -71,7 +86,7 @@ export class ParamRegistry {
         return this.objects.get(owner) as T;
       },
       adopt: (param, variable, trainable) => {
-        keep(param, variable, source(param).shape, AS_IS);
+        keep(param, variable, source(param).shape, undefined);
         if (trainable) this.variables.set(`${owner}.${param}`, variable);
         else this.fixedParams.add(variable);
       },

@@ -14,45 +14,91 @@
  */
 import type { ParamTensor } from '../ir/graph.ts';
 
+const TILE = 32;
+
+/** Row-major strides of `dims`. */
+function stridesOf(dims: readonly number[]): number[] {
+  const strides = new Array<number>(dims.length).fill(1);
+  for (let k = dims.length - 2; k >= 0; k--) strides[k] = strides[k + 1] * dims[k + 1];
+  return strides;
+}
+
 /**
- * out[j...] = data[i...] where out's axis k is data's axis perm[k] (numpy transpose). One side is
- * walked in order, a row (its last axis) at a time, the other's offset kept as it moves:
- * recomputing an offset from the full index for every element made this most of a large model's
- * import time. The side with the longer rows is walked: a Keras kernel [kH, kW, Cin, Cout] has
- * rows of Cout, the IR weight [Cout, Cin, kH, kW] rows of kW.
+ * `shape` and `perm` with the axes of size 1 dropped and the axes that stay neighbours, in the
+ * same order, on both sides merged into one.
+ */
+function mergeAxes(shape: readonly number[], perm: readonly number[]): { dims: number[]; perm: number[] } {
+  const kept = shape.flatMap((size, axis) => (size === 1 ? [] : [axis]));
+  const groups: number[][] = [];
+  for (const axis of perm) {
+    if (shape[axis] === 1) continue;
+    const last = groups[groups.length - 1];
+    const follows = last !== undefined && kept.indexOf(axis) === kept.indexOf(last[last.length - 1]) + 1;
+    if (follows) last.push(axis);
+    else groups.push([axis]);
+  }
+  const byInput = [...groups].sort((x, y) => x[0] - y[0]);
+  return { dims: byInput.map((g) => g.reduce((p, axis) => p * shape[axis], 1)), perm: groups.map((g) => byInput.indexOf(g)) };
+}
+
+/**
+ * out[j...] = data[i...] where out's axis k is data's axis perm[k] (numpy transpose). Axes of size
+ * 1 are dropped and axes that stay neighbours in the same order are merged (a Keras kernel
+ * [kH, kW, Cin, Cout] -> [Cout, Cin, kH, kW] is [K, Cin, Cout] -> [Cout, Cin, K]); then the input's
+ * last axis and the output's last axis are moved in TILE x TILE blocks, so both the reads and the
+ * writes of a block stay in cache: walking one side in order and the other with a stride of
+ * Cin * Cout elements made this most of a large model's import and export time.
  */
 export function permute(data: Float32Array, shape: readonly number[], perm: readonly number[]): ParamTensor {
-  const rank = shape.length;
   const outShape = perm.map((axis) => shape[axis]);
-  if (rank === 0) return { shape: [], data: Float32Array.from(data) };
-  const rowMajorStrides = (dims: readonly number[]) => {
-    const strides = new Array<number>(rank).fill(1);
-    for (let k = rank - 2; k >= 0; k--) strides[k] = strides[k + 1] * dims[k + 1];
-    return strides;
-  };
-  const inStrides = rowMajorStrides(shape);
-  const outStrides = rowMajorStrides(outShape);
   const out = new Float32Array(data.length);
-  // Walk the side with the longer rows in order (`walked`: its dims); `other` is the element's
-  // offset on the other side, `otherStrides` that side's stride along each walked axis.
-  const gather = outShape[rank - 1] >= shape[rank - 1];
-  const walked = gather ? outShape : shape;
-  const otherStrides = new Array<number>(rank);
-  perm.forEach((axis, k) => {
-    if (gather) otherStrides[k] = inStrides[axis];
-    else otherStrides[axis] = outStrides[k];
-  });
-  const rowLength = walked[rank - 1];
-  const rowStride = otherStrides[rank - 1];
-  const index = new Array<number>(rank - 1).fill(0);
-  let other = 0;
-  for (let at = 0; at < out.length; at += rowLength) {
-    if (gather) for (let i = 0, o = other; i < rowLength; i++, o += rowStride) out[at + i] = data[o];
-    else for (let i = 0, o = other; i < rowLength; i++, o += rowStride) out[o] = data[at + i];
-    for (let k = rank - 2; k >= 0; k--) {
-      other += otherStrides[k];
-      if (++index[k] < walked[k]) break;
-      other -= walked[k] * otherStrides[k];
+  const merged = mergeAxes(shape, perm);
+  const rank = merged.dims.length;
+  if (data.length === 0 || rank <= 1 || merged.perm.every((axis, k) => axis === k)) {
+    out.set(data);
+    return { shape: outShape, data: out };
+  }
+  const dims = merged.dims;
+  const inStrides = stridesOf(dims);
+  const outDims = merged.perm.map((axis) => dims[axis]);
+  const outStridesByOut = stridesOf(outDims);
+  const outStrides = new Array<number>(rank);
+  merged.perm.forEach((axis, k) => (outStrides[axis] = outStridesByOut[k]));
+  // a: the input's last axis (contiguous there); b: the output's last (contiguous there).
+  const a = rank - 1;
+  const b = merged.perm[rank - 1];
+  const sizeA = dims[a];
+  const sizeB = dims[b];
+  const readB = inStrides[b];
+  const writeA = outStrides[a];
+  const moveBlocks = (inBase: number, outBase: number) => {
+    for (let a0 = 0; a0 < sizeA; a0 += TILE) {
+      const a1 = Math.min(sizeA, a0 + TILE);
+      for (let b0 = 0; b0 < sizeB; b0 += TILE) {
+        const b1 = Math.min(sizeB, b0 + TILE);
+        for (let i = a0; i < a1; i++) {
+          const write = outBase + i * writeA;
+          for (let j = b0, read = inBase + b0 * readB + i; j < b1; j++, read += readB) out[write + j] = data[read];
+        }
+      }
+    }
+  };
+  // The remaining axes walked in order, both offsets kept as they move.
+  const others = dims.flatMap((_, axis) => (axis === a || axis === b ? [] : [axis]));
+  const index = new Array<number>(others.length).fill(0);
+  const count = data.length / (a === b ? sizeA : sizeA * sizeB);
+  let inBase = 0;
+  let outBase = 0;
+  for (let n = 0; n < count; n++) {
+    if (a === b) out.set(data.subarray(inBase, inBase + sizeA), outBase);
+    else moveBlocks(inBase, outBase);
+    for (let k = others.length - 1; k >= 0; k--) {
+      const axis = others[k];
+      inBase += inStrides[axis];
+      outBase += outStrides[axis];
+      if (++index[k] < dims[axis]) break;
+      inBase -= dims[axis] * inStrides[axis];
+      outBase -= dims[axis] * outStrides[axis];
       index[k] = 0;
     }
   }

@@ -41,6 +41,20 @@ describe('permute', () => {
     );
   });
 
+  it('moves every element where numpy.transpose would across the 32 x 32 blocks it moves, with size-1 axes among them', () => {
+    const bigShapeAndPerm = fc
+      .array(fc.oneof(fc.constant(1), fc.integer({ min: 2, max: 70 })), { minLength: 2, maxLength: 4 })
+      .filter((shape) => shape.reduce((a, d) => a * d, 1) <= 50_000)
+      .chain((shape) => fc.shuffledSubarray([...shape.keys()], { minLength: shape.length, maxLength: shape.length }).map((perm) => ({ shape, perm })));
+    fc.assert(
+      fc.property(bigShapeAndPerm, ({ shape, perm }) => {
+        const data = Float32Array.from({ length: shape.reduce((a, d) => a * d, 1) }, (_, i) => i + 0.5);
+        expect(Array.from(permute(data, shape, perm).data)).toEqual(permuteByDefinition(data, shape, perm));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('converts a Keras Conv2D kernel [kH, kW, Cin, Cout] to the IR weight [Cout, Cin, kH, kW]', () => {
     const kernel = Float32Array.from({ length: 2 * 3 * 4 * 5 }, (_, i) => i);
     const { shape, data } = permute(kernel, [2, 3, 4, 5], [3, 2, 0, 1]);

@@ -115,6 +115,9 @@ describe('conv2d', () => {
       { shape: [1, 2, 8, 8], attrs: convAttrs({ inChannels: 2, outChannels: 2, kernel: [3, 3], dilation: [2, 3], padding: 'same', bias: true }) },
       { shape: [2, 3, 9, 7], attrs: convAttrs({ inChannels: 3, outChannels: 3, kernel: [4, 3], stride: [3, 2], groups: 3, padding: 'same' }) },
       { shape: [1, 6, 6, 6], attrs: convAttrs({ inChannels: 6, outChannels: 3, kernel: [1, 1], stride: [2, 2], groups: 3, bias: true }) },
+      // Small maps are summed four filters at a time: 7 and 10 per group leave remainders of 3 and 2.
+      { shape: [2, 5, 4, 3], attrs: convAttrs({ inChannels: 5, outChannels: 7, kernel: [3, 3], stride: [1, 2], padding: [1, 1, 0, 2], bias: true }) },
+      { shape: [1, 4, 3, 3], attrs: convAttrs({ inChannels: 4, outChannels: 20, kernel: [2, 3], dilation: [2, 1], groups: 2, padding: 'same', bias: true }) },
     ];
     for (const { shape, attrs } of cases) {
       const x = randomTensor(shape, rng);

@@ -80,9 +80,7 @@ export const generalRelu: OpBuilder<'generalRelu'> = (node) => {
 
 /** PReLU's alpha [C, d_1, ...] (IR) <-> [d_1, ..., C] (channels-last, broadcasting against [N, d_1, ..., C]). */
 function alphaLayout(rank: number): Layout {
-  const toLast = [...Array.from({ length: rank - 1 }, (_, i) => i + 1), 0];
-  const toFirst = [rank - 1, ...Array.from({ length: rank - 1 }, (_, i) => i)];
-  return { toExec: (t) => tf.transpose(t, toLast), toIR: (t) => tf.transpose(t, toFirst) };
+  return { perm: [...Array.from({ length: rank - 1 }, (_, i) => i + 1), 0] };
 }
 
 export const prelu: OpBuilder<'prelu'> = (node, params) => {

@@ -18,10 +18,7 @@ import type { ConvTranspose2dAttrs } from '../../ir/graph.ts';
 import { dilateFilter, pair } from './conv.ts';
 import type { Layout, OpBuilder } from './types.ts';
 
-const LAYOUT: Layout = {
-  toExec: (w) => tf.transpose(w, [2, 3, 1, 0]),
-  toIR: (f) => tf.transpose(f, [3, 2, 0, 1]),
-};
+const LAYOUT: Layout = { perm: [2, 3, 1, 0] };
 
 /** Padding and output size along one axis; `zeroRows` are appended after the kernel's output. */
 function axisPlan(inSize: number, kernel: number, stride: number, pad: number, outputPadding: number, dilation: number) {

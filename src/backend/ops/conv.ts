@@ -71,13 +71,8 @@ function convKind(a: Conv2dAttrs): ConvKind {
 /** PyTorch [Cout, Cin/g, kH, kW] <-> the filter layout of `kind`. */
 function filterLayout(a: Conv2dAttrs, kind: ConvKind): Layout {
   const [kh, kw] = a.kernel;
-  if (kind === 'depthwise') {
-    return {
-      toExec: (w) => tf.reshape(tf.transpose(w, [2, 3, 1, 0]), [kh, kw, a.inChannels, a.outChannels / a.inChannels]),
-      toIR: (f) => tf.transpose(tf.reshape(f, [kh, kw, 1, a.outChannels]), [3, 2, 0, 1]),
-    };
-  }
-  return { toExec: (w) => tf.transpose(w, [2, 3, 1, 0]), toIR: (f) => tf.transpose(f, [3, 2, 0, 1]) };
+  if (kind === 'depthwise') return { perm: [2, 3, 1, 0], execShape: [kh, kw, a.inChannels, a.outChannels / a.inChannels] };
+  return { perm: [2, 3, 1, 0] };
 }
 
 /** The tfjs calls one conv becomes for an input of spatial size h x w. */

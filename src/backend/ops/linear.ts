@@ -13,7 +13,7 @@ import { applyActivation, fusedGradientExists } from './activation.ts';
 import { weightNormFilter } from './conv.ts';
 import type { BuiltNode, FusedActivation, Layout, Mode, OpBuilder } from './types.ts';
 
-const LAYOUT: Layout = { toExec: (w) => tf.transpose(w), toIR: (w) => tf.transpose(w) };
+const LAYOUT: Layout = { perm: [1, 0] };
 
 /** `f` on the rows of x viewed as [positions, in], its [positions, out] result shaped like x. */
 function byRows(x: tf.Tensor, outFeatures: number, f: (rows: tf.Tensor2D) => tf.Tensor): tf.Tensor {

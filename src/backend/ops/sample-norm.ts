@@ -32,9 +32,7 @@ function affine(params: NodeParams, enabled: boolean, layout?: Layout): (y: tf.T
 
 /** [C, H, W] <-> [H, W, C] (and [C, L] <-> [L, C]): an element-wise affine over one channels-last sample. */
 function sampleChannelsLast(rank: number): Layout {
-  const toExec = [...Array.from({ length: rank - 1 }, (_, i) => i + 1), 0];
-  const toIR = [rank - 1, ...Array.from({ length: rank - 1 }, (_, i) => i)];
-  return { toExec: (t) => tf.transpose(t, toExec), toIR: (t) => tf.transpose(t, toIR) };
+  return { perm: [...Array.from({ length: rank - 1 }, (_, i) => i + 1), 0] };
 }
 
 export const layerNorm: OpBuilder<'layerNorm'> = (node, params) => {

@@ -31,10 +31,14 @@ export interface BuiltNode {
   readonly fuse?: (activation: FusedActivation) => Forward;
 }
 
-/** How a param moves between its IR layout and the executor's; `toIR(toExec(t))` equals `t`. */
+/**
+ * How a param moves from its IR layout to the executor's: its axes permuted (`perm`, as numpy's
+ * transpose), then read as `execShape` when that differs from the permuted shape (a depthwise
+ * filter's [kH, kW, 1, Cin*mult] as [kH, kW, Cin, mult]). Moving back inverts both.
+ */
 export interface Layout {
-  readonly toExec: (t: tf.Tensor) => tf.Tensor;
-  readonly toIR: (t: tf.Tensor) => tf.Tensor;
+  readonly perm: readonly number[];
+  readonly execShape?: readonly number[];
 }
 
 export interface RunningStats {
