@@ -10,8 +10,9 @@
  * Cost, from the inferred shapes of both graphs: memory = the sum of every node's output
  * elements times the bytes per element (the float64 reference keeps every value; tfjs may);
  * work = multiply-adds, the larger of the two graphs (convs and linears; every other node one
- * per output element). Above a limit, H and W of rank-4 inputs shrink, each kept congruent to
- * its declared size modulo P, the lcm over paths of the product of strides. TensorFlow's 'same'
+ * per output element). Above a limit, H and W of rank-4 inputs shrink (halved, then, when a
+ * halving no longer runs, the congruent sizes between it and the last that did, smallest first),
+ * each kept congruent to its declared size modulo P, the lcm over paths of the product of strides. TensorFlow's 'same'
  * padding depends on a size only modulo the stride, and floor((h + c)/s) keeps h's residue
  * modulo P/s, so every layer then pads as it did at the declared size: the original's 'same' and
  * the folded graph's explicit padding (resolved at the declared size) still agree. A graph that
@@ -23,6 +24,8 @@ import type { Graph, Node, Shape } from '../ir/graph.ts';
 import { inferShapes } from '../ir/shapes.ts';
 
 const SYMBOL_SIZES = [17, 33, 65, 129, 257] as const;
+/** Sizes tried between one that does not run and the smallest that did (each two shape inferences). */
+const BETWEEN_TRIES = 16;
 
 export interface ProbeLimits {
   readonly batch: number;
@@ -186,29 +189,17 @@ export function probeShapes(graphs: readonly [Graph, ...Graph[]], limits: ProbeL
     const smallest = ((size - 1) % modulus) + 1;
     return smallest + Math.max(0, Math.floor((target - smallest) / modulus)) * modulus;
   };
+  const spatial = (from: Record<string, number[]>, size: (d: number, axis: 2 | 3, name: string) => number) =>
+    Object.fromEntries(Object.entries(from).map(([name, shape]) => [name, shape.length !== 4 ? shape : shape.map((d, axis) => (axis < 2 ? d : size(d, axis as 2 | 3, name)))]));
   let smallest: { shapes: Record<string, number[]>; cost: ProbeCost } = { shapes: base, cost };
+  let notRunning: { shapes: Record<string, number[]>; reason: string } | undefined;
   for (let fraction = 0.5; ; fraction /= 2) {
-    let changed = false;
-    let atSmallest = true;
-    const shapes: Record<string, number[]> = {};
-    for (const [name, shape] of Object.entries(base)) {
-      shapes[name] =
-        shape.length !== 4
-          ? shape
-          : shape.map((d, axis) => {
-              if (axis < 2) return d;
-              const modulus = axis === 2 ? pH : pW;
-              const next = congruent(d, modulus, Math.floor(d * fraction));
-              if (next !== d) changed = true;
-              if (next !== ((d - 1) % modulus) + 1) atSmallest = false;
-              return next;
-            });
-    }
-    if (!changed) break;
+    const shapes = spatial(base, (d, axis) => congruent(d, axis === 2 ? pH : pW, Math.floor(d * fraction)));
+    if (describe(shapes) === describe(smallest.shapes)) break;
     const reducedCost = worstCost(graphs, shapes, limits.bytesPerElement);
     if ('reason' in reducedCost) {
-      if (smallest.cost.bytes <= limits.maxBytes) break;
-      return { kind: 'skip', reason: `at ${describe(base)} it ${problem}, and it does not run at smaller sizes (${reducedCost.reason})` };
+      notRunning = { shapes, reason: reducedCost.reason };
+      break;
     }
     smallest = { shapes, cost: reducedCost };
     const over = overLimit(reducedCost, limits);
@@ -216,16 +207,36 @@ export function probeShapes(graphs: readonly [Graph, ...Graph[]], limits: ProbeL
       notes.push(`${describe(base)} ${problem}; reduced to ${describe(shapes)} (${CONGRUENT(pH, pW)})`);
       return { kind: 'run', shapes, cost: reducedCost, reduced: notes.join('; ') };
     }
-    if (atSmallest) break;
+  }
+  // Halving overshot to a size that does not run: the congruent sizes between it and the smallest
+  // that ran, smallest first (at most BETWEEN_TRIES, evenly spread), find a smaller one that runs.
+  if (notRunning !== undefined) {
+    const from = notRunning.shapes;
+    const steps = Math.max(
+      ...Object.entries(from).flatMap(([name, shape]) => (shape.length !== 4 ? [] : [(smallest.shapes[name][2] - shape[2]) / pH, (smallest.shapes[name][3] - shape[3]) / pW])),
+    );
+    const stride = Math.ceil(steps / BETWEEN_TRIES);
+    for (let k = stride; k < steps; k += stride) {
+      const shapes = spatial(from, (d, axis, name) => Math.min(d + k * (axis === 2 ? pH : pW), smallest.shapes[name][axis]));
+      const between = worstCost(graphs, shapes, limits.bytesPerElement);
+      if (!('reason' in between)) {
+        smallest = { shapes, cost: between };
+        break;
+      }
+    }
   }
   // Work is a soft limit: the smallest size that runs, if its memory fits.
   if (smallest.cost.bytes <= limits.maxBytes) {
+    const over = overLimit(smallest.cost, limits);
     notes.push(
       smallest.shapes === base
         ? `${describe(base)} ${problem}; run as it is, the smallest size that runs`
-        : `${describe(base)} ${problem}; reduced to the smallest size that runs, ${describe(smallest.shapes)} (${CONGRUENT(pH, pW)})`,
+        : over === undefined
+          ? `${describe(base)} ${problem}; reduced to ${describe(smallest.shapes)} (${CONGRUENT(pH, pW)})`
+          : `${describe(base)} ${problem}; reduced to the smallest size that runs, ${describe(smallest.shapes)} (${CONGRUENT(pH, pW)})`,
     );
     return { kind: 'run', shapes: smallest.shapes, cost: smallest.cost, reduced: notes.join('; ') };
   }
+  if (notRunning !== undefined) return { kind: 'skip', reason: `at ${describe(base)} it ${problem}, and it does not run at smaller sizes (${notRunning.reason})` };
   return { kind: 'skip', reason: `at ${describe(base)} it ${problem}, and no smaller size congruent modulo the stride products fits` };
 }

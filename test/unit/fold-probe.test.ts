@@ -141,6 +141,64 @@ describe('bounded work', () => {
     expect(shapes.kind === 'skip' && shapes.reason).toMatch(/^at x \[1, 2, 64, 64\] it needs [\d.]+ GiB, above the 0\.00 GiB memory limit, and it does not run at smaller sizes \(linear 'fc': /);
   });
 
+  it('runs the whole network at a reduced size that still catches a fold wrong only at the borders, and says which size', () => {
+    // BN -> 3x3 conv padded 1 -> BN -> ReLU, no pooling: 640x640 is over the cpu budget, 160x160 is within it.
+    const b = new GraphBuilder({ seed: 5 });
+    const x = b.addInput([1, 3, 640, 640], 'x');
+    const n0 = b.addNode({ op: 'batchNorm', inputs: [x], attrs: bn(3), name: 'bn0' });
+    const c1 = b.addNode({ op: 'conv2d', inputs: [n0], attrs: conv(3, 4, 3, 1, [1, 1, 1, 1]), name: 'conv1' });
+    const n1 = b.addNode({ op: 'batchNorm', inputs: [c1], attrs: bn(4), name: 'bn1' });
+    b.addNode({ op: 'relu', inputs: [n1], attrs: {}, name: 'relu1' });
+    const graph = trainedLike(b.build(['relu1']), 5);
+    const before = tf.memory().numTensors;
+    for (const [rules, ok] of [
+      [undefined, true],
+      [[naivePaddedBnConv, convBn], false],
+    ] as const) {
+      const { report } = foldGraph(graph, rules === undefined ? {} : { rules });
+      const network = report.probe!.network as NetworkCheck;
+      expect(network.inputs).toEqual({ x: [1, 3, 160, 160] });
+      expect(network.reduced).toBe(
+        "x [1, 3, 640, 640] needs 0.0500 G multiply-adds, above the cpu backend's work budget of 0.0100 G multiply-adds; reduced to x [1, 3, 160, 160] " +
+          "(H, W kept congruent modulo the stride products 1, 1, so every 'same' padding resolves as declared)",
+      );
+      expect(network.ok).toBe(ok);
+      const text = formatFoldReport(report);
+      expect(text).toContain('whole network, float32 on cpu, at x [1, 3, 160, 160]');
+      expect(text).toContain('reduced to x [1, 3, 160, 160]');
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('finds the smallest size that runs between a halving that does not run and one above the budget', () => {
+    // Two valid 15x15 convs need at least 29x29: 100 and 50 run (50 above the cpu budget), 25 does not.
+    const b = new GraphBuilder({ seed: 2 });
+    const x = b.addInput([1, 3, 100, 100], 'x');
+    const c1 = b.addNode({ op: 'conv2d', inputs: [x], attrs: conv(3, 8, 15, 1, 'valid'), name: 'conv1' });
+    const n1 = b.addNode({ op: 'batchNorm', inputs: [c1], attrs: bn(8), name: 'bn1' });
+    const c2 = b.addNode({ op: 'conv2d', inputs: [n1], attrs: conv(8, 8, 15, 1, 'valid'), name: 'conv2' });
+    b.addNode({ op: 'batchNorm', inputs: [c2], attrs: bn(8), name: 'bn2' });
+    const { report } = foldGraph(trainedLike(b.build(['bn2']), 2));
+    const network = report.probe!.network as NetworkCheck;
+    expect(network.inputs).toEqual({ x: [1, 3, 29, 29] });
+    expect(network.reduced).toMatch(/^x \[1, 3, 100, 100\] needs [\d.]+ G multiply-adds, above the cpu backend's work budget of 0\.0100 G multiply-adds; reduced to x \[1, 3, 29, 29\] \(/);
+    expect(network.ok).toBe(true);
+  });
+
+  it('keeps the declared size where a flatten reads the spatial axes, and says why', () => {
+    const b = new GraphBuilder({ seed: 4 });
+    const x = b.addInput([1, 4, 256, 256], 'x');
+    const c1 = b.addNode({ op: 'conv2d', inputs: [x], attrs: conv(4, 8, 3, 1, [1, 1, 1, 1]), name: 'conv1' });
+    const n1 = b.addNode({ op: 'batchNorm', inputs: [c1], attrs: bn(8), name: 'bn1' });
+    const f = b.addNode({ op: 'flatten', inputs: [n1], attrs: {}, name: 'flat' });
+    b.addNode({ op: 'linear', inputs: [f], attrs: { inFeatures: 8 * 256 * 256, outFeatures: 2, bias: true }, name: 'fc' });
+    const { report } = foldGraph(trainedLike(b.build(['fc']), 4));
+    const network = report.probe!.network as NetworkCheck;
+    expect(network.inputs).toEqual({ x: [1, 4, 256, 256] });
+    expect(network.reduced).toMatch(/^x \[1, 4, 256, 256\] needs [\d.]+ G multiply-adds, above the cpu backend's work budget of 0\.0100 G multiply-adds; run as it is, the smallest size that runs$/);
+    expect(network.ok).toBe(true);
+  });
+
   it('keeps the whole-network float64 check on request, and refuses it by name where it cannot fit', () => {
     const { report } = foldGraph(net(['N', 3, 'H', 'W'], 3, 1, [1, 1, 1, 1]), { probe: 'full' });
     const network = report.probe!.network as NetworkCheck;
