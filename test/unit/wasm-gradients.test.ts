@@ -5,8 +5,9 @@
  * rows. (tfjs's cpu kernel would be the other oracle, but it takes minutes on these sizes.)
  */
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { selectBackend } from '../../src/backend/select.ts';
+import { registerWasmGradientKernels } from '../../src/backend/wasm-gradients.ts';
 
 beforeAll(async () => {
   await selectBackend({ backend: 'wasm' });
@@ -90,8 +91,17 @@ const SEGMENTS: readonly Segments[] = [
 ];
 
 describe('UnsortedSegmentSum on wasm', () => {
-  it('is registered on wasm, which has none of its own', () => {
-    expect(tf.getKernel('UnsortedSegmentSum', 'wasm')).toBeDefined();
+  it('is registered on wasm, which has none of its own, and never over a kernel wasm has', () => {
+    const registered = tf.getKernel('UnsortedSegmentSum', 'wasm');
+    expect(registered).toBeDefined();
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      registerWasmGradientKernels();
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
+    expect(tf.getKernel('UnsortedSegmentSum', 'wasm')).toBe(registered);
   });
 
   it.each(SEGMENTS.map((g, i) => ({ ...g, i })))('is the defining sum, rounded once, and cpu’s result for x $x, ids $ids, $numSegments segments', async (g) => {
