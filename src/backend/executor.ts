@@ -177,6 +177,7 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): CompiledG
   let plan: { steps: Step[]; fusions: Fusion[] };
   try {
     plan = planSteps(graph, registry, opts.fuse ?? true);
+    registry.built();
   } catch (e) {
     registry.dispose();
     throw e;

@@ -196,6 +196,16 @@ function checkWriteOptions(options: LayersWriteOptions): { quantize: WeightQuant
   return { quantize: q, shardSize };
 }
 
+function concatenate(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.byteLength;
+  }
+  return all;
+}
+
 /** The model in tensorflowjs_converter's layout: weights stored (quantized or float32) back to back, cut into shards. */
 function encodeLayersModel(graph: Graph, options: LayersWriteOptions): LayersModelWritten {
   const { quantize: q, shardSize } = checkWriteOptions(options);
@@ -208,23 +218,18 @@ function encodeLayersModel(graph: Graph, options: LayersWriteOptions): LayersMod
     const count = spec.shape.reduce((p, d) => p * d, 1);
     const values = floats.subarray(offset, offset + count);
     offset += count;
-    if (q === null) {
-      specs.push(spec);
-      parts.push(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
-    } else {
+    if (q === null) specs.push(spec);
+    else {
       const stored = quantize(values, q);
       specs.push({ ...spec, quantization: stored.spec });
       parts.push(stored.bytes);
     }
   }
-  const all = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.byteLength;
-  }
+  // Unquantized, the exported weights are already stored back to back; the shards are views of
+  // them (copying a large model's weights twice more cost a tenth of `shapefold fold`).
+  const all: Uint8Array<ArrayBuffer> = q === null ? new Uint8Array(exported.weightData) : concatenate(parts);
   const count = Math.ceil(all.byteLength / shardSize);
-  const shards = Array.from({ length: count }, (_, i) => [`group1-shard${i + 1}of${count}.bin`, all.slice(i * shardSize, (i + 1) * shardSize)] as const);
+  const shards = Array.from({ length: count }, (_, i) => [`group1-shard${i + 1}of${count}.bin`, all.subarray(i * shardSize, (i + 1) * shardSize)] as const);
   const modelJson: LayersModelJSON = { ...exported.modelJson, weightsManifest: [{ paths: shards.map(([name]) => name), weights: specs }] };
   return {
     modelJson,

@@ -47,11 +47,12 @@ function mergeAxes(shape: readonly number[], perm: readonly number[]): { dims: n
  * [kH, kW, Cin, Cout] -> [Cout, Cin, kH, kW] is [K, Cin, Cout] -> [Cout, Cin, K]); then the input's
  * last axis and the output's last axis are moved in TILE x TILE blocks, so both the reads and the
  * writes of a block stay in cache: walking one side in order and the other with a stride of
- * Cin * Cout elements made this most of a large model's import and export time.
+ * Cin * Cout elements made this most of a large model's import and export time. `into` (at least
+ * as long as `data`) receives the values instead of a new array.
  */
-export function permute(data: Float32Array, shape: readonly number[], perm: readonly number[]): ParamTensor {
+export function permute(data: Float32Array, shape: readonly number[], perm: readonly number[], into?: Float32Array): ParamTensor {
   const outShape = perm.map((axis) => shape[axis]);
-  const out = new Float32Array(data.length);
+  const out = into === undefined ? new Float32Array(data.length) : into.subarray(0, data.length);
   const merged = mergeAxes(shape, perm);
   const rank = merged.dims.length;
   if (data.length === 0 || rank <= 1 || merged.perm.every((axis, k) => axis === k)) {
