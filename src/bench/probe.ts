@@ -65,6 +65,7 @@ interface Timed {
 function timeFold(graph: Parameters<typeof foldGraph>[0], probe: 'off' | 'fast', runs: number) {
   const times: Timed[] = [];
   let phases: Record<string, number> = {};
+  let network = '';
   for (let r = 0; r < runs; r++) {
     const wall0 = performance.now();
     const cpu0 = cpuMs();
@@ -76,11 +77,13 @@ function timeFold(graph: Parameters<typeof foldGraph>[0], probe: 'off' | 'fast',
       current[phase] = (current[phase] ?? 0) + now - last;
       last = now;
     };
-    foldGraph(graph, { probe, onProgress });
+    const { report } = foldGraph(graph, { probe, onProgress });
     times.push({ wallMs: performance.now() - wall0, cpuMs: cpuMs() - cpu0 });
     phases = current;
+    const checked = report.probe?.network;
+    if (checked !== undefined) network = 'skipped' in checked ? `whole network not run: ${checked.skipped}` : `whole network at ${Object.entries(checked.inputs).map(([n, s]) => `${n} [${s.join(', ')}]`).join(', ')}${checked.reduced === undefined ? '' : ` (${checked.reduced})`}`;
   }
-  return { wallMs: median(times.map((t) => t.wallMs)), cpuMs: median(times.map((t) => t.cpuMs)), phases };
+  return { wallMs: median(times.map((t) => t.wallMs)), cpuMs: median(times.map((t) => t.cpuMs)), phases, network };
 }
 
 async function cliFold(name: string, build: () => import('@tensorflow/tfjs').LayersModel) {
@@ -107,7 +110,7 @@ async function cliFold(name: string, build: () => import('@tensorflow/tfjs').Lay
       return match === null ? 0 : Number(match[1]) * 60 + Number(match[2]);
     });
     const stdout = await import('node:fs/promises').then((fs) => fs.readFile(join(dir, 'stdout'), 'utf8'));
-    const probe = stdout.split('\n').filter((l) => l.startsWith('probe (') || l.includes('whole network') || l.includes('folds checked'));
+    const probe = stdout.split('\n').filter((l) => l.startsWith('probe (') || l.includes('whole network') || l.includes('folds checked') || l.includes('reduced to'));
     return { wallMs, cpuMs: 1000 * seconds.reduce((a, b) => a + b, 0), folds: /(\d+) folds/.exec(stdout)?.[1], probe };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -133,6 +136,7 @@ async function main(): Promise<void> {
   console.log(`  ResNet-50 foldGraph, probe off   ${ms(off)} (median of ${o.runs})`);
   console.log(`  ResNet-50 foldGraph, probe fast  ${ms(fast)}  ${verdict(fast, GOALS.resnet50Ms)}`);
   for (const [phase, t] of Object.entries(fast.phases)) console.log(`      ${phase.padEnd(40)} ${t.toFixed(0)} ms wall`);
+  console.log(`      ${fast.network}`);
   console.log(`  CLI fold, MobileNetV2 224 (Layers)  ${ms(mobile)}  ${verdict(mobile, GOALS.mobileNetV2Ms)}`);
   for (const line of mobile.probe) console.log(`      ${line.trim()}`);
   console.log(`  CLI fold, InceptionV3 299 (Layers)  ${ms(inception)}  ${verdict(inception, GOALS.inceptionV3Ms)}`);
