@@ -73,7 +73,7 @@ export interface ReferenceResult {
 
 /** A float32 parameter widened to float64 (exactly: every float32 is a float64). */
 export function toFloat64(p: ParamTensor): Float64Tensor {
-  return { shape: [...p.shape], data: Float64Array.from(p.data) };
+  return { shape: [...p.shape], data: new Float64Array(p.data) };
 }
 
 type Float64Params<P> = { readonly [K in keyof P]?: Float64Tensor };
