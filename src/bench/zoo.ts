@@ -5,11 +5,11 @@
  * stock `model.predict` in interleaved rounds (medians). Writes the table as BENCHMARKS.md's zoo
  * section, keeping the rest of the file.
  *
- *   npm run bench:zoo -- [--runs 9] [--warmup 2] [--only NAME,...] [--size N (every model)] [--classifier softmax|linear] [--breakdown] [--out BENCHMARKS.md]
+ *   npm run bench:zoo -- [--runs 9] [--warmup 2] [--only NAME,...] [--size N (every model)] [--classifier softmax|linear] [--breakdown [NAME,...]] [--out BENCHMARKS.md]
  *
  * A model shapefold cannot import yet gets a row saying why, not a number. Each row gives the
- * 1-minute load average before and after its timing. `--breakdown` adds, for each model, where
- * its predict time goes by layer class (src/bench/layer-breakdown.ts), original and folded, in a
+ * 1-minute load average before and after its timing. `--breakdown` adds, for each model (or
+ * only those named after it), where its predict time goes by layer class (src/bench/layer-breakdown.ts), original and folded, in a
  * second interleaved pass after the timed one: the share of the original's time that its
  * BatchNormalization layers take bounds what removing them can give.
  *
@@ -147,7 +147,12 @@ function breakdownTable(name: string, original: LayerBreakdown, folded: LayerBre
   const [originalSum, foldedSum] = [layerSum(original), layerSum(folded)];
   const cell = (b: LayerBreakdown, sum: number, c: string) =>
     b.counts.has(c) ? `${b.counts.get(c)} | ${(b.byClass.get(c) ?? 0).toFixed(1)} | ${((100 * (b.byClass.get(c) ?? 0)) / sum).toFixed(0)}%` : '| |';
-  const bn = original.byClass.get('BatchNormalization') ?? 0;
+  const bn = original.byClass.get('BatchNormalization');
+  const bound =
+    bn === undefined
+      ? `No BatchNormalization in the original (layer sums: ${(originalSum / foldedSum).toFixed(2)}x in this pass).`
+      : `BatchNormalization: ${((100 * bn) / originalSum).toFixed(0)}% of the original's layer time; removing it alone, at no cost, gives ` +
+        `${(originalSum / (originalSum - bn)).toFixed(2)}x (layer sums: ${(originalSum / foldedSum).toFixed(2)}x in this pass).`;
   return [
     `${name}, time by layer class (each layer's \`call\` timed, medians of ${runs} interleaved predicts):`,
     '',
@@ -157,8 +162,7 @@ function breakdownTable(name: string, original: LayerBreakdown, folded: LayerBre
     `| all layers | | ${originalSum.toFixed(1)} | | | ${foldedSum.toFixed(1)} | |`,
     `| whole predict | | ${original.totalMs.toFixed(1)} | | | ${folded.totalMs.toFixed(1)} | |`,
     '',
-    `BatchNormalization: ${((100 * bn) / originalSum).toFixed(0)}% of the original's layer time; removing it alone, at no cost, gives ` +
-      `${(originalSum / (originalSum - bn)).toFixed(2)}x (layer sums: ${(originalSum / foldedSum).toFixed(2)}x measured in this pass).`,
+    bound,
   ].join('\n');
 }
 
@@ -190,12 +194,17 @@ async function main(): Promise<void> {
   const sizeOverride = argv.includes('--size') ? Number(option('--size', '')) : undefined;
   if (sizeOverride !== undefined && !(Number.isSafeInteger(sizeOverride) && sizeOverride >= 32)) throw new Error('--size: an integer >= 32');
   if (classifier !== 'softmax' && classifier !== 'linear') throw new Error(`--classifier: softmax or linear, got ${classifier}`);
-  const unknown = only.filter((name) => !ZOO.some((e) => e.name === name));
-  if (unknown.length > 0) throw new Error(`--only: unknown model ${unknown.join(', ')}; the zoo has ${ZOO.map((e) => e.name).join(', ')}`);
+  const breakdownAt = argv.indexOf('--breakdown');
+  const breakdownList = breakdownAt < 0 || (argv[breakdownAt + 1] ?? '--').startsWith('--') ? [] : argv[breakdownAt + 1].split(',').filter((s) => s !== '');
+  const wantsBreakdown = (name: string) => breakdownAt >= 0 && (breakdownList.length === 0 || breakdownList.includes(name));
+  for (const [flag, names] of [['--only', only], ['--breakdown', breakdownList]] as const) {
+    const unknown = names.filter((name) => !ZOO.some((e) => e.name === name));
+    if (unknown.length > 0) throw new Error(`${flag}: unknown model ${unknown.join(', ')}; the zoo has ${ZOO.map((e) => e.name).join(', ')}`);
+  }
   const backend = await selectBackend({ backend: 'wasm' });
   const rows: Row[] = [];
   for (const entry of ZOO.filter((e) => only.length === 0 || only.includes(e.name))) {
-    const row = await measure(entry, sizeOverride ?? entry.bench.size, runs, warmup, classifier, argv.includes('--breakdown'));
+    const row = await measure(entry, sizeOverride ?? entry.bench.size, runs, warmup, classifier, wantsBreakdown(entry.name));
     rows.push(row);
     if (row.error !== undefined) console.log(`${row.name}: not measured: ${row.error}`);
     else console.log(`${row.name}: ${row.originalMs.toFixed(1)} -> ${row.foldedMs.toFixed(1)} ms (${(row.originalMs / row.foldedMs).toFixed(2)}x), BN ${row.bnBefore} -> ${row.bnAfter}, ${verdict(row)}`);
