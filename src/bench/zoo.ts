@@ -25,7 +25,7 @@ import { selectBackend } from '../backend/select.ts';
 import { foldGraph } from '../fold/index.ts';
 import { createRng } from '../ir/init.ts';
 import { LAYERS_EXPORTABLE_RULES, exportLayersModel, importLayersModel, type LayersModelJSON } from '../io/index.ts';
-import { layerBreakdowns, type LayerBreakdown } from './layer-breakdown.ts';
+import { kernelBreakdowns, layerBreakdowns, type KernelBreakdown, type LayerBreakdown } from './layer-breakdown.ts';
 import { interleavedMedians, layersModelToMemory, loadLayersFromMemory, randomizeLayersWeights } from './layers-timing.ts';
 import { ZOO, batchNormalizationLayers, type ZooModel } from './zoo-models.ts';
 
@@ -48,7 +48,7 @@ interface Row {
   readonly maxRelDiff: number;
   /** 1-minute load average before and after the timed rounds. */
   readonly load: readonly [number, number];
-  readonly breakdown?: { readonly original: LayerBreakdown; readonly folded: LayerBreakdown };
+  readonly breakdown?: { readonly layers: readonly [LayerBreakdown, LayerBreakdown]; readonly kernels: readonly [KernelBreakdown, KernelBreakdown] };
 }
 
 const bnCount = (json: LayersModelJSON) => batchNormalizationLayers(json.modelTopology).length;
@@ -79,7 +79,8 @@ async function measure(entry: ZooModel, size: number, runs: number, warmup: numb
   const loadBefore = loadavg()[0];
   const [originalMs, foldedMs] = interleavedMedians([original, foldedModel], x, runs, warmup);
   const load = [loadBefore, loadavg()[0]] as const;
-  const [originalLayers, foldedLayers] = breakdown ? layerBreakdowns([original, foldedModel], x, runs, 1) : [];
+  const layers = breakdown ? layerBreakdowns([original, foldedModel], x, runs, 1) : undefined;
+  const kernels = breakdown ? await kernelBreakdowns([original, foldedModel], x, runs) : undefined;
   const maxRelDiff = tf.tidy(() => {
     const a = original.predict(x) as tf.Tensor;
     const b = foldedModel.predict(x) as tf.Tensor;
@@ -97,7 +98,7 @@ async function measure(entry: ZooModel, size: number, runs: number, warmup: numb
     foldedMs,
     maxRelDiff,
     load,
-    ...(originalLayers !== undefined && foldedLayers !== undefined ? { breakdown: { original: originalLayers, folded: foldedLayers } } : {}),
+    ...(layers !== undefined && kernels !== undefined ? { breakdown: { layers: [layers[0], layers[1]], kernels: [kernels[0], kernels[1]] } } : {}),
   };
   tf.dispose(inputs);
   original.dispose();
@@ -133,7 +134,7 @@ function table(rows: readonly Row[], backend: string, runs: number, classifier: 
         `${r.load[0].toFixed(1)}-${r.load[1].toFixed(1)} | ${verdict(r)} |`,
     );
   }
-  for (const r of rows) if (r.breakdown !== undefined) lines.push('', breakdownTable(r.name, r.breakdown.original, r.breakdown.folded, runs));
+  for (const r of rows) if (r.breakdown !== undefined) lines.push('', breakdownTable(r.name, r.breakdown.layers, runs), '', kernelTable(r.name, r.breakdown.kernels, runs));
   return lines.join('\n');
 }
 
@@ -141,7 +142,7 @@ function table(rows: readonly Row[], backend: string, runs: number, classifier: 
  * A model's predict time by layer class, original beside folded, and what its BN layers' share
  * bounds: with them gone at no cost and nothing else changed, the ratio is total / (total - BN).
  */
-function breakdownTable(name: string, original: LayerBreakdown, folded: LayerBreakdown, runs: number): string {
+function breakdownTable(name: string, [original, folded]: readonly [LayerBreakdown, LayerBreakdown], runs: number): string {
   const classes = [...new Set([...original.byClass.keys(), ...folded.byClass.keys()])];
   const layerSum = (b: LayerBreakdown) => [...b.byClass.values()].reduce((p, v) => p + v, 0);
   const [originalSum, foldedSum] = [layerSum(original), layerSum(folded)];
@@ -163,6 +164,21 @@ function breakdownTable(name: string, original: LayerBreakdown, folded: LayerBre
     `| whole predict | | ${original.totalMs.toFixed(1)} | | | ${folded.totalMs.toFixed(1)} | |`,
     '',
     bound,
+  ].join('\n');
+}
+
+/** The same predicts by backend kernel (tf.profile's kernel times), original beside folded. */
+function kernelTable(name: string, [original, folded]: readonly [KernelBreakdown, KernelBreakdown], runs: number): string {
+  const kernels = [...new Set([...original.byKernel.keys(), ...folded.byKernel.keys()])];
+  const sum = (b: KernelBreakdown) => [...b.byKernel.values()].reduce((p, v) => p + v, 0);
+  const cell = (b: KernelBreakdown, k: string) => (b.byKernel.has(k) ? `${b.calls.get(k) ?? 0} | ${(b.byKernel.get(k) ?? 0).toFixed(1)}` : '|');
+  return [
+    `${name}, time by backend kernel (tf.profile, medians of ${runs} interleaved predicts):`,
+    '',
+    '| kernel | original calls | original ms | folded calls | folded ms |',
+    '|---|--:|--:|--:|--:|',
+    ...kernels.map((k) => `| ${k} | ${cell(original, k)} | ${cell(folded, k)} |`),
+    `| all kernels | | ${sum(original).toFixed(1)} | | ${sum(folded).toFixed(1)} |`,
   ].join('\n');
 }
 
