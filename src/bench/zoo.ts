@@ -218,6 +218,9 @@ async function main(): Promise<void> {
     if (unknown.length > 0) throw new Error(`${flag}: unknown model ${unknown.join(', ')}; the zoo has ${ZOO.map((e) => e.name).join(', ')}`);
   }
   const backend = await selectBackend({ backend: 'wasm' });
+  // The command as a reader re-runs it: npm's `--` before the options, without where the table went.
+  const shown = argv.filter((_, i) => argv[i] !== '--out' && argv[i - 1] !== '--out').map((a) => (/[\s"]/.test(a) ? `"${a}"` : a));
+  const command = ['npm run bench:zoo', ...(shown.length > 0 ? ['--', ...shown] : [])].join(' ');
   const rows: Row[] = [];
   for (const entry of ZOO.filter((e) => only.length === 0 || only.includes(e.name))) {
     const row = await measure(entry, sizeOverride ?? entry.bench.size, runs, warmup, classifier, wantsBreakdown(entry.name));
@@ -225,7 +228,7 @@ async function main(): Promise<void> {
     if (row.error !== undefined) console.log(`${row.name}: not measured: ${row.error}`);
     else console.log(`${row.name}: ${row.originalMs.toFixed(1)} -> ${row.foldedMs.toFixed(1)} ms (${(row.originalMs / row.foldedMs).toFixed(2)}x), BN ${row.bnBefore} -> ${row.bnAfter}, ${verdict(row)}`);
     // Written after every model: a long run stopped part way keeps what it measured.
-    await writeZooSection(out, `## The zoo (\`npm run bench:zoo ${argv.join(' ')}\`)\n\n${table(rows, backend.name, runs, classifier)}\n`);
+    await writeZooSection(out, `## The zoo (\`${command}\`)\n\n${table(rows, backend.name, runs, classifier)}\n`);
   }
   console.log(`\n${table(rows, backend.name, runs, classifier)}\n\nwritten to ${out}`);
 }
