@@ -5,13 +5,15 @@
  * stock `model.predict` in interleaved rounds (medians). Writes the table as BENCHMARKS.md's zoo
  * section, keeping the rest of the file.
  *
- *   npm run bench:zoo -- [--runs 9] [--warmup 2] [--only NAME,...] [--size N (every model)] [--classifier softmax|linear] [--breakdown [NAME,...]] [--out BENCHMARKS.md]
+ *   npm run bench:zoo -- [--runs 9] [--warmup 2] [--only NAME,...] [--size N (every model)] [--classifier softmax|linear] [--breakdown [NAME,...]] [--control] [--out BENCHMARKS.md]
  *
  * A model shapefold cannot import yet gets a row saying why, not a number. Each row gives the
  * 1-minute load average before and after its timing. `--breakdown` adds, for each model (or
- * only those named after it), where its predict time goes by layer class (src/bench/layer-breakdown.ts), original and folded, in a
- * second interleaved pass after the timed one: the share of the original's time that its
- * BatchNormalization layers take bounds what removing them can give.
+ * only those named after it), where its predict time goes by layer class and by backend kernel (src/bench/layer-breakdown.ts),
+ * original and folded, in passes after the timed one: the share of the original's time that its
+ * BatchNormalization layers take bounds what removing them can give. `--control` also times a
+ * second copy of each original in the same rounds: its ratio to the original (an A/A ratio, 1
+ * but for noise) says how far the run's ratios can be trusted on a loaded machine.
  *
  * Goals (issue 7): no model slower than its original (ratio >= 0.98, within noise); the
  * MobileNet-v2 shape >= 2x; MobileNet-v1 >= 1.5x. A benchmark, not a test: goals print
@@ -48,12 +50,14 @@ interface Row {
   readonly maxRelDiff: number;
   /** 1-minute load average before and after the timed rounds. */
   readonly load: readonly [number, number];
+  /** With --control: the original against a second copy of itself, timed in the same rounds (1 within noise). */
+  readonly controlRatio?: number;
   readonly breakdown?: { readonly layers: readonly [LayerBreakdown, LayerBreakdown]; readonly kernels: readonly [KernelBreakdown, KernelBreakdown] };
 }
 
 const bnCount = (json: LayersModelJSON) => batchNormalizationLayers(json.modelTopology).length;
 
-async function measure(entry: ZooModel, size: number, runs: number, warmup: number, classifierActivation: 'softmax' | 'linear', breakdown: boolean): Promise<Row> {
+async function measure(entry: ZooModel, size: number, runs: number, warmup: number, classifierActivation: 'softmax' | 'linear', breakdown: boolean, control: boolean): Promise<Row> {
   const original = entry.build({ size, classifierActivation });
   const dims = original.inputs[0].shape.slice(1);
   const input = dims.length === 3 ? `${dims[0]}x${dims[1]}` : `[${dims.join(', ')}]`;
@@ -77,7 +81,9 @@ async function measure(entry: ZooModel, size: number, runs: number, warmup: numb
   });
   const x = inputs.length === 1 ? inputs[0] : inputs;
   const loadBefore = loadavg()[0];
-  const [originalMs, foldedMs] = interleavedMedians([original, foldedModel], x, runs, warmup);
+  const copy = control ? await loadLayersFromMemory(saved) : undefined;
+  const [originalMs, foldedMs, copyMs] = interleavedMedians(copy === undefined ? [original, foldedModel] : [original, foldedModel, copy], x, runs, warmup);
+  copy?.dispose();
   const load = [loadBefore, loadavg()[0]] as const;
   const layers = breakdown ? layerBreakdowns([original, foldedModel], x, runs, 1) : undefined;
   const kernels = breakdown ? await kernelBreakdowns([original, foldedModel], x, runs) : undefined;
@@ -98,6 +104,7 @@ async function measure(entry: ZooModel, size: number, runs: number, warmup: numb
     foldedMs,
     maxRelDiff,
     load,
+    ...(copyMs !== undefined ? { controlRatio: originalMs / copyMs } : {}),
     ...(layers !== undefined && kernels !== undefined ? { breakdown: { layers: [layers[0], layers[1]], kernels: [kernels[0], kernels[1]] } } : {}),
   };
   tf.dispose(inputs);
@@ -115,23 +122,25 @@ function verdict(row: Row): string {
 }
 
 function table(rows: readonly Row[], backend: string, runs: number, classifier: string): string {
+  const control = rows.some((r) => r.controlRatio !== undefined);
   const lines = [
     `Stock \`model.predict\` on ${backend}, batch 1, random weights and BN statistics, ${runs} interleaved runs each, medians; ` +
       `classifier activation ${classifier}.`,
-    'Ratio = original / folded time. Goals: every ratio >= 0.98; MobileNet v2 >= 2x; MobileNet v1 >= 1.5x.',
+    'Ratio = original / folded time. Goals: every ratio >= 0.98; MobileNet v2 >= 2x; MobileNet v1 >= 1.5x.' +
+      (control ? ' A/A: the original against a second copy of itself in the same rounds, the run\'s noise.' : ''),
     '',
-    '| model | input | BN before | BN after | params before | params after | original ms | folded ms | ratio | max rel. diff | load | goal |',
-    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
+    `| model | input | BN before | BN after | params before | params after | original ms | folded ms | ratio | max rel. diff | load |${control ? ' A/A |' : ''} goal |`,
+    `|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|${control ? '--:|' : ''}---|`,
   ];
   for (const r of rows) {
     if (r.error !== undefined) {
-      lines.push(`| ${r.name} | ${r.input} | ${r.bnBefore} | | | | | | | | | not measured: ${r.error.replaceAll('|', '/')} |`);
+      lines.push(`| ${r.name} | ${r.input} | ${r.bnBefore} | | | | | | | | |${control ? ' |' : ''} not measured: ${r.error.replaceAll('|', '/')} |`);
       continue;
     }
     lines.push(
       `| ${r.name} | ${r.input} | ${r.bnBefore} | ${r.bnAfter} | ${r.params.toLocaleString('en-US')} | ${r.paramsAfter.toLocaleString('en-US')} | ` +
         `${r.originalMs.toFixed(1)} | ${r.foldedMs.toFixed(1)} | ${(r.originalMs / r.foldedMs).toFixed(2)}x | ${r.maxRelDiff.toExponential(1)} | ` +
-        `${r.load[0].toFixed(1)}-${r.load[1].toFixed(1)} | ${verdict(r)} |`,
+        `${r.load[0].toFixed(1)}-${r.load[1].toFixed(1)} |${control ? ` ${r.controlRatio?.toFixed(2) ?? ''}x |` : ''} ${verdict(r)} |`,
     );
   }
   for (const r of rows) if (r.breakdown !== undefined) lines.push('', breakdownTable(r.name, r.breakdown.layers, runs), '', kernelTable(r.name, r.breakdown.kernels, runs));
@@ -223,7 +232,7 @@ async function main(): Promise<void> {
   const command = ['npm run bench:zoo', ...(shown.length > 0 ? ['--', ...shown] : [])].join(' ');
   const rows: Row[] = [];
   for (const entry of ZOO.filter((e) => only.length === 0 || only.includes(e.name))) {
-    const row = await measure(entry, sizeOverride ?? entry.bench.size, runs, warmup, classifier, wantsBreakdown(entry.name));
+    const row = await measure(entry, sizeOverride ?? entry.bench.size, runs, warmup, classifier, wantsBreakdown(entry.name), argv.includes('--control'));
     rows.push(row);
     if (row.error !== undefined) console.log(`${row.name}: not measured: ${row.error}`);
     else console.log(`${row.name}: ${row.originalMs.toFixed(1)} -> ${row.foldedMs.toFixed(1)} ms (${(row.originalMs / row.foldedMs).toFixed(2)}x), BN ${row.bnBefore} -> ${row.bnAfter}, ${verdict(row)}`);
