@@ -68,6 +68,14 @@ const CHOICES: readonly Choice[] = [
     ],
   },
   {
+    // keras.applications' ResNet v2 pads its 3x3 convs with ZeroPadding2D(1), which at stride 1 is 'same'.
+    name: 'Conv2D padding',
+    ways: [
+      ['Conv2D(same)', (x, i) => on(L.conv2d({ filters: 64, kernelSize: 3, padding: 'same', name: `conv${i}` }), x)],
+      ['ZeroPadding2D(1) + Conv2D(valid)', (x, i) => on(L.conv2d({ filters: 64, kernelSize: 3, padding: 'valid', name: `conv${i}` }), on(L.zeroPadding2d({ padding: 1 }), x))],
+    ],
+  },
+  {
     name: 'strided Conv2D padding',
     input: STRIDED_INPUT,
     ways: [
@@ -76,6 +84,15 @@ const CHOICES: readonly Choice[] = [
         'ZeroPadding2D((0, 1), (0, 1)) + Conv2D(strides 2, valid)',
         (x, i) => on(L.conv2d({ filters: 64, kernelSize: 3, strides: 2, padding: 'valid', name: `conv${i}` }), on(L.zeroPadding2d({ padding: [[0, 1], [0, 1]] }), x)),
       ],
+    ],
+  },
+  {
+    // Not written by the exporter (a BN that stays comes back as itself): what tfjs-wasm's scalar
+    // FusedBatchNorm loop costs against the same per-channel affine as XNNPACK kernels.
+    name: 'BatchNormalization vs a 1x1 DepthwiseConv2D',
+    ways: [
+      ['BatchNormalization', (x, i) => on(L.batchNormalization({ name: `bn${i}` }), x)],
+      ['DepthwiseConv2D(1x1, use_bias true)', (x, i) => on(L.depthwiseConv2d({ kernelSize: 1, useBias: true, name: `dw${i}` }), x)],
     ],
   },
   {
