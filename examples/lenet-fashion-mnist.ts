@@ -163,7 +163,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       kerasLoss = history.history.loss[0] as number;
     }));
     tf.dispose([epochData.x, epochData.y, xNHWC, oneHot]);
-    console.log(`epoch ${epoch}/${epochs}: shapefold loss ${loss.toFixed(4)} in ${ours.at(-1)!.toFixed(1)} s; tfjs-layers loss ${kerasLoss.toFixed(4)} in ${theirs.at(-1)!.toFixed(1)} s`);
+    // Untimed: how the two test accuracies (moving statistics) move epoch by epoch.
+    const epochAccuracy = accuracy(await predict(net, test.x), test.labels);
+    const kerasEpochAccuracy = accuracy(await predictBatched(testNHWC, (batch) => keras.predict(batch) as tf.Tensor), test.labels);
+    console.log(
+      `epoch ${epoch}/${epochs}: shapefold loss ${loss.toFixed(4)} in ${ours.at(-1)!.toFixed(1)} s, test accuracy ${epochAccuracy.toFixed(4)}; ` +
+        `tfjs-layers loss ${kerasLoss.toFixed(4)} in ${theirs.at(-1)!.toFixed(1)} s, test accuracy ${kerasEpochAccuracy.toFixed(4)}`,
+    );
   }
   const trainSeconds = ours.reduce((a, b) => a + b, 0);
   const tfjsLayersTrainSeconds = theirs.reduce((a, b) => a + b, 0);
