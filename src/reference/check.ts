@@ -4,7 +4,7 @@
  */
 import { dimLabel, rankLabelList } from '../ir/labels.ts';
 import { ReferenceRunError } from './errors.ts';
-import { formatShape, sameShape, type Float64Tensor } from './tensor.ts';
+import { formatShape, sameShape, type Float64Tensor, type ParamValues } from './tensor.ts';
 
 export function requireRank(x: Float64Tensor, allowed: readonly number[]): void {
   if (allowed.includes(x.shape.length)) return;
@@ -28,7 +28,7 @@ export function requireDivisible(value: number, what: string, divisor: number, d
 }
 
 /** A parameter that must be present with exactly `shape`. */
-export function requireParam(param: Float64Tensor | undefined, name: string, shape: readonly number[]): Float64Tensor {
+export function requireParam<P extends ParamValues>(param: P | undefined, name: string, shape: readonly number[]): P {
   if (param === undefined) {
     throw new ReferenceRunError(`param '${name}' is missing (expected shape ${formatShape(shape)})`);
   }
@@ -44,13 +44,13 @@ export function requireParam(param: Float64Tensor | undefined, name: string, sha
  * A parameter whose presence an attr decides (`bias`, `affine`): present exactly when `flagValue`
  * is true, so a graph that says one thing and carries another is an error, not a silent choice.
  */
-export function paramIf(
+export function paramIf<P extends ParamValues>(
   flagValue: boolean,
   flagName: string,
-  param: Float64Tensor | undefined,
+  param: P | undefined,
   name: string,
   shape: readonly number[],
-): Float64Tensor | undefined {
+): P | undefined {
   if (flagValue) return requireParam(param, name, shape);
   if (param !== undefined) {
     throw new ReferenceRunError(`param '${name}' is present but attrs.${flagName} is false`);

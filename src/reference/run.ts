@@ -78,18 +78,30 @@ export function toFloat64(p: ParamTensor): Float64Tensor {
 
 type Float64Params<P> = { readonly [K in keyof P]?: Float64Tensor };
 
+function requireFilled(name: string, param: ParamTensor): void {
+  if (param.data.length !== sizeOf(param.shape)) {
+    throw new ReferenceRunError(`param '${name}' has shape ${formatShape(param.shape)} (${sizeOf(param.shape)} values) but ${param.data.length} values`);
+  }
+}
+
+/** Params widened to float64, for ops that compute with them as tensors. */
 function paramsOf<P extends { readonly [name: string]: ParamTensor | undefined }>(params: P): Float64Params<P> {
   const converted: Record<string, Float64Tensor> = {};
   for (const [name, param] of Object.entries(params)) {
     if (param === undefined) continue;
-    if (param.data.length !== sizeOf(param.shape)) {
-      throw new ReferenceRunError(
-        `param '${name}' has shape ${formatShape(param.shape)} (${sizeOf(param.shape)} values) but ${param.data.length} values`,
-      );
-    }
+    requireFilled(name, param);
     converted[name] = toFloat64(param);
   }
   return converted as Float64Params<P>;
+}
+
+/**
+ * Params read where they are stored, for the ops that only read them (conv2d, convTranspose2d,
+ * linear: nearly all of a network's weights), so a run allocates no float64 copy of them.
+ */
+function storedParams<P extends { readonly [name: string]: ParamTensor | undefined }>(params: P): P {
+  for (const [name, param] of Object.entries(params)) if (param !== undefined) requireFilled(name, param);
+  return params;
 }
 
 function requireArity(inputs: readonly Float64Tensor[], count: number): void {
@@ -174,11 +186,11 @@ function evaluateNode(
       requireArity(inputs, 0);
       return plain(identity(provided[node.name]));
     case 'conv2d':
-      return plain(onLines(single(), (x) => conv2d(x, paramsOf(node.params), node.attrs)));
+      return plain(onLines(single(), (x) => conv2d(x, storedParams(node.params), node.attrs)));
     case 'convTranspose2d':
-      return plain(convTranspose2d(single(), paramsOf(node.params), node.attrs));
+      return plain(convTranspose2d(single(), storedParams(node.params), node.attrs));
     case 'linear':
-      return plain(linear(single(), paramsOf(node.params), node.attrs));
+      return plain(linear(single(), storedParams(node.params), node.attrs));
     case 'weightNormConv2d':
       return plain(onLines(single(), (x) => weightNormConv2d(x, paramsOf(node.params), node.attrs)));
     case 'weightNormLinear':

@@ -10,6 +10,15 @@ export interface Float64Tensor {
   readonly data: Float64Array;
 }
 
+/**
+ * A parameter read where it is stored: a graph's float32 values (each exactly a float64, so the
+ * sums are the same as on a widened copy) or a float64 tensor computed by an op.
+ */
+export interface ParamValues {
+  readonly shape: readonly number[];
+  readonly data: Float32Array | Float64Array;
+}
+
 export function sizeOf(shape: readonly number[]): number {
   return shape.reduce((product, d) => product * d, 1);
 }

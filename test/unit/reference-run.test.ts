@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { GraphError } from '../../src/ir/errors.ts';
 import type { Graph, Node, ParamTensor } from '../../src/ir/graph.ts';
 import { ReferenceRunError } from '../../src/reference/errors.ts';
+import { conv2d } from '../../src/reference/ops/conv2d.ts';
+import { linear } from '../../src/reference/ops/linear.ts';
 import { runReference, toFloat64 } from '../../src/reference/run.ts';
 import { inputNode, makeRng, maxAbsDiff, p32, randomTensor, singleOpGraph } from './reference-fixtures.ts';
 
@@ -54,6 +56,15 @@ describe('toFloat64', () => {
 
 describe('runReference', () => {
   const x = randomTensor([2, 3, 8, 8], rng);
+
+  it('reads conv and linear weights as stored in float32: the same values as on widened copies, bit for bit', () => {
+    const graph = smallNet();
+    const { values } = runReference(graph, { x });
+    const [, conv, , , , , logits] = graph.nodes as [Node, Extract<Node, { op: 'conv2d' }>, Node, Node, Node, Node, Extract<Node, { op: 'linear' }>];
+    const widened = (params: Record<string, ParamTensor>) => Object.fromEntries(Object.entries(params).map(([k, p]) => [k, toFloat64(p)]));
+    expect(Array.from(values.get('conv')!.data)).toEqual(Array.from(conv2d(x, widened(conv.params), conv.attrs).data));
+    expect(Array.from(values.get('logits')!.data)).toEqual(Array.from(linear(values.get('gap')!, widened(logits.params), logits.attrs).data));
+  });
 
   it('records every node, returns the outputs by name, and binds the symbolic batch', () => {
     const result = runReference(smallNet(), { x });

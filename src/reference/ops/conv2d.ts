@@ -18,12 +18,12 @@
 import type { Conv2dAttrs } from '../../ir/graph.ts';
 import { paramIf, requireDim, requireDivisible, requireParam, requirePositiveOutput, requireRank } from '../check.ts';
 import { resolvePadding2d, windowCount } from '../padding.ts';
-import { zeros, type Float64Tensor } from '../tensor.ts';
+import { zeros, type Float64Tensor, type ParamValues } from '../tensor.ts';
 
 export interface ConvParams {
-  readonly weight?: Float64Tensor;
-  readonly bias?: Float64Tensor;
-  readonly tapBias?: Float64Tensor;
+  readonly weight?: ParamValues;
+  readonly bias?: ParamValues;
+  readonly tapBias?: ParamValues;
 }
 
 /** The checks every conv-shaped op (conv2d, weightNormConv2d) shares: returns the weight shape. */
@@ -99,9 +99,9 @@ function tapsInside(count: number, stride: number, dilation: number, before: num
 function convPerOutput(
   out: Float64Array,
   xs: Float64Array,
-  weight: Float64Array,
-  bias: Float64Array | undefined,
-  tapBias: Float64Array | undefined,
+  weight: Float32Array | Float64Array,
+  bias: Float32Array | Float64Array | undefined,
+  tapBias: Float32Array | Float64Array | undefined,
   g: ConvGeometry,
 ): void {
   const inPerGroup = g.inChannels / g.groups;
@@ -185,7 +185,7 @@ function convPerOutput(
 /** Adds, at each output position of one sample, the tap bias's taps that read inside the input. */
 function addInsideTaps(
   out: Float64Array,
-  tapBias: Float64Array,
+  tapBias: Float32Array | Float64Array,
   rows: { lo: Int32Array; hi: Int32Array },
   cols: { lo: Int32Array; hi: Int32Array },
   g: ConvGeometry,

@@ -7,11 +7,11 @@
  */
 import type { LinearAttrs } from '../../ir/graph.ts';
 import { paramIf, requireDim, requireParam, requireRank } from '../check.ts';
-import { channelView, zeros, type Float64Tensor } from '../tensor.ts';
+import { channelView, zeros, type Float64Tensor, type ParamValues } from '../tensor.ts';
 
 export interface LinearParams {
-  readonly weight?: Float64Tensor;
-  readonly bias?: Float64Tensor;
+  readonly weight?: ParamValues;
+  readonly bias?: ParamValues;
 }
 
 /** The checks linear and weightNormLinear share: returns the weight shape. */
