@@ -2,11 +2,15 @@
  * The whole folded network against the original, on one seeded standard-normal input at the
  * sizes probe-shapes.ts chooses (batch 1 for 'fast', 2 for 'full'; bounded memory and work).
  *
- *   fast   float32, both graphs on the tfjs executor (the current backend: call selectBackend()
- *          first, or tfjs picks its own default), max |f32(folded) - f32(original)| against
- *          scale = max |f32(original)|. It sees what the local checks cannot: how the folded
- *          graph runs as a whole on a real backend. Both runs carry float32 rounding, so its
- *          tolerance is NETWORK_TOLERANCE * scale.
+ *   fast   the original on the float64 reference (its truth), the folded graph in float32 on the
+ *          tfjs executor (the current backend: call selectBackend() first, or tfjs picks its own
+ *          default), max |f32(folded) - ref64(original)| against scale = max |ref64(original)|. It
+ *          sees what the local checks cannot: how the folded graph runs as a whole on a real
+ *          backend. The difference is the fold's own error plus one float32 execution's rounding,
+ *          accumulated over the network's depth: NETWORK_TOLERANCE * scale bounds both. At the
+ *          reduced sizes the fast probe runs at, the reference's original costs less CPU than a
+ *          float32 run, which pays for converting and packing every weight (ResNet-50 at 32x32:
+ *          about 0.5 s against 0.9 s).
  *   full   the float64 reference on both graphs (the fold's own error over the whole network),
  *          plus each graph in float32 on the executor against the float64 original, so a user
  *          sees that folding adds no more error than float32 execution has anyway.
@@ -27,20 +31,21 @@ import type { FoldMode } from './match.ts';
 import { standardNormal } from './probe-local.ts';
 import { probeShapes, withInputShapes, type ProbeLimits } from './probe-shapes.ts';
 
-/** Relative difference the whole network may show: float32 rounding accumulates over its depth. */
+/** Relative difference the whole network may show: one float32 run's rounding accumulates over its depth. */
 export const NETWORK_TOLERANCE = 1e-3;
 
 export interface NetworkCheck {
+  /** fast: the folded graph ran in float32 (the original on the reference); full: both on the reference. */
   readonly precision: 'float32' | 'float64';
   /** The concrete input shapes used, by input name. */
   readonly inputs: Readonly<Record<string, readonly number[]>>;
   /** How the inputs differ from the declared shapes, and why (batch, a reduced H and W). */
   readonly reduced?: string;
-  /** The tfjs backend that ran the float32 runs. */
+  /** The tfjs backend that ran the float32 run(s). */
   readonly backend: string;
-  /** fast: max |f32(folded) - f32(original)|; full: max |ref64(folded) - ref64(original)|. */
+  /** fast: max |f32(folded) - ref64(original)|; full: max |ref64(folded) - ref64(original)|. */
   readonly maxDiff: number;
-  /** max |original| over the outputs. */
+  /** max |ref64(original)| over the outputs. */
   readonly outputScale: number;
   readonly ok: boolean;
   /** full only: max |f32(graph) - ref64(original)| for each graph, on `backend`. */
@@ -58,22 +63,24 @@ export type NetworkStep = (detail: string) => void;
 
 const GIB = 2 ** 30;
 /**
- * Multiply-adds (elementwise ops count one) a float32 run may take: about 20 ms on wasm (one
- * thread, SIMD) or native; on cpu, whose transposes and elementwise kernels are far slower, less.
- * Each run also pays for converting, uploading and packing every weight, which no size reduces
- * (about 0.5 s for ResNet-50's 25.6M on wasm), so the run itself is kept a small part of that:
- * ResNet-50 runs at 32x32 (congruent to 224 modulo 32; 84 M), not 224x224 (4.1 G), and every
- * layer still runs, its borders included. A soft limit: a graph still above it at the smallest
- * congruent size it runs at (InceptionV3: 75x75) runs there.
+ * Multiply-adds (elementwise ops count one) the fast check may take: the original's float64
+ * reference run (about 0.3 s for 0.1 G in JavaScript) and the folded graph's float32 run (about
+ * 20 ms on wasm, one thread, SIMD, or native; on cpu, whose transposes and elementwise kernels
+ * are far slower, less). The float32 run also pays for converting, uploading and packing every
+ * weight, which no size reduces (about 0.5 s for ResNet-50's 25.6M on wasm), so the runs
+ * themselves are kept small: ResNet-50 runs at 32x32 (congruent to 224 modulo 32; 84 M), not
+ * 224x224 (4.1 G), and every layer still runs, its borders included. A soft limit: a graph still
+ * above it at the smallest congruent size it runs at (InceptionV3: 75x75) runs there.
  */
 const WORK_BUDGET: Readonly<Record<string, number>> = { cpu: 1e7 };
 const FAST_BACKEND_WORK = 1e8;
 
 export function networkLimits(level: 'fast' | 'full', backend: string): ProbeLimits {
   if (level === 'full') return { batch: 2, bytesPerElement: 8, maxBytes: GIB, maxMultiplyAdds: Infinity, budgetName: 'no budget' };
+  // The reference keeps every value of the original in float64.
   return {
     batch: 1,
-    bytesPerElement: 4,
+    bytesPerElement: 8,
     maxBytes: GIB,
     maxMultiplyAdds: WORK_BUDGET[backend] ?? FAST_BACKEND_WORK,
     budgetName: `the ${backend} backend's work budget`,
@@ -165,7 +172,10 @@ function opaqueNote(graph: Graph, precision: 'float32' | 'float64'): string | un
   const nodes = opaqueNodes(graph);
   if (nodes.length === 0) return undefined;
   const tokens = [...vocabularies(graph)].map(([input, { size, reader }]) => `input '${input}' holds token indices in [0, ${size}) for ${opaqueLabel(reader)}`);
-  const run = precision === 'float64' ? 'run through tfjs-layers in float32 inside the float64 runs' : 'run by tfjs-layers';
+  const run =
+    precision === 'float64'
+      ? 'run through tfjs-layers in float32 inside the float64 runs'
+      : "run through tfjs-layers in float32, inside the original's float64 run too";
   return [`the opaque layers ${nodes.map(opaqueLabel).join(', ')} ${run}`, ...tokens].join('; ');
 }
 
@@ -188,12 +198,12 @@ export function checkNetworkFast(original: Graph, folded: Graph, mode: FoldMode,
   const sizes = probeShapes([original, folded], networkLimits('fast', backend));
   if (sizes.kind === 'skip') return { skipped: sizes.reason };
   const inputs = probeInputs(original, sizes.shapes, rng);
-  const before = runFloat32(withInputShapes(original, sizes.shapes), inputs, mode);
-  step(`float32 run of the original network on ${backend}`);
+  const reference = data(runReference(withInputShapes(original, sizes.shapes), inputs, { mode, opaque: opaqueThroughTfjs(mode) }).outputs);
+  step('float64 run of the original network');
   const after = runFloat32(withInputShapes(folded, sizes.shapes), inputs, mode);
   step(`float32 run of the folded network on ${backend}`);
-  const maxDiff = maxAbsDifference(after, before, original.outputs);
-  const outputScale = maxAbs(before, original.outputs);
+  const maxDiff = maxAbsDifference(after, reference, original.outputs);
+  const outputScale = maxAbs(reference, original.outputs);
   return {
     precision: 'float32',
     inputs: sizes.shapes,

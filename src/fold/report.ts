@@ -70,7 +70,7 @@ export function formatProbe(probe: ProbeReport): string[] {
   const network = probe.network;
   if ('skipped' in network) lines.push(`  whole network: not run: ${network.skipped}`);
   else {
-    const precision = network.precision === 'float32' ? `float32 on ${network.backend}` : 'float64 reference';
+    const precision = network.precision === 'float32' ? `folded in float32 on ${network.backend} vs float64 original` : 'float64 reference';
     lines.push(
       `  whole network, ${precision}, at ${shapesText(network.inputs)}: max |diff| ${small(network.maxDiff)} of outputs up to ${small(network.outputScale)}${network.ok ? '' : ' FAILED'}`,
     );

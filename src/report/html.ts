@@ -102,7 +102,7 @@ function probeSections(report: FoldReport): { verdict: string; checks: string } 
   const networkRow =
     'skipped' in network
       ? `<p>Whole network: not run: ${escape(network.skipped)}</p>`
-      : `<p class="${network.ok ? 'ok' : 'bad'}">Whole network, ${network.precision === 'float32' ? `float32 on ${escape(network.backend)}` : 'float64 reference'}, ` +
+      : `<p class="${network.ok ? 'ok' : 'bad'}">Whole network, ${network.precision === 'float32' ? `folded in float32 on ${escape(network.backend)} vs float64 original` : 'float64 reference'}, ` +
         `at ${escape(Object.entries(network.inputs).map(([n, s]) => `${n} [${s.join(', ')}]`).join(', '))}: max |diff| ${small(network.maxDiff)} ` +
         `of outputs up to ${small(network.outputScale)}${network.ok ? '' : ' — FAILED'}${network.reduced === undefined ? '' : `<br><small>${escape(network.reduced)}</small>`}</p>`;
   const failed = probe.folds.filter((c) => !c.ok).length;

@@ -164,7 +164,7 @@ describe('bounded work', () => {
       );
       expect(network.ok).toBe(ok);
       const text = formatFoldReport(report);
-      expect(text).toContain('whole network, float32 on cpu, at x [1, 3, 160, 160]');
+      expect(text).toContain('whole network, folded in float32 on cpu vs float64 original, at x [1, 3, 160, 160]');
       expect(text).toContain('reduced to x [1, 3, 160, 160]');
     }
     expect(tf.memory().numTensors).toBe(before);
