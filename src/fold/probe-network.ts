@@ -2,15 +2,16 @@
  * The whole folded network against the original, on one seeded standard-normal input at the
  * sizes probe-shapes.ts chooses (batch 1 for 'fast', 2 for 'full'; bounded memory and work).
  *
- *   fast   the original on the float64 reference (its truth), the folded graph in float32 on the
- *          tfjs executor (the current backend: call selectBackend() first, or tfjs picks its own
- *          default), max |f32(folded) - ref64(original)| against scale = max |ref64(original)|. It
- *          sees what the local checks cannot: how the folded graph runs as a whole on a real
- *          backend. The difference is the fold's own error plus one float32 execution's rounding,
- *          accumulated over the network's depth: NETWORK_TOLERANCE * scale bounds both. At the
- *          reduced sizes the fast probe runs at, the reference's original costs less CPU than a
- *          float32 run, which pays for converting and packing every weight (ResNet-50 at 32x32:
- *          about 0.5 s against 0.9 s).
+ *   fast   the folded graph in float32 on the tfjs executor (the current backend: call
+ *          selectBackend() first, or tfjs picks its own default) against the original, max
+ *          |f32(folded) - original| against scale = max |original|. It sees what the local checks
+ *          cannot: how the folded graph runs as a whole on a real backend. The original runs
+ *          where it costs less (originalOn): on the float64 reference, its truth, when the run
+ *          has few multiply-adds per weight, since a float32 run converts and packs every weight
+ *          whatever the size (ResNet-50 at 32x32); else in float32 on the executor too. The
+ *          difference is the fold's own error plus the float32 rounding of one run (against the
+ *          reference) or two (against float32), accumulated over the network's depth:
+ *          NETWORK_TOLERANCE * scale bounds either.
  *   full   the float64 reference on both graphs (the fold's own error over the whole network),
  *          plus each graph in float32 on the executor against the float64 original, so a user
  *          sees that folding adds no more error than float32 execution has anyway.
@@ -35,17 +36,19 @@ import { probeShapes, withInputShapes, type ProbeLimits } from './probe-shapes.t
 export const NETWORK_TOLERANCE = 1e-3;
 
 export interface NetworkCheck {
-  /** fast: the folded graph ran in float32 (the original on the reference); full: both on the reference. */
+  /** fast: the folded graph ran in float32; full: both graphs on the float64 reference. */
   readonly precision: 'float32' | 'float64';
+  /** Where the original ran: always the reference in the full check; the cheaper one in the fast. */
+  readonly originalOn: 'float64 reference' | 'float32';
   /** The concrete input shapes used, by input name. */
   readonly inputs: Readonly<Record<string, readonly number[]>>;
   /** How the inputs differ from the declared shapes, and why (batch, a reduced H and W). */
   readonly reduced?: string;
   /** The tfjs backend that ran the float32 run(s). */
   readonly backend: string;
-  /** fast: max |f32(folded) - ref64(original)|; full: max |ref64(folded) - ref64(original)|. */
+  /** fast: max |f32(folded) - original|; full: max |ref64(folded) - ref64(original)|. */
   readonly maxDiff: number;
-  /** max |ref64(original)| over the outputs. */
+  /** max |original| over the outputs. */
   readonly outputScale: number;
   readonly ok: boolean;
   /** full only: max |f32(graph) - ref64(original)| for each graph, on `backend`. */
@@ -63,21 +66,32 @@ export type NetworkStep = (detail: string) => void;
 
 const GIB = 2 ** 30;
 /**
- * Multiply-adds (elementwise ops count one) the fast check may take: the original's float64
- * reference run (about 0.3 s for 0.1 G in JavaScript) and the folded graph's float32 run (about
- * 20 ms on wasm, one thread, SIMD, or native; on cpu, whose transposes and elementwise kernels
- * are far slower, less). The float32 run also pays for converting, uploading and packing every
- * weight, which no size reduces (about 0.5 s for ResNet-50's 25.6M on wasm), so the runs
- * themselves are kept small: ResNet-50 runs at 32x32 (congruent to 224 modulo 32; 84 M), not
- * 224x224 (4.1 G), and every layer still runs, its borders included. A soft limit: a graph still
- * above it at the smallest congruent size it runs at (InceptionV3: 75x75) runs there.
+ * Multiply-adds (elementwise ops count one) a float32 run may take: about 20 ms on wasm (one
+ * thread, SIMD) or native; on cpu, whose transposes and elementwise kernels are far slower, less.
+ * Each run also pays for converting, uploading and packing every weight, which no size reduces
+ * (about 0.5 s for ResNet-50's 25.6M on wasm), so the run itself is kept a small part of that:
+ * ResNet-50 runs at 32x32 (congruent to 224 modulo 32; 86 M), not 224x224 (4.1 G), and every
+ * layer still runs, its borders included. A soft limit: a graph still above it at the smallest
+ * congruent size it runs at (InceptionV3: 75x75) runs there.
  */
 const WORK_BUDGET: Readonly<Record<string, number>> = { cpu: 1e7 };
 const FAST_BACKEND_WORK = 1e8;
 
+/**
+ * The fast check runs the original on the float64 reference (about 6 ns a multiply-add here, no
+ * packing) at up to this many multiply-adds per weight, else in float32 (about 35 ns a weight to
+ * convert and pack on wasm, then fast). Side by side on wasm, CPU time: the reference is cheaper
+ * at ResNet-50's 3.4 (32x32: 0.5 s against 0.9 s), dearer at InceptionV3's 8.6 (75x75) and
+ * MobileNetV2's 16.6 (96x96).
+ */
+const REFERENCE_MULTIPLY_ADDS_PER_WEIGHT = 5;
+
+const weightCount = (graph: Graph): number =>
+  graph.nodes.reduce((sum, node) => Object.values(node.params).reduce((n, p) => n + (p?.data.length ?? 0), sum), 0);
+
 export function networkLimits(level: 'fast' | 'full', backend: string): ProbeLimits {
   if (level === 'full') return { batch: 2, bytesPerElement: 8, maxBytes: GIB, maxMultiplyAdds: Infinity, budgetName: 'no budget' };
-  // The reference keeps every value of the original in float64.
+  // The reference may run the original, keeping every value in float64.
   return {
     batch: 1,
     bytesPerElement: 8,
@@ -167,15 +181,19 @@ function probeInputs(graph: Graph, shapes: Readonly<Record<string, readonly numb
   return inputs;
 }
 
+/** How the network check ran: both graphs on the reference, the original only, or neither. */
+type OpaquePrecision = 'float64' | 'float64 original' | 'float32';
+
 /** What a network check says about opaque layers, or undefined when the graph has none. */
-function opaqueNote(graph: Graph, precision: 'float32' | 'float64'): string | undefined {
+function opaqueNote(graph: Graph, precision: OpaquePrecision): string | undefined {
   const nodes = opaqueNodes(graph);
   if (nodes.length === 0) return undefined;
   const tokens = [...vocabularies(graph)].map(([input, { size, reader }]) => `input '${input}' holds token indices in [0, ${size}) for ${opaqueLabel(reader)}`);
-  const run =
-    precision === 'float64'
-      ? 'run through tfjs-layers in float32 inside the float64 runs'
-      : "run through tfjs-layers in float32, inside the original's float64 run too";
+  const run = {
+    float64: 'run through tfjs-layers in float32 inside the float64 runs',
+    'float64 original': "run through tfjs-layers in float32, inside the original's float64 run too",
+    float32: 'run by tfjs-layers',
+  }[precision];
   return [`the opaque layers ${nodes.map(opaqueLabel).join(', ')} ${run}`, ...tokens].join('; ');
 }
 
@@ -198,25 +216,34 @@ export function checkNetworkFast(original: Graph, folded: Graph, mode: FoldMode,
   const sizes = probeShapes([original, folded], networkLimits('fast', backend));
   if (sizes.kind === 'skip') return { skipped: sizes.reason };
   const inputs = probeInputs(original, sizes.shapes, rng);
-  const reference = data(runReference(withInputShapes(original, sizes.shapes), inputs, { mode, opaque: opaqueThroughTfjs(mode) }).outputs);
-  step('float64 run of the original network');
+  const originalAt = withInputShapes(original, sizes.shapes);
+  const originalOn = sizes.cost.multiplyAdds <= REFERENCE_MULTIPLY_ADDS_PER_WEIGHT * weightCount(original) ? 'float64 reference' : 'float32';
+  let before: Outputs;
+  if (originalOn === 'float64 reference') {
+    before = data(runReference(originalAt, inputs, { mode, opaque: opaqueThroughTfjs(mode) }).outputs);
+    step('float64 run of the original network');
+  } else {
+    before = runFloat32(originalAt, inputs, mode);
+    step(`float32 run of the original network on ${backend}`);
+  }
   const after = runFloat32(withInputShapes(folded, sizes.shapes), inputs, mode);
   step(`float32 run of the folded network on ${backend}`);
-  const maxDiff = maxAbsDifference(after, reference, original.outputs);
-  const outputScale = maxAbs(reference, original.outputs);
+  const maxDiff = maxAbsDifference(after, before, original.outputs);
+  const outputScale = maxAbs(before, original.outputs);
   return {
     precision: 'float32',
+    originalOn,
     inputs: sizes.shapes,
     ...(sizes.reduced === undefined ? {} : { reduced: sizes.reduced }),
     backend,
     maxDiff,
     outputScale,
     ok: maxDiff <= NETWORK_TOLERANCE * outputScale,
-    ...withOpaqueNote(original, 'float32'),
+    ...withOpaqueNote(original, originalOn === 'float64 reference' ? 'float64 original' : 'float32'),
   };
 }
 
-function withOpaqueNote(graph: Graph, precision: 'float32' | 'float64'): { opaque?: string } {
+function withOpaqueNote(graph: Graph, precision: OpaquePrecision): { opaque?: string } {
   const note = opaqueNote(graph, precision);
   return note === undefined ? {} : { opaque: note };
 }
@@ -241,6 +268,7 @@ export function checkNetworkFull(original: Graph, folded: Graph, mode: FoldMode,
   const outputScale = maxAbs(reference, original.outputs);
   return {
     precision: 'float64',
+    originalOn: 'float64 reference',
     inputs: sizes.shapes,
     ...(sizes.reduced === undefined ? {} : { reduced: sizes.reduced }),
     backend: activeBackend(),

@@ -3,8 +3,8 @@
  *
  *   'fast' (default)  each fold where it happened, on the float64 reference (probe-local.ts),
  *                     then the whole folded network once in float32 on the current tfjs backend
- *                     at batch 1 against the original on the float64 reference
- *                     (probe-network.ts);
+ *                     at batch 1 against the original, on the float64 reference or in float32,
+ *                     whichever costs less there (probe-network.ts);
  *   'full'            the same local checks, then the whole network on the float64 reference
  *                     (batch 2) and in float32: slow on large networks, for those who want it;
  *   'off'             no probe.
@@ -56,7 +56,8 @@ function describe(level: 'fast' | 'full', checks: readonly FoldCheck[], network:
     const where = `${shapesText(network.inputs)}${network.reduced === undefined ? '' : ` (${network.reduced})`}`;
     method.push(
       (level === 'fast'
-        ? `the whole network: folded in float32 on the ${network.backend} backend against the original on the float64 reference at ${where}, ` +
+        ? `the whole network: folded in float32 on the ${network.backend} backend against the original ` +
+          `${network.originalOn === 'float32' ? 'in float32 there' : 'on the float64 reference'} at ${where}, ` +
           `max |folded - original| <= ${NETWORK_TOLERANCE} x max |original|`
         : `the whole network: original and folded on the float64 reference at ${where}, ` +
           `max |folded - original| <= ${NETWORK_TOLERANCE} x max |original|; and each in float32 on the ${network.backend} backend ` +

@@ -6,7 +6,7 @@
 import type { OpKind } from '../ir/graph.ts';
 import type { FoldRecord } from './apply.ts';
 import type { FoldMode } from './match.ts';
-import type { FoldCheck, ProbeReport } from './probe.ts';
+import type { FoldCheck, NetworkCheck, ProbeReport } from './probe.ts';
 
 export interface LeftNode {
   readonly name: string;
@@ -52,6 +52,12 @@ const shapesText = (inputs: Readonly<Record<string, readonly number[]>>) =>
   Object.entries(inputs).map(([name, shape]) => `${name} [${shape.join(', ')}]`).join(', ');
 
 /** The probe's lines of the text report: the verdict, each kind of check, every failed fold. */
+/** Where the whole-network check ran each graph, as the text and HTML reports say it. */
+export function networkRunText(network: NetworkCheck): string {
+  if (network.precision === 'float64') return 'float64 reference';
+  return network.originalOn === 'float32' ? `float32 on ${network.backend}` : `folded in float32 on ${network.backend} vs float64 original`;
+}
+
 export function formatProbe(probe: ProbeReport): string[] {
   const lines = [`probe (${probe.level}, ${probe.mode} mode, seed ${probe.seed}): ${probe.ok ? 'PASS' : 'FAILED'}`];
   const checked = probe.folds.filter((c) => c.skipped === undefined);
@@ -70,7 +76,7 @@ export function formatProbe(probe: ProbeReport): string[] {
   const network = probe.network;
   if ('skipped' in network) lines.push(`  whole network: not run: ${network.skipped}`);
   else {
-    const precision = network.precision === 'float32' ? `folded in float32 on ${network.backend} vs float64 original` : 'float64 reference';
+    const precision = networkRunText(network);
     lines.push(
       `  whole network, ${precision}, at ${shapesText(network.inputs)}: max |diff| ${small(network.maxDiff)} of outputs up to ${small(network.outputScale)}${network.ok ? '' : ' FAILED'}`,
     );

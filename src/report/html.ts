@@ -6,7 +6,7 @@
  *
  * No scripts, fonts, images or styles from anywhere else: the page renders offline, as written.
  */
-import type { FoldReport } from '../fold/report.ts';
+import { networkRunText, type FoldReport } from '../fold/report.ts';
 import type { Graph, Node } from '../ir/graph.ts';
 import { opName } from '../ir/labels.ts';
 import { layoutGraph, type Layout } from './graph-layout.ts';
@@ -102,7 +102,7 @@ function probeSections(report: FoldReport): { verdict: string; checks: string } 
   const networkRow =
     'skipped' in network
       ? `<p>Whole network: not run: ${escape(network.skipped)}</p>`
-      : `<p class="${network.ok ? 'ok' : 'bad'}">Whole network, ${network.precision === 'float32' ? `folded in float32 on ${escape(network.backend)} vs float64 original` : 'float64 reference'}, ` +
+      : `<p class="${network.ok ? 'ok' : 'bad'}">Whole network, ${escape(networkRunText(network))}, ` +
         `at ${escape(Object.entries(network.inputs).map(([n, s]) => `${n} [${s.join(', ')}]`).join(', '))}: max |diff| ${small(network.maxDiff)} ` +
         `of outputs up to ${small(network.outputScale)}${network.ok ? '' : ' — FAILED'}${network.reduced === undefined ? '' : `<br><small>${escape(network.reduced)}</small>`}</p>`;
   const failed = probe.folds.filter((c) => !c.ok).length;

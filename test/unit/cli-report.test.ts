@@ -35,7 +35,7 @@ describe('shapefold fold --probe', () => {
     expect(code).toBe(0);
     expect(out).toContain('probe (fast, eval mode, seed 0): PASS');
     expect(out).toMatch(/\d+ of \d+ folds checked on their own, float64, random patches with border taps/);
-    expect(out).toContain('whole network, folded in float32 on cpu vs float64 original, at x [1, ');
+    expect(out).toContain('whole network, float32 on cpu, at x [1, ');
   });
 
   it('--probe full adds the float64 whole-network check', async () => {

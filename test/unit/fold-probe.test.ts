@@ -163,11 +163,34 @@ describe('bounded work', () => {
           "(H, W kept congruent modulo the stride products 1, 1, so every 'same' padding resolves as declared)",
       );
       expect(network.ok).toBe(ok);
+      // 0.01 G multiply-adds for 136 weights: two float32 runs cost less than the reference's
+      expect(network.originalOn).toBe('float32');
       const text = formatFoldReport(report);
-      expect(text).toContain('whole network, folded in float32 on cpu vs float64 original, at x [1, 3, 160, 160]');
+      expect(text).toContain('whole network, float32 on cpu, at x [1, 3, 160, 160]');
       expect(text).toContain('reduced to x [1, 3, 160, 160]');
     }
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('runs the original on the float64 reference where that costs less, and the folded float32 run against it still catches a fold wrong only at the borders', () => {
+    // 2x2 maps: about 4 multiply-adds per weight, so the reference runs the original (no weights to pack).
+    const graph = net([1, 3, 2, 2], 3, 1, [1, 1, 1, 1]);
+    for (const [rules, ok] of [
+      [undefined, true],
+      [[naivePaddedBnConv, convBn], false],
+    ] as const) {
+      const { report } = foldGraph(graph, rules === undefined ? {} : { rules });
+      const network = report.probe!.network as NetworkCheck;
+      expect(network.originalOn).toBe('float64 reference');
+      expect(network.ok).toBe(ok);
+      // float32 against float64: never exactly equal
+      expect(network.maxDiff).toBeGreaterThan(0);
+      expect(formatFoldReport(report)).toContain('whole network, folded in float32 on cpu vs float64 original, at x [1, 3, 2, 2]');
+      expect(report.probe!.method.at(-1)).toBe(
+        'the whole network: folded in float32 on the cpu backend against the original on the float64 reference at x [1, 3, 2, 2], ' +
+          'max |folded - original| <= 0.001 x max |original|',
+      );
+    }
   });
 
   it('finds the smallest size that runs between a halving that does not run and one above the budget', () => {
