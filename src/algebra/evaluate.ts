@@ -30,8 +30,9 @@ export interface BoundTensor {
   /** Float32 parameters are read in place (exactly); every computed result is float64. */
   readonly data: Float64Array | Float32Array;
   /**
-   * A weight's exact value kept as a parameter times one float64 factor per (p, q) row (what a
-   * folded weight is, see RowScaled): entry k of row r is data[k] * rowFactors[r]. Absent means 1.
+   * A weight's exact value kept as a parameter times float64 factors, each over an equal run of
+   * entries (what a folded weight is, see RowScaled): entry k is data[k] * rowFactors[floor(k /
+   * run)], run = data.length / rowFactors.length. Absent means 1.
    * Folding the same weight again composes the factors, so it is still rounded only once.
    */
   readonly rowFactors?: Float64Array;
@@ -195,11 +196,13 @@ function geometry(w: BoundWeight): Geometry {
 /**
  * A weight expression's value, kept as its parameter times one factor per (p, q) row of taps:
  * scaleOut and scaleIn both multiply whole rows, so any composition of them is a per-row factor.
+ * Factors constant over a run of rows are stored once per run: 1 (a scalar), a (one per p, as a
+ * conv's scaleOut is) or a * b of them, so a 1x1 conv's BN fold allocates a factors, not a * b.
  * Folded weights are then written in one pass, straight to float32 when that is the final use.
  */
 interface RowScaled {
   readonly weight: BoundWeight;
-  /** One factor per row (a * b of them); absent means 1. */
+  /** One factor per run of rows (1, a or a * b of them); absent means 1. */
   readonly factors: Float64Array | undefined;
 }
 
@@ -212,13 +215,14 @@ function forEachEntry(
   const [a, b] = weight.shape;
   const g = geometry(weight);
   const perGroupA = a / weight.groups;
+  const rowsPerFactor = factors === undefined ? 1 : (a * b) / factors.length;
   for (let p = 0; p < a; p++) {
     const group = Math.floor(p / perGroupA);
     for (let q = 0; q < b; q++) {
       const out = weight.layout === 'convTranspose2d' ? group * b + q : p;
       const input = weight.layout === 'convTranspose2d' ? p : group * b + q;
       const row = p * b + q;
-      const factor = factors === undefined ? 1 : factors[row];
+      const factor = factors === undefined ? 1 : factors[Math.floor(row / rowsPerFactor)];
       for (let t = 0; t < g.taps; t++) visit(row * g.taps + t, out, input, t, weight.data[row * g.taps + t] * factor);
     }
   }
@@ -233,8 +237,8 @@ function vectorFor(v: Value, length: number, what: string): (k: number) => numbe
 /**
  * Row factors of scaleOut(W, s) or scaleIn(W, s), by the index map of forEachEntry: row (p, q)
  * takes s[p] when the scaled axis is the weight's first (output units of a conv or linear, input
- * channels of a transposed conv), else s[group(p) * b + q]. Written a row or a group at a time:
- * for 1x1 convs and linears there are as many rows as weights.
+ * channels of a transposed conv), else s[group(p) * b + q]. Stored coarsely where they can be
+ * (RowScaled): a scalar once, s[p] once per p; else written a row or a group at a time.
  */
 function rowFactors(w: BoundWeight, by: Value, axis: 'out' | 'in'): Float64Array {
   const g = geometry(w);
@@ -242,19 +246,30 @@ function rowFactors(w: BoundWeight, by: Value, axis: 'out' | 'in'): Float64Array
   if (typeof by !== 'number' && by.length !== length) {
     throw new RuleEvaluationError(`${axis === 'out' ? 'scaleOut' : 'scaleIn'}: expected ${length} entries, got ${by.length}`);
   }
+  if (typeof by === 'number') return new Float64Array([by]);
+  const byFirstAxis = (axis === 'out') === (w.layout !== 'convTranspose2d');
+  if (byFirstAxis) return Float64Array.from(by);
   const [a, b] = w.shape;
   const factors = new Float64Array(a * b);
-  if (typeof by === 'number') return factors.fill(by);
-  const byFirstAxis = (axis === 'out') === (w.layout !== 'convTranspose2d');
   const perGroupA = a / w.groups;
   for (let p = 0; p < a; p++) {
-    if (byFirstAxis) factors.fill(by[p], p * b, (p + 1) * b);
-    else {
-      const from = Math.floor(p / perGroupA) * b;
-      factors.set(by.subarray(from, from + b), p * b);
-    }
+    const from = Math.floor(p / perGroupA) * b;
+    factors.set(by.subarray(from, from + b), p * b);
   }
   return factors;
+}
+
+/**
+ * outer * inner, entry by entry at the finer of their two granularities (lengths 1, a or a * b,
+ * each dividing the next); `outer` is fresh and reused when it is the finer.
+ */
+function composeFactors(outer: Float64Array, inner: Float64Array): Float64Array {
+  const length = Math.max(outer.length, inner.length);
+  const outerRun = length / outer.length;
+  const innerRun = length / inner.length;
+  const out = outer.length === length ? outer : new Float64Array(length);
+  for (let r = 0; r < length; r++) out[r] = outer[Math.floor(r / outerRun)] * inner[Math.floor(r / innerRun)];
+  return out;
 }
 
 function weightRows(e: WExpr, env: EvalEnv): RowScaled {
@@ -269,24 +284,24 @@ function weightRows(e: WExpr, env: EvalEnv): RowScaled {
     case 'scaleIn': {
       const inner = weightRows(e.weight, env);
       const factors = rowFactors(inner.weight, value(e.by, env), e.kind === 'scaleOut' ? 'out' : 'in');
-      if (inner.factors !== undefined) for (let r = 0; r < factors.length; r++) factors[r] *= inner.factors[r];
-      return { weight: inner.weight, factors };
+      return { weight: inner.weight, factors: inner.factors === undefined ? factors : composeFactors(factors, inner.factors) };
     }
   }
 }
 
-// Separate loops per array type, so that each stays monomorphic: these run over every weight of a model.
-function applyRows32(src: Float32Array, factors: Float64Array, taps: number, out: Float64Array): void {
+// Separate loops per array type, so that each stays monomorphic: these run over every weight of a
+// model, each factor over its run of entries (RowScaled).
+function applyRows32(src: Float32Array, factors: Float64Array, run: number, out: Float64Array): void {
   for (let row = 0, k = 0; row < factors.length; row++) {
     const f = factors[row];
-    for (let end = k + taps; k < end; k++) out[k] = src[k] * f;
+    for (let end = k + run; k < end; k++) out[k] = src[k] * f;
   }
 }
 
-function applyRows64(src: Float64Array, factors: Float64Array, taps: number, out: Float64Array): void {
+function applyRows64(src: Float64Array, factors: Float64Array, run: number, out: Float64Array): void {
   for (let row = 0, k = 0; row < factors.length; row++) {
     const f = factors[row];
-    for (let end = k + taps; k < end; k++) out[k] = src[k] * f;
+    for (let end = k + run; k < end; k++) out[k] = src[k] * f;
   }
 }
 
@@ -295,11 +310,12 @@ const ROUNDS_TO_INFINITY = 2 ** 128 - 2 ** 103;
 
 /**
  * The float64 products rounded to float32 as they are stored; returns the index of the first one
- * that is not finite in float32, or -1. One-tap rows (1x1 convs, linears) get their own loop.
+ * that is not finite in float32, or -1. Runs of one entry (factors per row of a 1x1 conv or
+ * linear) get their own loop.
  */
-function roundRows32(src: Float32Array, factors: Float64Array, taps: number, out: Float32Array): number {
+function roundRows32(src: Float32Array, factors: Float64Array, run: number, out: Float32Array): number {
   let nonFinite = -1;
-  if (taps === 1) {
+  if (run === 1) {
     for (let k = 0; k < factors.length; k++) {
       const v = src[k] * factors[k];
       out[k] = v;
@@ -309,7 +325,7 @@ function roundRows32(src: Float32Array, factors: Float64Array, taps: number, out
   }
   for (let row = 0, k = 0; row < factors.length; row++) {
     const f = factors[row];
-    for (let end = k + taps; k < end; k++) {
+    for (let end = k + run; k < end; k++) {
       const v = src[k] * f;
       out[k] = v;
       if (!(Math.abs(v) < ROUNDS_TO_INFINITY) && nonFinite < 0) nonFinite = k;
@@ -318,11 +334,11 @@ function roundRows32(src: Float32Array, factors: Float64Array, taps: number, out
   return nonFinite;
 }
 
-function roundRows64(src: Float64Array, factors: Float64Array, taps: number, out: Float32Array): number {
+function roundRows64(src: Float64Array, factors: Float64Array, run: number, out: Float32Array): number {
   let nonFinite = -1;
   for (let row = 0, k = 0; row < factors.length; row++) {
     const f = factors[row];
-    for (let end = k + taps; k < end; k++) {
+    for (let end = k + run; k < end; k++) {
       const v = src[k] * f;
       out[k] = v;
       if (!(Math.abs(v) < ROUNDS_TO_INFINITY) && nonFinite < 0) nonFinite = k;
@@ -335,8 +351,8 @@ function materialize(w: RowScaled): Float64Array {
   const { weight, factors } = w;
   const out = new Float64Array(weight.data.length);
   if (factors === undefined) out.set(weight.data);
-  else if (weight.data instanceof Float32Array) applyRows32(weight.data, factors, geometry(weight).taps, out);
-  else applyRows64(weight.data, factors, geometry(weight).taps, out);
+  else if (weight.data instanceof Float32Array) applyRows32(weight.data, factors, weight.data.length / factors.length, out);
+  else applyRows64(weight.data, factors, weight.data.length / factors.length, out);
   return out;
 }
 
@@ -348,8 +364,8 @@ function materializeFloat32(w: RowScaled): { readonly data: Float32Array; readon
     data.set(weight.data);
     return { data, nonFinite: data.findIndex((v) => v - v !== 0) };
   }
-  const taps = geometry(weight).taps;
-  const nonFinite = weight.data instanceof Float32Array ? roundRows32(weight.data, factors, taps, data) : roundRows64(weight.data, factors, taps, data);
+  const run = weight.data.length / factors.length;
+  const nonFinite = weight.data instanceof Float32Array ? roundRows32(weight.data, factors, run, data) : roundRows64(weight.data, factors, run, data);
   return { data, nonFinite };
 }
 
