@@ -21,6 +21,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { sameShape } from '../reference/tensor.ts';
 
 /** The gradient kernels shapefold registers on wasm when wasm has none of its own. */
 export const WASM_GRADIENT_KERNELS = [
@@ -127,8 +128,6 @@ function conv2dBackpropFilterKernel(cpu: tf.KernelConfig): tf.KernelConfig['kern
     return out;
   };
 }
-
-const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /**
  * The sum TensorFlow's UnsortedSegmentSum defines, with i over segmentIds' elements (its shape a
