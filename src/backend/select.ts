@@ -53,7 +53,9 @@ function messageOf(e: unknown): string {
   return e instanceof Error ? e.message.split('\n')[0] : String(e);
 }
 
-/** Makes `name` the active backend and describes it, or returns why it cannot run. */
+/** How tfjs-backend-wasm runs, as BackendInfo.detail says it: 'wasm (SIMD, 1 thread)'. */
+export const wasmDetail = (simd: boolean, threads: number): string => `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'})`;
+
 /**
  * tfjs's cpu backend prints an "install tfjs-node" notice on first use in Node. shapefold already
  * reports which backend runs and why the others do not, so the notice only repeats that, and it
@@ -74,6 +76,7 @@ export function silenceTfjsNotice(): void {
   quietCpuNotice();
 }
 
+/** Makes `name` the active backend and describes it, or returns why it cannot run. */
 async function activate(name: BackendName): Promise<{ detail: string } | { reason: string }> {
   if (name === 'tensorflow') {
     // A variable specifier keeps TypeScript from requiring the optional package's types.
@@ -103,9 +106,7 @@ async function activate(name: BackendName): Promise<{ detail: string } | { reaso
   quietCpuNotice();
   if (wasm !== undefined) {
     registerWasmGradientKernels();
-    const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD';
-    const threads = wasm.getThreadsCount();
-    return { detail: `wasm (${simd}, ${threads} thread${threads === 1 ? '' : 's'})` };
+    return { detail: wasmDetail(tf.env().getBool('WASM_HAS_SIMD_SUPPORT'), wasm.getThreadsCount()) };
   }
   return { detail: name === 'tensorflow' ? 'tensorflow (native TensorFlow C library)' : 'cpu (plain JavaScript kernels)' };
 }

@@ -3,11 +3,11 @@
  * `warmup` rounds, then `runs` rounds in which the models rotate which goes first, each run
  * ending in `dataSync()` so the time includes the backend's work; medians, so that machine load
  * hits every model alike. `timeSideBySide` adds, for a model and its folded form, their ratio and
- * the largest output difference on the same input.
+ * the largest output difference on the same input. Nothing here needs Node: `npm run bench:zoo --
+ * --browser` bundles this module into its page, so that a browser times the same way.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
-import { performance } from 'node:perf_hooks';
 import type { LayersModelJSON, WeightData } from './layers-format.ts';
 
 export interface SideBySide {
@@ -48,6 +48,17 @@ export function interleavedMedians(models: readonly LayersModel[], x: tf.Tensor 
     }
   }
   return times.map(median);
+}
+
+/** The largest |original - folded| over the models' outputs on `x`, over the original's largest |output| (or over 1, if that is smaller). */
+export function maxRelativeDifference(original: LayersModel, folded: LayersModel, x: tf.Tensor | tf.Tensor[]): number {
+  return tf.tidy(() => {
+    const outputs = (m: LayersModel) => [m.predict(x)].flat() as tf.Tensor[];
+    const b = outputs(folded);
+    const a = outputs(original);
+    const largest = (ts: tf.Tensor[]) => Math.max(...ts.map((t) => tf.max(tf.abs(t)).dataSync()[0]));
+    return largest(a.map((y, k) => tf.sub(y, b[k]))) / Math.max(1, largest(a));
+  });
 }
 
 /** See the file comment; `inputs` are the models' inputs in order (the caller owns them). */

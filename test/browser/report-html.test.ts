@@ -15,15 +15,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicBlock, input, model, resB, type Tensor } from '../../dsl/index.ts';
 import { selectBackend } from '../../src/backend/select.ts';
 import { withTrainedStats } from '../../src/bench/trained-stats.ts';
+import { findChromium } from '../../src/bench/zoo-browser.ts';
 import { foldGraph, type FoldResult } from '../../src/fold/index.ts';
 import type { Graph } from '../../src/ir/graph.ts';
 import { foldReportHtml } from '../../src/report/html.ts';
 import { readPng } from './png.ts';
-
-function findChromium(): string | undefined {
-  const candidates = [process.env.SHAPEFOLD_CHROMIUM, 'chromium', 'chromium-browser', 'google-chrome'].filter((c): c is string => c !== undefined && c !== '');
-  return candidates.find((c) => spawnSync(c, ['--version'], { encoding: 'utf8' }).status === 0);
-}
 
 const chromium = findChromium();
 const required = process.env.SHAPEFOLD_REQUIRE_BROWSER === '1';
