@@ -42,7 +42,25 @@ export interface CompileOptions {
    * foldGraph checked). Default: every node.
    */
   readonly checkValuesOf?: ReadonlySet<string>;
+  /**
+   * The graph runs once, at its declared input shapes (the fold probe's float32 run). On wasm, a
+   * conv2d (groups 1) or linear layer with at most UNPACKED_POSITIONS output positions there then
+   * holds its weight as stored, in the IR layout, and multiplies it without tfjs' conversion (a
+   * transposed matMul; a conv through its input patches): tfjs-backend-wasm converts a weight on
+   * its first use for XNNPACK (transposed, then packed), which with the permutation to the tfjs
+   * layout costs more than a few multiply-adds per weight. Such a layer's entry in `variables` is
+   * in the IR layout. Default false.
+   */
+  readonly once?: boolean;
 }
+
+/**
+ * Output positions (batch times spatial) up to which a layer of a graph compiled `once` on wasm
+ * multiplies its weight unpacked. Measured per weight on wasm (one thread, SIMD): converting and
+ * packing 35-45 ns, the permutation to the tfjs layout about 11; the unpacked product about 3 ns
+ * a multiply-add, so about 12 positions break even.
+ */
+const UNPACKED_POSITIONS = 8;
 
 export interface RunOptions {
   readonly mode?: Mode;
@@ -67,7 +85,8 @@ export interface CompiledGraph {
   /**
    * Trainable parameters by `${node}.${param}`, in the executor layout: conv filters
    * [kH, kW, Cin/g, Cout] (depthwise [kH, kW, Cin, mult]), transposed-conv filters
-   * [kH, kW, Cout/g, Cin], linear weights [in, out]; per-channel params as in the IR.
+   * [kH, kW, Cout/g, Cin], linear weights [in, out] (in the IR layout where CompileOptions.once
+   * left a weight unpacked); per-channel params as in the IR.
    */
   readonly variables: ReadonlyMap<string, tf.Variable>;
   /** Running statistics of BatchNorm-like nodes, by node name. */
@@ -112,12 +131,25 @@ function hasBias(node: Node): boolean {
   return ('bias' in node.attrs && node.attrs.bias) || (node.op === 'conv2d' && node.params.tapBias !== undefined);
 }
 
-function build(node: Exclude<Node, { op: 'input' }>, registry: ParamRegistry): BuiltNode {
+function build(node: Exclude<Node, { op: 'input' }>, registry: ParamRegistry, unpacked: boolean): BuiltNode {
   const builder = BUILDERS[node.op] as OpBuilder<typeof node.op>;
-  return builder(node as never, registry.forNode(node));
+  return builder(node as never, registry.forNode(node), { unpacked });
 }
 
-function planSteps(graph: Graph, registry: ParamRegistry, fuse: boolean): { steps: Step[]; fusions: Fusion[] } {
+/** The conv2d and linear layers with at most UNPACKED_POSITIONS literal output positions. */
+function fewPositionLayers(graph: Graph, shapes: ReadonlyMap<string, Shape>): Set<string> {
+  const few = new Set<string>();
+  for (const node of graph.nodes) {
+    if (node.op !== 'conv2d' && node.op !== 'linear') continue;
+    const shape = shapes.get(node.name) ?? [];
+    if (!shape.every((d): d is number => typeof d === 'number')) continue;
+    const channels = node.op === 'conv2d' ? shape[1] : shape[shape.length - 1];
+    if (shape.reduce((a, d) => a * d, 1) / channels <= UNPACKED_POSITIONS) few.add(node.name);
+  }
+  return few;
+}
+
+function planSteps(graph: Graph, registry: ParamRegistry, fuse: boolean, unpacked: ReadonlySet<string>): { steps: Step[]; fusions: Fusion[] } {
   const consumers = consumersOf(graph);
   const outputs = new Set(graph.outputs);
   const absorbed = new Set<string>();
@@ -125,7 +157,7 @@ function planSteps(graph: Graph, registry: ParamRegistry, fuse: boolean): { step
   const fusions: Fusion[] = [];
   for (const node of graph.nodes) {
     if (node.op === 'input' || absorbed.has(node.name)) continue;
-    const built = build(node, registry);
+    const built = build(node, registry, unpacked.has(node.name));
     const users = consumers.get(node.name) ?? [];
     const only = users.length === 1 && !outputs.has(node.name) ? users[0] : undefined;
     const activation = only !== undefined && Object.hasOwn(FUSABLE_ACTIVATIONS, only.op) ? only : undefined;
@@ -171,12 +203,13 @@ function selectedOutput(step: Step, callOutputs: ReadonlyMap<string, readonly tf
 
 /** Validates the graph (structure, attrs, declared shapes, params) and builds its executor. */
 export function compileGraph(graph: Graph, opts: CompileOptions = {}): CompiledGraph {
-  validateGraph(graph, opts.checkValuesOf === undefined ? {} : { checkValuesOf: opts.checkValuesOf });
+  const shapes = validateGraph(graph, opts.checkValuesOf === undefined ? {} : { checkValuesOf: opts.checkValuesOf });
+  const unpacked = opts.once === true && tf.getBackend() === 'wasm' ? fewPositionLayers(graph, shapes) : new Set<string>();
 
   const registry = new ParamRegistry();
   let plan: { steps: Step[]; fusions: Fusion[] };
   try {
-    plan = planSteps(graph, registry, opts.fuse ?? true);
+    plan = planSteps(graph, registry, opts.fuse ?? true, unpacked);
     registry.built();
   } catch (e) {
     registry.dispose();

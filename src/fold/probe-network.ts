@@ -125,10 +125,11 @@ function maxAbs(values: Outputs, outputs: readonly string[]): number {
 
 /**
  * Runs `graph` with the tfjs executor; outputs as plain arrays, every tensor released. foldGraph
- * checked every value of both graphs it probes, so compiling does not scan the weights again.
+ * checked every value of both graphs it probes, so compiling does not scan the weights again; the
+ * graph runs once, so layers of few output positions skip the backend's weight packing (`once`).
  */
 function runFloat32(graph: Graph, inputs: Record<string, Float64Tensor>, mode: FoldMode): Record<string, Float32Array> {
-  const compiled = compileGraph(graph, { mode, checkValuesOf: new Set() });
+  const compiled = compileGraph(graph, { mode, checkValuesOf: new Set(), once: true });
   const feeds: Record<string, tf.Tensor> = {};
   try {
     for (const [name, t] of Object.entries(inputs)) feeds[name] = tf.tensor(Float32Array.from(t.data), [...t.shape], 'float32');

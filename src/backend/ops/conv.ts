@@ -115,6 +115,35 @@ function convolve(kind: ConvKind, a: Conv2dAttrs, x: tf.Tensor4D, filter: tf.Ten
   return how.subsample ? subsample(y, how.subsample) : y;
 }
 
+/**
+ * The conv (groups = 1) as one matMul against its weight as stored, [Cout, Cin*kH*kW]: the
+ * padded input's strided slice for each tap, stacked last so each output position's row reads
+ * [ci][kh][kw], the weight's own order. No filter conversion at all: for a graph that runs once,
+ * where tfjs-backend-wasm's first use of a filter (transposing and packing it) costs more than
+ * the few multiply-adds per weight of a small output.
+ */
+function convolveUnpacked(a: Conv2dAttrs, x: tf.Tensor4D, weight: tf.Tensor): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  const [kh, kw] = a.kernel;
+  const [sh, sw] = a.stride;
+  const [dh, dw] = a.dilation;
+  const [top, bottom, left, right] = resolvePadding2d(a.padding, h, w, a.kernel, a.stride, a.dilation);
+  const outH = windowCount(h, top + bottom, kh, sh, dh);
+  const outW = windowCount(w, left + right, kw, sw, dw);
+  const padded = top + bottom + left + right === 0 ? x : tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+  const taps: tf.Tensor4D[] = [];
+  for (let p = 0; p < kh; p++) {
+    for (let q = 0; q < kw; q++) {
+      const end = [n, p * dh + (outH - 1) * sh + 1, q * dw + (outW - 1) * sw + 1, c];
+      taps.push(tf.stridedSlice(padded, [0, p * dh, q * dw, 0], end, [1, sh, sw, 1]) as tf.Tensor4D);
+    }
+  }
+  const patches = taps.length === 1 ? taps[0] : tf.stack(taps, 4);
+  const span = c * kh * kw;
+  const y = tf.matMul(tf.reshape(patches, [n * outH * outW, span]), tf.reshape(weight, [a.outChannels, span]), false, true);
+  return tf.reshape(y, [n, outH, outW, a.outChannels]);
+}
+
 /** Which kernel rows (columns) read inside the unpadded input, per output row (column). */
 interface TapMasks {
   /** [outH, kH], row-major, 0 or 1. */
@@ -164,8 +193,11 @@ function biasMap(tapBias: tf.Tensor, m: TapMasks, [kh, kw]: Pair): tf.Tensor3D {
 /** Backends whose fused conv kernels broadcast an [outH, outW, Cout] bias map. */
 const BIAS_MAP_BACKENDS: ReadonlySet<string> = new Set(['cpu']);
 
-/** The builder shared by conv2d and weightNormConv2d, given how to obtain the filter per call. */
-function convNode(a: Conv2dAttrs, filter: () => tf.Tensor4D, bias: tf.Variable | undefined, tapBias?: tf.Variable): BuiltNode {
+/**
+ * The builder shared by conv2d and weightNormConv2d, given how to obtain the filter per call: in
+ * the tfjs layout, or (`unpacked`, groups = 1 only) as stored, for convolveUnpacked.
+ */
+function convNode(a: Conv2dAttrs, filter: () => tf.Tensor4D, bias: tf.Variable | undefined, tapBias?: tf.Variable, unpacked = false): BuiltNode {
   const kind = convKind(a);
   const masksBySize = new Map<string, TapMasks>();
   const masksFor = (h: number, w: number): TapMasks => {
@@ -183,12 +215,14 @@ function convNode(a: Conv2dAttrs, filter: () => tf.Tensor4D, bias: tf.Variable |
     return masks.allInside ? tf.sum(taps, [1, 2]) : biasMap(taps, masks, a.kernel);
   };
   const unfused = (x: tf.Tensor4D, mode: Mode): tf.Tensor4D => {
-    let y = convolve(kind, a, x, filter(), lower(a, x.shape[1], x.shape[2], mode));
+    let y = unpacked ? convolveUnpacked(a, x, filter()) : convolve(kind, a, x, filter(), lower(a, x.shape[1], x.shape[2], mode));
     if (bias) y = tf.add(y, bias);
     return tapBias ? tf.add(y, tapTerm(tapBias, x.shape[1], x.shape[2])) : y;
   };
   const forward = ([x]: readonly tf.Tensor[], mode: Mode): tf.Tensor => unfused(x as tf.Tensor4D, mode);
   if (kind === 'grouped') return { forward };
+  // The executor still fuses the layer with its activation; without a fused kernel, in sequence.
+  if (unpacked) return { forward, fuse: (activation) => ([x], mode) => applyActivation(unfused(x as tf.Tensor4D, mode), activation) };
 
   const fuse = (activation: FusedActivation) => ([input]: readonly tf.Tensor[], mode: Mode): tf.Tensor => {
     const x = input as tf.Tensor4D;
@@ -220,11 +254,12 @@ function convNode(a: Conv2dAttrs, filter: () => tf.Tensor4D, bias: tf.Variable |
   return { forward, fuse };
 }
 
-export const conv2d: OpBuilder<'conv2d'> = (node, params) => {
+export const conv2d: OpBuilder<'conv2d'> = (node, params, hints) => {
   const a = node.attrs;
-  const weight = params.trainable('weight', filterLayout(a, convKind(a))) as tf.Variable<tf.Rank.R4>;
+  const unpacked = hints?.unpacked === true && convKind(a) === 'standard';
+  const weight = params.trainable('weight', unpacked ? undefined : filterLayout(a, convKind(a))) as tf.Variable<tf.Rank.R4>;
   const tapBias = node.params.tapBias === undefined ? undefined : params.trainable('tapBias');
-  return convNode(a, () => weight, a.bias ? params.trainable('bias') : undefined, tapBias);
+  return convNode(a, () => weight, a.bias ? params.trainable('bias') : undefined, tapBias, unpacked);
 };
 
 /** g * v / ||v|| for a filter whose output units sit on the axes after `normAxes`. */

@@ -22,12 +22,19 @@ function byRows(x: tf.Tensor, outFeatures: number, f: (rows: tf.Tensor2D) => tf.
   return tf.reshape(y, [...x.shape.slice(0, -1), outFeatures]);
 }
 
-function linearNode(a: LinearAttrs, weight: () => tf.Tensor2D, bias: tf.Variable | undefined): BuiltNode {
+/**
+ * `unpacked`: the weight is held as stored, [out, in], and multiplied transposed, with no
+ * conversion for the backend (a graph that runs once; see CompileOptions.once). tfjs-backend-wasm's
+ * fused matMul adds a bias per block of the inner dimension when b is transposed, so there the
+ * bias and activation follow the product as their own ops.
+ */
+function linearNode(a: LinearAttrs, weight: () => tf.Tensor2D, bias: tf.Variable | undefined, unpacked = false): BuiltNode {
   const unfused = (x: tf.Tensor): tf.Tensor =>
     byRows(x, a.outFeatures, (rows) => {
-      const y = tf.matMul(rows, weight());
+      const y = tf.matMul(rows, weight(), false, unpacked);
       return bias ? tf.add(y, bias) : y;
     });
+  if (unpacked) return { forward: ([x]) => unfused(x), fuse: (activation) => ([x]) => applyActivation(unfused(x), activation) };
   return {
     forward: ([x]) => unfused(x),
     fuse: (activation: FusedActivation) => ([x]: readonly tf.Tensor[], mode: Mode): tf.Tensor => {
@@ -39,9 +46,10 @@ function linearNode(a: LinearAttrs, weight: () => tf.Tensor2D, bias: tf.Variable
   };
 }
 
-export const linear: OpBuilder<'linear'> = (node, params) => {
-  const weight = params.trainable('weight', LAYOUT) as tf.Variable<tf.Rank.R2>;
-  return linearNode(node.attrs, () => weight, node.attrs.bias ? params.trainable('bias') : undefined);
+export const linear: OpBuilder<'linear'> = (node, params, hints) => {
+  const unpacked = hints?.unpacked === true;
+  const weight = params.trainable('weight', unpacked ? undefined : LAYOUT) as tf.Variable<tf.Rank.R2>;
+  return linearNode(node.attrs, () => weight, node.attrs.bias ? params.trainable('bias') : undefined, unpacked);
 };
 
 export const weightNormLinear: OpBuilder<'weightNormLinear'> = (node, params) => {

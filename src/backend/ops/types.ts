@@ -68,7 +68,16 @@ export interface NodeParams {
   adopt(param: string, variable: tf.Variable, trainable: boolean): void;
 }
 
-export type OpBuilder<K extends OpKind> = (node: NodeOf<K>, params: NodeParams) => BuiltNode;
+/** How the executor wants a layer built, beyond its node and params. */
+export interface BuildHints {
+  /**
+   * Hold the weight as stored (the IR layout) and multiply it without tfjs' conversion: the graph
+   * runs once and this layer uses each weight in only a few multiply-adds (CompileOptions.once).
+   */
+  readonly unpacked?: boolean;
+}
+
+export type OpBuilder<K extends OpKind> = (node: NodeOf<K>, params: NodeParams, hints?: BuildHints) => BuiltNode;
 
 /**
  * A 2-D window op (conv, pool) that also runs on a channels-last sequence [N, L, C], as the image
@@ -83,8 +92,8 @@ export function alsoOnLines<K extends OpKind>(builder: OpBuilder<K>): OpBuilder<
       const y = forward([tf.expandDims(x, 1), ...inputs.slice(1)], mode);
       return tf.squeeze(y, [1]);
     };
-  return (node, params) => {
-    const built = builder(node, params);
+  return (node, params, hints) => {
+    const built = builder(node, params, hints);
     const fuse = built.fuse;
     return fuse === undefined ? { forward: onLines(built.forward) } : { forward: onLines(built.forward), fuse: (activation) => onLines(fuse(activation)) };
   };
