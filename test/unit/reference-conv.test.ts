@@ -118,6 +118,10 @@ describe('conv2d', () => {
       // Small maps are summed four filters at a time: 7 and 10 per group leave remainders of 3 and 2.
       { shape: [2, 5, 4, 3], attrs: convAttrs({ inChannels: 5, outChannels: 7, kernel: [3, 3], stride: [1, 2], padding: [1, 1, 0, 2], bias: true }) },
       { shape: [1, 4, 3, 3], attrs: convAttrs({ inChannels: 4, outChannels: 20, kernel: [2, 3], dilation: [2, 1], groups: 2, padding: 'same', bias: true }) },
+      // A 1x1 kernel's filters are read in place (13 leaves a remainder of 1); on a 1x1 map a 3x3
+      // kernel reads inside only through its centre tap, the only one copied.
+      { shape: [2, 6, 2, 3], attrs: convAttrs({ inChannels: 6, outChannels: 13, kernel: [1, 1], bias: true }) },
+      { shape: [1, 8, 1, 1], attrs: convAttrs({ inChannels: 8, outChannels: 6, kernel: [3, 3], padding: [1, 1, 1, 1], bias: true }) },
     ];
     for (const { shape, attrs } of cases) {
       const x = randomTensor(shape, rng);

@@ -89,12 +89,14 @@ function tapsInside(count: number, stride: number, dilation: number, before: num
 /**
  * The same sum for small maps (the fold probe's patches), as dot products over the input
  * channels: each output position's receptive field in a group is gathered tap-major, [kh][kw][ci],
- * each block of four filters is read once and laid out the same way, and every position sums
- * bias, then for each tap that reads inside the input (in (kh, kw) order) its terms over ci.
- * Four filters at a time give four independent sums instead of one chain of dependent additions
- * (the loop's speed limit), and the taps that read padding are skipped rather than multiplied by
- * zero (on a 3x3 patch of a 3x3 conv, 49 of 81 terms remain). Only the order of the terms differs
- * from the row loop's (ci-major), so results agree with it to rounding.
+ * each block of four filters is read once and laid out the same way (a 1x1 kernel's filters
+ * already are: read in place), and every position sums bias, then for each tap that reads inside
+ * the input (in (kh, kw) order) its terms over ci. Four filters at a time, and two positions
+ * reading inside through the same tap at a time, give eight independent sums sharing their loads
+ * instead of one chain of dependent additions (the loop's speed limit), and the taps that read
+ * padding are skipped rather than multiplied by zero (on a 3x3 patch of a 3x3 conv, 49 of 81
+ * terms remain). Only the order of the terms differs from the row loop's (ci-major), so results
+ * agree with it to rounding.
  */
 function convPerOutput(
   out: Float64Array,
@@ -112,15 +114,23 @@ function convPerOutput(
   const rows = tapsInside(g.outH, g.sH, g.dH, g.top, g.height, g.kH);
   const cols = tapsInside(g.outW, g.sW, g.dW, g.left, g.width, g.kW);
   const xStrideC = g.height * g.width;
-  // readsInside[p * taps + t]: whether tap t of output position p reads inside the input.
-  const readsInside = new Uint8Array(positions * taps);
-  for (let oh = 0; oh < g.outH; oh++) {
-    for (let ow = 0; ow < g.outW; ow++) {
-      for (let kh = rows.lo[oh]; kh < rows.hi[oh]; kh++) for (let kw = cols.lo[ow]; kw < cols.hi[ow]; kw++) readsInside[(oh * g.outW + ow) * taps + kh * g.kW + kw] = 1;
+  // The positions reading inside through tap t: reading[readingStart[t] .. readingStart[t + 1]).
+  const readingStart = new Int32Array(taps + 1);
+  const reading = new Int32Array(positions * taps);
+  for (let t = 0, n = 0; t < taps; t++) {
+    const kh = Math.floor(t / g.kW);
+    const kw = t % g.kW;
+    readingStart[t] = n;
+    for (let p = 0; p < positions; p++) {
+      const oh = Math.floor(p / g.outW);
+      const ow = p % g.outW;
+      if (kh >= rows.lo[oh] && kh < rows.hi[oh] && kw >= cols.lo[ow] && kw < cols.hi[ow]) reading[n++] = p;
     }
+    readingStart[t + 1] = n;
   }
   const columns = new Float64Array(positions * span);
-  const filters = new Float64Array(4 * span);
+  const inPlace = taps === 1;
+  const filters = inPlace ? weight : weight instanceof Float32Array ? new Float32Array(4 * span) : new Float64Array(4 * span);
   const sums = new Float64Array(positions * 4);
   for (let n = 0; n < g.batch; n++) {
     for (let group = 0; group < g.groups; group++) {
@@ -139,33 +149,83 @@ function convPerOutput(
       }
       for (let co = group * outPerGroup; co < (group + 1) * outPerGroup; co += 4) {
         const block = Math.min(4, (group + 1) * outPerGroup - co);
-        // The block's filters tap-major: filters[j * span + t * inPerGroup + ci] = W[co + j, ci, t].
-        for (let j = 0; j < block; j++) {
-          const from = (co + j) * span;
-          for (let ci = 0; ci < inPerGroup; ci++) {
-            for (let t = 0; t < taps; t++) filters[j * span + t * inPerGroup + ci] = weight[from + ci * taps + t];
+        // The block's filters tap-major: filters[first + j * span + t * inPerGroup + ci] = W[co + j, ci, t].
+        // A partial last block repeats its last filter, so every sum reads a real filter; taps
+        // no position reads inside through (all but the centre on a 1x1 map) are not copied.
+        const first = inPlace ? co * span : 0;
+        const f1 = first + Math.min(1, block - 1) * span;
+        const f2 = first + Math.min(2, block - 1) * span;
+        const f3 = first + Math.min(3, block - 1) * span;
+        if (!inPlace) {
+          for (let j = 0; j < 4; j++) {
+            const from = (co + Math.min(j, block - 1)) * span;
+            for (let t = 0; t < taps; t++) {
+              if (readingStart[t + 1] === readingStart[t]) continue;
+              const to = j * span + t * inPerGroup;
+              for (let ci = 0; ci < inPerGroup; ci++) filters[to + ci] = weight[from + ci * taps + t];
+            }
           }
         }
-        // Tap by tap (the outer order of every sum), so one tap's slice of the filters and of the
-        // columns stays in cache while every position reading inside through it adds its terms.
         for (let p = 0; p < positions; p++) {
           for (let j = 0; j < 4; j++) sums[p * 4 + j] = j < block && bias !== undefined ? bias[co + j] : 0;
         }
+        // Tap by tap (the outer order of every sum), so one tap's slice of the filters and of the
+        // columns stays in cache while every position reading inside through it adds its terms.
         for (let t = 0; t < taps; t++) {
           const offset = t * inPerGroup;
-          for (let p = 0; p < positions; p++) {
-            if (!readsInside[p * taps + t]) continue;
-            const x0 = p * span + offset;
+          const end = readingStart[t + 1];
+          let i = readingStart[t];
+          for (; i + 1 < end; i += 2) {
+            const p = reading[i];
+            const q = reading[i + 1];
+            const xp = p * span + offset;
+            const xq = q * span + offset;
+            let a0 = sums[p * 4];
+            let a1 = sums[p * 4 + 1];
+            let a2 = sums[p * 4 + 2];
+            let a3 = sums[p * 4 + 3];
+            let b0 = sums[q * 4];
+            let b1 = sums[q * 4 + 1];
+            let b2 = sums[q * 4 + 2];
+            let b3 = sums[q * 4 + 3];
+            for (let ci = 0; ci < inPerGroup; ci++) {
+              const x = columns[xp + ci];
+              const y = columns[xq + ci];
+              const w0 = filters[first + offset + ci];
+              const w1 = filters[f1 + offset + ci];
+              const w2 = filters[f2 + offset + ci];
+              const w3 = filters[f3 + offset + ci];
+              a0 += w0 * x;
+              a1 += w1 * x;
+              a2 += w2 * x;
+              a3 += w3 * x;
+              b0 += w0 * y;
+              b1 += w1 * y;
+              b2 += w2 * y;
+              b3 += w3 * y;
+            }
+            sums[p * 4] = a0;
+            sums[p * 4 + 1] = a1;
+            sums[p * 4 + 2] = a2;
+            sums[p * 4 + 3] = a3;
+            sums[q * 4] = b0;
+            sums[q * 4 + 1] = b1;
+            sums[q * 4 + 2] = b2;
+            sums[q * 4 + 3] = b3;
+          }
+          if (i < end) {
+            const p = reading[i];
+            const xp = p * span + offset;
             let a0 = sums[p * 4];
             let a1 = sums[p * 4 + 1];
             let a2 = sums[p * 4 + 2];
             let a3 = sums[p * 4 + 3];
             for (let ci = 0; ci < inPerGroup; ci++) {
-              const x = columns[x0 + ci];
-              a0 += filters[offset + ci] * x;
-              a1 += filters[span + offset + ci] * x;
-              a2 += filters[2 * span + offset + ci] * x;
-              a3 += filters[3 * span + offset + ci] * x;
+              const x = columns[xp + ci];
+              a0 += filters[first + offset + ci] * x;
+              a1 += filters[f1 + offset + ci] * x;
+              a2 += filters[f2 + offset + ci] * x;
+              a3 += filters[f3 + offset + ci] * x;
             }
             sums[p * 4] = a0;
             sums[p * 4 + 1] = a1;
