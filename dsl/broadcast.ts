@@ -5,7 +5,9 @@
  * the common size, a 1 stretching to the other size (never the batch dim). The input at fault is
  * the error, in the run-time words:
  *
- *   multiply: inputs do not broadcast at dim 1 (C): 32 vs 64 (shapes [N, 32, 8, 8] and [N, 64, 1, 1])
+ *   multiply: inputs do not broadcast at dim 1 (C): 32 vs 64
+ *
+ * (the input at fault is the diagnostic's argument, its shape printed there)
  */
 import type { MergeFn, Shape } from '../src/ir/graph.ts';
 import { broadcastShapes } from '../src/ir/shapes.ts';
@@ -13,7 +15,7 @@ import type { MergeArg, MergeArgs, MergeOut, ShapesOf, TensorArgs } from './comp
 import { mergeInputs } from './compose.ts';
 import type { FirstPoisoned, ShapeOrError } from './layer.ts';
 import { DslError } from './scope.ts';
-import type { DimLabel, SpellShape } from './shape.ts';
+import type { DimLabel } from './shape.ts';
 import { Tensor } from './tensor.ts';
 import type { DimEqual, DimToString, Lt } from './types/index.ts';
 
@@ -56,22 +58,16 @@ type BroadcastDim<Padded extends readonly unknown[], I extends number, Out, K ex
       : ['fail', K['length'], Out, S[I]]
     : never;
 
-type SpellShapes<Shapes extends readonly unknown[]> = Shapes extends readonly [infer S, ...infer Rest]
-  ? Rest extends readonly []
-    ? SpellShape<S>
-    : `${SpellShape<S>} and ${SpellShapes<Rest>}`
-  : '';
-
 /** ['ok', shape] or [index of the input at fault, message]. */
-type BroadcastDims<Shapes extends readonly unknown[], Padded extends readonly unknown[], Rank extends number, I extends unknown[] = [], Acc extends unknown[] = []> =
+type BroadcastDims<Padded extends readonly unknown[], Rank extends number, I extends unknown[] = [], Acc extends unknown[] = []> =
   I['length'] extends Rank
     ? ['ok', Acc]
     : Padded[0] extends infer First extends Shape
       ? BroadcastDim<Padded, I['length'], First[I['length']]> extends infer R
         ? R extends ['ok', infer D]
-          ? BroadcastDims<Shapes, Padded, Rank, [...I, unknown], [...Acc, D]>
+          ? BroadcastDims<Padded, Rank, [...I, unknown], [...Acc, D]>
           : R extends ['fail', infer K, infer Out, infer D]
-            ? [K, `inputs do not broadcast at dim ${I['length']} (${DimLabel<Rank, I['length']>}): ${DimToString<Out>} vs ${DimToString<D>} (shapes ${SpellShapes<Shapes>})`]
+            ? [K, `inputs do not broadcast at dim ${I['length']} (${DimLabel<Rank, I['length']>}): ${DimToString<Out>} vs ${DimToString<D>}`]
             : never
         : never
       : never;
@@ -79,9 +75,9 @@ type BroadcastDims<Shapes extends readonly unknown[], Padded extends readonly un
 type Broadcast<Shapes extends readonly unknown[]> = MaxRank<Shapes> extends infer Rank extends number
   ? FirstLowRank<Shapes> extends infer Low extends number
     ? Low extends -1
-      ? BroadcastDims<Shapes, PadAll<Shapes, Rank>, Rank>
+      ? BroadcastDims<PadAll<Shapes, Rank>, Rank>
       : AllOfRank<Shapes, Rank> extends true
-        ? BroadcastDims<Shapes, Shapes, Rank>
+        ? BroadcastDims<Shapes, Rank>
         : [Low, `inputs of rank 1 cannot broadcast against rank ${Rank}`]
     : never
   : never;

@@ -43,8 +43,6 @@ export function pair(op: string, field: string, value: PairOption | undefined, f
   return [requireInteger(op, `${field}[0]`, value[0], min), requireInteger(op, `${field}[1]`, value[1], min)];
 }
 
-const RANK_2_TO_4 = 'a rank-2 input [N, C], a rank-3 input [N, C, L] or a rank-4 input [N, C, H, W]';
-
 export interface ChannelSpec {
   readonly op: string;
   readonly name?: string;
@@ -68,7 +66,7 @@ export function literalChannels(scope: Scope, node: string, declared: number | u
       spec.rank === '2or4'
         ? 'a rank-2 input [N, C] or a rank-4 input [N, C, H, W]'
         : spec.rank === '2to4'
-          ? RANK_2_TO_4
+          ? 'a rank-2, rank-3 or rank-4 input'
           : `a rank-${spec.rank} input [${rankLabelList(spec.rank)}]`;
     throw new DslError(`${prefix}expects ${expected}, got rank ${shape.length}`);
   }

@@ -38,7 +38,7 @@ export type CheckRank2or4<S> = S extends readonly unknown[]
 export type CheckRank2to4<S> = S extends readonly unknown[]
   ? S['length'] extends 2 | 3 | 4
     ? true
-    : `expects a rank-2 input [N, C], a rank-3 input [N, C, L] or a rank-4 input [N, C, H, W], got rank ${S['length']}`
+    : `expects a rank-2, rank-3 or rank-4 input, got rank ${S['length']}`
   : 'expects a tuple shape';
 
 /**

@@ -76,7 +76,7 @@ type CheckOutputSize<Out, X, K, D, P, Which extends string> = Out extends number
   ? number extends Out
     ? true
     : Lt<Out, 1> extends true
-      ? `output ${Which} is ${Out}: input ${Which} ${DimToString<X>} is too small for kernel ${K & number}${SpellWindow<D, SpellPads<P>>}`
+      ? `input ${Which} ${DimToString<X>} is too small for kernel ${K & number}${SpellWindow<D, SpellPads<P>>}`
       : true
   : true;
 

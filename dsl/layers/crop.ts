@@ -34,7 +34,7 @@ type CheckCropped<Out, X, Before, After, Which extends string> = Out extends num
   ? number extends Out
     ? true
     : Lt<Out, 1> extends true
-      ? `output ${Which} is ${Out}: input ${Which} ${DimToString<X>} is smaller than the crop ${Before & number}+${After & number}`
+      ? `input ${Which} ${DimToString<X>} is too small for the crop ${Before & number}+${After & number}`
       : true
   : true;
 

@@ -113,7 +113,7 @@ class Check {
       const side = SIDES[axis];
       const stated = [window.dilation === 1 ? [] : [`dilation ${window.dilation}`], window.padding === '0' ? [] : [`padding ${window.padding}`]].flat();
       const spelled = stated.length === 0 ? '' : ` (${stated.join(', ')})`;
-      this.fail(`output ${side} is ${out}: input ${side} ${x} is too small for kernel ${window.kernel}${spelled}`, 2 + axis);
+      this.fail(`input ${side} ${x} is too small for kernel ${window.kernel}${spelled}`, 2 + axis);
     }
     return out;
   }
@@ -259,8 +259,7 @@ export function broadcastShapes(shapes: readonly Shape[], fail: (detail: string,
         out = d;
         continue;
       }
-      const spelled = shapes.map((s) => `[${s.join(', ')}]`).join(' and ');
-      fail(`inputs do not broadcast at dim ${i} (${dimLabel(rank, i)}): ${out} vs ${d} (shapes ${spelled})`, i);
+      fail(`inputs do not broadcast at dim ${i} (${dimLabel(rank, i)}): ${out} vs ${d}`, i);
     }
     return out;
   });
@@ -444,7 +443,7 @@ const RULES: { readonly [K in OpKind]: Rule<K> } = {
       const out = dimAdd(x[2 + axis], -(before + after));
       if (isLiteral(out) && out < 1) {
         const side = SIDES[axis];
-        check.fail(`output ${side} is ${out}: input ${side} ${x[2 + axis]} is smaller than the crop ${before}+${after}`, 2 + axis);
+        check.fail(`input ${side} ${x[2 + axis]} is too small for the crop ${before}+${after}`, 2 + axis);
       }
       return out;
     };

@@ -18,7 +18,7 @@ describe('the executor remembers which input sizes passed its shape checks', () 
     try {
       tf.dispose(Object.values(net.run(good)));
       expect(() => net.run(tooSmall)).toThrow(ShapeError);
-      expect(() => net.run(tooSmall)).toThrow("conv2d 'c': output height is 0: input height 4 is too small for kernel 5");
+      expect(() => net.run(tooSmall)).toThrow("conv2d 'c': input height 4 is too small for kernel 5");
       tf.dispose(Object.values(net.run(good)));
     } finally {
       tf.dispose([good, tooSmall]);

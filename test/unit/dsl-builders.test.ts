@@ -109,7 +109,7 @@ describe('DSL builders for the IR ops: the node the importer reads, run to the r
     expect(() => x.to(d.permute({ dims: [1, 2] }) as never)).toThrow('permute: dims [1, 2] must be a permutation of 1..3 for a rank-4 input');
     const y = d.input(['N', 8, 4, 4]);
     expect(() => (d.multiply as (...a: unknown[]) => unknown)(y, y.to(d.conv2d({ out: 4, kernel: 1 })))).toThrow(
-      'multiply: inputs do not broadcast at dim 1 (C): 8 vs 4 (shapes [N, 8, 4, 4] and [N, 4, 4, 4])',
+      'multiply: inputs do not broadcast at dim 1 (C): 8 vs 4',
     );
     expect(() => (d.subtract as (...a: unknown[]) => unknown)(y, y, y)).toThrow('subtract: takes exactly 2 inputs, got 3');
     expect(() => d.reshape({ shape: [-1, -1] } as never)).not.toThrow();

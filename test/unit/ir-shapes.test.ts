@@ -118,13 +118,13 @@ describe('conv2d', () => {
 
   it('rejects an input too small for the kernel, naming the axis', () => {
     const e = errorOf(() => infer('conv2d', conv({ kernel: [5, 5], padding: 'valid' }), [1, 3, 2, 9])) as ShapeError;
-    expect(e.message).toBe("conv2d 'n': output height is -2: input height 2 is too small for kernel 5");
+    expect(e.message).toBe("conv2d 'n': input height 2 is too small for kernel 5");
     expect(e.dim).toBe(2);
     const w = errorOf(() => infer('conv2d', conv({ kernel: [3, 3], dilation: [1, 3] }), [1, 3, 9, 4])) as ShapeError;
-    expect(w.message).toBe("conv2d 'n': output width is 0: input width 4 is too small for kernel 3 (dilation 3, padding 1)");
+    expect(w.message).toBe("conv2d 'n': input width 4 is too small for kernel 3 (dilation 3, padding 1)");
     expect(w.dim).toBe(3);
     expect(() => infer('conv2d', conv({ kernel: [4, 3], padding: [0, 1, 0, 0] }), [1, 3, 2, 9])).toThrow(
-      "conv2d 'n': output height is 0: input height 2 is too small for kernel 4 (padding 0+1)",
+      "conv2d 'n': input height 2 is too small for kernel 4 (padding 0+1)",
     );
   });
 
@@ -168,7 +168,7 @@ describe('convTranspose2d', () => {
     );
     expect(() =>
       infer('convTranspose2d', convT({ kernel: [1, 1], stride: [1, 1], padding: [1, 0] }), [1, 4, 1, 1]),
-    ).toThrow("convTranspose2d 'n': output height is -1: input height 1 is too small for kernel 1 (padding 1)");
+    ).toThrow("convTranspose2d 'n': input height 1 is too small for kernel 1 (padding 1)");
     expect(() => infer('convTranspose2d', convT(), [1, 4, 8])).toThrow(
       "convTranspose2d 'n': expects a rank-4 input [N, C, H, W], got rank 3",
     );
@@ -353,7 +353,7 @@ describe('pools', () => {
   });
   it('rejects an input smaller than the window', () => {
     expect(() => infer('avgPool2d', { ...pool({ kernel: [3, 3], stride: [1, 1] }), countIncludePad: true }, [1, 4, 2, 8])).toThrow(
-      "avgPool2d 'n': output height is 0: input height 2 is too small for kernel 3",
+      "avgPool2d 'n': input height 2 is too small for kernel 3",
     );
     expect(() => infer('maxPool2d', pool(), [1, 4])).toThrow("maxPool2d 'n': expects a rank-4 input [N, C, H, W], got rank 2");
   });
