@@ -319,6 +319,13 @@ it('shapefold info lists the layer with the outputs read; the graph file keeps t
     const info = await runCli(['info', await writeSavedModel(saved, dir)]);
     expect(info.code).toBe(0);
     expect(info.out).toContain('opaque layers (run by tfjs-layers, written back unchanged): lstm (LSTM; outputs read: 0, 1, 2)');
+    // the shape table names the other outputs as the layer's, and so do the inputs of their readers
+    const table = info.out.slice(info.out.indexOf('layer  '), info.out.indexOf('\n\n', info.out.indexOf('layer  ')));
+    expect(table).toMatch(/^lstm\s+opaque LSTM\s+steps\s+\[N, 4, 6\]/m);
+    expect(table).toMatch(/^lstm\[1\]\s+LSTM output 1\s+lstm\s+\[N, 4\]$/m);
+    expect(table).toMatch(/^lstm\[2\]\s+LSTM output 2\s+lstm\s+\[N, 4\]$/m);
+    expect(table).toMatch(/^cell_bn\s+\S+\s+lstm\[2\]\s/m);
+    expect(table).not.toContain('lstm_output');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
