@@ -7,6 +7,9 @@ const MARK = '// <-';
 /** The whole diagnostic as tsc prints it after `error TSxxxx: ` (measured over 106 cases: worst 262, median 153, 41 above 160; see the README). */
 const MAX_DIAGNOSTIC = 262;
 const MEDIAN_DIAGNOSTIC = 153;
+/** The goal is about 160 for every diagnostic; how many are longer today (a layer's type spells its config, a composite's its children's). */
+const GOAL_DIAGNOSTIC = 160;
+const ABOVE_GOAL = 41;
 const diagnosticLengths: number[] = [];
 
 function runTimeMessage(code: string): string | undefined {
@@ -51,9 +54,10 @@ describe('DSL errors at type level', () => {
     expect(runTimeMessage(c.code), 'the run-time words').toBe(typeLevelWords);
   });
 
-  it(`half the diagnostics are at most ${MEDIAN_DIAGNOSTIC} characters`, () => {
+  it(`half the diagnostics are at most ${MEDIAN_DIAGNOSTIC} characters, at most ${ABOVE_GOAL} longer than ${GOAL_DIAGNOSTIC}`, () => {
     expect(diagnosticLengths).toHaveLength(errorCases.length);
     const sorted = [...diagnosticLengths].sort((a, b) => a - b);
     expect(sorted[Math.floor(sorted.length / 2)]).toBeLessThanOrEqual(MEDIAN_DIAGNOSTIC);
+    expect(sorted.filter((length) => length > GOAL_DIAGNOSTIC).length).toBeLessThanOrEqual(ABOVE_GOAL);
   });
 });
