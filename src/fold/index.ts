@@ -3,5 +3,5 @@ export { foldGraph, type FoldOptions, type FoldProgress, type FoldResult, type W
 export { formatFoldReport, formatProbe, type FoldReport, type LeftNode, type OpaqueLayer } from './report.ts';
 export type { FoldRecord } from './apply.ts';
 export type { FoldMode, Refusal } from './match.ts';
-export type { FoldCheck, NetworkCheck, NetworkSkipped, ProbeLevel, ProbeReport } from './probe.ts';
+export type { FoldCheck, FoldSample, NetworkCheck, NetworkSkipped, ProbeLevel, ProbeReport } from './probe.ts';
 export { FoldCycleError, FoldIndexError, FoldProbeError, FoldRuleError } from './errors.ts';

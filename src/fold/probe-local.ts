@@ -38,6 +38,13 @@ export interface FoldSite {
   readonly inputShape: Shape;
 }
 
+/**
+ * What a check's input was: a feature vector [1, F] (a linear chain: no taps), or a patch
+ * [1, C, h, w] on which some conv of either chain reads padding through border taps, or none does
+ * (1x1 and 'valid' convs).
+ */
+export type FoldSample = 'feature vector' | 'patch with border taps' | 'patch without padding';
+
 export interface FoldCheck {
   readonly fold: number;
   readonly rule: string;
@@ -45,6 +52,8 @@ export interface FoldCheck {
   readonly nodes: readonly string[];
   /** The input patch both chains ran on; absent when the check could not run (see `skipped`). */
   readonly patch?: readonly number[];
+  /** What kind of input `patch` is; absent when the check could not run. */
+  readonly sample?: FoldSample;
   readonly maxDiff: number;
   readonly outputScale: number;
   readonly ok: boolean;
@@ -134,6 +143,22 @@ function choosePatch(site: FoldSite): readonly number[] | { reason: string } {
   return [1, channels, height, width];
 }
 
+/** Whether any conv of either chain reads padding at `patch`, i.e. has border taps there. */
+function readsPadding(site: FoldSite, patch: readonly number[]): boolean {
+  const input = site.matched[0].inputs[0];
+  return [site.matched, site.produced].some((chain) => {
+    const shapes = inferShapes(chainGraph(input, patch, chain));
+    return chain.some((node) => {
+      if (node.op !== 'conv2d' && node.op !== 'weightNormConv2d') return false;
+      const [, , height, width] = shapes.get(node.inputs[0]) as number[];
+      return resolvePadding2d(node.attrs.padding, height, width, node.attrs.kernel, node.attrs.stride, node.attrs.dilation).some((p) => p > 0);
+    });
+  });
+}
+
+const sampleOf = (site: FoldSite, patch: readonly number[]): FoldSample =>
+  patch.length === 2 ? 'feature vector' : readsPadding(site, patch) ? 'patch with border taps' : 'patch without padding';
+
 /** Seeded standard-normal values, rounded to float32 so every run and backend sees the same numbers. */
 export function standardNormal(shape: readonly number[], rng: () => number): Float64Tensor {
   const size = shape.reduce((a, d) => a * d, 1);
@@ -167,5 +192,5 @@ export function checkFold(site: FoldSite, mode: FoldMode, rng: () => number): Fo
   }
   // NaN compares false: a NaN difference is not ok.
   const ok = maxDiff <= FOLD_TOLERANCE * outputScale && original.data.length === folded.data.length;
-  return { ...identity, patch, maxDiff, outputScale, ok };
+  return { ...identity, patch, sample: sampleOf(site, patch), maxDiff, outputScale, ok };
 }

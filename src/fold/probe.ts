@@ -21,7 +21,7 @@ import { checkNetworkFast, checkNetworkFull, NETWORK_TOLERANCE, type NetworkChec
 
 export type ProbeLevel = 'fast' | 'full' | 'off';
 
-export type { FoldCheck, FoldSite } from './probe-local.ts';
+export type { FoldCheck, FoldSample, FoldSite } from './probe-local.ts';
 export type { NetworkCheck, NetworkSkipped } from './probe-network.ts';
 
 export interface ProbeReport {
@@ -46,10 +46,15 @@ const shapesText = (inputs: Readonly<Record<string, readonly number[]>>) =>
   Object.entries(inputs).map(([name, shape]) => `${name} [${shape.join(', ')}]`).join(', ');
 
 function describe(level: 'fast' | 'full', checks: readonly FoldCheck[], network: NetworkCheck | NetworkSkipped): string[] {
+  const inputs = [
+    ...(checks.some((c) => c.sample !== undefined && c.sample !== 'feature vector')
+      ? ['patch [1, C, h, w] (the smallest h, w at which each conv computes every border case of its taps)']
+      : []),
+    ...(checks.some((c) => c.sample === 'feature vector') ? ['feature vector [1, F] (a linear chain)'] : []),
+  ];
   const method = [
     `each of the ${checks.length} folds: its matched and its produced chain on the float64 reference, from one standard-normal ` +
-      'patch [1, C, h, w] (the smallest h, w at which each conv computes every border case of its taps), ' +
-      `max |folded - original| <= ${FOLD_TOLERANCE} x max |original|`,
+      `${inputs.length === 0 ? 'input' : inputs.join(' or ')}, max |folded - original| <= ${FOLD_TOLERANCE} x max |original|`,
   ];
   if ('skipped' in network) method.push(`the whole network: not run (${network.skipped}); the local checks above stand`);
   else {

@@ -6,7 +6,7 @@
 import type { OpKind } from '../ir/graph.ts';
 import type { FoldRecord } from './apply.ts';
 import type { FoldMode } from './match.ts';
-import type { FoldCheck, NetworkCheck, ProbeReport } from './probe.ts';
+import type { FoldCheck, FoldSample, NetworkCheck, ProbeReport } from './probe.ts';
 
 export interface LeftNode {
   readonly name: string;
@@ -51,13 +51,27 @@ const small = (x: number) => x.toExponential(2);
 const shapesText = (inputs: Readonly<Record<string, readonly number[]>>) =>
   Object.entries(inputs).map(([name, shape]) => `${name} [${shape.join(', ')}]`).join(', ');
 
-/** The probe's lines of the text report: the verdict, each kind of check, every failed fold. */
+const SAMPLE_TEXT: Readonly<Record<FoldSample, string>> = {
+  'patch with border taps': 'random patches with border taps',
+  'patch without padding': 'random patches where no tap reads padding',
+  'feature vector': 'random feature vectors',
+};
+
+/** What the checked folds ran on: one kind named alone, several each with its count. */
+function samplesText(checked: readonly FoldCheck[]): string {
+  const counts = new Map<FoldSample, number>();
+  for (const c of checked) if (c.sample !== undefined) counts.set(c.sample, (counts.get(c.sample) ?? 0) + 1);
+  const kinds = (Object.keys(SAMPLE_TEXT) as FoldSample[]).filter((k) => counts.has(k));
+  return kinds.length === 1 ? SAMPLE_TEXT[kinds[0]] : kinds.map((k) => `${SAMPLE_TEXT[k]} (${counts.get(k)})`).join(', ');
+}
+
 /** Where the whole-network check ran each graph, as the text and HTML reports say it. */
 export function networkRunText(network: NetworkCheck): string {
   if (network.precision === 'float64') return 'float64 reference';
   return network.originalOn === 'float32' ? `float32 on ${network.backend}` : `folded in float32 on ${network.backend} vs float64 original`;
 }
 
+/** The probe's lines of the text report: the verdict, each kind of check, every failed fold. */
 export function formatProbe(probe: ProbeReport): string[] {
   const lines = [`probe (${probe.level}, ${probe.mode} mode, seed ${probe.seed}): ${probe.ok ? 'PASS' : 'FAILED'}`];
   const checked = probe.folds.filter((c) => c.skipped === undefined);
@@ -65,7 +79,7 @@ export function formatProbe(probe: ProbeReport): string[] {
   if (probe.folds.length > 0) {
     const worst = checked.reduce<FoldCheck | undefined>((w, c) => (w === undefined || !(relative(c) <= relative(w)) ? c : w), undefined);
     lines.push(
-      `  ${checked.length} of ${probe.folds.length} folds checked on their own, float64, random patches with border taps` +
+      `  ${checked.length} of ${probe.folds.length} folds checked on their own, float64, ${samplesText(checked)}` +
         (worst === undefined ? '' : `: worst max |diff| ${small(worst.maxDiff)} of outputs up to ${small(worst.outputScale)} (${worst.rule} on ${worst.nodes.join(' -> ')})`),
     );
   }

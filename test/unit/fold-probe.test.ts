@@ -61,6 +61,7 @@ describe('local checks', () => {
     // 3 output rows and columns (top border, interior, bottom border).
     for (const check of probe.folds) {
       expect(check.patch).toEqual([1, 3, 3, 3]);
+      expect(check.sample).toBe('patch with border taps');
       expect(check.maxDiff).toBeLessThan(1e-6 * Math.max(1, check.outputScale));
     }
   });
@@ -83,6 +84,41 @@ describe('local checks', () => {
       expect(report.probe!.folds.map((c) => c.patch)).toEqual([patch, patch]);
       expect(report.probe!.ok).toBe(true);
     }
+  });
+
+  it('says what each fold ran on: border taps only where a conv reads padding, feature vectors for a linear chain', () => {
+    // conv 3x3 padded 1 -> BN -> conv 1x1 -> BN -> global average pool -> linear -> BN
+    const b = new GraphBuilder({ seed: 6 });
+    const x = b.addInput([1, 3, 8, 8], 'x');
+    let h = b.addNode({ op: 'conv2d', inputs: [x], attrs: conv(3, 4, 3, 1, [1, 1, 1, 1]), name: 'conv1' });
+    h = b.addNode({ op: 'batchNorm', inputs: [h], attrs: bn(4), name: 'bn1' });
+    h = b.addNode({ op: 'conv2d', inputs: [h], attrs: conv(4, 5, 1, 1, 'valid'), name: 'conv2' });
+    h = b.addNode({ op: 'batchNorm', inputs: [h], attrs: bn(5), name: 'bn2' });
+    h = b.addNode({ op: 'globalAvgPool', inputs: [h], attrs: { keepDims: false }, name: 'gap' });
+    h = b.addNode({ op: 'linear', inputs: [h], attrs: { inFeatures: 5, outFeatures: 3, bias: true }, name: 'fc' });
+    b.addNode({ op: 'batchNorm', inputs: [h], attrs: bn(3), name: 'bn3' });
+    const mixed = foldGraph(trainedLike(b.build(['bn3']), 6)).report;
+    expect(mixed.probe!.folds.map((c) => [c.nodes[0], c.sample, c.patch])).toEqual([
+      ['conv1', 'patch with border taps', [1, 3, 3, 3]],
+      ['conv2', 'patch without padding', [1, 4, 1, 1]],
+      ['fc', 'feature vector', [1, 5]],
+    ]);
+    const text = formatFoldReport(mixed);
+    expect(text).toContain(
+      '3 of 3 folds checked on their own, float64, random patches with border taps (1), random patches where no tap reads padding (1), random feature vectors (1): worst',
+    );
+    expect(mixed.probe!.method[0]).toContain('from one standard-normal patch [1, C, h, w] (the smallest h, w at which each conv computes every border case of its taps) or feature vector [1, F] (a linear chain)');
+
+    // linear -> BN alone: no patch, no taps
+    const d = new GraphBuilder({ seed: 7 });
+    const v = d.addInput([1, 6], 'v');
+    const fc = d.addNode({ op: 'linear', inputs: [v], attrs: { inFeatures: 6, outFeatures: 4, bias: false }, name: 'fc' });
+    d.addNode({ op: 'batchNorm', inputs: [fc], attrs: bn(4), name: 'bn' });
+    const dense = foldGraph(trainedLike(d.build(['bn']), 7)).report;
+    const denseText = formatFoldReport(dense);
+    expect(denseText).toContain('1 of 1 folds checked on their own, float64, random feature vectors: worst');
+    expect(denseText).not.toContain('border');
+    expect(dense.probe!.method[0]).toContain('from one standard-normal feature vector [1, F] (a linear chain), max');
   });
 
   it('still catches a fold wrong only at the borders of a 1x3 conv, on its 1-row patch', () => {
