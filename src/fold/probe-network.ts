@@ -68,21 +68,24 @@ const GIB = 2 ** 30;
 /**
  * Multiply-adds (elementwise ops count one) a float32 run may take: about 20 ms on wasm (one
  * thread, SIMD) or native; on cpu, whose transposes and elementwise kernels are far slower, less.
- * Each run also pays for converting, uploading and packing every weight, which no size reduces
- * (about 0.5 s for ResNet-50's 25.6M on wasm), so the run itself is kept a small part of that:
- * ResNet-50 runs at 32x32 (congruent to 224 modulo 32; 86 M), not 224x224 (4.1 G), and every
- * layer still runs, its borders included. A soft limit: a graph still above it at the smallest
+ * Each run also pays for uploading every weight and, in layers of more than a few output
+ * positions, converting and packing it (runFloat32 compiles `once`: smaller layers multiply their
+ * weights as stored), which no size reduces, so the run itself is kept a small part of that:
+ * ResNet-50 runs at 32x32 (congruent to 224 modulo 32; 86 M), not 224x224 (4.1 G), where its last
+ * two stages, most of its weights, have 4 and 1 output positions; and every layer still runs, its
+ * borders included. A soft limit: a graph still above it at the smallest
  * congruent size it runs at (InceptionV3: 75x75) runs there.
  */
 const WORK_BUDGET: Readonly<Record<string, number>> = { cpu: 1e7 };
 const FAST_BACKEND_WORK = 1e8;
 
 /**
- * The fast check runs the original on the float64 reference (about 6 ns a multiply-add here, no
+ * The fast check runs the original on the float64 reference (a few ns a multiply-add here, no
  * packing) at up to this many multiply-adds per weight, else in float32 (about 35 ns a weight to
- * convert and pack on wasm, then fast). Side by side on wasm, CPU time: the reference is cheaper
- * at ResNet-50's 3.4 (32x32: 0.5 s against 0.9 s), dearer at InceptionV3's 8.6 (75x75) and
- * MobileNetV2's 16.6 (96x96).
+ * convert and pack on wasm where a layer has more than a few output positions, then fast). Side
+ * by side on wasm, CPU time: the reference is cheaper at ResNet-50's 3.4 (32x32: 0.29 s against
+ * 0.32 s for the float32 run compiled `once`, load 5.8), dearer at InceptionV3's 8.6 (75x75) and
+ * MobileNetV2's 16.6 (96x96) (measured before `once`, which only makes float32 cheaper).
  */
 const REFERENCE_MULTIPLY_ADDS_PER_WEIGHT = 5;
 
