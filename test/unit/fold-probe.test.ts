@@ -229,6 +229,27 @@ describe('bounded work', () => {
     }
   });
 
+  it('on wasm, where the float32 run multiplies the weights of few-position layers unpacked, still catches a fold wrong only at the borders', async () => {
+    // 2x2 maps: 4 output positions, so conv1 runs as a transposed matMul on its stored weight.
+    const graph = net([1, 3, 2, 2], 3, 1, [1, 1, 1, 1]);
+    await selectBackend({ backend: 'wasm' });
+    try {
+      const before = tf.memory().numTensors;
+      for (const [rules, ok] of [
+        [undefined, true],
+        [[naivePaddedBnConv, convBn], false],
+      ] as const) {
+        const network = foldGraph(graph, rules === undefined ? {} : { rules }).report.probe!.network as NetworkCheck;
+        expect(network.backend).toBe('wasm');
+        expect(network.ok).toBe(ok);
+        expect(network.maxDiff).toBeGreaterThan(0);
+      }
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      await selectBackend({ backend: 'cpu' });
+    }
+  });
+
   it('finds the smallest size that runs between a halving that does not run and one above the budget', () => {
     // Two valid 15x15 convs need at least 29x29: 100 and 50 run (50 above the cpu budget), 25 does not.
     const b = new GraphBuilder({ seed: 2 });
