@@ -9,6 +9,8 @@
  *                           is PyTorch's o, because group c owns outputs [c*mult, (c+1)*mult)
  *   other groups            [kH, kW, Cin/g, Cout]; input channels and filter columns are split
  *                           into g slices, convolved pairwise and concatenated
+ * except in a graph compiled to run once, where a groups = 1 conv of few output positions keeps
+ * PyTorch's layout and runs as a matMul on its input patches (convolveUnpacked).
  * Weight norm: W = g * v / ||v||, the norm over everything but the output unit, computed inside
  * the forward so gradients reach both v and g.
  *

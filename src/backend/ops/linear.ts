@@ -4,7 +4,8 @@
  *
  *   y[n, o] = b[o] + sum_i W[o, i] * x[n, i]          i.e. y = x W^T + b
  *
- * PyTorch's W [out, in] is stored transposed, [in, out], so the product is a plain matMul.
+ * PyTorch's W [out, in] is stored transposed, [in, out], so the product is a plain matMul (in a
+ * graph compiled to run once, a layer of few rows keeps [out, in]: see linearNode).
  * Weight norm: W = g * v / ||v||, one norm per output unit (a column of the stored [in, out]).
  */
 import * as tf from '@tensorflow/tfjs-core';
