@@ -5,11 +5,13 @@
  *
  *   patch   [1, C, h, w] for a chain reading [N, C, H, W] ([1, F] for [N, F]). h is the smallest
  *           size congruent to H modulo the chain's stride product (so a 'same' padding resolves
- *           as it did at H) at which every conv of either chain computes at least
- *           ceil(top/S) + ceil(bottom/S) + 1 output rows, or all the rows it has at H: every
- *           output row whose taps reach into the top padding, every one reaching into the bottom
- *           padding, and one between. A tap bias (a shift folded through zero padding) is then
- *           checked in every border configuration it has. A chain through a flatten runs at H.
+ *           as it did at H) at which every conv of either chain shows every border case it has
+ *           at H, or all the rows it has at H: a border case of an output row is the range of
+ *           its taps that read inside the input, so the top rows reaching into the padding, the
+ *           bottom ones that do at H (none for a stride-2 conv padded 1 on an even H) and one
+ *           between. A tap bias (a shift folded through zero padding) is then checked in every
+ *           border configuration it has. Where H is symbolic, ceil(top/S) + ceil(bottom/S) + 1
+ *           rows, each border row that can occur. A chain through a flatten runs at H.
  *   error   max |folded(x) - original(x)| over the chain's output, against
  *           scale = max |original(x)|; the folded params as stored (float32), so this is the
  *           fold's own error, rounding included: ~1e-7 * scale for a correct fold, O(scale) for
@@ -19,7 +21,7 @@
  */
 import type { Graph, Node, Shape } from '../ir/graph.ts';
 import { inferShapes } from '../ir/shapes.ts';
-import { resolvePadding2d } from '../reference/padding.ts';
+import { resolvePadding2d, tapsInside, windowCount } from '../reference/padding.ts';
 import { runReference } from '../reference/run.ts';
 import type { Float64Tensor } from '../reference/tensor.ts';
 import type { FoldMode } from './match.ts';
@@ -67,24 +69,75 @@ function chainGraph(input: string, patch: readonly number[], chain: readonly Nod
   return { nodes: [source, ...chain], inputs: [input], outputs: [chain[chain.length - 1].name] };
 }
 
-/** Rows (axis 0) or columns (axis 1) a conv-like node must compute to show every border case. */
-function rowsNeeded(node: Node, inputShape: Shape, axis: 0 | 1): number | undefined {
-  if (node.op !== 'conv2d' && node.op !== 'weightNormConv2d') return undefined;
+type ConvLike = Extract<Node, { op: 'conv2d' | 'weightNormConv2d' }>;
+
+const isConvLike = (node: Node): node is ConvLike => node.op === 'conv2d' || node.op === 'weightNormConv2d';
+
+function paddingAt(node: ConvLike, inputShape: Shape, axis: 0 | 1): [before: number, after: number] {
   const [height, width] = [inputShape[2], inputShape[3]] as number[];
   const [top, bottom, left, right] = resolvePadding2d(node.attrs.padding, height, width, node.attrs.kernel, node.attrs.stride, node.attrs.dilation);
+  return axis === 0 ? [top, bottom] : [left, right];
+}
+
+/** Rows (axis 0) or columns (axis 1) a conv-like node computes to show each border row that can occur at some size. */
+function rowsNeeded(node: ConvLike, inputShape: Shape, axis: 0 | 1): number {
+  const [before, after] = paddingAt(node, inputShape, axis);
   const stride = node.attrs.stride[axis];
-  const [before, after] = axis === 0 ? [top, bottom] : [left, right];
   return Math.ceil(before / stride) + Math.ceil(after / stride) + 1;
+}
+
+/**
+ * The border cases of a conv-like node along one axis at `inputShape`: for each output row (axis
+ * 0) or column (axis 1), the range [first, end) of its taps that read inside the input.
+ */
+function borderCases(node: ConvLike, inputShape: Shape, axis: 0 | 1): Set<string> {
+  const size = inputShape[axis + 2] as number;
+  const [before, after] = paddingAt(node, inputShape, axis);
+  const kernel = node.attrs.kernel[axis];
+  const stride = node.attrs.stride[axis];
+  const dilation = node.attrs.dilation[axis];
+  const count = windowCount(size, before + after, kernel, stride, dilation);
+  const { lo, hi } = tapsInside(count, stride, dilation, before, size, kernel);
+  return new Set(Array.from(lo, (first, i) => `${first}:${hi[i]}`));
+}
+
+/** Each conv's border cases per axis when both chains run at the literal `full` size; else undefined. */
+function fullBorderCases(site: FoldSite, full: readonly (number | undefined)[]): Map<Node, [Set<string>, Set<string>]> | undefined {
+  if (!full.every((d): d is number => d !== undefined)) return undefined;
+  const input = site.matched[0].inputs[0];
+  const cases = new Map<Node, [Set<string>, Set<string>]>();
+  for (const chain of [site.matched, site.produced]) {
+    let shapes: Map<string, Shape>;
+    try {
+      shapes = inferShapes(chainGraph(input, full, chain));
+    } catch {
+      return undefined;
+    }
+    for (const node of chain) {
+      if (!isConvLike(node)) continue;
+      const inputShape = shapes.get(node.inputs[0]) as Shape;
+      cases.set(node, [borderCases(node, inputShape, 0), borderCases(node, inputShape, 1)]);
+    }
+  }
+  return cases;
 }
 
 function strideProduct(chain: readonly Node[], axis: 0 | 1): number {
   let p = 1;
-  for (const node of chain) if (node.op === 'conv2d' || node.op === 'weightNormConv2d') p *= node.attrs.stride[axis];
+  for (const node of chain) if (isConvLike(node)) p *= node.attrs.stride[axis];
   return p;
 }
 
-/** Whether both chains run at `patch` with every conv showing its border cases (or all its rows) on both axes. */
-function patchFits(site: FoldSite, patch: readonly number[], full: readonly (number | undefined)[]): boolean {
+/**
+ * Whether both chains run at `patch` with every conv showing, on both axes, its border cases at
+ * the full size (`fullCases`), or all its rows, or (a symbolic full size) rowsNeeded rows.
+ */
+function patchFits(
+  site: FoldSite,
+  patch: readonly number[],
+  full: readonly (number | undefined)[],
+  fullCases: ReadonlyMap<Node, [Set<string>, Set<string>]> | undefined,
+): boolean {
   const input = site.matched[0].inputs[0];
   for (const chain of [site.matched, site.produced]) {
     let shapes: Map<string, Shape>;
@@ -94,13 +147,18 @@ function patchFits(site: FoldSite, patch: readonly number[], full: readonly (num
       return false;
     }
     for (const node of chain) {
+      if (!isConvLike(node)) continue;
       const inputShape = shapes.get(node.inputs[0]) as Shape;
       const outputShape = shapes.get(node.name) as Shape;
       for (const axis of [0, 1] as const) {
-        const needed = rowsNeeded(node, inputShape, axis);
-        if (needed === undefined) continue;
-        const atFull = full[axis + 2] === patch[axis + 2];
-        if (!atFull && (outputShape[axis + 2] as number) < needed) return false;
+        if (full[axis + 2] === patch[axis + 2]) continue;
+        const wanted = fullCases?.get(node)?.[axis];
+        if (wanted === undefined) {
+          if ((outputShape[axis + 2] as number) < rowsNeeded(node, inputShape, axis)) return false;
+          continue;
+        }
+        const shown = borderCases(node, inputShape, axis);
+        for (const c of wanted) if (!shown.has(c)) return false;
       }
     }
   }
@@ -137,8 +195,9 @@ function choosePatch(site: FoldSite): readonly number[] | { reason: string } {
   // Each axis on its own (a 1x7 conv needs 7 columns but 1 row): the fewest rows that fit at the
   // widest columns, then the fewest columns at those rows. The sizes are few and each try is a
   // shape inference.
-  const height = rows.find((h) => patchFits(site, [1, channels, h, widest], full));
-  const width = height === undefined ? undefined : cols.find((w) => patchFits(site, [1, channels, height, w], full));
+  const cases = fullBorderCases(site, full);
+  const height = rows.find((h) => patchFits(site, [1, channels, h, widest], full, cases));
+  const width = height === undefined ? undefined : cols.find((w) => patchFits(site, [1, channels, height, w], full, cases));
   if (height === undefined || width === undefined) return { reason: `no patch up to ${tallest}x${widest} shows its borders` };
   return [1, channels, height, width];
 }
@@ -148,11 +207,7 @@ function readsPadding(site: FoldSite, patch: readonly number[]): boolean {
   const input = site.matched[0].inputs[0];
   return [site.matched, site.produced].some((chain) => {
     const shapes = inferShapes(chainGraph(input, patch, chain));
-    return chain.some((node) => {
-      if (node.op !== 'conv2d' && node.op !== 'weightNormConv2d') return false;
-      const [, , height, width] = shapes.get(node.inputs[0]) as number[];
-      return resolvePadding2d(node.attrs.padding, height, width, node.attrs.kernel, node.attrs.stride, node.attrs.dilation).some((p) => p > 0);
-    });
+    return chain.some((node) => isConvLike(node) && [0, 1].some((axis) => paddingAt(node, shapes.get(node.inputs[0]) as Shape, axis as 0 | 1).some((p) => p > 0)));
   });
 }
 

@@ -48,7 +48,7 @@ const shapesText = (inputs: Readonly<Record<string, readonly number[]>>) =>
 function describe(level: 'fast' | 'full', checks: readonly FoldCheck[], network: NetworkCheck | NetworkSkipped): string[] {
   const inputs = [
     ...(checks.some((c) => c.sample !== undefined && c.sample !== 'feature vector')
-      ? ['patch [1, C, h, w] (the smallest h, w at which each conv computes every border case of its taps)']
+      ? ['patch [1, C, h, w] (the smallest h, w at which each conv computes every border case its taps have at the model size)']
       : []),
     ...(checks.some((c) => c.sample === 'feature vector') ? ['feature vector [1, F] (a linear chain)'] : []),
   ];

@@ -44,3 +44,18 @@ export function resolvePadding2d(
 export function windowCount(inSize: number, padTotal: number, kernel: number, stride: number, dilation: number): number {
   return Math.floor((inSize + padTotal - dilation * (kernel - 1) - 1) / stride) + 1;
 }
+
+/**
+ * The taps [lo, hi) along one axis that read inside the unpadded input, for each output
+ * position: input position o*stride + k*dilation - before must lie in [0, size).
+ */
+export function tapsInside(count: number, stride: number, dilation: number, before: number, size: number, kernel: number) {
+  const lo = new Int32Array(count);
+  const hi = new Int32Array(count);
+  for (let o = 0; o < count; o++) {
+    const start = o * stride - before;
+    lo[o] = Math.min(kernel, Math.max(0, Math.ceil(-start / dilation)));
+    hi[o] = Math.max(lo[o], Math.min(kernel, Math.floor((size - 1 - start) / dilation) + 1));
+  }
+  return { lo, hi };
+}

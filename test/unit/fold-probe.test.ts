@@ -86,6 +86,23 @@ describe('local checks', () => {
     }
   });
 
+  it('shows only the border cases a conv has at the model size: a stride-2 conv padded 1 reads no bottom padding on an even size', () => {
+    // 12: the last output row reads rows 9-11, so the cases are the top row and the interior (2 rows);
+    // 13: the last row reads row 13, padding, a third case.
+    for (const [size, patch] of [
+      [12, [1, 3, 4, 4]],
+      [13, [1, 3, 5, 5]],
+    ] as const) {
+      const graph = net([1, 3, size, size], 3, 2, [1, 1, 1, 1]);
+      expect(foldGraph(graph).report.probe!.folds.map((c) => [c.patch, c.ok])).toEqual([
+        [patch, true],
+        [patch, true],
+      ]);
+      const failed = foldGraph(graph, { rules: [naivePaddedBnConv, convBn] }).report.probe!.folds.filter((c) => !c.ok);
+      expect(failed.map((c) => [c.rule, c.patch])).toEqual([['bn-conv-naive-padded', patch]]);
+    }
+  });
+
   it('says what each fold ran on: border taps only where a conv reads padding, feature vectors for a linear chain', () => {
     // conv 3x3 padded 1 -> BN -> conv 1x1 -> BN -> global average pool -> linear -> BN
     const b = new GraphBuilder({ seed: 6 });
@@ -107,7 +124,7 @@ describe('local checks', () => {
     expect(text).toContain(
       '3 of 3 folds checked on their own, float64, random patches with border taps (1), random patches where no tap reads padding (1), random feature vectors (1): worst',
     );
-    expect(mixed.probe!.method[0]).toContain('from one standard-normal patch [1, C, h, w] (the smallest h, w at which each conv computes every border case of its taps) or feature vector [1, F] (a linear chain)');
+    expect(mixed.probe!.method[0]).toContain('from one standard-normal patch [1, C, h, w] (the smallest h, w at which each conv computes every border case its taps have at the model size) or feature vector [1, F] (a linear chain)');
 
     // linear -> BN alone: no patch, no taps
     const d = new GraphBuilder({ seed: 7 });

@@ -17,7 +17,7 @@
  */
 import type { Conv2dAttrs } from '../../ir/graph.ts';
 import { paramIf, requireDim, requireDivisible, requireParam, requirePositiveOutput, requireRank } from '../check.ts';
-import { resolvePadding2d, windowCount } from '../padding.ts';
+import { resolvePadding2d, tapsInside, windowCount } from '../padding.ts';
 import { zeros, type Float64Tensor, type ParamValues } from '../tensor.ts';
 
 export interface ConvParams {
@@ -69,21 +69,6 @@ interface ConvGeometry {
   readonly dW: number;
   readonly top: number;
   readonly left: number;
-}
-
-/**
- * The taps [lo, hi) along one axis that read inside the unpadded input, for each output
- * position: input position o*stride + k*dilation - before must lie in [0, size).
- */
-function tapsInside(count: number, stride: number, dilation: number, before: number, size: number, kernel: number) {
-  const lo = new Int32Array(count);
-  const hi = new Int32Array(count);
-  for (let o = 0; o < count; o++) {
-    const start = o * stride - before;
-    lo[o] = Math.min(kernel, Math.max(0, Math.ceil(-start / dilation)));
-    hi[o] = Math.max(lo[o], Math.min(kernel, Math.floor((size - 1 - start) / dilation) + 1));
-  }
-  return { lo, hi };
 }
 
 /**
