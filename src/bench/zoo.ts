@@ -37,7 +37,7 @@ import { LAYERS_EXPORTABLE_RULES, exportLayersModel, importLayersModel, type Exp
 import { maxRelativeDifference } from '../io/predict-timing.ts';
 import { kernelBreakdowns, layerBreakdowns, type KernelBreakdown, type LayerBreakdown } from './layer-breakdown.ts';
 import { interleavedMedians, layersModelToMemory, loadLayersFromMemory, randomizeLayersWeights } from './layers-timing.ts';
-import { runPageJobs, type PageJob, type PageRun } from './zoo-browser.ts';
+import { BrowserBenchError, runPageJobs, type PageJob, type PageRun } from './zoo-browser.ts';
 import { ZOO, batchNormalizationLayers, type ZooModel } from './zoo-models.ts';
 
 /** The two sections this writes into BENCHMARKS.md: the Node run's, the browser run's. */
@@ -267,7 +267,7 @@ export async function measureInBrowser(
   const dir = await mkdtemp(join(tmpdir(), 'shapefold-zoo-'));
   try {
     const errors: Row[] = [];
-    const prepared: { key: string; p: Omit<Prepared, 'original' | 'saved' | 'exported' | 'inputs'>; inputShapes: number[][] }[] = [];
+    const prepared: { key: string; p: Pick<Row, 'name' | 'size' | 'input' | 'bnBefore' | 'bnAfter'>; inputShapes: number[][] }[] = [];
     for (const entry of entries) {
       const p = await prepare(entry, opts.size ?? entry.bench.size, opts.classifier);
       if (!('original' in p)) {
@@ -284,8 +284,7 @@ export async function measureInBrowser(
       [true, false].map((isolated) => ({ model: key, isolated, ...(isolated ? { threads: opts.threads } : {}), runs: opts.runs, warmup: opts.warmup, control: opts.control, inputShapes })),
     );
     const setting = (isolated: boolean) => (isolated ? 'cross-origin isolated page' : 'plain page');
-    const nameOf = (key: string) => prepared.find((e) => e.key === key)?.p.name ?? key;
-    const describe = (job: PageJob) => `${nameOf(job.model)}, ${setting(job.isolated)}`;
+    const describe = (job: PageJob) => `${prepared[Number(job.model)].p.name}, ${setting(job.isolated)}`;
     const runs = await runPageJobs(dir, jobs, {
       timeoutMs: opts.timeoutMs,
       describe,
@@ -306,7 +305,7 @@ export async function measureInBrowser(
       ...runs
         .filter((run) => run.job.isolated === isolated)
         .map(({ job, result: r, load }): Row => ({
-          ...(prepared.find((e) => e.key === job.model)?.p as Prepared),
+          ...prepared[Number(job.model)].p,
           params: r.params,
           paramsAfter: r.paramsAfter,
           originalMs: r.originalMs,
@@ -405,7 +404,7 @@ async function main(): Promise<void> {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
+    console.error(error instanceof BrowserBenchError ? `bench:zoo --browser: ${error.message}` : error instanceof Error ? error.message : error);
     process.exit(1);
   });
 }
