@@ -47,9 +47,10 @@ export function windowCount(inSize: number, padTotal: number, kernel: number, st
 
 /**
  * The taps [lo, hi) along one axis that read inside the unpadded input, for each output
- * position: input position o*stride + k*dilation - before must lie in [0, size).
+ * position: input position o*stride + k*dilation - before must lie in [0, size). The return type
+ * is declared because the inferred `Int32Array<ArrayBuffer>` breaks a .d.ts for TypeScript < 5.7.
  */
-export function tapsInside(count: number, stride: number, dilation: number, before: number, size: number, kernel: number) {
+export function tapsInside(count: number, stride: number, dilation: number, before: number, size: number, kernel: number): { lo: Int32Array; hi: Int32Array } {
   const lo = new Int32Array(count);
   const hi = new Int32Array(count);
   for (let o = 0; o < count; o++) {
