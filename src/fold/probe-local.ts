@@ -101,25 +101,30 @@ function borderCases(node: ConvLike, inputShape: Shape, axis: 0 | 1): Set<string
   return new Set(Array.from(lo, (first, i) => `${first}:${hi[i]}`));
 }
 
-/** Each conv's border cases per axis when both chains run at the literal `full` size; else undefined. */
-function fullBorderCases(site: FoldSite, full: readonly (number | undefined)[]): Map<Node, [Set<string>, Set<string>]> | undefined {
-  if (!full.every((d): d is number => d !== undefined)) return undefined;
+/** The input and output shapes of every conv in both chains when they run at `size`; undefined if either does not run there. */
+function convShapesAt(site: FoldSite, size: readonly number[]): { node: ConvLike; input: Shape; output: Shape }[] | undefined {
   const input = site.matched[0].inputs[0];
-  const cases = new Map<Node, [Set<string>, Set<string>]>();
+  const convs: { node: ConvLike; input: Shape; output: Shape }[] = [];
   for (const chain of [site.matched, site.produced]) {
     let shapes: Map<string, Shape>;
     try {
-      shapes = inferShapes(chainGraph(input, full, chain));
+      shapes = inferShapes(chainGraph(input, size, chain));
     } catch {
       return undefined;
     }
     for (const node of chain) {
-      if (!isConvLike(node)) continue;
-      const inputShape = shapes.get(node.inputs[0]) as Shape;
-      cases.set(node, [borderCases(node, inputShape, 0), borderCases(node, inputShape, 1)]);
+      if (isConvLike(node)) convs.push({ node, input: shapes.get(node.inputs[0]) as Shape, output: shapes.get(node.name) as Shape });
     }
   }
-  return cases;
+  return convs;
+}
+
+/** Each conv's border cases per axis when both chains run at the literal `full` size; else undefined. */
+function fullBorderCases(site: FoldSite, full: readonly (number | undefined)[]): Map<Node, [Set<string>, Set<string>]> | undefined {
+  if (!full.every((d): d is number => d !== undefined)) return undefined;
+  const convs = convShapesAt(site, full);
+  if (convs === undefined) return undefined;
+  return new Map(convs.map(({ node, input }) => [node, [borderCases(node, input, 0), borderCases(node, input, 1)]]));
 }
 
 function strideProduct(chain: readonly Node[], axis: 0 | 1): number {
@@ -138,28 +143,18 @@ function patchFits(
   full: readonly (number | undefined)[],
   fullCases: ReadonlyMap<Node, [Set<string>, Set<string>]> | undefined,
 ): boolean {
-  const input = site.matched[0].inputs[0];
-  for (const chain of [site.matched, site.produced]) {
-    let shapes: Map<string, Shape>;
-    try {
-      shapes = inferShapes(chainGraph(input, patch, chain));
-    } catch {
-      return false;
-    }
-    for (const node of chain) {
-      if (!isConvLike(node)) continue;
-      const inputShape = shapes.get(node.inputs[0]) as Shape;
-      const outputShape = shapes.get(node.name) as Shape;
-      for (const axis of [0, 1] as const) {
-        if (full[axis + 2] === patch[axis + 2]) continue;
-        const wanted = fullCases?.get(node)?.[axis];
-        if (wanted === undefined) {
-          if ((outputShape[axis + 2] as number) < rowsNeeded(node, inputShape, axis)) return false;
-          continue;
-        }
-        const shown = borderCases(node, inputShape, axis);
-        for (const c of wanted) if (!shown.has(c)) return false;
+  const convs = convShapesAt(site, patch);
+  if (convs === undefined) return false;
+  for (const { node, input, output } of convs) {
+    for (const axis of [0, 1] as const) {
+      if (full[axis + 2] === patch[axis + 2]) continue;
+      const wanted = fullCases?.get(node)?.[axis];
+      if (wanted === undefined) {
+        if ((output[axis + 2] as number) < rowsNeeded(node, input, axis)) return false;
+        continue;
       }
+      const shown = borderCases(node, input, axis);
+      for (const c of wanted) if (!shown.has(c)) return false;
     }
   }
   return true;
