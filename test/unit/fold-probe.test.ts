@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Rule } from '../../src/algebra/rule.ts';
 import { selectBackend } from '../../src/backend/select.ts';
-import { FoldProbeError, foldGraph, formatFoldReport, type FoldProgress, type NetworkCheck } from '../../src/fold/index.ts';
+import { FoldProbeError, foldGraph, formatFoldReport, type FoldProgress, type FoldReport, type NetworkCheck } from '../../src/fold/index.ts';
 import { probeShapes } from '../../src/fold/probe-shapes.ts';
 import { GraphBuilder } from '../../src/ir/builder.ts';
 import type { AttrsByOp, Graph, Padding2d, Shape } from '../../src/ir/graph.ts';
@@ -48,6 +48,20 @@ const naivePaddedBnConv: Rule = {
   name: 'bn-conv-naive-padded',
   conditions: bnConvValid.conditions.filter((c) => c.kind !== 'noPadding'),
 };
+
+/**
+ * The whole-network check under the right rules (it passes) and with naivePaddedBnConv (it must
+ * fail): `check` runs once per case with the network check and whether it should pass.
+ */
+function withRightAndBorderWrongRules(graph: Graph, check: (network: NetworkCheck, ok: boolean, report: FoldReport) => void): void {
+  for (const [rules, ok] of [
+    [undefined, true],
+    [[naivePaddedBnConv, convBn], false],
+  ] as const) {
+    const { report } = foldGraph(graph, rules === undefined ? {} : { rules });
+    check(report.probe!.network as NetworkCheck, ok, report);
+  }
+}
 
 describe('local checks', () => {
   it('checks every fold on a patch just large enough to show every border case', () => {
@@ -204,12 +218,7 @@ describe('bounded work', () => {
     b.addNode({ op: 'relu', inputs: [n1], attrs: {}, name: 'relu1' });
     const graph = trainedLike(b.build(['relu1']), 5);
     const before = tf.memory().numTensors;
-    for (const [rules, ok] of [
-      [undefined, true],
-      [[naivePaddedBnConv, convBn], false],
-    ] as const) {
-      const { report } = foldGraph(graph, rules === undefined ? {} : { rules });
-      const network = report.probe!.network as NetworkCheck;
+    withRightAndBorderWrongRules(graph, (network, ok, report) => {
       expect(network.inputs).toEqual({ x: [1, 3, 160, 160] });
       expect(network.reduced).toBe(
         "x [1, 3, 640, 640] needs 0.0500 G multiply-adds, above the cpu backend's work budget of 0.0100 G multiply-adds; reduced to x [1, 3, 160, 160] " +
@@ -221,19 +230,14 @@ describe('bounded work', () => {
       const text = formatFoldReport(report);
       expect(text).toContain('whole network, float32 on cpu, at x [1, 3, 160, 160]');
       expect(text).toContain('reduced to x [1, 3, 160, 160]');
-    }
+    });
     expect(tf.memory().numTensors).toBe(before);
   });
 
   it('runs the original on the float64 reference where that costs less, and the folded float32 run against it still catches a fold wrong only at the borders', () => {
     // 2x2 maps: about 4 multiply-adds per weight, so the reference runs the original (no weights to pack).
     const graph = net([1, 3, 2, 2], 3, 1, [1, 1, 1, 1]);
-    for (const [rules, ok] of [
-      [undefined, true],
-      [[naivePaddedBnConv, convBn], false],
-    ] as const) {
-      const { report } = foldGraph(graph, rules === undefined ? {} : { rules });
-      const network = report.probe!.network as NetworkCheck;
+    withRightAndBorderWrongRules(graph, (network, ok, report) => {
       expect(network.originalOn).toBe('float64 reference');
       expect(network.ok).toBe(ok);
       // float32 against float64: never exactly equal
@@ -243,7 +247,7 @@ describe('bounded work', () => {
         'the whole network: folded in float32 on the cpu backend against the original on the float64 reference at x [1, 3, 2, 2], ' +
           'max |folded - original| <= 0.001 x max |original|',
       );
-    }
+    });
   });
 
   it('on wasm, where the float32 run multiplies the weights of few-position layers unpacked, still catches a fold wrong only at the borders', async () => {
@@ -252,15 +256,11 @@ describe('bounded work', () => {
     await selectBackend({ backend: 'wasm' });
     try {
       const before = tf.memory().numTensors;
-      for (const [rules, ok] of [
-        [undefined, true],
-        [[naivePaddedBnConv, convBn], false],
-      ] as const) {
-        const network = foldGraph(graph, rules === undefined ? {} : { rules }).report.probe!.network as NetworkCheck;
+      withRightAndBorderWrongRules(graph, (network, ok) => {
         expect(network.backend).toBe('wasm');
         expect(network.ok).toBe(ok);
         expect(network.maxDiff).toBeGreaterThan(0);
-      }
+      });
       expect(tf.memory().numTensors).toBe(before);
     } finally {
       await selectBackend({ backend: 'cpu' });
