@@ -10,16 +10,12 @@ import { compileGraph } from '../../src/backend/executor.ts';
 import { selectBackend } from '../../src/backend/select.ts';
 import { GraphBuilder } from '../../src/ir/builder.ts';
 import { ShapeError } from '../../src/ir/errors.ts';
-import type { AttrsByOp, Graph, ParamTensor } from '../../src/ir/graph.ts';
+import type { Graph, ParamTensor } from '../../src/ir/graph.ts';
 import { createRng } from '../../src/ir/init.ts';
-import { expectClose, fromTf, randomTensor, randomizeParams, toTf } from './backend-helpers.ts';
+import { convAttrs as conv, expectClose, fromTf, randomTensor, randomizeParams, toTf } from './backend-helpers.ts';
 
 beforeAll(async () => {
   await selectBackend({ backend: 'wasm' });
-});
-
-const conv = (cin: number, cout: number, extra: Partial<AttrsByOp['conv2d']> = {}): AttrsByOp['conv2d'] => ({
-  inChannels: cin, outChannels: cout, kernel: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1, bias: true, ...extra,
 });
 
 /**

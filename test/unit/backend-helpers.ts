@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'vitest';
 import { compileGraph } from '../../src/backend/executor.ts';
-import type { Graph, Node, ParamTensor } from '../../src/ir/graph.ts';
+import type { AttrsByOp, Graph, Node, ParamTensor } from '../../src/ir/graph.ts';
 import { createRng } from '../../src/ir/init.ts';
 import { runReference } from '../../src/reference/run.ts';
 import type { Float64Tensor } from '../../src/reference/tensor.ts';
@@ -25,6 +25,11 @@ export function gamma(k: number): number {
 }
 
 export const sizeOf = (shape: readonly number[]): number => shape.reduce((p, d) => p * d, 1);
+
+/** A 3x3 conv padded 1, stride 1, with a bias, from `cin` to `cout` channels, unless `extra` says otherwise. */
+export const convAttrs = (cin: number, cout: number, extra: Partial<AttrsByOp['conv2d']> = {}): AttrsByOp['conv2d'] => ({
+  inChannels: cin, outChannels: cout, kernel: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1, bias: true, ...extra,
+});
 
 /** Uniform values in [low, high), each exactly representable in float32. */
 export function randomTensor(shape: readonly number[], rng: () => number, low = -1, high = 1): Float64Tensor {

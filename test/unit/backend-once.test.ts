@@ -10,17 +10,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { compileGraph } from '../../src/backend/executor.ts';
 import { selectBackend } from '../../src/backend/select.ts';
 import { GraphBuilder } from '../../src/ir/builder.ts';
-import type { AttrsByOp, Graph, Node, ParamTensor } from '../../src/ir/graph.ts';
+import type { Graph, Node, ParamTensor } from '../../src/ir/graph.ts';
 import { createRng } from '../../src/ir/init.ts';
 import { runReference } from '../../src/reference/run.ts';
-import { expectClose, randomTensor, randomizeParams } from './backend-helpers.ts';
+import { convAttrs as conv, expectClose, randomTensor, randomizeParams } from './backend-helpers.ts';
 
 beforeAll(async () => {
   await selectBackend({ backend: 'wasm' });
-});
-
-const conv = (cin: number, cout: number, extra: Partial<AttrsByOp['conv2d']> = {}): AttrsByOp['conv2d'] => ({
-  inChannels: cin, outChannels: cout, kernel: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1, bias: true, ...extra,
 });
 
 /**
