@@ -67,7 +67,10 @@ export interface LayersWriteOptions {
 export interface LayersModelWritten extends LayersArtifacts {
   /** The model.json as written, its manifest naming the shard files. */
   readonly modelJson: LayersModelJSON;
-  /** Shard file names with their bytes, in manifest order. */
+  /**
+   * Shard file names with their bytes, in manifest order. Unquantized, the shards are views of one
+   * buffer (`weightData`): read a shard through its byteOffset and byteLength, not its `.buffer`.
+   */
   readonly shards: readonly (readonly [name: string, bytes: Uint8Array])[];
 }
 
