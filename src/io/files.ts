@@ -1,9 +1,9 @@
 /**
  * Files written so that an interruption never leaves a mix of old and new.
  *
- * Single files (writeFilesAtomic): each goes to a temporary file beside its target first, and only
- * when all are written are they renamed into place, so a failed write leaves no new file,
- * half-written or otherwise.
+ * Single files (writeFilesAtomic): each goes to a temporary file beside its target first (missing
+ * folders on its path created), and only when all are written are they renamed into place, so a
+ * failed write leaves no new file, half-written or otherwise.
  *
  * A directory of files (writeDirectoryAtomic, a Layers model): everything goes into a fresh temporary directory beside
  * the target, which one rename then puts in place. An existing target is first renamed aside and
@@ -30,11 +30,19 @@ export async function writeFilesAtomic(files: readonly (readonly [path: string, 
   const staged: [temporary: string, path: string][] = [];
   try {
     for (const [path, contents] of files) {
+      // Missing folders are created, as for a directory output (writeDirectoryAtomic).
+      await ensureDirectory(dirname(path));
       const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
       staged.push([temporary, path]);
-      await writeFile(temporary, contents);
+      await writeFile(temporary, contents).catch((error: unknown) => {
+        throw new OutputPathError(`${path}: cannot write (${codeOf(error)})`);
+      });
     }
-    for (const [temporary, path] of staged) await rename(temporary, path);
+    for (const [temporary, path] of staged) {
+      await rename(temporary, path).catch((error: unknown) => {
+        throw new OutputPathError(`${path}: cannot replace it (${codeOf(error)})`);
+      });
+    }
   } catch (error) {
     await Promise.all(staged.map(([temporary]) => rm(temporary, { force: true })));
     throw error;

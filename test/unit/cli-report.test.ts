@@ -71,6 +71,13 @@ describe('shapefold fold --html', () => {
     expect(page).toMatch(/<th>import<\/th><td>\d+\.\d\d s<\/td>/);
     expect(page).toContain('Probe: <span class="ok">PASS</span>');
   });
+
+  it("creates the missing folders of the page's path, as -o does for the model", async () => {
+    const html = join(dir, 'reports', 'today', 'report.html');
+    const { code } = await runCli(['fold', MODEL, '-o', join(dir, 'html2.json'), '--html', html, '--backend', 'cpu']);
+    expect(code).toBe(0);
+    expect(await readFile(html, 'utf8')).toMatch(/^<!DOCTYPE html>/);
+  });
 });
 
 describe('shapefold info', () => {

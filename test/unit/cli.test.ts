@@ -190,10 +190,23 @@ describe('writeFilesAtomic', () => {
     expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
-  it('leaves nothing behind when the target cannot be written', async () => {
-    const target = join(dir, 'no-such-dir', 'out.txt');
-    await expect(writeFilesAtomic([[target, 'x']])).rejects.toThrow();
-    expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  it("creates the missing folders on a target's path, as a directory output does", async () => {
+    const target = join(dir, 'new-a', 'new-b', 'out.txt');
+    await writeFilesAtomic([[target, 'x']]);
+    expect(await readFile(target, 'utf8')).toBe('x');
+  });
+
+  it('writes none of the files when one cannot be written, names the path at fault, and leaves no temporary file', async () => {
+    const blocker = join(dir, 'a-file');
+    await writeFile(blocker, 'not a directory');
+    const first = join(dir, 'first.txt');
+    const error = await writeFilesAtomic([
+      [first, 'x'],
+      [join(blocker, 'out.txt'), 'y'],
+    ]).catch((e: unknown) => e as Error);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toBe(`${blocker}: is not a directory`);
+    expect((await readdir(dir)).filter((f) => f.endsWith('.tmp') || f === 'first.txt')).toEqual([]);
   });
 });
 
