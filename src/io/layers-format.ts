@@ -8,7 +8,7 @@
  * any byte is read, so a file's numbers never drive an allocation larger than its own bytes.
  */
 import type { ParamTensor } from '../ir/graph.ts';
-import { LayersModelError } from './errors.ts';
+import { LayersModelError, WeightBytesError } from './errors.ts';
 import { STORED_BYTES, dequantize, isWeightQuantization, type QuantizationSpec, type WeightQuantization } from './quantize.ts';
 
 export interface WeightSpec {
@@ -182,7 +182,7 @@ export function decodeWeights(manifest: Manifest, data: readonly Uint8Array[], s
         bytes.byteLength < group.bytes
           ? `is short: ${files} hold ${bytes.byteLength} bytes, its ${group.weights.length} weights need ${group.bytes}; ${cut === undefined ? '' : `${cut.field} runs past the end`}`
           : `is long: ${files} hold ${bytes.byteLength} bytes, its ${group.weights.length} weights need only ${group.bytes}; ${bytes.byteLength - group.bytes} bytes are not any weight's`;
-      throw new LayersModelError({ source, field: `weightsManifest[${g}]` }, problem.replace(/; $/, ''));
+      throw new WeightBytesError({ source, field: `weightsManifest[${g}]` }, problem.replace(/; $/, ''));
     }
     let offset = 0;
     for (const w of group.weights) {
@@ -204,7 +204,7 @@ export function splitWeightData(manifest: Manifest, data: WeightData, source: st
   if (length !== needed) {
     let end = 0;
     const cut = manifest.weights.find((w) => (end += w.bytes) > length);
-    throw new LayersModelError(
+    throw new WeightBytesError(
       { source, field: 'weightData' },
       `holds ${length} bytes, the manifest's ${manifest.weights.length} weights need ${needed} (${length < needed ? 'short' : 'long'} by ${Math.abs(length - needed)})${cut === undefined ? '' : `; ${cut.field} runs past the end`}`,
     );

@@ -64,7 +64,7 @@ import { broadcastShapes, inferNodeShape } from '../ir/shapes.ts';
 import { validateGraph } from '../ir/validate.ts';
 import { resolvePadding2d } from '../reference/padding.ts';
 import { irActivationOf, KERAS_ACTIVATIONS } from './activations.ts';
-import { LayersModelError, type LayersModelErrorSite } from './errors.ts';
+import { LayersModelError } from './errors.ts';
 import { transposeAxisOf } from './conv-transpose.ts';
 import {
   MAX_PARAMETERS,
@@ -183,14 +183,7 @@ class Importer {
  * A config shapefold's ops do not express though tfjs runs it (channels_first, groups, a causal
  * Conv1D, sizes the IR needs literal...): the layer is read again as an opaque layer.
  */
-class UnsupportedConfig extends LayersModelError {
-  constructor(
-    site: LayersModelErrorSite,
-    readonly problem: string,
-  ) {
-    super(site, problem);
-  }
-}
+class UnsupportedConfig extends LayersModelError {}
 
 class LayerContext {
   /** Parameterized nodes this call has made so far: the k in its parts' tie keys. */

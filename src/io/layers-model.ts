@@ -11,7 +11,7 @@
 import { open, readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Graph } from '../ir/graph.ts';
-import { LayersModelError } from './errors.ts';
+import { LayersModelError, WeightBytesError } from './errors.ts';
 import { checkOutputDirectory, checkWritableParent, writeDirectoryAtomic } from './files.ts';
 import { exportLayersModel } from './layers-export.ts';
 import {
@@ -118,9 +118,8 @@ async function readGroups(manifest: Manifest, path: string, onFileRead?: (done: 
       let end = 0;
       const cut = group.weights.find((w) => (end += w.bytes) > total);
       const listed = group.paths.map((p, k) => `${p} (${sizes[k]})`).join(', ');
-      throw fileError(
-        path,
-        `weightsManifest[${g}]`,
+      throw new WeightBytesError(
+        { source: path, field: `weightsManifest[${g}]` },
         total < group.bytes
           ? `is short: its files hold ${total} bytes (${listed || 'none'}), its ${group.weights.length} weights need ${group.bytes}${cut === undefined ? '' : `; ${cut.field} runs past the end`}`
           : `is long: its files hold ${total} bytes (${listed}), its ${group.weights.length} weights need only ${group.bytes}; ${total - group.bytes} bytes are not any weight's`,
@@ -162,6 +161,29 @@ export async function readLayersFiles(path: string): Promise<{ readonly json: La
 }
 
 /**
+ * `read`, except that when a group's bytes do not add up (a WeightBytesError) and the topology
+ * disagrees with a weight's manifest shape, that disagreement is the error: a shape edited in
+ * the manifest changes its byte count, and the layer and weight are what the user must fix. The
+ * manifest's shapes are checked against the topology on zeros, in this error path only.
+ */
+async function withShapeCause<T>(read: () => Promise<T>, manifest: Manifest, topology: unknown, source: string): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (!(error instanceof WeightBytesError)) throw error;
+    const zeros = new Map(manifest.groups.flatMap((g) => g.weights.map((w) => [w.spec.name, { shape: [...w.spec.shape], data: new Float32Array(w.count) }] as const)));
+    try {
+      importLayersTopology(topology, zeros, source);
+    } catch (cause) {
+      if (cause instanceof LayersModelError && cause.layer !== undefined) {
+        throw new LayersModelError(cause, `${cause.problem}; and so ${error.field} ${error.problem}`);
+      }
+    }
+    throw error;
+  }
+}
+
+/**
  * A tfjs Layers model as a shapefold graph, from a model.json path (its weight files beside it)
  * or from in-memory artifacts. Every field, weight and byte is checked (layers-format.ts).
  */
@@ -176,7 +198,7 @@ export async function readLayersModel(from: string | LayersArtifacts, options: I
     const json = checkLayersModelJSON(await readModelJSON(from), from);
     const manifest = readManifest(json.weightsManifest, from);
     const onFileRead = options.onProgress && ((done: number, total: number) => options.onProgress?.('weight files', done, total));
-    const weights = decodeWeights(manifest, await readGroups(manifest, from, onFileRead), from);
+    const weights = await withShapeCause(async () => decodeWeights(manifest, await readGroups(manifest, from, onFileRead), from), manifest, json.modelTopology, from);
     return { graph: importLayersTopology(json.modelTopology, weights, from, importOptions), quantization: storedQuantization(manifest), warnings };
   }
   const source = options.source ?? 'model artifacts';
@@ -184,7 +206,7 @@ export async function readLayersModel(from: string | LayersArtifacts, options: I
   if (from.format !== undefined && from.format !== 'layers-model') checkLayersModelJSON({ ...from, weightsManifest: [] }, source);
   if (!Array.isArray(from.weightSpecs)) throw fileError(source, 'weightSpecs', 'must be a list of weights');
   const manifest = readManifest([{ paths: [], weights: from.weightSpecs }], source, () => 'weightSpecs');
-  const weights = decodeWeights(manifest, splitWeightData(manifest, from.weightData, source), source);
+  const weights = await withShapeCause(async () => decodeWeights(manifest, splitWeightData(manifest, from.weightData, source), source), manifest, from.modelTopology, source);
   return { graph: importLayersTopology(from.modelTopology, weights, source, importOptions), quantization: storedQuantization(manifest), warnings };
 }
 

@@ -284,6 +284,19 @@ describe('strict reading: each violation one named line', () => {
     await writeFile(join(out, 'model.json'), '{"modelTopology": ');
     await expect(readLayersModel(join(out, 'model.json'))).rejects.toThrow(/model\.json: is not valid JSON/);
   });
+
+  it('a weight shape edited in the manifest is named by its layer and weight, not only by the bytes it no longer accounts for', async () => {
+    const out = join(dir, 'edited-shape');
+    const written = await writeLayersModel(out, graph);
+    const units = written.modelJson.weightsManifest[0].weights.find((w) => w.name === 'logits/bias')!.shape[0];
+    const weights = written.modelJson.weightsManifest[0].weights.map((w) => (w.name === 'logits/bias' ? { ...w, shape: [units - 1] } : w));
+    const json: LayersModelJSON = { ...written.modelJson, weightsManifest: [{ ...written.modelJson.weightsManifest[0], weights }] };
+    await writeFile(join(out, 'model.json'), JSON.stringify(json));
+    const cause = `layer 'logits' \\(Dense\\): weight 'logits/bias' has shape \\[${units - 1}\\], expected \\[${units}\\]`;
+    await expect(readLayersModel(join(out, 'model.json'))).rejects.toThrow(new RegExp(`${cause}; and so weightsManifest\\[0\\] is long: .* 4 bytes are not any weight's$`));
+    const inMemory = { modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: written.weightData };
+    await expect(readLayersModel(inMemory)).rejects.toThrow(new RegExp(`^model artifacts: ${cause}; and so weightData holds \\d+ bytes, .* \\(long by 4\\)$`));
+  });
 });
 
 describe('DepthwiseConv2D with dilation: imported as tfjs-layers runs it', () => {
