@@ -5,8 +5,8 @@
  * default export; the export may be a tensor, a `model(...)` result, a graph, or a function of
  * no arguments returning one of those.
  */
-import { readFile } from 'node:fs/promises';
-import { extname, resolve } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Tensor, model } from '../../dsl/index.ts';
 import { ShapefoldError } from '../ir/errors.ts';
@@ -97,7 +97,10 @@ export async function loadModel(spec: string, onProgress?: ImportOptions['onProg
     return { graph: await graphFromFileJSON(json, file) };
   }
   if (!MODULE_EXTENSIONS.has(extension)) {
-    throw new LoadError(`${file}: expected a graph .json or a model module (.ts, .mts, .js, .mjs)`);
+    const isDirectory = await stat(file).then((info) => info.isDirectory(), () => false);
+    const holdsModel = isDirectory && (await stat(join(file, 'model.json')).then((info) => info.isFile(), () => false));
+    const hint = holdsModel ? `; it is a directory: for the Layers model in it, give ${join(file, 'model.json')}` : isDirectory ? '; it is a directory' : '';
+    throw new LoadError(`${file}: expected a graph .json or a model module (.ts, .mts, .js, .mjs)${hint}`);
   }
   let module: Record<string, unknown>;
   try {

@@ -80,6 +80,24 @@ describe('shapefold fold --html', () => {
   });
 });
 
+describe('shapefold fold onto its input', () => {
+  it('refuses an output that would replace the input model, before any work', async () => {
+    const before = await readdir(join(dir, 'in'));
+    for (const out of [join(dir, 'in'), join(dir, 'in', '')]) {
+      const { code, err } = await runCli(['fold', layersModel, '-o', out]);
+      expect(code).toBe(2);
+      expect(err.trim()).toBe(`shapefold fold: -o ${out} would replace the input model ${layersModel}; write the folded model elsewhere (see 'shapefold fold --help')`);
+    }
+    expect(await readdir(join(dir, 'in'))).toEqual(before);
+  });
+
+  it("given the model's directory instead of its model.json, says which file to give", async () => {
+    const { code, err } = await runCli(['fold', join(dir, 'in'), '-o', join(dir, 'from-dir')]);
+    expect(code).toBe(1);
+    expect(err.trim()).toBe(`shapefold fold: ${join(dir, 'in')}: expected a graph .json or a model module (.ts, .mts, .js, .mjs); it is a directory: for the Layers model in it, give ${layersModel}`);
+  });
+});
+
 describe('shapefold info', () => {
   it('lists layers, op counts with the BatchNorms, and what fold would do, writing nothing', async () => {
     const before = await readdir(join(dir, 'in'));

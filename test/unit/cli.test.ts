@@ -45,6 +45,7 @@ describe('shapefold check', () => {
       [['check', 'examples/lenet-bn.ts'], /no export named 'default'.*\(exports: lenetBn\)/, 1],
       [['check', 'examples/lenet-bn.ts#nope'], /no export named 'nope'/, 1],
       [['check', 'README.md'], /expected a graph \.json or a model module/, 1],
+      [['check', 'examples'], /^shapefold check: examples: expected a graph \.json or a model module \(\.ts, \.mts, \.js, \.mjs\); it is a directory$/, 1],
       [['check'], /missing arguments: usage: shapefold check <model>/, 2],
       [['check', 'a.json', 'b.json'], /unexpected argument 'b\.json'/, 2],
       [['check', '--frobnicate', 'a.json'], /unknown option '--frobnicate' \(see 'shapefold check --help'\)/, 2],

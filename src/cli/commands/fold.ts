@@ -1,4 +1,5 @@
 /** `shapefold fold <model> -o <out>`: fold normalization away, print the report, write the folded model. */
+import { dirname, resolve } from 'node:path';
 import { selectBackend, type BackendName, BACKEND_NAMES } from '../../backend/select.ts';
 import { FoldProbeError, foldGraph, formatFoldReport, type FoldMode, type FoldReport } from '../../fold/index.ts';
 import { writeGraphFile } from '../../ir/graph-file.ts';
@@ -73,6 +74,10 @@ export const foldCommand = defineCommand({
     const quantize = values.quantize === undefined ? undefined : oneOf<WeightQuantization>('quantize', values.quantize, QUANTIZATIONS, 'uint8');
     const shardSize = integerOption('shard-size', values['shard-size'], DEFAULT_SHARD_BYTES, 1);
     // Before any work: a fold of a large model must not run for minutes and then fail to write.
+    const input = resolve(spec!.replace(/#[^#/]*$/, ''));
+    if (resolve(out) === input || (format === 'layers' && resolve(out) === dirname(input))) {
+      throw new UsageError(`-o ${out} would replace the input model ${spec}; write the folded model elsewhere ${helpHint('fold')}`);
+    }
     await assertWritable(out, format === 'layers' ? 'directory' : 'file');
     if (values.report !== undefined) await assertWritable(values.report, 'file');
     if (values.html !== undefined) await assertWritable(values.html, 'file');
