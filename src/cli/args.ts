@@ -103,9 +103,9 @@ export function parseCommandArgs<O extends OptionSpecs>(command: Command<O>, arg
   );
   let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: attachNegativeNumbers(argv, specs), options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError(`${describeParseError(error as Error & { code?: string })} ${helpHint(command.name)}`);
+    throw new UsageError(`${describeParseError(error as Error & { code?: string }, specs)} ${helpHint(command.name)}`);
   }
   if (parsed.values.help === true) return undefined;
   const { min, max } = command.positionals;
@@ -117,20 +117,53 @@ export function parseCommandArgs<O extends OptionSpecs>(command: Command<O>, arg
   return { values: parsed.values as OptionValues<O>, positionals: parsed.positionals };
 }
 
+/**
+ * `--runs -3`: parseArgs calls a value that starts with '-' ambiguous and never hands it to the
+ * option's own check, which names what the option expects. A string option followed by a
+ * negative number takes it as `--name=-3` (no option is a digit, so nothing else can be meant).
+ */
+function attachNegativeNumbers(argv: readonly string[], specs: OptionSpecs): string[] {
+  const takesValue = new Map<string, string>();
+  for (const [name, spec] of Object.entries(specs)) {
+    if (spec.type !== 'string') continue;
+    takesValue.set(`--${name}`, name);
+    if (spec.short !== undefined) takesValue.set(`-${spec.short}`, name);
+  }
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--') return [...args, ...argv.slice(i)];
+    const name = takesValue.get(argv[i]);
+    const next = argv[i + 1];
+    if (name !== undefined && next !== undefined && /^-\.?\d/.test(next)) {
+      args.push(`--${name}=${next}`);
+      i++;
+    } else args.push(argv[i]);
+  }
+  return args;
+}
+
 /** parseArgs's messages carry advice for script authors ("To specify a positional argument..."): keep the first sentence. */
-function describeParseError(error: Error & { code?: string }): string {
+function describeParseError(error: Error & { code?: string }, specs: OptionSpecs): string {
   const unknown = /Unknown option '([^']+)'/.exec(error.message);
   if (unknown !== null) return `unknown option '${unknown[1]}'`;
   const missing = /Option '([^']+)' argument missing/.exec(error.message);
   if (missing !== null) return `${missing[1].replace(/^-\w, /, '').replace(/ <value>$/, '')} needs a value`;
+  // '--out -v': the value is missing, or starts with '-' and must be attached.
+  const ambiguous = /Option '([^']+)' argument is ambiguous/.exec(error.message);
+  if (ambiguous !== null) {
+    const given = ambiguous[1];
+    const long = given.startsWith('--') ? given : `--${Object.entries(specs).find(([, spec]) => spec.short !== undefined && `-${spec.short}` === given)?.[0] ?? given.slice(1)}`;
+    return `${long} needs a value; a value that starts with '-' is written ${long}=<value>`;
+  }
   return error.message.split('. ')[0].replace(/\.$/, '');
 }
 
-/** An integer option of at least `min` (a safe integer), or `fallback` when absent. */
+/** An integer option of at least `min`, written in decimal digits (a safe integer), or `fallback` when absent. */
 export function integerOption(option: string, value: string | undefined, fallback: number, min: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min || value.trim() === '') throw new UsageError(`--${option} must be an integer >= ${min}, got '${value}'`);
+  // Number() also takes ' 5', '0x10', '1e3' and '5.0': spellings a typo can produce, not counts.
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`--${option} must be an integer >= ${min}, got '${value}'`);
   return n;
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conv2d, input, model, relu } from '../../dsl/index.ts';
 import { writeFilesAtomic } from '../../src/io/files.ts';
+import { COMMANDS } from '../../src/cli/commands/index.ts';
 import { describeFailure } from '../../src/cli/failure.ts';
 import { graphToJSON } from '../../src/ir/serialize.ts';
 import { runCli } from './cli-fixtures.ts';
@@ -160,6 +161,36 @@ describe('command-line conventions', () => {
     const table = JSON.parse(out) as { nodes: { name: string; op: string; shape: (string | number)[]; params: number }[]; params: number };
     expect(table.nodes.find((n) => n.name === 'fc3')).toMatchObject({ op: 'linear', shape: ['N', 10], params: 850 });
     expect(table.params).toBe(table.nodes.reduce((n, node) => n + node.params, 0));
+  });
+});
+
+describe('numeric options', () => {
+  // Every option that takes a count or a size; the first test keeps this list complete.
+  const NUMERIC: [command: string, option: string, min: number, positionals: string[]][] = [
+    ['fold', 'shard-size', 1, ['examples/lenet-bn.ts#lenetBn', '-o', 'never-written', '--format', 'layers']],
+    ['bench', 'runs', 1, ['model.json']],
+    ['bench', 'warmup', 0, ['model.json']],
+  ];
+
+  it('the list above holds every option whose value is a number', () => {
+    const numeric = COMMANDS.flatMap((c) => Object.entries(c.options).filter(([, spec]) => spec.value === '<n>' || spec.value === '<bytes>').map(([name]) => `${c.name} --${name}`));
+    expect(numeric.sort()).toEqual(NUMERIC.map(([command, option]) => `${command} --${option}`).sort());
+  });
+
+  it.each(NUMERIC)('%s --%s: a negative, fractional or misspelt number is one named usage error, exit 2', async (command, option, min, positionals) => {
+    for (const value of ['-5', '-0', '-1.5', '-.5', 'abc', '4MB', '1.5', '1e3', '0x10', ' 7', '+3', '']) {
+      for (const spelled of [[`--${option}`, value], [`--${option}=${value}`]]) {
+        const { code, err } = await run([command, ...positionals, ...spelled]);
+        expect(err, spelled.join(' ')).toBe(`shapefold ${command}: --${option} must be an integer >= ${min}, got '${value}'`);
+        expect(code).toBe(2);
+      }
+    }
+  });
+
+  it('a value that starts with a dash and is not a number says how to pass it', async () => {
+    const { code, err } = await run(['fold', 'examples/lenet-bn.ts#lenetBn', '-o', '-v']);
+    expect(code).toBe(2);
+    expect(err).toBe("shapefold fold: --out needs a value; a value that starts with '-' is written --out=<value> (see 'shapefold fold --help')");
   });
 });
 
