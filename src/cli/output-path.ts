@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { open, rm, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { OutputPathError } from '../io/files.ts';
 import { describeSystemError } from './failure.ts';
 
@@ -35,7 +35,8 @@ export async function assertWritable(path: string, kind: OutputKind): Promise<vo
   if (existing !== undefined && existing !== 'directory' && kind === 'directory') {
     throw new OutputPathError(`${path}: exists and is not a directory`);
   }
-  let dir = existing === 'directory' ? resolve(path) : dirname(resolve(path));
+  // Walked as the user typed it ('out/x' up to '.'), so that messages name what they typed.
+  let dir = existing === 'directory' ? path : dirname(path);
   for (;;) {
     const found = await kindOf(dir);
     if (found === 'directory') break;

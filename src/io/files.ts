@@ -69,7 +69,8 @@ async function kindOf(path: string): Promise<'missing' | 'directory' | 'other'> 
  */
 export async function ensureDirectory(dir: string): Promise<void> {
   const missing: string[] = [];
-  let at = resolve(dir);
+  // Walked as given ('out/a' up to '.'), so that messages name the path the way the caller did.
+  let at = dir;
   for (;;) {
     const kind = await kindOf(at);
     if (kind === 'directory') break;
@@ -188,9 +189,10 @@ export async function writeDirectoryAtomic(
 ): Promise<void> {
   const target = resolve(dir);
   const parent = dirname(target);
-  await ensureDirectory(parent);
+  // Checked and created under the path as given, so that messages name it as the caller did.
+  await ensureDirectory(dirname(dir));
   await recoverStaging(target);
-  await checkOutputDirectory(target, replaceable);
+  await checkOutputDirectory(dir, replaceable);
   const tag = `.${basename(target)}.shapefold-${process.pid}-${randomBytes(6).toString('hex')}`;
   const s: Staging = { temporary: join(parent, `${tag}.tmp`), old: join(parent, `${tag}.old`), phase: 'writing' };
   const interrupted = () => new OutputPathError(`${dir}: the write was interrupted`);
@@ -207,7 +209,7 @@ export async function writeDirectoryAtomic(
     try {
       await mkdir(s.temporary);
     } catch (error) {
-      throw new OutputPathError(`${parent}: cannot write the output there (${codeOf(error)})`);
+      throw new OutputPathError(`${dirname(dir)}: cannot write the output there (${codeOf(error)})`);
     }
     for (const [k, [name, contents]] of files.entries()) {
       if (s.phase !== 'writing') throw interrupted();

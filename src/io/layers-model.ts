@@ -9,7 +9,7 @@
  *   writeLayersModel(graph, options)             the same model as ModelArtifacts, in memory
  */
 import { open, readFile, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Graph } from '../ir/graph.ts';
 import { LayersModelError, WeightBytesError } from './errors.ts';
 import { checkOutputDirectory, checkWritableParent, writeDirectoryAtomic } from './files.ts';
@@ -110,7 +110,8 @@ async function readGroups(manifest: Manifest, path: string, onFileRead?: (done: 
   let filesRead = 0;
   for (const [g, group] of manifest.groups.entries()) {
     const field = `weightsManifest[${g}].paths`;
-    const files = group.paths.map((p) => resolve(dirname(path), p));
+    // Joined, not resolved: messages name the files the way the model.json's path was given.
+    const files = group.paths.map((p) => join(dirname(path), p));
     const sizes: number[] = [];
     for (const file of files) sizes.push(await sizeOf(file, path, field));
     const total = sizes.reduce((n, s) => n + s, 0);
@@ -273,7 +274,7 @@ async function notJustALayersModel(dir: string, entries: readonly string[]): Pro
   if (!entries.includes('model.json')) return `exists and holds files but no model.json (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''})`;
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(resolve(dir, 'model.json'), 'utf8'));
+    json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
   } catch {
     return 'holds a model.json that is not valid JSON';
   }
@@ -288,8 +289,8 @@ async function notJustALayersModel(dir: string, entries: readonly string[]): Pro
  * or holds only a Layers model (model.json and the files its manifest names), which is replaced.
  */
 export async function checkLayersOutput(dir: string): Promise<void> {
-  await checkOutputDirectory(resolve(dir), (entries) => notJustALayersModel(dir, entries));
-  await checkWritableParent(resolve(dir));
+  await checkOutputDirectory(dir, (entries) => notJustALayersModel(dir, entries));
+  await checkWritableParent(dir);
 }
 
 /**

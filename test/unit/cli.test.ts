@@ -1,6 +1,6 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conv2d, input, model, relu } from '../../dsl/index.ts';
 import { writeFilesAtomic } from '../../src/io/files.ts';
@@ -122,6 +122,42 @@ describe('shapefold fold', () => {
     expect(parsed.output).toBe(out);
     expect(parsed.format).toBe('graph');
     expect(parsed.report.folds.map((f) => f.rule)).toEqual(['conv-bn', 'conv-bn', 'linear-bn', 'linear-bn']);
+  });
+});
+
+describe('paths in messages', () => {
+  const LAYERS_MODEL = 'examples/models/lenet-bn-fashion-mnist/model.json';
+
+  it('name a file the way it was typed: relative stays relative, absolute stays absolute', async () => {
+    const at = join(dir, 'typed');
+    await mkdir(join(at, 'weightless'), { recursive: true });
+    await copyFile(LAYERS_MODEL, join(at, 'weightless', 'model.json'));
+    await writeFile(join(at, 'plain'), 'a file, not a directory');
+    await mkdir(join(at, 'notes'));
+    await writeFile(join(at, 'notes', 'todo.txt'), 'not a model');
+    const rel = relative(process.cwd(), at);
+    for (const typed of [rel, at]) {
+      const cases: [string[], string][] = [
+        [['check', join(typed, 'weightless', 'model.json')], `${join(typed, 'weightless', 'model.json')}: weightsManifest[0].paths cannot read ${join(typed, 'weightless', 'group1-shard1of1.bin')} (ENOENT)`],
+        [['codegen', LAYERS_MODEL, '-o', join(typed, 'plain', 'x.ts')], `${join(typed, 'plain', 'x.ts')}: ${join(typed, 'plain')} is not a directory`],
+        [['fold', LAYERS_MODEL, '-o', join(typed, 'plain', 'sub', 'out')], `${join(typed, 'plain', 'sub', 'out')}: ${join(typed, 'plain')} is not a directory`],
+        [['fold', LAYERS_MODEL, '-o', join(typed, 'out'), '--report', join(typed, 'plain', 'r.json')], `${join(typed, 'plain', 'r.json')}: ${join(typed, 'plain')} is not a directory`],
+        [['fold', LAYERS_MODEL, '-o', join(typed, 'notes')], `${join(typed, 'notes')}: exists and holds files but no model.json (todo.txt); refusing to replace it`],
+      ];
+      for (const [argv, message] of cases) {
+        const { code, err } = await run(argv);
+        expect(code, argv.join(' ')).toBe(1);
+        expect(err, argv.join(' ')).toBe(`shapefold ${argv[0]}: ${message}`);
+      }
+    }
+  });
+
+  it('fold refuses an -o directory holding other files before reading the model', async () => {
+    await mkdir(join(dir, 'occupied'));
+    await writeFile(join(dir, 'occupied', 'keep.txt'), 'mine');
+    const { code, err } = await run(['fold', join(dir, 'missing', 'model.json'), '--format', 'layers', '-o', join(dir, 'occupied')]);
+    expect(code).toBe(1);
+    expect(err).toBe(`shapefold fold: ${join(dir, 'occupied')}: exists and holds files but no model.json (keep.txt); refusing to replace it`);
   });
 });
 

@@ -5,7 +5,7 @@ import { FoldProbeError, foldGraph, formatFoldReport, type FoldMode, type FoldRe
 import { writeGraphFile } from '../../ir/graph-file.ts';
 import { LAYERS_FOLD_OPTIONS } from '../../io/fold-rules.ts';
 import { writeFilesAtomic } from '../../io/files.ts';
-import { DEFAULT_SHARD_BYTES, writeLayersModel } from '../../io/layers-model.ts';
+import { checkLayersOutput, DEFAULT_SHARD_BYTES, writeLayersModel } from '../../io/layers-model.ts';
 import { QUANTIZATIONS, type WeightQuantization } from '../../io/quantize.ts';
 import { defineCommand, helpHint, integerOption, oneOf, UsageError } from '../args.ts';
 import { isLayersModelFile, loadModel, MODEL_SPEC_HELP } from '../load.ts';
@@ -79,6 +79,8 @@ export const foldCommand = defineCommand({
       throw new UsageError(`-o ${out} would replace the input model ${spec}; write the folded model elsewhere ${helpHint('fold')}`);
     }
     await assertWritable(out, format === 'layers' ? 'directory' : 'file');
+    // A directory holding anything but a Layers model is not replaced: say so now, not after the fold.
+    if (format === 'layers') await checkLayersOutput(out);
     if (values.report !== undefined) await assertWritable(values.report, 'file');
     if (values.html !== undefined) await assertWritable(values.html, 'file');
 
