@@ -1,12 +1,13 @@
 /**
  * The shapefold command line: `shapefold <command> [options]`. Commands live in ./commands, one
  * file each, and declare their options for parseArgs (./args.ts). Every failure takes one shape
- * (./failure.ts): one line and exit 1, exit 2 for a usage error, a stack trace only for a bug.
+ * (./failure.ts): one line and exit 1, exit 2 for a usage error, a stack trace only for a bug;
+ * with --json, also one JSON document on stdout.
  */
 import { silenceTfjsNotice } from '../backend/select.ts';
 import { commandHelp, EXIT_OK, EXIT_USAGE, parseCommandArgs, UsageError, type Command } from './args.ts';
 import { COMMANDS } from './commands/index.ts';
-import { describeFailure } from './failure.ts';
+import { describeFailure, failureDocument } from './failure.ts';
 import { packageInfo } from './package-info.ts';
 
 export { UsageError } from './args.ts';
@@ -32,6 +33,15 @@ function findCommand(name: string): Command {
     throw new UsageError(`unknown command '${name}' (commands: ${COMMANDS.map((c) => c.name).join(', ')}; see 'shapefold --help')`);
   }
   return command;
+}
+
+/**
+ * Whether the command line asks for JSON, read before parsing so that a command line that does
+ * not parse still gets its JSON document. Arguments after '--' belong to a benchmark.
+ */
+function asksForJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
 }
 
 /** Runs one command line (without the node and script arguments); resolves to the exit code. */
@@ -67,6 +77,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (error) {
     const failure = describeFailure(error, name);
     console.error(failure.text);
+    if (asksForJson(argv)) console.log(JSON.stringify(failureDocument(failure), null, 2));
     return failure.code;
   }
 }

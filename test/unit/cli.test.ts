@@ -281,7 +281,7 @@ describe('writeFilesAtomic', () => {
 describe('the shape of a failure', () => {
   it('a file-system error is one line naming the path', () => {
     const error = Object.assign(new Error("EACCES: permission denied, open '/x/y.json'"), { code: 'EACCES', path: '/x/y.json', syscall: 'open' });
-    expect(describeFailure(error, 'fold')).toEqual({ code: 1, text: 'shapefold fold: /x/y.json: permission denied (EACCES)' });
+    expect(describeFailure(error, 'fold')).toMatchObject({ code: 1, text: 'shapefold fold: /x/y.json: permission denied (EACCES)' });
   });
 
   it('a bug keeps its stack, cuts frames inside minified code, and asks to be reported', () => {

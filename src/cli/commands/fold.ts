@@ -9,6 +9,7 @@ import { checkLayersOutput, DEFAULT_SHARD_BYTES, writeLayersModel } from '../../
 import { QUANTIZATIONS, type WeightQuantization } from '../../io/quantize.ts';
 import { defineCommand, helpHint, integerOption, oneOf, UsageError } from '../args.ts';
 import { isLayersModelFile, loadModel, MODEL_SPEC_HELP } from '../load.ts';
+import { FailureWithResult } from '../failure.ts';
 import { assertWritable } from '../output-path.ts';
 import { createProgress, stepTicker } from '../progress.ts';
 import { foldReportHtml } from '../../report/html.ts';
@@ -114,8 +115,11 @@ export const foldCommand = defineCommand({
     };
     if (result.report.probe?.ok === false) {
       await writeReports();
-      printReport(out, format, result.report, values.json === true);
-      throw new FoldProbeError('the probe found the folded model outside its tolerance (see the report); no model was written (--probe off skips the check)');
+      const failure = new FoldProbeError('the probe found the folded model outside its tolerance (see the report); no model was written (--probe off skips the check)');
+      // With --json the report goes into the failure's one document.
+      if (values.json === true) throw new FailureWithResult(failure, { output: out, format, report: result.report });
+      printReport(out, format, result.report, false);
+      throw failure;
     }
     await timed('export', () =>
       progress.stage(`export ${out}`, async (tick) => {
