@@ -40,6 +40,7 @@ import { BACKEND_NAMES, type BackendInfo, type BackendName, selectBackend } from
 import type { Graph, ParamTensor } from '../ir/graph.ts';
 import { createRng } from '../ir/init.ts';
 import { bindInputShapes, inferShapes } from '../ir/shapes.ts';
+import { quantile } from '../io/predict-timing.ts';
 import { withTrainedStats } from './trained-stats.ts';
 
 const GOAL_RATIO = 1.05;
@@ -183,14 +184,6 @@ interface Summary {
   readonly medianMs: number;
   readonly p10Ms: number;
   readonly p90Ms: number;
-}
-
-/** Linear interpolation between closest ranks. */
-function quantile(sorted: readonly number[], q: number): number {
-  const at = (sorted.length - 1) * q;
-  const low = Math.floor(at);
-  const high = Math.ceil(at);
-  return sorted[low] + (sorted[high] - sorted[low]) * (at - low);
 }
 
 function summarize(times: readonly number[]): Summary {

@@ -64,6 +64,18 @@ export async function benchLayersFile(path: string, opts: { readonly runs: numbe
   }
 }
 
+/**
+ * '1.45x'; with the middle half of the per-round ratios when that spread is as wide as the
+ * speedup's distance from 1, so that a tiny model's noise is not read as a speedup.
+ */
+function speedupText(r: LayersBenchResult): string {
+  const [q1, q3] = r.speedupQuartiles;
+  const speedup = `${r.speedup.toFixed(2)}x`;
+  if (q3 - q1 < Math.abs(r.speedup - 1)) return speedup;
+  const verdict = q1 <= 1 && q3 >= 1 ? ': no clear difference' : '';
+  return `${speedup} (per-round ratios ${q1.toFixed(2)}x-${q3.toFixed(2)}x, the middle half of ${r.runs} rounds${verdict})`;
+}
+
 export function formatLayersBench(path: string, r: LayersBenchResult): string {
   return [
     `bench ${path}: stock model.predict on ${r.backend}, input ${r.inputs.map((s) => `[${s.join(', ')}]`).join(', ')}, ` +
@@ -71,7 +83,7 @@ export function formatLayersBench(path: string, r: LayersBenchResult): string {
     `  BatchNormalization layers  ${r.batchNorms.original} -> ${r.batchNorms.folded} (${r.folds} folds)`,
     `  original                   ${r.originalMs.toFixed(2)} ms (median)`,
     `  folded                     ${r.foldedMs.toFixed(2)} ms (median)`,
-    `  speedup                    ${r.speedup.toFixed(2)}x`,
+    `  speedup                    ${speedupText(r)}`,
     `  max |folded - original|    ${r.maxAbsDiff.toExponential(2)}`,
   ].join('\n');
 }

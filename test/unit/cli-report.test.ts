@@ -6,6 +6,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatLayersBench, type LayersBenchResult } from '../../src/io/layers-bench.ts';
+import { quantile } from '../../src/io/predict-timing.ts';
 import { runCli } from './cli-fixtures.ts';
 import { mobileNetV1, randomizeWeights, saveToMemory } from './io-fixtures.ts';
 
@@ -127,13 +129,31 @@ describe('shapefold bench <model.json>', () => {
   it('times the model and its folded form under model.predict, and names the backend', async () => {
     const { code, out } = await runCli(['bench', layersModel, '--runs', '3', '--warmup', '1', '--backend', 'cpu', '--json']);
     expect(code).toBe(0);
-    const result = JSON.parse(out) as { backend: string; runs: number; inputs: number[][]; originalMs: number; foldedMs: number; speedup: number; maxAbsDiff: number; batchNorms: { original: number; folded: number } };
+    const result = JSON.parse(out) as LayersBenchResult;
     expect(result.backend).toBe('cpu');
     expect(result.runs).toBe(3);
     expect(result.inputs).toEqual([[1, 16, 16, 3]]);
     expect(result.batchNorms).toEqual({ original: 5, folded: 0 });
     expect(result.speedup).toBeCloseTo(result.originalMs / result.foldedMs, 10);
+    const [q1, q3] = result.speedupQuartiles;
+    expect(0 < q1 && q1 <= q3 && Number.isFinite(q3)).toBe(true);
     expect(result.maxAbsDiff).toBeLessThan(1e-4);
+  });
+
+  it('shows the per-round spread when it is as wide as the speedup is far from 1', () => {
+    const result: LayersBenchResult = {
+      backend: 'cpu', inputs: [[1, 8]], folds: 1, batchNorms: { original: 1, folded: 0 },
+      runs: 15, warmup: 3, originalMs: 2.04, foldedMs: 2, speedup: 1.02, speedupQuartiles: [0.91, 1.13], maxAbsDiff: 1e-6,
+    };
+    const speedupLine = (r: LayersBenchResult) => formatLayersBench('m.json', r).split('\n').find((line) => line.includes('speedup'));
+    expect(speedupLine(result)).toBe('  speedup                    1.02x (per-round ratios 0.91x-1.13x, the middle half of 15 rounds: no clear difference)');
+    expect(speedupLine({ ...result, speedup: 1.3, speedupQuartiles: [1.1, 1.45] })).toBe('  speedup                    1.30x (per-round ratios 1.10x-1.45x, the middle half of 15 rounds)');
+    expect(speedupLine({ ...result, speedup: 1.5, speedupQuartiles: [1.45, 1.56] })).toBe('  speedup                    1.50x');
+  });
+
+  it('takes the quartiles between ranks', () => {
+    expect([0.25, 0.5, 0.75].map((q) => quantile([1, 2, 3, 4], q))).toEqual([1.75, 2.5, 3.25]);
+    expect(quantile([7], 0.25)).toBe(7);
   });
 
   it('rejects benchmark options without a model, and a bad count, as usage errors', async () => {

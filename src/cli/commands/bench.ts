@@ -23,7 +23,8 @@ export const benchCommand = defineCommand({
   details: [
     'With a model.json: the model as tfjs loads it and the same model folded and written back as a',
     'stock Layers model, timed under model.predict on the best available backend (or --backend), in',
-    'interleaved runs at batch 1; prints the medians, the speedup and the largest output difference.',
+    'interleaved runs at batch 1; prints the medians, the speedup (and the middle half of the per-round',
+    'ratios when that spread is as wide as the speedup is far from 1) and the largest output difference.',
     'With a benchmark name (or nothing: all of them), runs the repository benchmarks.',
   ].join('\n'),
   options: {
