@@ -102,13 +102,20 @@ export async function loadModel(spec: string, onProgress?: ImportOptions['onProg
     const hint = holdsModel ? `; it is a directory: for the Layers model in it, give ${join(file, 'model.json')}` : isDirectory ? '; it is a directory' : '';
     throw new LoadError(`${file}: expected a graph .json or a model module (.ts, .mts, .js, .mjs)${hint}`);
   }
+  // Node's message for a missing module names it by its absolute path, imported from this file.
+  await stat(file).catch((error: NodeJS.ErrnoException) => {
+    throw new LoadError(`${file}: cannot read (${error.code ?? error.message})`);
+  });
   let module: Record<string, unknown>;
   try {
     module = await importModule(file);
   } catch (error) {
     if (error instanceof LoadError) throw error;
     if (error instanceof ShapefoldError) throw new LoadError(`${file}: ${error.message}`);
-    throw new LoadError(`${file}: cannot load the module (${(error as Error).message.split('\n')[0]})`);
+    // '... imported from /abs/dir/model.mjs': the module named as the user typed it.
+    const absolute = resolve(file);
+    const reason = (error as Error).message.split('\n')[0].replaceAll(pathToFileURL(absolute).href, file).replaceAll(absolute, file);
+    throw new LoadError(`${file}: cannot load the module (${reason})`);
   }
   const name = exportName ?? 'default';
   if (!(name in module)) {

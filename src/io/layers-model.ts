@@ -78,13 +78,15 @@ const fileError = (source: string, field: string | undefined, problem: string) =
 const codeOf = (error: unknown) => (error as NodeJS.ErrnoException).code ?? (error as Error).message;
 
 async function sizeOf(path: string, source: string, field?: string): Promise<number> {
+  // The model.json itself is named once, as the message's source: 'm.json: cannot read (ENOENT)'.
+  const subject = path === source ? '' : ` ${path}`;
   let info;
   try {
     info = await stat(path);
   } catch (error) {
-    throw fileError(source, field, `cannot read ${path} (${codeOf(error)})`);
+    throw fileError(source, field, `cannot read${subject} (${codeOf(error)})`);
   }
-  if (!info.isFile()) throw fileError(source, field, `${path} is not a file`);
+  if (!info.isFile()) throw fileError(source, field, path === source ? 'is not a file' : `${path} is not a file`);
   return info.size;
 }
 

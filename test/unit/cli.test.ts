@@ -135,6 +135,7 @@ describe('paths in messages', () => {
     await writeFile(join(at, 'plain'), 'a file, not a directory');
     await mkdir(join(at, 'notes'));
     await writeFile(join(at, 'notes', 'todo.txt'), 'not a model');
+    await writeFile(join(at, 'imports.mjs'), "import 'shapefold-no-such-package';\nexport default 1;\n");
     const rel = relative(process.cwd(), at);
     for (const typed of [rel, at]) {
       const cases: [string[], string][] = [
@@ -143,6 +144,9 @@ describe('paths in messages', () => {
         [['fold', LAYERS_MODEL, '-o', join(typed, 'plain', 'sub', 'out')], `${join(typed, 'plain', 'sub', 'out')}: ${join(typed, 'plain')} is not a directory`],
         [['fold', LAYERS_MODEL, '-o', join(typed, 'out'), '--report', join(typed, 'plain', 'r.json')], `${join(typed, 'plain', 'r.json')}: ${join(typed, 'plain')} is not a directory`],
         [['fold', LAYERS_MODEL, '-o', join(typed, 'notes')], `${join(typed, 'notes')}: exists and holds files but no model.json (todo.txt); refusing to replace it`],
+        [['check', join(typed, 'missing.mjs')], `${join(typed, 'missing.mjs')}: cannot read (ENOENT)`],
+        [['codegen', join(typed, 'missing.json'), '-o', join(typed, 'never.ts')], `${join(typed, 'missing.json')}: cannot read (ENOENT)`],
+        [['check', join(typed, 'imports.mjs')], `${join(typed, 'imports.mjs')}: cannot load the module (Cannot find package 'shapefold-no-such-package' imported from ${join(typed, 'imports.mjs')})`],
       ];
       for (const [argv, message] of cases) {
         const { code, err } = await run(argv);
