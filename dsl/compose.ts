@@ -7,7 +7,7 @@
 import type { Shape } from '../src/ir/graph.ts';
 import { dimLabel, rankLabelList } from '../src/ir/labels.ts';
 import { dimEqual } from '../src/shape/dim.ts';
-import type { Apply, Call, FirstPoisoned, Layer, Prefix, ShapeError, ShapeFn, ShapeFnOf, ShapeOrError, WithinUnit } from './layer.ts';
+import type { Apply, Call, FirstPoisoned, KnownInput, Layer, Prefix, Reported, ShapeError, ShapeFn, ShapeFnOf, ShapeOrError, WithinUnit } from './layer.ts';
 import { ShapefoldError } from '../src/ir/errors.ts';
 import { requireInteger, singleUse } from './runtime.ts';
 import { DslError, messagePrefix, type Scope } from './scope.ts';
@@ -246,9 +246,21 @@ function checkLayers(op: string, layers: readonly Layer[]): void {
   });
 }
 
-/** Layers applied one after another; an error names the step (`sequential[2] conv2d: ...`), at type level and at run time alike. */
+/** `[step, message]` when the steps fail on an input S learned from `.to()` (see `Takes`), else `true`. */
+type SequentialVerdict<Ls, S> = KnownInput<S> extends true
+  ? RunLayers<Ls, S, []> extends infer M extends string
+    ? M extends `sequential[${infer Step extends number}] ${string}`
+      ? [Step, M]
+      : true
+    : true
+  : true;
+
+/** Layers applied one after another; an error names the step (`sequential[2] conv2d: ...`), at type level and at run time alike, and is shown on that step. */
 export interface Sequential<Ls> extends Layer<SequentialFn<Ls>> {}
-export function sequential<const Ls extends readonly Layer[]>(...layers: Ls): Sequential<{ -readonly [K in keyof Ls]: Ls[K] }> {
+export function sequential<const Ls extends readonly Layer[], S = unknown>(
+  ...layers: MergeArgs<Ls, SequentialVerdict<Ls, S>>
+): SequentialVerdict<Ls, S> extends [unknown, infer M extends string] ? Reported<M, S> : Sequential<{ -readonly [K in keyof Ls]: Ls[K] }>;
+export function sequential(...layers: readonly Layer[]): Layer {
   checkLayers('sequential', layers);
   return {
     kind: 'sequential',
@@ -325,9 +337,25 @@ export function residualUnit(
 export interface Residual<Branch, Options> extends Layer<ResidualFn<NameOf<Options>, ShapeFnOf<Branch>, FnOrUndefined<ShortcutOf<Options>>>> {}
 type NameOf<O> = O extends { readonly name: infer N extends string } ? N : undefined;
 type ShortcutOf<O> = O extends { readonly shortcut: infer S } ? S : undefined;
-export function residual<B extends Layer, const O extends ResidualOptions<Layer | undefined> = {}>(
-  branch: B,
-  options: O = {} as O,
-): Residual<B, { -readonly [K in keyof O]: O[K] }> {
+/**
+ * `['branch' | 'shortcut', message]` when the block fails on an input S learned from `.to()` (see
+ * `Takes`), else `true`: a failure of the branch is shown on the branch; one of the shortcut or of
+ * the sum on the shortcut when there is one, else on the branch.
+ */
+type ResidualVerdict<B, O, S> = KnownInput<S> extends true
+  ? ResidualOut<'residual', NameOf<O>, ShapeFnOf<B>, FnOrUndefined<ShortcutOf<O>>, S> extends infer M extends string
+    ? Call<ShapeFnOf<B>, S> extends string
+      ? ['branch', M]
+      : O extends { readonly shortcut: Layer }
+        ? ['shortcut', M]
+        : ['branch', M]
+    : true
+  : true;
+
+export function residual<B extends Layer, const O extends ResidualOptions<Layer | undefined> = {}, S = unknown>(
+  branch: ResidualVerdict<B, O, S> extends ['branch', infer M] ? M : B,
+  options?: ResidualVerdict<B, O, S> extends ['shortcut', infer M] ? { [K in keyof O]: K extends 'shortcut' ? M : O[K] } : O,
+): ResidualVerdict<B, O, S> extends [unknown, infer M extends string] ? Reported<M, S> : Residual<B, { -readonly [K in keyof O]: O[K] }>;
+export function residual(branch: Layer, options: ResidualOptions<Layer | undefined> = {}): Layer {
   return singleUse('residual', options.name, residualUnit('residual', options.name, branch, options.shortcut));
 }

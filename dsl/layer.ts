@@ -8,9 +8,14 @@
  * reported at the call that applies it, in words, and returns a poisoned `Tensor<ShapeError<M>>`
  * that every later call accepts without a word: one mistake, one diagnostic.
  *
- * Each builder returns a named layer type (`Conv2d<{ out: 64; kernel: 3 }>`, `Relu`,
- * `Sequential<[...]>`) holding its config without `readonly`, so that an error's first words,
- * `Argument of type '<layer>'`, stay short and the message follows on the same line.
+ * A layer written inside its `.to()` call learns the input shape from there and is checked where
+ * it is written (see `Takes`): the message becomes the type of the config property at fault (or of
+ * the failing step of a sequential, the shortcut of a residual), so the diagnostic reads `Type
+ * 'number' is not assignable to type '"<message>"'` under that property. A layer built apart is
+ * checked by `.to()`, and the diagnostic names it: each builder returns a named layer type
+ * (`Conv2d<{ out: 64; kernel: 3 }>`, `Relu`, `Sequential<[...]>`) holding its config without
+ * `readonly`, so that `Argument of type '<layer>'` stays short and the message follows on the
+ * same line.
  *
  * Type-level functions use the interface-with-`this` encoding: `Call<F, S>` intersects `F` with
  * `{ input: S }` and reads `output`, which TypeScript evaluates lazily and caches per (F, S).
@@ -65,10 +70,115 @@ export type Applied<L, S> = [S] extends [ShapeError<string>]
   : Apply<L, S> extends infer R
     ? R extends string
       ? ShapeError<R>
-      : R extends Shape
+      : R extends Shape | ShapeError<string>
         ? R
         : never
     : never;
+
+/**
+ * Checking a layer where it is written. `x.to(d.conv2d({ in: 64, ... }))`: the builder is a
+ * generic call inside `.to()`'s argument, so TypeScript infers the builder's `S` from `.to()`'s
+ * parameter type (return-type inference), which is `Takes<S>` while `.to()`'s own type parameter
+ * is still unknown. A builder that knows S checks its config against it and, on a failure, makes
+ * the message the type of the config property at fault: the diagnostic reads `Type 'number' is
+ * not assignable to type '"conv2d: input has 32 channels, layer expects 64"'`, under that
+ * property, with no layer type spelled out. It then returns a layer already `Reported`, which
+ * `.to()` passes on as the poisoned shape without a second diagnostic. A layer built apart from
+ * its call (S unknown) is checked by `.to()` itself (`Applicable`).
+ */
+export interface Takes<S> {
+  /** Phantom: carries the input shape learned from the context; never set at run time. */
+  readonly takes?: (input: S) => void;
+}
+
+/** A layer whose failure was reported at its config: applying it yields the failure, silently. */
+export interface ReportedFn<Message extends string> extends ShapeFn {
+  readonly output: ShapeError<Message>;
+}
+
+/** True when S is a shape a builder can check against now (learned from `.to()`), not unknown, never or poisoned. */
+export type KnownInput<S> = unknown extends S ? false : [S] extends [never] ? false : [S] extends [Shape] ? true : false;
+
+/**
+ * Which config property shows a failure: the first rule whose words occur in the message and whose
+ * key the config has; then the first of `Fallback` the config has. Words are the run-time
+ * message's own (`layer expects` -> `in`), so a kernel too large is shown on `kernel`.
+ */
+type BlameRules = [
+  ['branch shapes', 'projection'],
+  ['branch shapes', 'stride'],
+  ['layer expects', 'in'],
+  ['layer expects', 'channels'],
+  ['layer expects', 'mean'],
+  ['standard deviations', 'std'],
+  ['groups', 'groups'],
+  ['outputPadding', 'outputPadding'],
+  ['dilation', 'dilation'],
+  ['padding', 'padding'],
+  ['crop', 'crop'],
+  ['kernel', 'kernel'],
+  ['normalized', 'normalizedShape'],
+  ['reshape', 'shape'],
+  ['dims', 'dims'],
+  ['squeeze', 'squeeze'],
+  ['spatialDropout', 'kind'],
+  ['rate', 'rate'],
+  ['axis', 'axis'],
+  ['axis', 'sharedAxes'],
+];
+
+type RuleKey<C, Message extends string, Rules> = Rules extends [[infer Words extends string, infer Key extends string], ...infer Rest]
+  ? Key extends keyof C
+    ? Message extends `${string}${Words}${string}`
+      ? Key
+      : RuleKey<C, Message, Rest>
+    : RuleKey<C, Message, Rest>
+  : never;
+
+type FirstKey<C, Keys> = Keys extends readonly [infer Key, ...infer Rest] ? (Key extends keyof C ? Key : FirstKey<C, Rest>) : never;
+
+type BlameKey<C, Message extends string, Fallback extends readonly string[]> = [RuleKey<C, Message, BlameRules>] extends [never]
+  ? FirstKey<C, [...Fallback, 'name']>
+  : RuleKey<C, Message, BlameRules>;
+
+/** `[key, message]` when L fails on a known input S and the config has a property to show it on; otherwise `true`. */
+export type ConfigVerdict<L, S, C, Fallback extends readonly string[]> =
+  KnownInput<S> extends true
+    ? Apply<L, S> extends infer M extends string
+      ? BlameKey<C, M, Fallback> extends infer K
+        ? [K] extends [never]
+          ? true
+          : [K, M]
+        : never
+      : true
+    : true;
+
+/** The builder's config parameter: the config, or the config with the property at fault typed as the message. */
+export type BlamedConfig<C, Verdict> = Verdict extends [infer K, infer M] ? { [P in keyof C]: P extends K ? M : C[P] } : C;
+
+/**
+ * The builder's result: the layer, or, when its config took the blame, a layer reporting that
+ * failure. The latter mentions S, which is what lets TypeScript infer S from `.to()`'s context.
+ *
+ * Builders pass their layer type as a defaulted type parameter L, so that the check in the config
+ * parameter and this result share one instantiation of it (the shape is computed once per call),
+ * and L appears here only as a conditional's check type, where no inference reaches it (it would
+ * otherwise be inferred from the context as `Takes<S>`).
+ */
+export type Built<L, S, C, Fallback extends readonly string[]> = ConfigVerdict<L, S, C, Fallback> extends [unknown, infer M extends string]
+  ? Reported<M, S>
+  : [L] extends [infer Plain]
+    ? Plain
+    : never;
+
+/** A layer whose failure on S was reported where it was written (see `Takes`). */
+export type Reported<Message extends string, S> = Layer<ReportedFn<Message>> & Takes<S>;
+
+/**
+ * `.to()`'s parameter. While `.to()`'s L is being inferred it is `never` here and the parameter is
+ * `Takes<S>`, which hands S to a builder called inline; then it is `Applicable<L, S>`.
+ */
+export type ToParameter<L, S> = [L] extends [never] ? Takes<S> : Applicable<L, S>;
 
 /** The first poisoned shape among `Shapes`, or `false`. */
 export type FirstPoisoned<Shapes extends readonly unknown[]> = Shapes extends readonly [infer S, ...infer Rest]

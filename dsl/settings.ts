@@ -10,6 +10,8 @@
  * accepted, displayed as `CheckedAtRunTime` in the layer's and the output's type, and checked by
  * the run-time shape inference instead.
  */
+import type { BlamedConfig, ConfigVerdict } from './layer.ts';
+
 export interface Settings {}
 
 /** A size the compiler cannot see (typed `number`): the run-time shape inference checks it. */
@@ -40,6 +42,12 @@ type FirstWideSize<Op extends string, C, Fields extends readonly string[]> = Fie
     : FirstWideSize<Op, C, Rest>
   : true;
 
-/** The builder's parameter type: the config, or with strictSizes on, the message for its first size typed `number`. */
-export type Sized<Op extends string, C, Fields extends readonly string[]> =
-  (Settings extends { readonly strictSizes: true } ? FirstWideSize<Op, C, Fields> : true) extends infer M extends string ? M : C;
+/**
+ * The builder's parameter type: with strictSizes on, the message for its first size typed
+ * `number`; else the config, its property at fault typed as the message when the layer `L` fails
+ * on the input S learned from `.to()` (`ConfigVerdict`, dsl/layer.ts).
+ */
+export type Sized<Op extends string, C, Fields extends readonly string[], L = never, S = unknown> =
+  (Settings extends { readonly strictSizes: true } ? FirstWideSize<Op, C, Fields> : true) extends infer M extends string
+    ? M
+    : BlamedConfig<C, ConfigVerdict<L, S, C, Fields>>;

@@ -10,7 +10,7 @@
  */
 import type { Graph, Shape } from '../src/ir/graph.ts';
 import { isSymbolName } from '../src/shape/dim.ts';
-import type { Applicable, Applied, Layer, ShapeError, ShapeOrError } from './layer.ts';
+import type { Applied, Layer, ShapeError, ShapeOrError, ToParameter } from './layer.ts';
 import { DslError, Scope, type ScopeOptions } from './scope.ts';
 
 export class Tensor<S extends ShapeOrError> {
@@ -24,8 +24,11 @@ export class Tensor<S extends ShapeOrError> {
     return this.scope.shapeOf(this.node) as S;
   }
 
-  /** Applies a layer; a layer that does not fit this shape is a type error naming the layer and dim. */
-  to<L extends Layer>(layer: Applicable<L, S>): Tensor<Applied<L, S>> {
+  /**
+   * Applies a layer; a layer that does not fit this shape is a type error in the layer's words,
+   * at the config property at fault when the layer is written in this call, else at the argument.
+   */
+  to<L extends Layer>(layer: ToParameter<L, S>): Tensor<Applied<L, S>> {
     const applied = layer as unknown as Layer;
     return new Tensor(this.scope, applied.apply(this.scope, [this.node]));
   }

@@ -17,7 +17,7 @@
  *   mbConv:        [1x1 expand -> bn -> act] -> kxk depthwise (stride) -> bn -> act -> [squeezeExcite]
  *                  -> 1x1 project -> bn, plus x when the stride is 1 and the channels are kept
  */
-import type { Layer, Prefix, ShapeFn, WithinUnit } from './layer.ts';
+import type { Built, Layer, Prefix, ShapeFn, WithinUnit } from './layer.ts';
 import { type ChainFn, type ResidualOut, chain, residualUnit, reworded, withinUnit } from './compose.ts';
 import type { Call } from './layer.ts';
 import { literalChannels, requireInteger, singleUse } from './runtime.ts';
@@ -180,28 +180,38 @@ function plainUnit(kind: string, steps: readonly Step[], reluAfterAdd: boolean, 
 }
 
 export interface ResA<C> extends Layer<ResAFn<C>> {}
-export function resA<const C extends UnitConfig>(sizedConfig: Sized<'resA', C, ['in', 'out', 'stride']>): ResA<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
-  const config = sizedConfig as C;
+export function resA<const C extends UnitConfig, S = unknown, L = ResA<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
+  config: Sized<'resA', C, ['in', 'out', 'stride'], L, S>,
+): Built<L, S, C, ['in', 'out', 'stride']>;
+export function resA(config: UnitConfig): Layer {
   return singleUse('resA', config.name, plainUnit('resA', ['conv1', 'bn1', 'relu', 'conv2', 'bn2', 'relu'], false, config));
 }
 export interface ResB<C> extends Layer<ResBFn<C>> {}
-export function resB<const C extends UnitConfig>(sizedConfig: Sized<'resB', C, ['in', 'out', 'stride']>): ResB<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
-  const config = sizedConfig as C;
+export function resB<const C extends UnitConfig, S = unknown, L = ResB<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
+  config: Sized<'resB', C, ['in', 'out', 'stride'], L, S>,
+): Built<L, S, C, ['in', 'out', 'stride']>;
+export function resB(config: UnitConfig): Layer {
   return singleUse('resB', config.name, plainUnit('resB', ['conv1', 'relu', 'bn1', 'conv2', 'relu', 'bn2'], false, config));
 }
 export interface ResC<C> extends Layer<ResCFn<C>> {}
-export function resC<const C extends UnitConfig>(sizedConfig: Sized<'resC', C, ['in', 'out', 'stride']>): ResC<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
-  const config = sizedConfig as C;
+export function resC<const C extends UnitConfig, S = unknown, L = ResC<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
+  config: Sized<'resC', C, ['in', 'out', 'stride'], L, S>,
+): Built<L, S, C, ['in', 'out', 'stride']>;
+export function resC(config: UnitConfig): Layer {
   return singleUse('resC', config.name, plainUnit('resC', ['conv1', 'bn1', 'relu', 'bn2', 'conv2', 'bn3', 'relu', 'bn4'], false, config));
 }
 export interface BasicBlock<C> extends Layer<BasicBlockFn<C>> {}
-export function basicBlock<const C extends UnitConfig>(sizedConfig: Sized<'basicBlock', C, ['in', 'out', 'stride']>): BasicBlock<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
-  const config = sizedConfig as C;
+export function basicBlock<const C extends UnitConfig, S = unknown, L = BasicBlock<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
+  config: Sized<'basicBlock', C, ['in', 'out', 'stride'], L, S>,
+): Built<L, S, C, ['in', 'out', 'stride']>;
+export function basicBlock(config: UnitConfig): Layer {
   return singleUse('basicBlock', config.name, plainUnit('basicBlock', ['conv1', 'bn1', 'relu', 'conv2', 'bn2'], true, config));
 }
 export interface Bottleneck<C> extends Layer<BottleneckFn<C>> {}
-export function bottleneck<const C extends BottleneckConfig>(sizedConfig: Sized<'bottleneck', C, ['in', 'width', 'stride']>): Bottleneck<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
-  const config = sizedConfig as C;
+export function bottleneck<const C extends BottleneckConfig, S = unknown, L = Bottleneck<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
+  config: Sized<'bottleneck', C, ['in', 'width', 'stride'], L, S>,
+): Built<L, S, C, ['in', 'width', 'stride']>;
+export function bottleneck(config: BottleneckConfig): Layer {
   const kind = 'bottleneck';
   const width = requireInteger(kind, 'width', config.width, 1);
   const stride = requireInteger(kind, 'stride', config.stride ?? 1, 1);
@@ -265,8 +275,10 @@ function checkSqueezeExcite(kind: string, config: SqueezeExciteConfig): void {
 
 export interface SqueezeExcite<C> extends Layer<SqueezeExciteFn<C>> {}
 /** Squeeze-and-excitation (Hu et al. 2018): each channel rescaled by a gate computed from all channels' means. */
-export function squeezeExcite<const C extends SqueezeExciteConfig>(sizedConfig: Sized<'squeezeExcite', C, ['squeeze']>): SqueezeExcite<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
-  const config = sizedConfig as C;
+export function squeezeExcite<const C extends SqueezeExciteConfig, S = unknown, L = SqueezeExcite<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
+  config: Sized<'squeezeExcite', C, ['squeeze'], L, S>,
+): Built<L, S, C, ['squeeze']>;
+export function squeezeExcite(config: SqueezeExciteConfig): Layer {
   const kind = 'squeezeExcite';
   checkSqueezeExcite(kind, config);
   return singleUse(kind, config.name, (scope, [x]) => {
@@ -338,8 +350,10 @@ export interface MbConv<C> extends Layer<MbConvFn<C>> {}
  * The inverted residual of MobileNetV2 and EfficientNet (see the file comment). Every conv is
  * bias-free and followed by a BatchNorm, which the fold engine folds into it.
  */
-export function mbConv<const C extends MbConvConfig>(sizedConfig: Sized<'mbConv', C, ['in', 'out', 'expand', 'kernel', 'stride', 'squeeze']>): MbConv<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
-  const config = sizedConfig as C;
+export function mbConv<const C extends MbConvConfig, S = unknown, L = MbConv<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
+  config: Sized<'mbConv', C, ['in', 'out', 'expand', 'kernel', 'stride', 'squeeze'], L, S>,
+): Built<L, S, C, ['in', 'out', 'expand', 'kernel', 'stride', 'squeeze']>;
+export function mbConv(config: MbConvConfig): Layer {
   const kind = 'mbConv';
   if (config === null || typeof config !== 'object') throw new DslError(`${kind}: expects a config object`);
   const out = requireInteger(kind, 'out', config.out, 1);

@@ -4,10 +4,11 @@
  * the others are not. The formulas are the IR's (`ActivationFn`, `elu`, `generalRelu` in
  * src/ir/graph.ts), as tfjs-layers computes them.
  */
-import type { FirstFailure, Layer, Prefix, ShapeFn } from '../layer.ts';
+import type { Built, FirstFailure, Layer, Prefix, ShapeFn } from '../layer.ts';
 import type { ActivationFn, DropoutKind } from '../../src/ir/graph.ts';
 import { reusable } from '../runtime.ts';
 import { DslError } from '../scope.ts';
+import type { Sized } from '../settings.ts';
 
 export interface ActivationConfig {
   readonly name?: string;
@@ -84,7 +85,10 @@ export interface DropoutFn<C> extends ShapeFn {
 export interface Dropout<C> extends Layer<DropoutFn<C>> {}
 
 /** The identity at inference; Keras' dropout noise in train mode. */
-export function dropout<const C extends DropoutConfig>(config: C): Dropout<{ -readonly [K in keyof C]: C[K] }> {
+export function dropout<const C extends DropoutConfig, S = unknown, L = Dropout<{ -readonly [K in keyof C]: C[K] }>>(
+  config: Sized<'dropout', C, [], L, S>,
+): Built<L, S, C, []>;
+export function dropout(config: DropoutConfig): Layer {
   const { rate, kind = 'dropout' } = config;
   if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0) {
     throw new DslError(`dropout: rate must be a finite number >= 0, got ${JSON.stringify(rate)}`);

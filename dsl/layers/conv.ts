@@ -7,7 +7,7 @@
  * computed at type level by `dsl/types` and at run time by `src/shape/dim.ts`, the same formulas.
  */
 import type { Conv2dAttrs, Padding2d } from '../../src/ir/graph.ts';
-import type { FirstFailure, Layer, Prefix, ShapeFn } from '../layer.ts';
+import type { Built, FirstFailure, Layer, Prefix, ShapeFn } from '../layer.ts';
 import { type PairOption, literalChannels, pair, requireInteger, singleUse } from '../runtime.ts';
 import { DslError, type Scope } from '../scope.ts';
 import type { CheckCount, CheckLiteralChannels, CheckRank, PairOf } from '../shape.ts';
@@ -173,15 +173,19 @@ function convLayer<F extends ShapeFn>(op: 'conv2d' | 'weightNormConv2d', config:
 
 export interface Conv2d<C> extends Layer<Conv2dFn<C>> {}
 /** A 2-D convolution on [N, C, H, W], weight [out, in/groups, kH, kW]. */
-export function conv2d<const C extends Conv2dConfig>(sizedConfig: Sized<'conv2d', C, ['in', 'out', 'kernel', 'stride', 'padding', 'dilation', 'groups']>): Conv2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
-  const config = sizedConfig as C;
+export function conv2d<const C extends Conv2dConfig, S = unknown, L = Conv2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
+  config: Sized<'conv2d', C, ['in', 'out', 'kernel', 'stride', 'padding', 'dilation', 'groups'], L, S>,
+): Built<L, S, C, ['in', 'out', 'kernel', 'stride', 'padding', 'dilation', 'groups']>;
+export function conv2d(config: Conv2dConfig): Layer {
   return convLayer('conv2d', config);
 }
 
 export interface WeightNormConv2d<C> extends Layer<WeightNormConv2dFn<C>> {}
 /** conv2d with weight = g * v / ||v|| (Salimans & Kingma 2016), the norm per output channel. */
-export function weightNormConv2d<const C extends Conv2dConfig>(sizedConfig: Sized<'weightNormConv2d', C, ['in', 'out', 'kernel', 'stride', 'padding', 'dilation', 'groups']>): WeightNormConv2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
-  const config = sizedConfig as C;
+export function weightNormConv2d<const C extends Conv2dConfig, S = unknown, L = WeightNormConv2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
+  config: Sized<'weightNormConv2d', C, ['in', 'out', 'kernel', 'stride', 'padding', 'dilation', 'groups'], L, S>,
+): Built<L, S, C, ['in', 'out', 'kernel', 'stride', 'padding', 'dilation', 'groups']>;
+export function weightNormConv2d(config: Conv2dConfig): Layer {
   return convLayer('weightNormConv2d', config);
 }
 
@@ -202,8 +206,10 @@ export interface DepthwiseConv2dFn<C> extends ShapeFn {
 
 export interface DepthwiseConv2d<C> extends Layer<DepthwiseConv2dFn<C>> {}
 /** A depthwise conv: groups = in channels, out = in * multiplier. Recorded as a grouped conv2d. */
-export function depthwiseConv2d<const C extends DepthwiseConv2dConfig>(sizedConfig: Sized<'depthwiseConv2d', C, ['kernel', 'stride', 'padding', 'dilation', 'multiplier']>): DepthwiseConv2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
-  const config = sizedConfig as C;
+export function depthwiseConv2d<const C extends DepthwiseConv2dConfig, S = unknown, L = DepthwiseConv2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
+  config: Sized<'depthwiseConv2d', C, ['kernel', 'stride', 'padding', 'dilation', 'multiplier'], L, S>,
+): Built<L, S, C, ['kernel', 'stride', 'padding', 'dilation', 'multiplier']>;
+export function depthwiseConv2d(config: DepthwiseConv2dConfig): Layer {
   const op = 'depthwiseConv2d';
   const multiplier = requireInteger(op, 'multiplier', config.multiplier ?? 1, 1);
   checkConfig(op, { ...config, out: multiplier });
@@ -272,8 +278,10 @@ export interface ConvTranspose2dFn<C> extends ShapeFn {
 
 export interface ConvTranspose2d<C> extends Layer<ConvTranspose2dFn<C>> {}
 /** A transposed conv, weight [in, out/groups, kH, kW] (PyTorch layout). */
-export function convTranspose2d<const C extends ConvTranspose2dConfig>(sizedConfig: Sized<'convTranspose2d', C, ['in', 'out', 'kernel', 'stride', 'padding', 'outputPadding', 'dilation', 'groups']>): ConvTranspose2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
-  const config = sizedConfig as C;
+export function convTranspose2d<const C extends ConvTranspose2dConfig, S = unknown, L = ConvTranspose2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
+  config: Sized<'convTranspose2d', C, ['in', 'out', 'kernel', 'stride', 'padding', 'outputPadding', 'dilation', 'groups'], L, S>,
+): Built<L, S, C, ['in', 'out', 'kernel', 'stride', 'padding', 'outputPadding', 'dilation', 'groups']>;
+export function convTranspose2d(config: ConvTranspose2dConfig): Layer {
   const op = 'convTranspose2d';
   if (config === null || typeof config !== 'object') throw new DslError(`${op}: expects a config object`);
   const attrsFor = (inChannels: number) => {

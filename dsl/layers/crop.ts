@@ -7,7 +7,7 @@
  * right (Keras Cropping2D's spellings). A literal output size below 1 is a type error with the
  * words of the run-time shape rule.
  */
-import type { FirstFailure, Layer, Prefix, ShapeFn } from '../layer.ts';
+import type { Built, FirstFailure, Layer, Prefix, ShapeFn } from '../layer.ts';
 import { requireInteger, reusable } from '../runtime.ts';
 import { DslError } from '../scope.ts';
 import type { CheckRank } from '../shape.ts';
@@ -72,8 +72,10 @@ function cropSides(crop: unknown): [number, number, number, number] {
 
 export interface Crop2d<C> extends Layer<Crop2dFn<C>> {}
 /** Drops `crop` rows and columns at the borders: [N, C, H, W] -> [N, C, H - top - bottom, W - left - right]. */
-export function crop2d<const C extends Crop2dConfig>(sizedConfig: Sized<'crop2d', C, ['crop']>): Crop2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
-  const config = sizedConfig as C;
+export function crop2d<const C extends Crop2dConfig, S = unknown, L = Crop2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
+  config: Sized<'crop2d', C, ['crop'], L, S>,
+): Built<L, S, C, ['crop']>;
+export function crop2d(config: Crop2dConfig): Layer {
   if (config === null || typeof config !== 'object') throw new DslError('crop2d: expects a config object');
   const crop = cropSides(config.crop);
   return reusable('crop2d', (scope, [x]) => scope.node({ op: 'crop2d', inputs: [x], name: config.name, attrs: { crop } }));

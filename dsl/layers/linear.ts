@@ -2,7 +2,7 @@
  * Fully connected layers on [N, F]: y = x W^T + b, W [out, in]. `flatten` in front of a
  * linear layer produces F = C*H*W, so a wrong `in` is caught where the linear layer is applied.
  */
-import type { FirstFailure, Layer, Prefix, ShapeFn } from '../layer.ts';
+import type { Built, FirstFailure, Layer, Prefix, ShapeFn } from '../layer.ts';
 import { literalChannels, requireInteger, singleUse } from '../runtime.ts';
 import { DslError } from '../scope.ts';
 import type { CheckCount, CheckLiteralChannels, CheckRank } from '../shape.ts';
@@ -55,14 +55,18 @@ function linearLayer<F extends ShapeFn>(op: 'linear' | 'weightNormLinear', confi
 }
 
 export interface Linear<C> extends Layer<LinearFn<C>> {}
-export function linear<const C extends LinearConfig>(sizedConfig: Sized<'linear', C, ['in', 'out']>): Linear<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
-  const config = sizedConfig as C;
+export function linear<const C extends LinearConfig, S = unknown, L = Linear<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
+  config: Sized<'linear', C, ['in', 'out'], L, S>,
+): Built<L, S, C, ['in', 'out']>;
+export function linear(config: LinearConfig): Layer {
   return linearLayer('linear', config);
 }
 
 export interface WeightNormLinear<C> extends Layer<WeightNormLinearFn<C>> {}
 /** linear with weight = g * v / ||v||, the norm per output unit. */
-export function weightNormLinear<const C extends LinearConfig>(sizedConfig: Sized<'weightNormLinear', C, ['in', 'out']>): WeightNormLinear<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
-  const config = sizedConfig as C;
+export function weightNormLinear<const C extends LinearConfig, S = unknown, L = WeightNormLinear<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
+  config: Sized<'weightNormLinear', C, ['in', 'out'], L, S>,
+): Built<L, S, C, ['in', 'out']>;
+export function weightNormLinear(config: LinearConfig): Layer {
   return linearLayer('weightNormLinear', config);
 }

@@ -11,7 +11,7 @@
  * Normalisation itself always divides by sqrt(biased batch variance + eps).
  */
 import type { RenormWarmup, RunningStatsUpdate } from '../../src/ir/graph.ts';
-import type { FirstFailure, Layer, Prefix, ShapeFn } from '../layer.ts';
+import type { Built, FirstFailure, Layer, Prefix, ShapeFn } from '../layer.ts';
 import { literalChannels, requireFraction, requireInteger, requirePositive, singleUse } from '../runtime.ts';
 import { DslError, messagePrefix, type Scope } from '../scope.ts';
 import type { CheckCount, CheckLiteralChannels, CheckRank, CheckRank2or4, CheckRank2to4, SpellShape } from '../shape.ts';
@@ -112,8 +112,10 @@ export interface BatchNormFn<C> extends ShapeFn {
 }
 export interface BatchNorm<C> extends Layer<BatchNormFn<C>> {}
 /** BatchNorm over [N, C] or [N, C, L] (1d) or [N, C, H, W] (2d), per channel. */
-export function batchNorm<const C extends BatchNormConfig = {}>(sizedConfig?: Sized<'batchNorm', C, ['channels']>): BatchNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
-  const config = (sizedConfig ?? {}) as C;
+export function batchNorm<const C extends BatchNormConfig = {}, S = unknown, L = BatchNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
+  config?: Sized<'batchNorm', C, ['channels'], L, S>,
+): Built<L, S, C, ['channels']>;
+export function batchNorm(config: BatchNormConfig = {}): Layer {
   const op = 'batchNorm';
   channelsConfig(op, config);
   const cumulative = config.momentum === null;
@@ -129,7 +131,7 @@ export function batchNorm<const C extends BatchNormConfig = {}>(sizedConfig?: Si
       op,
       inputs: [x],
       name: config.name,
-      attrs: { numFeatures: literalChannels(scope, x, config.channels, { op, name: config.name, rank: RANKS[op], creates: 'parameters' }), eps: eps(op, { ...config, ...conventions }), frozen: config.frozen ?? false, ...stats, ...(cumulative ? { decay: null } : {}), ...(affine ? {} : { affine }), ...(trackRunningStats ? {} : { trackRunningStats }) },
+      attrs: { numFeatures: literalChannels(scope, x, config.channels, { op, name: config.name, rank: RANKS[op], creates: 'parameters' }), eps: eps(op, { eps: config.eps, convention: config.convention }), frozen: config.frozen ?? false, ...stats, ...(cumulative ? { decay: null } : {}), ...(affine ? {} : { affine }), ...(trackRunningStats ? {} : { trackRunningStats }) },
     }),
   );
 }
@@ -178,8 +180,10 @@ export interface BatchRenormFn<C> extends ShapeFn {
 }
 export interface BatchRenorm<C> extends Layer<BatchRenormFn<C>> {}
 /** Batch Renormalization (Ioffe 2017); at inference it is a BatchNorm. */
-export function batchRenorm<const C extends BatchRenormConfig = {}>(sizedConfig?: Sized<'batchRenorm', C, ['channels']>): BatchRenorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
-  const config = (sizedConfig ?? {}) as C;
+export function batchRenorm<const C extends BatchRenormConfig = {}, S = unknown, L = BatchRenorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
+  config?: Sized<'batchRenorm', C, ['channels'], L, S>,
+): Built<L, S, C, ['channels']>;
+export function batchRenorm(config: BatchRenormConfig = {}): Layer {
   const op = 'batchRenorm';
   channelsConfig(op, config);
   const stats = runningStats(op, config);
@@ -276,8 +280,10 @@ export interface LayerNormFn<C> extends ShapeFn {
   readonly output: LayerNormOut<C, this['input']>;
 }
 export interface LayerNorm<C> extends Layer<LayerNormFn<C>> {}
-export function layerNorm<const C extends LayerNormConfig = {}>(sizedConfig?: Sized<'layerNorm', C, ['channels', 'normalizedShape']>): LayerNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
-  const config = (sizedConfig ?? {}) as C;
+export function layerNorm<const C extends LayerNormConfig = {}, S = unknown, L = LayerNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
+  config?: Sized<'layerNorm', C, ['channels', 'normalizedShape'], L, S>,
+): Built<L, S, C, ['channels', 'normalizedShape']>;
+export function layerNorm(config: LayerNormConfig = {}): Layer {
   const op = 'layerNorm';
   channelsConfig(op, config);
   const over = config.over ?? 'chw';
@@ -309,8 +315,10 @@ export interface InstanceNorm<C> extends Layer<InstanceNormFn<C>> {}
  * Per sample and channel over H, W. Without gamma/beta by default, as PyTorch's InstanceNorm2d
  * (`affine: true` adds them).
  */
-export function instanceNorm<const C extends AffineNormConfig = {}>(sizedConfig?: Sized<'instanceNorm', C, ['channels']>): InstanceNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
-  const config = (sizedConfig ?? {}) as C;
+export function instanceNorm<const C extends AffineNormConfig = {}, S = unknown, L = InstanceNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
+  config?: Sized<'instanceNorm', C, ['channels'], L, S>,
+): Built<L, S, C, ['channels']>;
+export function instanceNorm(config: AffineNormConfig = {}): Layer {
   const op = 'instanceNorm';
   channelsConfig(op, config);
   return singleUse(op, config.name, (scope, [x]) =>
@@ -346,8 +354,10 @@ export interface GroupNormFn<C> extends ShapeFn {
 }
 export interface GroupNorm<C> extends Layer<GroupNormFn<C>> {}
 /** Per sample over each group of C/G channels and H, W; `groups` must divide the channels. */
-export function groupNorm<const C extends GroupNormConfig>(sizedConfig: Sized<'groupNorm', C, ['channels', 'groups']>): GroupNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
-  const config = sizedConfig as C;
+export function groupNorm<const C extends GroupNormConfig, S = unknown, L = GroupNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
+  config: Sized<'groupNorm', C, ['channels', 'groups'], L, S>,
+): Built<L, S, C, ['channels', 'groups']>;
+export function groupNorm(config: GroupNormConfig): Layer {
   const op = 'groupNorm';
   channelsConfig(op, config);
   const groups = requireInteger(op, 'groups', config.groups, 1);
@@ -377,8 +387,10 @@ export interface IbnFn<C> extends ShapeFn {
 }
 export interface Ibn<C> extends Layer<IbnFn<C>> {}
 /** IBN-a (Pan et al. 2018): InstanceNorm on the first channels, BatchNorm on the rest. */
-export function ibn<const C extends IbnConfig = {}>(sizedConfig?: Sized<'ibn', C, ['channels', 'instanceChannels']>): Ibn<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
-  const config = (sizedConfig ?? {}) as C;
+export function ibn<const C extends IbnConfig = {}, S = unknown, L = Ibn<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
+  config?: Sized<'ibn', C, ['channels', 'instanceChannels'], L, S>,
+): Built<L, S, C, ['channels', 'instanceChannels']>;
+export function ibn(config: IbnConfig = {}): Layer {
   const op = 'ibn';
   channelsConfig(op, config);
   const stats = runningStats(op, config);
@@ -403,8 +415,10 @@ export interface SwitchableNormFn<C> extends ShapeFn {
 }
 export interface SwitchableNorm<C> extends Layer<SwitchableNormFn<C>> {}
 /** Switchable Normalization (Luo et al. 2018): a learned softmax mix of IN, LN and BN statistics. */
-export function switchableNorm<const C extends SwitchableNormConfig = {}>(sizedConfig?: Sized<'switchableNorm', C, ['channels']>): SwitchableNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
-  const config = (sizedConfig ?? {}) as C;
+export function switchableNorm<const C extends SwitchableNormConfig = {}, S = unknown, L = SwitchableNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
+  config?: Sized<'switchableNorm', C, ['channels'], L, S>,
+): Built<L, S, C, ['channels']>;
+export function switchableNorm(config: SwitchableNormConfig = {}): Layer {
   const op = 'switchableNorm';
   channelsConfig(op, config);
   const stats = runningStats(op, config);
@@ -422,8 +436,10 @@ export interface ScaleShiftFn<C> extends ShapeFn {
 }
 export interface ScaleShift<C> extends Layer<ScaleShiftFn<C>> {}
 /** y = x * scale[c] + shift[c], learned per channel (starts as the identity). */
-export function scaleShift<const C extends ScaleShiftConfig = {}>(sizedConfig?: Sized<'scaleShift', C, ['channels']>): ScaleShift<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
-  const config = (sizedConfig ?? {}) as C;
+export function scaleShift<const C extends ScaleShiftConfig = {}, S = unknown, L = ScaleShift<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
+  config?: Sized<'scaleShift', C, ['channels'], L, S>,
+): Built<L, S, C, ['channels']>;
+export function scaleShift(config: ScaleShiftConfig = {}): Layer {
   const op = 'scaleShift';
   if (config.channels !== undefined) requireInteger(op, 'channels', config.channels, 1);
   return singleUse(op, config.name, (scope, [x]) =>
@@ -445,8 +461,10 @@ export interface NormalizeFn<C> extends ShapeFn {
 }
 export interface Normalize<C> extends Layer<NormalizeFn<C>> {}
 /** Input preprocessing (x - mean[c]) / std[c], e.g. ImageNet's mean (0.485, 0.456, 0.406). */
-export function normalize<const C extends NormalizeConfig>(sizedConfig: Sized<'normalize', C, ['mean', 'std']>): Normalize<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
-  const config = sizedConfig as C;
+export function normalize<const C extends NormalizeConfig, S = unknown, L = Normalize<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
+  config: Sized<'normalize', C, ['mean', 'std'], L, S>,
+): Built<L, S, C, ['mean', 'std']>;
+export function normalize(config: NormalizeConfig): Layer {
   const op = 'normalize';
   if (!Array.isArray(config.mean) || !Array.isArray(config.std)) throw new DslError(`${op}: mean and std must be arrays`);
   if (config.mean.length !== config.std.length) {

@@ -3,7 +3,7 @@
  * (PyTorch floor mode; 'same' is ceil(X/S)); the stride defaults to the kernel.
  */
 import type { Padding2d } from '../../src/ir/graph.ts';
-import type { Layer, Prefix, ShapeFn } from '../layer.ts';
+import type { Built, Layer, Prefix, ShapeFn } from '../layer.ts';
 import { type PairOption, pair, reusable } from '../runtime.ts';
 import { DslError } from '../scope.ts';
 import type { CheckRank } from '../shape.ts';
@@ -59,15 +59,19 @@ function poolAttrs(op: string, config: PoolConfig): { kernel: [number, number]; 
 }
 
 export interface MaxPool<C> extends Layer<MaxPoolFn<C>> {}
-export function maxPool<const C extends PoolConfig>(sizedConfig: Sized<'maxPool2d', C, ['kernel', 'stride', 'padding']>): MaxPool<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
-  const config = sizedConfig as C;
+export function maxPool<const C extends PoolConfig, S = unknown, L = MaxPool<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
+  config: Sized<'maxPool2d', C, ['kernel', 'stride', 'padding'], L, S>,
+): Built<L, S, C, ['kernel', 'stride', 'padding']>;
+export function maxPool(config: PoolConfig): Layer {
   const attrs = poolAttrs('maxPool2d', config);
   return reusable('maxPool2d', (scope, [x]) => scope.node({ op: 'maxPool2d', inputs: [x], name: config.name, attrs }));
 }
 
 export interface AvgPool<C> extends Layer<AvgPoolFn<C>> {}
-export function avgPool<const C extends AvgPoolConfig>(sizedConfig: Sized<'avgPool2d', C, ['kernel', 'stride', 'padding']>): AvgPool<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
-  const config = sizedConfig as C;
+export function avgPool<const C extends AvgPoolConfig, S = unknown, L = AvgPool<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
+  config: Sized<'avgPool2d', C, ['kernel', 'stride', 'padding'], L, S>,
+): Built<L, S, C, ['kernel', 'stride', 'padding']>;
+export function avgPool(config: AvgPoolConfig): Layer {
   const attrs = { ...poolAttrs('avgPool2d', config), countIncludePad: config.countIncludePad ?? false };
   return reusable('avgPool2d', (scope, [x]) => scope.node({ op: 'avgPool2d', inputs: [x], name: config.name, attrs }));
 }
@@ -98,13 +102,19 @@ export interface GlobalMaxPoolFn<C> extends ShapeFn {
 
 export interface GlobalAvgPool<C> extends Layer<GlobalAvgPoolFn<C>> {}
 /** Mean over H and W. */
-export function globalAvgPool<const C extends GlobalAvgPoolConfig = {}>(config: C = {} as C): GlobalAvgPool<{ -readonly [K in keyof C]: C[K] }> {
+export function globalAvgPool<const C extends GlobalAvgPoolConfig = {}, S = unknown, L = GlobalAvgPool<{ -readonly [K in keyof C]: C[K] }>>(
+  config?: Sized<'globalAvgPool', C, [], L, S>,
+): Built<L, S, C, []>;
+export function globalAvgPool(config: GlobalAvgPoolConfig = {}): Layer {
   return globalPool('globalAvgPool', config);
 }
 
 export interface GlobalMaxPool<C> extends Layer<GlobalMaxPoolFn<C>> {}
 /** Max over H and W. */
-export function globalMaxPool<const C extends GlobalAvgPoolConfig = {}>(config: C = {} as C): GlobalMaxPool<{ -readonly [K in keyof C]: C[K] }> {
+export function globalMaxPool<const C extends GlobalAvgPoolConfig = {}, S = unknown, L = GlobalMaxPool<{ -readonly [K in keyof C]: C[K] }>>(
+  config?: Sized<'globalMaxPool', C, [], L, S>,
+): Built<L, S, C, []>;
+export function globalMaxPool(config: GlobalAvgPoolConfig = {}): Layer {
   return globalPool('globalMaxPool', config);
 }
 

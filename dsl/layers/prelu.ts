@@ -5,11 +5,12 @@
  */
 import type { Shape } from '../../src/ir/graph.ts';
 import { dimLabel, rankLabelList } from '../../src/ir/labels.ts';
-import type { Layer, Prefix, ShapeFn } from '../layer.ts';
+import type { Built, Layer, Prefix, ShapeFn } from '../layer.ts';
 import { requireInteger, singleUse } from '../runtime.ts';
 import { DslError, messagePrefix } from '../scope.ts';
 import type { CheckAxis, DimLabel } from '../shape.ts';
 import type { DimToString } from '../types/index.ts';
+import type { Sized } from '../settings.ts';
 
 export interface PreluConfig {
   /** IR axes (>= 1) sharing one alpha; default none (alpha element-wise). */
@@ -63,7 +64,10 @@ function alphaShape(x: Shape, shared: readonly number[], prefix: string): number
 
 export interface Prelu<C> extends Layer<PreluFn<C>> {}
 /** x >= 0 ? x : alpha * x with a learned alpha (see the file comment). */
-export function prelu<const C extends PreluConfig = {}>(config: C = {} as C): Prelu<{ -readonly [K in keyof C]: C[K] }> {
+export function prelu<const C extends PreluConfig = {}, S = unknown, L = Prelu<{ -readonly [K in keyof C]: C[K] }>>(
+  config?: Sized<'prelu', C, [], L, S>,
+): Built<L, S, C, []>;
+export function prelu(config: PreluConfig = {}): Layer {
   const op = 'prelu';
   const shared = (config.sharedAxes ?? []).map((a, i) => requireInteger(op, `sharedAxes[${i}]`, a, 1));
   const prefix = messagePrefix(op, config.name);

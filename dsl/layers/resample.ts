@@ -5,7 +5,7 @@
  *   resize2d     [N, C, H, W] -> [N, C, height, width]
  */
 import type { Interpolation } from '../../src/ir/graph.ts';
-import type { Layer, Prefix, ShapeFn } from '../layer.ts';
+import type { Built, Layer, Prefix, ShapeFn } from '../layer.ts';
 import { type PairOption, pair, reusable } from '../runtime.ts';
 import { DslError } from '../scope.ts';
 import type { CheckRank, PairOf } from '../shape.ts';
@@ -38,8 +38,10 @@ export interface Upsample2dFn<C> extends ShapeFn {
 
 export interface Upsample2d<C> extends Layer<Upsample2dFn<C>> {}
 /** Scales H and W by whole factors, sampling the nearest pixel or bilinearly. */
-export function upsample2d<const C extends Upsample2dConfig = {}>(sizedConfig?: Sized<'upsample2d', C, ['scale']>): Upsample2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
-  const config = (sizedConfig ?? {}) as C;
+export function upsample2d<const C extends Upsample2dConfig = {}, S = unknown, L = Upsample2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
+  config?: Sized<'upsample2d', C, ['scale'], L, S>,
+): Built<L, S, C, ['scale']>;
+export function upsample2d(config: Upsample2dConfig = {}): Layer {
   const op = 'upsample2d';
   const attrs = { scale: pair(op, 'scale', config.scale, 2, 1), interpolation: interpolation(op, config.interpolation) };
   return reusable(op, (scope, [x]) => scope.node({ op, inputs: [x], name: config.name, attrs }));
@@ -65,8 +67,10 @@ export interface Resize2dFn<C> extends ShapeFn {
 
 export interface Resize2d<C> extends Layer<Resize2dFn<C>> {}
 /** Resamples H and W to a fixed size. */
-export function resize2d<const C extends Resize2dConfig>(sizedConfig: Sized<'resize2d', C, ['size']>): Resize2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
-  const config = sizedConfig as C;
+export function resize2d<const C extends Resize2dConfig, S = unknown, L = Resize2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
+  config: Sized<'resize2d', C, ['size'], L, S>,
+): Built<L, S, C, ['size']>;
+export function resize2d(config: Resize2dConfig): Layer {
   const op = 'resize2d';
   if (config === null || typeof config !== 'object') throw new DslError(`${op}: expects a config object`);
   const attrs = { size: pair(op, 'size', config.size, 1, 1), interpolation: interpolation(op, config.interpolation), alignCorners: config.alignCorners ?? false };

@@ -8,7 +8,7 @@
  */
 import type { Dim } from '../../src/ir/graph.ts';
 import { dimProduct } from '../../src/shape/dim.ts';
-import type { Layer, Prefix, ShapeFn } from '../layer.ts';
+import type { Built, Layer, Prefix, ShapeFn } from '../layer.ts';
 import { requireInteger, reusable } from '../runtime.ts';
 import { DslError, messagePrefix } from '../scope.ts';
 import type { CheckRank, SpellShape } from '../shape.ts';
@@ -75,8 +75,10 @@ function inferredTarget(from: Dim, shape: readonly number[], prefix: string): re
 
 export interface Reshape<C> extends Layer<ReshapeFn<C>> {}
 /** Reinterprets each sample's values in a new shape, in IR (NCHW row-major) order. */
-export function reshape<const C extends ReshapeConfig>(sizedConfig: Sized<'reshape', C, ['shape']>): Reshape<{ -readonly [K in keyof C]: C[K] }> {
-  const config = sizedConfig as C;
+export function reshape<const C extends ReshapeConfig, S = unknown, L = Reshape<{ -readonly [K in keyof C]: C[K] }>>(
+  config: Sized<'reshape', C, ['shape'], L, S>,
+): Built<L, S, C, ['shape']>;
+export function reshape(config: ReshapeConfig): Layer {
   const op = 'reshape';
   if (config === null || typeof config !== 'object' || !Array.isArray(config.shape) || config.shape.length === 0) {
     throw new DslError(`${op}: shape must be a non-empty list of sizes`);
@@ -119,7 +121,10 @@ export interface PermuteFn<C> extends ShapeFn {
 
 export interface Permute<C> extends Layer<PermuteFn<C>> {}
 /** Reorders the non-batch axes: axis i+1 of the output is axis dims[i] of the input. */
-export function permute<const C extends PermuteConfig>(config: C): Permute<{ -readonly [K in keyof C]: C[K] }> {
+export function permute<const C extends PermuteConfig, S = unknown, L = Permute<{ -readonly [K in keyof C]: C[K] }>>(
+  config: Sized<'permute', C, [], L, S>,
+): Built<L, S, C, []>;
+export function permute(config: PermuteConfig): Layer {
   const op = 'permute';
   if (config === null || typeof config !== 'object' || !Array.isArray(config.dims)) throw new DslError(`${op}: dims must be a list of axes`);
   const dims = config.dims.map((a, i) => requireInteger(op, `dims[${i}]`, a, 1));
@@ -147,8 +152,10 @@ export interface RepeatVectorFn<C> extends ShapeFn {
 
 export interface RepeatVector<C> extends Layer<RepeatVectorFn<C>> {}
 /** [N, C] -> [N, C, times]: each vector repeated along a new sequence axis. */
-export function repeatVector<const C extends RepeatVectorConfig>(sizedConfig: Sized<'repeatVector', C, ['times']>): RepeatVector<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }> {
-  const config = sizedConfig as C;
+export function repeatVector<const C extends RepeatVectorConfig, S = unknown, L = RepeatVector<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
+  config: Sized<'repeatVector', C, ['times'], L, S>,
+): Built<L, S, C, ['times']>;
+export function repeatVector(config: RepeatVectorConfig): Layer {
   const op = 'repeatVector';
   const times = requireInteger(op, 'times', config?.times, 1);
   return reusable(op, (scope, [x]) => scope.node({ op, inputs: [x], name: config.name, attrs: { times } }));

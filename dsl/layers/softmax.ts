@@ -3,9 +3,10 @@
  * channels-last data). The shape is kept; the axis must lie inside the input, with the words of
  * the run-time rule (`axisWithin` in src/ir/shapes.ts).
  */
-import type { Layer, Prefix, ShapeFn } from '../layer.ts';
+import type { Built, Layer, Prefix, ShapeFn } from '../layer.ts';
 import { requireInteger, reusable } from '../runtime.ts';
 import type { CheckAxis } from '../shape.ts';
+import type { Sized } from '../settings.ts';
 
 export interface SoftmaxConfig {
   /** The IR axis (>= 1; 1 is the channels); default 1. */
@@ -32,12 +33,18 @@ function along<F extends ShapeFn>(op: 'softmax' | 'logSoftmax', config: SoftmaxC
 
 export interface Softmax<C> extends Layer<SoftmaxFn<C>> {}
 /** exp(x_i) / sum_j exp(x_j) along `axis`. */
-export function softmax<const C extends SoftmaxConfig = {}>(config: C = {} as C): Softmax<{ -readonly [K in keyof C]: C[K] }> {
+export function softmax<const C extends SoftmaxConfig = {}, S = unknown, L = Softmax<{ -readonly [K in keyof C]: C[K] }>>(
+  config?: Sized<'softmax', C, [], L, S>,
+): Built<L, S, C, []>;
+export function softmax(config: SoftmaxConfig = {}): Layer {
   return along('softmax', config);
 }
 
 export interface LogSoftmax<C> extends Layer<LogSoftmaxFn<C>> {}
 /** x_i - log(sum_j exp(x_j)) along `axis`. */
-export function logSoftmax<const C extends SoftmaxConfig = {}>(config: C = {} as C): LogSoftmax<{ -readonly [K in keyof C]: C[K] }> {
+export function logSoftmax<const C extends SoftmaxConfig = {}, S = unknown, L = LogSoftmax<{ -readonly [K in keyof C]: C[K] }>>(
+  config?: Sized<'logSoftmax', C, [], L, S>,
+): Built<L, S, C, []>;
+export function logSoftmax(config: SoftmaxConfig = {}): Layer {
   return along('logSoftmax', config);
 }

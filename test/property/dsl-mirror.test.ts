@@ -16,7 +16,7 @@ import { describe, expect, it } from 'vitest';
 import * as d from '../../dsl/index.ts';
 import type { Layer } from '../../dsl/index.ts';
 import type { Shape } from '../../src/ir/graph.ts';
-import { checkSnippet } from '../types/harness.ts';
+import { checkSnippet, typeLevelWords } from '../types/harness.ts';
 
 type Pad = number | [number, number] | [number, number, number, number] | 'same' | 'valid';
 
@@ -400,11 +400,6 @@ function snippetFor(programs: Program[]): { code: string; expected: Outcome[] } 
   return { code: lines.join('\n'), expected };
 }
 
-/** The message inside `parameter of type '"..."'`, i.e. the type-level check's words. */
-function typeLevelMessage(diagnostic: string): string | undefined {
-  return /parameter of type '"(.*)"'/.exec(diagnostic)?.[1];
-}
-
 describe('type-level and run-time shapes agree on random programs', () => {
   it('shapes and error messages match, program by program', () => {
     fc.assert(
@@ -416,7 +411,7 @@ describe('type-level and run-time shapes agree on random programs', () => {
         const mismatches: string[] = [];
         for (const want of expectedErrors) {
           const got = errors.find((e) => e.line === want.line);
-          const message = got === undefined ? undefined : typeLevelMessage(got.message);
+          const message = got === undefined ? undefined : typeLevelWords(got.message);
           if (message !== want.error) {
             mismatches.push(`${lineOf(want.line)}\n  run time:   ${want.error}\n  type level: ${message ?? got?.message ?? '(no error)'}`);
           }

@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { Project, ts, type SourceFile } from 'ts-morph';
 
 export interface TypeCaseResult {
-  /** `line` is 1-based within the snippet; `message` is the flattened diagnostic chain. */
-  errors: { line: number; message: string }[];
+  /** `line` is 1-based within the snippet; `message` is the flattened diagnostic chain; `text` the source it underlines. */
+  errors: { line: number; message: string; text: string }[];
 }
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -50,8 +50,17 @@ function diagnosticsOf(file: SourceFile): TypeCaseResult {
     .map((d) => ({
       line: d.start === undefined ? 0 : sf.getLineAndCharacterOfPosition(d.start).line + 1,
       message: ts.flattenDiagnosticMessageText(d.messageText, '\n'),
+      text: d.start === undefined || d.length === undefined ? '' : sf.text.slice(d.start, d.start + d.length),
     }));
   return { errors };
+}
+
+/**
+ * The words of a shape failure in a diagnostic: the string literal type a layer's argument or its
+ * config property was not assignable to (`... is not assignable to type '"<words>"'.`).
+ */
+export function typeLevelWords(message: string): string | undefined {
+  return /type '"(.*)"'\.$/.exec(message)?.[1];
 }
 
 export function checkSnippet(code: string): TypeCaseResult {
