@@ -257,9 +257,11 @@ type SequentialVerdict<Ls, S> = KnownInput<S> extends true
 
 /** Layers applied one after another; an error names the step (`sequential[2] conv2d: ...`), at type level and at run time alike, and is shown on that step. */
 export interface Sequential<Ls> extends Layer<SequentialFn<Ls>> {}
-export function sequential<const Ls extends readonly Layer[], S = unknown>(
-  ...layers: MergeArgs<Ls, SequentialVerdict<Ls, S>>
-): SequentialVerdict<Ls, S> extends [unknown, infer M extends string] ? Reported<M, S> : Sequential<{ -readonly [K in keyof Ls]: Ls[K] }>;
+// Steps, a defaulted type parameter, is the one instantiation of the steps that the check here and
+// the result's shape function share, so the chain is run once per call (see `Built`).
+export function sequential<const Ls extends readonly Layer[], S = unknown, Steps = { -readonly [K in keyof Ls]: Ls[K] }>(
+  ...layers: MergeArgs<Ls, SequentialVerdict<Steps, S>>
+): SequentialVerdict<Steps, S> extends [unknown, infer M extends string] ? Reported<M, S> : [Sequential<Steps>] extends [infer Plain] ? Plain : never;
 export function sequential(...layers: readonly Layer[]): Layer {
   checkLayers('sequential', layers);
   return {
