@@ -2,9 +2,12 @@
  * The CLI's reports: `fold --probe fast|full|off` (what the probe ran; usage errors for
  * contradictions), `fold --html`, `info <model>` and `bench <model.json>`.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatLayersBench, type LayersBenchResult } from '../../src/io/layers-bench.ts';
 import { quantile } from '../../src/io/predict-timing.ts';
@@ -154,6 +157,16 @@ describe('shapefold bench <model.json>', () => {
   it('takes the quartiles between ranks', () => {
     expect([0.25, 0.5, 0.75].map((q) => quantile([1, 2, 3, 4], q))).toEqual([1.75, 2.5, 3.25]);
     expect(quantile([7], 0.25)).toBe(7);
+  });
+
+  it('runs a repository benchmark from any working directory', () => {
+    // `--import tsx` was resolved from the working directory: elsewhere, Node's stack trace.
+    const repo = fileURLToPath(new URL('../../', import.meta.url));
+    const tsx = pathToFileURL(createRequire(join(repo, 'package.json')).resolve('tsx')).href;
+    const run = spawnSync(process.execPath, ['--import', tsx, join(repo, 'src/cli/bin.ts'), 'bench', 'types', '--', '--runs', '0'], { cwd: tmpdir(), encoding: 'utf8' });
+    expect(run.stderr).not.toContain('ERR_MODULE_NOT_FOUND');
+    expect(run.stderr).toContain('--runs needs a positive integer, got "0"');
+    expect(run.status).not.toBe(0);
   });
 
   it('rejects benchmark options without a model, and a bad count, as usage errors', async () => {

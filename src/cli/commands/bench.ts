@@ -4,6 +4,8 @@
  * repository's benchmarks (they need its dev dependencies).
  */
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ShapefoldError } from '../../ir/errors.ts';
@@ -53,12 +55,25 @@ export const benchCommand = defineCommand({
       throw new UsageError(`no benchmark named '${first}' (benchmarks: ${BENCHES.join(', ')}; or give a model.json)`);
     }
     const chosen = first === undefined ? BENCHES : [first];
+    const { root } = packageInfo();
     for (const name of chosen) {
-      const script = join(packageInfo().root, 'src', 'bench', `${name}.ts`);
+      const script = join(root, 'src', 'bench', `${name}.ts`);
       if (!existsSync(script)) throw new ShapefoldError(`${script}: the benchmarks run from a clone of the shapefold repository`);
-      const run = spawnSync(process.execPath, ['--import', 'tsx', script, ...rest], { stdio: 'inherit' });
+      const run = spawnSync(process.execPath, ['--import', tsxLoader(root), script, ...rest], { stdio: 'inherit' });
       if (run.status !== 0) return run.status ?? 1;
     }
     return 0;
   },
 });
+
+/**
+ * tsx's loader as the clone resolves it: `--import tsx` alone is resolved from the working
+ * directory, so run from anywhere else it failed with Node's stack trace.
+ */
+function tsxLoader(root: string): string {
+  try {
+    return pathToFileURL(createRequire(join(root, 'package.json')).resolve('tsx')).href;
+  } catch {
+    throw new ShapefoldError(`${root}: the benchmarks need the repository's dev dependencies (run npm install there)`);
+  }
+}
