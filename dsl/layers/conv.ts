@@ -189,32 +189,41 @@ export function weightNormConv2d(config: Conv2dConfig): Layer {
   return convLayer('weightNormConv2d', config);
 }
 
-export interface DepthwiseConv2dConfig extends Omit<Conv2dConfig, 'in' | 'out' | 'groups'> {
+export interface DepthwiseConv2dConfig extends Omit<Conv2dConfig, 'out' | 'groups'> {
   /** Output channels per input channel (default 1). */
   readonly multiplier?: number;
 }
 
 type MultiplierOf<C> = C extends { readonly multiplier: infer M extends number } ? M : 1;
 
+/**
+ * A literal `in` is checked against the input's channels, as conv2d's is, and sizes the groups as
+ * the run time does; without one (or with one typed `number`) the input's channels do.
+ */
 export interface DepthwiseConv2dFn<C> extends ShapeFn {
   readonly output: this['input'] extends readonly [unknown, infer Ch, unknown, unknown]
-    ? Ch extends number
-      ? Conv2dOut<'depthwiseConv2d', C & { readonly in: Ch; readonly out: Mul<Ch, MultiplierOf<C>>; readonly groups: Ch }, this['input']>
-      : `${Prefix<'depthwiseConv2d', NameOf<C>>}${CheckLiteralChannels<Ch, 'channels', 'weights'> & string}`
+    ? C extends { readonly in: infer I extends number }
+      ? number extends I
+        ? DepthwiseOnChannels<C, Ch, this['input']>
+        : Conv2dOut<'depthwiseConv2d', C & { readonly out: Mul<I, MultiplierOf<C>>; readonly groups: I }, this['input']>
+      : DepthwiseOnChannels<C, Ch, this['input']>
     : `${Prefix<'depthwiseConv2d', NameOf<C>>}${CheckRank<this['input'], 4> & string}`;
 }
+type DepthwiseOnChannels<C, Ch, S> = Ch extends number
+  ? Conv2dOut<'depthwiseConv2d', C & { readonly in: Ch; readonly out: Mul<Ch, MultiplierOf<C>>; readonly groups: Ch }, S>
+  : `${Prefix<'depthwiseConv2d', NameOf<C>>}${CheckLiteralChannels<Ch, 'channels', 'weights'> & string}`;
 
 export interface DepthwiseConv2d<C> extends Layer<DepthwiseConv2dFn<C>> {}
 /** A depthwise conv: groups = in channels, out = in * multiplier. Recorded as a grouped conv2d. */
 export function depthwiseConv2d<const C extends DepthwiseConv2dConfig, S = unknown, L = DepthwiseConv2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'depthwiseConv2d', C, ['kernel', 'stride', 'padding', 'dilation', 'multiplier'], L, S>,
-): Built<L, S, C, ['kernel', 'stride', 'padding', 'dilation', 'multiplier']>;
+  config: Sized<'depthwiseConv2d', C, ['in', 'kernel', 'stride', 'padding', 'dilation', 'multiplier'], L, S>,
+): Built<L, S, C, ['in', 'kernel', 'stride', 'padding', 'dilation', 'multiplier']>;
 export function depthwiseConv2d(config: DepthwiseConv2dConfig): Layer {
   const op = 'depthwiseConv2d';
   const multiplier = requireInteger(op, 'multiplier', config.multiplier ?? 1, 1);
   checkConfig(op, { ...config, out: multiplier });
   return singleUse(op, config.name, (scope, [x]) => {
-    const channels = literalChannels(scope, x, undefined, { op, name: config.name, rank: 4, creates: 'weights' });
+    const channels = literalChannels(scope, x, config.in, { op, name: config.name, rank: 4, creates: 'weights' });
     const attrs = convAttrs(op, { ...config, in: channels, out: channels * multiplier, groups: channels }, channels);
     return scope.node({ op: 'conv2d', inputs: [x], name: config.name, attrs }, op);
   });

@@ -58,6 +58,7 @@ export const shapeCases: ShapeCase[] = [
   { name: 'weightNormConv2d', code: `const y = ${img(3, 32)}.to(d.weightNormConv2d({ out: 16, kernel: 3, padding: 1 }));`, shape: "['N', 16, 32, 32]" },
   // depthwise
   { name: 'depthwiseConv2d', code: `const y = ${img(32, 56)}.to(d.depthwiseConv2d({ kernel: 3, padding: 1 }));`, shape: "['N', 32, 56, 56]" },
+  { name: 'depthwiseConv2d with its in stated', code: `const y = ${img(96, 56)}.to(d.depthwiseConv2d({ in: 96, kernel: 3, stride: 2, padding: 1 }));`, shape: "['N', 96, 28, 28]" },
   { name: 'depthwiseConv2d multiplier and stride', code: `const y = ${img(32, 56)}.to(d.depthwiseConv2d({ kernel: 3, padding: 1, stride: 2, multiplier: 2 }));`, shape: "['N', 64, 28, 28]" },
   // transposed
   { name: 'convTranspose2d k2 s2', code: `const y = ${img(16, 14)}.to(d.convTranspose2d({ out: 8, kernel: 2, stride: 2 }));`, shape: "['N', 8, 28, 28]" },
@@ -208,6 +209,8 @@ export const errorCases: ErrorCase[] = [
   { name: 'weightNormConv2d channel mismatch', code: `const y = ${img(3, 8)}.to(d.weightNormConv2d({ in: 4, out: 8, kernel: 3, name: 'wn' })); // <-`, message: "weightNormConv2d 'wn': input has 3 channels, layer expects 4" },
   { name: 'conv2d padding per side too small', code: `const y = ${img(3, 2)}.to(d.conv2d({ out: 4, kernel: 5, padding: [0, 1, 1, 1] })); // <-`, message: 'conv2d: input height 2 is too small for kernel 5 (padding 0+1)' },
   { name: 'depthwiseConv2d on symbolic channels', code: `const y = ${img('C', 8)}.to(d.depthwiseConv2d({ kernel: 3 })); // <-`, message: 'depthwiseConv2d: input channels C must be a literal size' },
+  { name: 'depthwiseConv2d in differs from the channels', code: `const y = ${img(32, 16)}.to(d.depthwiseConv2d({ in: 96, kernel: 3, padding: 1 })); // <-`, message: 'depthwiseConv2d: input has 32 channels, layer expects 96' },
+  { name: 'depthwiseConv2d in on symbolic channels', code: `const y = ${img('C', 8)}.to(d.depthwiseConv2d({ in: 16, kernel: 3, name: 'dw' })); // <-`, message: "depthwiseConv2d 'dw': input has C channels, layer expects 16" },
   { name: 'depthwiseConv2d too small', code: `const y = ${img(4, 2)}.to(d.depthwiseConv2d({ kernel: 3 })); // <-`, message: 'depthwiseConv2d: input height 2 is too small for kernel 3' },
   // transposed
   { name: 'convTranspose2d outputPadding too large', code: `const y = ${img(4, 8)}.to(d.convTranspose2d({ out: 4, kernel: 3, stride: 2, outputPadding: 2 })); // <-`, message: 'convTranspose2d: outputPadding 2 (height) must be smaller than stride 2' },

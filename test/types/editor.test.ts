@@ -107,6 +107,7 @@ describe('short diagnostics, message first', () => {
   it('a layer written in its .to() call is reported at the config property at fault, one built apart at the argument', () => {
     const cases: [code: string, underlined: string, words: string][] = [
       ["d.input(['N', 32, 8, 8]).to(d.conv2d({ in: 64, out: 16, kernel: 3 }))", 'in', 'conv2d: input has 32 channels, layer expects 64'],
+      ["d.input(['N', 32, 8, 8]).to(d.depthwiseConv2d({ in: 96, kernel: 3 }))", 'in', 'depthwiseConv2d: input has 32 channels, layer expects 96'],
       ["d.input(['N', 3, 3, 3]).to(d.conv2d({ out: 8, kernel: 5 }))", 'kernel', 'conv2d: input height 3 is too small for kernel 5'],
       ["d.input(['N', 6, 8, 8]).to(d.conv2d({ out: 8, kernel: 3, groups: 4 }))", 'groups', 'conv2d: 4 groups do not divide 6 input channels'],
       ["d.input(['N', 32]).to(d.batchNorm({ channels: 16, name: 'bn' }))", 'channels', "batchNorm 'bn': input has 32 channels, layer expects 16"],
