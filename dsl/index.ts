@@ -2,7 +2,7 @@
  * shapefold's typed model DSL. A model written here is shape-checked by the compiler while it is
  * typed, and builds the IR (`src/ir`) that the executor, reference and fold engine consume.
  */
-export { Tensor, input, model, scope, type InputOptions, type Model, type Returns } from './tensor.ts';
+export { Tensor, input, model, scope, type InputOptions, type Model, type Returns, type Poisoned } from './tensor.ts';
 export { Scope, DslError, type ScopeOptions } from './scope.ts';
 export type { Layer, ShapeFn, Call, Apply, Applicable, Applied, ShapeError, ShapeOrError } from './layer.ts';
 export type { Shape } from './shape.ts';

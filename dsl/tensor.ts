@@ -39,7 +39,16 @@ export class Tensor<S extends ShapeOrError> {
  * poisoned upstream, whose failure was reported where it happened and is not reported again here.
  * A tensor of any other valid shape is an error at the return.
  */
-export type Returns<S extends Shape> = Tensor<S> | Tensor<ShapeError<string>>;
+export type Returns<S extends Shape> = Tensor<S> | Poisoned;
+
+/**
+ * A tensor poisoned upstream, under a name of its own: TypeScript explains a failed assignment to a
+ * union against the member that is the same generic type as the source, the first one it created,
+ * which would be `Tensor<ShapeError<string>>` ("Property 'shapeError' is missing in type '["N",
+ * 10]'"); as an interface it leaves `Tensor<S>` to be compared ("Type '10' is not assignable to
+ * type '11'").
+ */
+export interface Poisoned extends Tensor<ShapeError<string>> {}
 
 type CheckInputDims<S extends Shape, I extends unknown[] = []> = I['length'] extends S['length']
   ? true

@@ -102,6 +102,29 @@ describe('one diagnostic per mistake', () => {
   });
 });
 
+describe('a declared output (Returns<S>, as codegen writes it)', () => {
+  it('of another shape is one error at the return, comparing the shapes', () => {
+    const { errors } = checkSnippet(`${PRELUDE}
+function head(x: d.Tensor<['N', 16]>): d.Returns<['N', 11]> {
+  return x.to(d.linear({ in: 16, out: 10 }));
+}
+`);
+    expect(errors.map((e) => e.line)).toEqual([4]);
+    expect(errors[0].message).toContain("Type '10' is not assignable to type '11'");
+    expect(errors[0].message).not.toContain('shapeError');
+  });
+
+  it('poisoned upstream is accepted, its failure reported once where it happened', () => {
+    const { errors } = checkSnippet(`${PRELUDE}
+function head(x: d.Tensor<['N', 16]>): d.Returns<['N', 10]> {
+  return x.to(d.linear({ in: 15, out: 10 }));
+}
+const out: d.Model<['N', 10] | d.ShapeError<string>> = d.model(head(d.input(['N', 16])));
+`);
+    expect(errors.map((e) => [e.line, typeLevelWords(e.message)])).toEqual([[4, 'linear: input has 16 features, layer expects 15']]);
+  });
+});
+
 describe('short diagnostics, message first', () => {
   // The length of every error case's diagnostic is checked in dsl.test.ts.
   it('a layer written in its .to() call is reported at the config property at fault, one built apart at the argument', () => {
