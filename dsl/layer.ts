@@ -22,6 +22,7 @@
  */
 import type { Shape } from '../src/ir/graph.ts';
 import type { Scope } from './scope.ts';
+import type { HasUnknownOption, UnknownOption } from './settings.ts';
 
 export interface ShapeFn {
   readonly input: unknown;
@@ -157,19 +158,22 @@ export type ConfigVerdict<L, S, C, Fallback extends readonly string[]> =
 export type BlamedConfig<C, Verdict> = Verdict extends [infer K, infer M] ? { [P in keyof C]: P extends K ? M : C[P] } : C;
 
 /**
- * The builder's result: the layer, or, when its config took the blame, a layer reporting that
- * failure. The latter mentions S, which is what lets TypeScript infer S from `.to()`'s context.
+ * The builder's result: the layer, or, when its config took the blame (a shape failure, or an
+ * option it does not have), a layer reporting that failure. The latter mentions S, which is what lets TypeScript infer S from `.to()`'s context.
  *
  * Builders pass their layer type as a defaulted type parameter L, so that the check in the config
  * parameter and this result share one instantiation of it (the shape is computed once per call),
  * and L appears here only as a conditional's check type, where no inference reaches it (it would
  * otherwise be inferred from the context as `Takes<S>`).
  */
-export type Built<L, S, C, Fallback extends readonly string[]> = ConfigVerdict<L, S, C, Fallback> extends [unknown, infer M extends string]
-  ? Reported<M, S>
-  : [L] extends [infer Plain]
-    ? Plain
-    : never;
+export type Built<L, S, C, Fallback extends readonly string[], Op extends string = string, Options extends readonly string[] = readonly string[]> =
+  HasUnknownOption<C, Options> extends false
+    ? ConfigVerdict<L, S, C, Fallback> extends [unknown, infer M extends string]
+      ? Reported<M, S>
+      : [L] extends [infer Plain]
+        ? Plain
+        : never
+    : Reported<UnknownOption<Op, Exclude<keyof C, Options[number]>, Options>, S>;
 
 /** A layer whose failure on S was reported where it was written (see `Takes`). */
 export type Reported<Message extends string, S> = Layer<ReportedFn<Message>> & Takes<S>;

@@ -103,3 +103,24 @@ export function singleUse<F extends ShapeFn>(
 export function reusable<F extends ShapeFn>(kind: string, apply: (scope: Scope, inputs: readonly string[]) => string): Layer<F> {
   return { kind, apply };
 }
+
+/**
+ * A builder's option names, checked by the compiler against its config interface (each option
+ * once, nothing else): `const CONV2D_OPTIONS = optionNames<Conv2dConfig>()(['in', ...])`. The
+ * builder rejects any other key, at type level (`Sized`) and at run time (`knownOptions`) in the
+ * same words; a misspelt or Keras-spelt option (`strides`) was otherwise ignored without a word.
+ */
+export function optionNames<Config>() {
+  return <const Names extends readonly (keyof Config & string)[]>(names: Names & EveryOption<Config, Names>): Names => names;
+}
+
+type EveryOption<Config, Names extends readonly unknown[]> = [Exclude<keyof Config, Names[number]>] extends [never]
+  ? unknown
+  : { readonly missing: Exclude<keyof Config, Names[number]> };
+
+/** Throws on the first key of `config` that is not one of `options`, in `UnknownOption`'s words (dsl/settings.ts). */
+export function knownOptions(op: string, config: unknown, options: readonly string[]): void {
+  if (config === null || typeof config !== 'object') return;
+  const unknown = Object.keys(config).find((key) => !options.includes(key));
+  if (unknown !== undefined) throw new DslError(`${op}: unknown option '${unknown}' (options: ${options.join(', ')})`);
+}

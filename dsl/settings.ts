@@ -47,7 +47,17 @@ type FirstWideSize<Op extends string, C, Fields extends readonly string[]> = Fie
  * `number`; else the config, its property at fault typed as the message when the layer `L` fails
  * on the input S learned from `.to()` (`ConfigVerdict`, dsl/layer.ts).
  */
-export type Sized<Op extends string, C, Fields extends readonly string[], L = never, S = unknown> =
+export type Sized<Op extends string, C, Fields extends readonly string[], L = never, S = unknown, Options extends readonly string[] = readonly string[]> =
   (Settings extends { readonly strictSizes: true } ? FirstWideSize<Op, C, Fields> : true) extends infer M extends string
     ? M
-    : BlamedConfig<C, ConfigVerdict<L, S, C, Fields>>;
+    : HasUnknownOption<C, Options> extends false
+      ? BlamedConfig<C, ConfigVerdict<L, S, C, Fields>>
+      : { [K in keyof C]: K extends Options[number] ? C[K] : UnknownOption<Op, K, Options> };
+
+/** Whether the config has a key that is none of the options (never for `any` or an index signature). */
+export type HasUnknownOption<C, Options extends readonly string[]> = string extends keyof C ? false : [Exclude<keyof C, Options[number]>] extends [never] ? false : true;
+
+type Join<Names> = Names extends readonly [infer First extends string, ...infer Rest] ? (Rest extends readonly [] ? First : `${First}, ${Join<Rest>}`) : '';
+
+/** What a builder says of a key that is none of its options, as `knownOptions` (dsl/runtime.ts) does at run time. */
+export type UnknownOption<Op extends string, Key, Options extends readonly string[]> = `${Op}: unknown option '${Key & string}' (options: ${Join<Options>})`;

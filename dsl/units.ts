@@ -20,7 +20,7 @@
 import type { Built, Layer, Prefix, ShapeFn, WithinUnit } from './layer.ts';
 import { type ChainFn, type ResidualOut, chain, residualUnit, reworded, withinUnit } from './compose.ts';
 import type { Call } from './layer.ts';
-import { literalChannels, requireInteger, singleUse } from './runtime.ts';
+import { knownOptions, literalChannels, optionNames, requireInteger, singleUse } from './runtime.ts';
 import type { Scope } from './scope.ts';
 import type { CheckLiteralChannels, CheckRank } from './shape.ts';
 import type { DimEqual, FloorDiv, Mul } from './types/index.ts';
@@ -41,11 +41,13 @@ export interface UnitConfig {
   readonly projection?: boolean;
   readonly name?: string;
 }
+const UNIT_OPTIONS = optionNames<UnitConfig>()(['in', 'out', 'stride', 'projection', 'name']);
 
 export interface BottleneckConfig extends Omit<UnitConfig, 'out'> {
   /** Width of the 3x3 conv; the unit outputs 4 * width channels. */
   readonly width: number;
 }
+const BOTTLENECK_OPTIONS = optionNames<BottleneckConfig>()(['in', 'width', 'stride', 'projection', 'name']);
 
 type NameOf<C> = C extends { readonly name: infer N extends string } ? N : undefined;
 type InOf<C, Ch> = C extends { readonly in: infer I extends number } ? I : Ch;
@@ -181,37 +183,42 @@ function plainUnit(kind: string, steps: readonly Step[], reluAfterAdd: boolean, 
 
 export interface ResA<C> extends Layer<ResAFn<C>> {}
 export function resA<const C extends UnitConfig, S = unknown, L = ResA<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'resA', C, ['in', 'out', 'stride'], L, S>,
-): Built<L, S, C, ['in', 'out', 'stride']>;
+  config: Sized<'resA', C, ['in', 'out', 'stride'], L, S, typeof UNIT_OPTIONS>,
+): Built<L, S, C, ['in', 'out', 'stride'], 'resA', typeof UNIT_OPTIONS>;
 export function resA(config: UnitConfig): Layer {
+  knownOptions('resA', config, UNIT_OPTIONS);
   return singleUse('resA', config.name, plainUnit('resA', ['conv1', 'bn1', 'relu', 'conv2', 'bn2', 'relu'], false, config));
 }
 export interface ResB<C> extends Layer<ResBFn<C>> {}
 export function resB<const C extends UnitConfig, S = unknown, L = ResB<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'resB', C, ['in', 'out', 'stride'], L, S>,
-): Built<L, S, C, ['in', 'out', 'stride']>;
+  config: Sized<'resB', C, ['in', 'out', 'stride'], L, S, typeof UNIT_OPTIONS>,
+): Built<L, S, C, ['in', 'out', 'stride'], 'resB', typeof UNIT_OPTIONS>;
 export function resB(config: UnitConfig): Layer {
+  knownOptions('resB', config, UNIT_OPTIONS);
   return singleUse('resB', config.name, plainUnit('resB', ['conv1', 'relu', 'bn1', 'conv2', 'relu', 'bn2'], false, config));
 }
 export interface ResC<C> extends Layer<ResCFn<C>> {}
 export function resC<const C extends UnitConfig, S = unknown, L = ResC<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'resC', C, ['in', 'out', 'stride'], L, S>,
-): Built<L, S, C, ['in', 'out', 'stride']>;
+  config: Sized<'resC', C, ['in', 'out', 'stride'], L, S, typeof UNIT_OPTIONS>,
+): Built<L, S, C, ['in', 'out', 'stride'], 'resC', typeof UNIT_OPTIONS>;
 export function resC(config: UnitConfig): Layer {
+  knownOptions('resC', config, UNIT_OPTIONS);
   return singleUse('resC', config.name, plainUnit('resC', ['conv1', 'bn1', 'relu', 'bn2', 'conv2', 'bn3', 'relu', 'bn4'], false, config));
 }
 export interface BasicBlock<C> extends Layer<BasicBlockFn<C>> {}
 export function basicBlock<const C extends UnitConfig, S = unknown, L = BasicBlock<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'basicBlock', C, ['in', 'out', 'stride'], L, S>,
-): Built<L, S, C, ['in', 'out', 'stride']>;
+  config: Sized<'basicBlock', C, ['in', 'out', 'stride'], L, S, typeof UNIT_OPTIONS>,
+): Built<L, S, C, ['in', 'out', 'stride'], 'basicBlock', typeof UNIT_OPTIONS>;
 export function basicBlock(config: UnitConfig): Layer {
+  knownOptions('basicBlock', config, UNIT_OPTIONS);
   return singleUse('basicBlock', config.name, plainUnit('basicBlock', ['conv1', 'bn1', 'relu', 'conv2', 'bn2'], true, config));
 }
 export interface Bottleneck<C> extends Layer<BottleneckFn<C>> {}
 export function bottleneck<const C extends BottleneckConfig, S = unknown, L = Bottleneck<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'bottleneck', C, ['in', 'width', 'stride'], L, S>,
-): Built<L, S, C, ['in', 'width', 'stride']>;
+  config: Sized<'bottleneck', C, ['in', 'width', 'stride'], L, S, typeof BOTTLENECK_OPTIONS>,
+): Built<L, S, C, ['in', 'width', 'stride'], 'bottleneck', typeof BOTTLENECK_OPTIONS>;
 export function bottleneck(config: BottleneckConfig): Layer {
+  knownOptions('bottleneck', config, BOTTLENECK_OPTIONS);
   const kind = 'bottleneck';
   const width = requireInteger(kind, 'width', config.width, 1);
   const stride = requireInteger(kind, 'stride', config.stride ?? 1, 1);
@@ -229,6 +236,7 @@ export interface SqueezeExciteConfig {
   readonly gate?: 'sigmoid' | 'hardSigmoid';
   readonly name?: string;
 }
+const SQUEEZE_EXCITE_OPTIONS = optionNames<SqueezeExciteConfig>()(['squeeze', 'activation', 'gate', 'name']);
 
 export type MobileActivation = 'relu' | 'relu6' | 'swish';
 
@@ -276,9 +284,10 @@ function checkSqueezeExcite(kind: string, config: SqueezeExciteConfig): void {
 export interface SqueezeExcite<C> extends Layer<SqueezeExciteFn<C>> {}
 /** Squeeze-and-excitation (Hu et al. 2018): each channel rescaled by a gate computed from all channels' means. */
 export function squeezeExcite<const C extends SqueezeExciteConfig, S = unknown, L = SqueezeExcite<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'squeezeExcite', C, ['squeeze'], L, S>,
-): Built<L, S, C, ['squeeze']>;
+  config: Sized<'squeezeExcite', C, ['squeeze'], L, S, typeof SQUEEZE_EXCITE_OPTIONS>,
+): Built<L, S, C, ['squeeze'], 'squeezeExcite', typeof SQUEEZE_EXCITE_OPTIONS>;
 export function squeezeExcite(config: SqueezeExciteConfig): Layer {
+  knownOptions('squeezeExcite', config, SQUEEZE_EXCITE_OPTIONS);
   const kind = 'squeezeExcite';
   checkSqueezeExcite(kind, config);
   return singleUse(kind, config.name, (scope, [x]) => {
@@ -304,6 +313,7 @@ export interface MbConvConfig {
   readonly activation?: MobileActivation;
   readonly name?: string;
 }
+const MB_CONV_OPTIONS = optionNames<MbConvConfig>()(['in', 'out', 'expand', 'kernel', 'stride', 'squeeze', 'activation', 'name']);
 
 type ExpandOf<C> = C extends { readonly expand: infer E extends number } ? E : 6;
 type DepthKernelOf<C> = C extends { readonly kernel: infer K extends number } ? K : 3;
@@ -351,9 +361,10 @@ export interface MbConv<C> extends Layer<MbConvFn<C>> {}
  * bias-free and followed by a BatchNorm, which the fold engine folds into it.
  */
 export function mbConv<const C extends MbConvConfig, S = unknown, L = MbConv<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'mbConv', C, ['in', 'out', 'expand', 'kernel', 'stride', 'squeeze'], L, S>,
-): Built<L, S, C, ['in', 'out', 'expand', 'kernel', 'stride', 'squeeze']>;
+  config: Sized<'mbConv', C, ['in', 'out', 'expand', 'kernel', 'stride', 'squeeze'], L, S, typeof MB_CONV_OPTIONS>,
+): Built<L, S, C, ['in', 'out', 'expand', 'kernel', 'stride', 'squeeze'], 'mbConv', typeof MB_CONV_OPTIONS>;
 export function mbConv(config: MbConvConfig): Layer {
+  knownOptions('mbConv', config, MB_CONV_OPTIONS);
   const kind = 'mbConv';
   if (config === null || typeof config !== 'object') throw new DslError(`${kind}: expects a config object`);
   const out = requireInteger(kind, 'out', config.out, 1);

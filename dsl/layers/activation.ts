@@ -6,7 +6,7 @@
  */
 import type { Built, FirstFailure, Layer, Prefix, ShapeFn } from '../layer.ts';
 import type { ActivationFn, DropoutKind } from '../../src/ir/graph.ts';
-import { reusable } from '../runtime.ts';
+import { knownOptions, optionNames, reusable } from '../runtime.ts';
 import { DslError } from '../scope.ts';
 import type { Sized } from '../settings.ts';
 
@@ -42,8 +42,10 @@ export interface LeakyReluConfig extends ActivationConfig {
   /** Slope for x < 0 (default 0.01). */
   readonly alpha?: number;
 }
+const LEAKY_RELU_OPTIONS = optionNames<LeakyReluConfig>()(['alpha', 'name']);
 
 export function leakyRelu(config: LeakyReluConfig = {}): LeakyRelu {
+  knownOptions('leakyRelu', config, LEAKY_RELU_OPTIONS);
   const alpha = config.alpha ?? 0.01;
   if (typeof alpha !== 'number' || !Number.isFinite(alpha)) {
     throw new DslError(`leakyRelu: alpha must be a finite number, got ${JSON.stringify(alpha)}`);
@@ -59,6 +61,7 @@ export interface DropoutConfig extends ActivationConfig {
   /** Default 'dropout'; see the IR's `dropout` op for what each kind draws in train mode. */
   readonly kind?: DropoutKind;
 }
+const DROPOUT_OPTIONS = optionNames<DropoutConfig>()(['rate', 'kind', 'name']);
 
 type KindOf<C> = C extends { readonly kind: infer K extends string } ? K : 'dropout';
 type RateOf<C> = C extends { readonly rate: infer R extends number } ? R : 0;
@@ -86,9 +89,10 @@ export interface Dropout<C> extends Layer<DropoutFn<C>> {}
 
 /** The identity at inference; Keras' dropout noise in train mode. */
 export function dropout<const C extends DropoutConfig, S = unknown, L = Dropout<{ -readonly [K in keyof C]: C[K] }>>(
-  config: Sized<'dropout', C, [], L, S>,
-): Built<L, S, C, []>;
+  config: Sized<'dropout', C, [], L, S, typeof DROPOUT_OPTIONS>,
+): Built<L, S, C, [], 'dropout', typeof DROPOUT_OPTIONS>;
 export function dropout(config: DropoutConfig): Layer {
+  knownOptions('dropout', config, DROPOUT_OPTIONS);
   const { rate, kind = 'dropout' } = config;
   if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0) {
     throw new DslError(`dropout: rate must be a finite number >= 0, got ${JSON.stringify(rate)}`);
@@ -127,8 +131,10 @@ export interface GeluConfig extends ActivationConfig {
   /** 'tanh': the tanh approximation (Keras 'gelu_new'); default the exact erf form. */
   readonly approximate?: 'tanh';
 }
+const GELU_OPTIONS = optionNames<GeluConfig>()(['approximate', 'name']);
 /** x * (1 + erf(x / sqrt 2)) / 2, or its tanh approximation. */
 export function gelu(config: GeluConfig = {}): Gelu {
+  knownOptions('gelu', config, GELU_OPTIONS);
   if (config.approximate !== undefined && config.approximate !== 'tanh') {
     throw new DslError(`gelu: approximate must be 'tanh' or absent, got ${JSON.stringify(config.approximate)}`);
   }
@@ -144,8 +150,10 @@ export interface EluConfig extends ActivationConfig {
   /** Default 1. */
   readonly alpha?: number;
 }
+const ELU_OPTIONS = optionNames<EluConfig>()(['alpha', 'name']);
 /** x if x > 0, else alpha * (exp(x) - 1). */
 export function elu(config: EluConfig = {}): Elu {
+  knownOptions('elu', config, ELU_OPTIONS);
   const alpha = finite('elu', 'alpha', config.alpha ?? 1);
   return reusable<SameShapeFn>('elu', (scope, [x]) => scope.node({ op: 'elu', inputs: [x], name: config.name, attrs: { alpha } }));
 }
@@ -158,8 +166,10 @@ export interface GeneralReluConfig extends ActivationConfig {
   /** Default 0. */
   readonly threshold?: number;
 }
+const GENERAL_RELU_OPTIONS = optionNames<GeneralReluConfig>()(['maxValue', 'negativeSlope', 'threshold', 'name']);
 /** Keras' ReLU layer in full: x > threshold ? min(x, maxValue) : negativeSlope * (x - threshold). */
 export function generalRelu(config: GeneralReluConfig = {}): GeneralRelu {
+  knownOptions('generalRelu', config, GENERAL_RELU_OPTIONS);
   const op = 'generalRelu';
   const maxValue = config.maxValue ?? null;
   if (maxValue !== null && !(finite(op, 'maxValue', maxValue) >= 0)) throw new DslError(`${op}: maxValue must be >= 0, got ${maxValue}`);
@@ -171,7 +181,9 @@ export interface ThresholdedReluConfig extends ActivationConfig {
   /** Default 1, as Keras. */
   readonly theta?: number;
 }
+const THRESHOLDED_RELU_OPTIONS = optionNames<ThresholdedReluConfig>()(['theta', 'name']);
 /** x > theta ? x : 0 (Keras ThresholdedReLU), a generalRelu. */
 export function thresholdedRelu(config: ThresholdedReluConfig = {}): GeneralRelu {
+  knownOptions('thresholdedRelu', config, THRESHOLDED_RELU_OPTIONS);
   return generalRelu({ threshold: config.theta ?? 1, ...(config.name === undefined ? {} : { name: config.name }) });
 }

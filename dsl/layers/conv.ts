@@ -8,7 +8,7 @@
  */
 import type { Conv2dAttrs, Padding2d } from '../../src/ir/graph.ts';
 import type { Built, FirstFailure, Layer, Prefix, ShapeFn } from '../layer.ts';
-import { type PairOption, literalChannels, pair, requireInteger, singleUse } from '../runtime.ts';
+import { knownOptions, literalChannels, optionNames, pair, type PairOption, requireInteger, singleUse } from '../runtime.ts';
 import { DslError, type Scope } from '../scope.ts';
 import type { CheckCount, CheckLiteralChannels, CheckRank, PairOf } from '../shape.ts';
 import type { Add, ConvOutDim, ConvTransposeOutDim, DimToString, Lt, Mod, Mul, SameOutDim } from '../types/index.ts';
@@ -31,6 +31,7 @@ export interface Conv2dConfig {
   readonly bias?: boolean;
   readonly name?: string;
 }
+const CONV2D_OPTIONS = optionNames<Conv2dConfig>()(['in', 'out', 'kernel', 'stride', 'padding', 'dilation', 'groups', 'bias', 'name']);
 
 type NameOf<C> = C extends { readonly name: infer N extends string } ? N : undefined;
 type InOf<C, Ch> = C extends { readonly in: infer I extends number } ? I : Ch;
@@ -174,18 +175,20 @@ function convLayer<F extends ShapeFn>(op: 'conv2d' | 'weightNormConv2d', config:
 export interface Conv2d<C> extends Layer<Conv2dFn<C>> {}
 /** A 2-D convolution on [N, C, H, W], weight [out, in/groups, kH, kW]. */
 export function conv2d<const C extends Conv2dConfig, S = unknown, L = Conv2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'conv2d', C, ['in', 'out', 'kernel', 'stride', 'padding', 'dilation', 'groups'], L, S>,
-): Built<L, S, C, ['in', 'out', 'kernel', 'stride', 'padding', 'dilation', 'groups']>;
+  config: Sized<'conv2d', C, ['in', 'out', 'kernel', 'stride', 'padding', 'dilation', 'groups'], L, S, typeof CONV2D_OPTIONS>,
+): Built<L, S, C, ['in', 'out', 'kernel', 'stride', 'padding', 'dilation', 'groups'], 'conv2d', typeof CONV2D_OPTIONS>;
 export function conv2d(config: Conv2dConfig): Layer {
+  knownOptions('conv2d', config, CONV2D_OPTIONS);
   return convLayer('conv2d', config);
 }
 
 export interface WeightNormConv2d<C> extends Layer<WeightNormConv2dFn<C>> {}
 /** conv2d with weight = g * v / ||v|| (Salimans & Kingma 2016), the norm per output channel. */
 export function weightNormConv2d<const C extends Conv2dConfig, S = unknown, L = WeightNormConv2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'weightNormConv2d', C, ['in', 'out', 'kernel', 'stride', 'padding', 'dilation', 'groups'], L, S>,
-): Built<L, S, C, ['in', 'out', 'kernel', 'stride', 'padding', 'dilation', 'groups']>;
+  config: Sized<'weightNormConv2d', C, ['in', 'out', 'kernel', 'stride', 'padding', 'dilation', 'groups'], L, S, typeof CONV2D_OPTIONS>,
+): Built<L, S, C, ['in', 'out', 'kernel', 'stride', 'padding', 'dilation', 'groups'], 'weightNormConv2d', typeof CONV2D_OPTIONS>;
 export function weightNormConv2d(config: Conv2dConfig): Layer {
+  knownOptions('weightNormConv2d', config, CONV2D_OPTIONS);
   return convLayer('weightNormConv2d', config);
 }
 
@@ -193,6 +196,7 @@ export interface DepthwiseConv2dConfig extends Omit<Conv2dConfig, 'out' | 'group
   /** Output channels per input channel (default 1). */
   readonly multiplier?: number;
 }
+const DEPTHWISE_CONV2D_OPTIONS = optionNames<DepthwiseConv2dConfig>()(['in', 'kernel', 'multiplier', 'stride', 'padding', 'dilation', 'bias', 'name']);
 
 type MultiplierOf<C> = C extends { readonly multiplier: infer M extends number } ? M : 1;
 
@@ -216,9 +220,10 @@ type DepthwiseOnChannels<C, Ch, S> = Ch extends number
 export interface DepthwiseConv2d<C> extends Layer<DepthwiseConv2dFn<C>> {}
 /** A depthwise conv: groups = in channels, out = in * multiplier. Recorded as a grouped conv2d. */
 export function depthwiseConv2d<const C extends DepthwiseConv2dConfig, S = unknown, L = DepthwiseConv2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'depthwiseConv2d', C, ['in', 'kernel', 'stride', 'padding', 'dilation', 'multiplier'], L, S>,
-): Built<L, S, C, ['in', 'kernel', 'stride', 'padding', 'dilation', 'multiplier']>;
+  config: Sized<'depthwiseConv2d', C, ['in', 'kernel', 'stride', 'padding', 'dilation', 'multiplier'], L, S, typeof DEPTHWISE_CONV2D_OPTIONS>,
+): Built<L, S, C, ['in', 'kernel', 'stride', 'padding', 'dilation', 'multiplier'], 'depthwiseConv2d', typeof DEPTHWISE_CONV2D_OPTIONS>;
 export function depthwiseConv2d(config: DepthwiseConv2dConfig): Layer {
+  knownOptions('depthwiseConv2d', config, DEPTHWISE_CONV2D_OPTIONS);
   const op = 'depthwiseConv2d';
   const multiplier = requireInteger(op, 'multiplier', config.multiplier ?? 1, 1);
   checkConfig(op, { ...config, out: multiplier });
@@ -242,6 +247,7 @@ export interface ConvTranspose2dConfig {
   readonly bias?: boolean;
   readonly name?: string;
 }
+const CONV_TRANSPOSE2D_OPTIONS = optionNames<ConvTranspose2dConfig>()(['in', 'out', 'kernel', 'stride', 'padding', 'outputPadding', 'dilation', 'groups', 'bias', 'name']);
 
 type OutputPaddingOf<C> = C extends { readonly outputPadding: infer P } ? P : 0;
 
@@ -288,9 +294,10 @@ export interface ConvTranspose2dFn<C> extends ShapeFn {
 export interface ConvTranspose2d<C> extends Layer<ConvTranspose2dFn<C>> {}
 /** A transposed conv, weight [in, out/groups, kH, kW] (PyTorch layout). */
 export function convTranspose2d<const C extends ConvTranspose2dConfig, S = unknown, L = ConvTranspose2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'convTranspose2d', C, ['in', 'out', 'kernel', 'stride', 'padding', 'outputPadding', 'dilation', 'groups'], L, S>,
-): Built<L, S, C, ['in', 'out', 'kernel', 'stride', 'padding', 'outputPadding', 'dilation', 'groups']>;
+  config: Sized<'convTranspose2d', C, ['in', 'out', 'kernel', 'stride', 'padding', 'outputPadding', 'dilation', 'groups'], L, S, typeof CONV_TRANSPOSE2D_OPTIONS>,
+): Built<L, S, C, ['in', 'out', 'kernel', 'stride', 'padding', 'outputPadding', 'dilation', 'groups'], 'convTranspose2d', typeof CONV_TRANSPOSE2D_OPTIONS>;
 export function convTranspose2d(config: ConvTranspose2dConfig): Layer {
+  knownOptions('convTranspose2d', config, CONV_TRANSPOSE2D_OPTIONS);
   const op = 'convTranspose2d';
   if (config === null || typeof config !== 'object') throw new DslError(`${op}: expects a config object`);
   const attrsFor = (inChannels: number) => {

@@ -8,7 +8,7 @@
  * words of the run-time shape rule.
  */
 import type { Built, FirstFailure, Layer, Prefix, ShapeFn } from '../layer.ts';
-import { requireInteger, reusable } from '../runtime.ts';
+import { knownOptions, optionNames, requireInteger, reusable } from '../runtime.ts';
 import { DslError } from '../scope.ts';
 import type { CheckRank } from '../shape.ts';
 import type { Add, DimAdd, DimToString, Lt, Sub } from '../types/index.ts';
@@ -20,6 +20,7 @@ export interface Crop2dConfig {
   readonly crop: CropOption;
   readonly name?: string;
 }
+const CROP2D_OPTIONS = optionNames<Crop2dConfig>()(['crop', 'name']);
 
 /** The crop as [top, bottom, left, right]. */
 type CropSides<P> = P extends readonly [infer T, infer B, infer L, infer R]
@@ -73,9 +74,10 @@ function cropSides(crop: unknown): [number, number, number, number] {
 export interface Crop2d<C> extends Layer<Crop2dFn<C>> {}
 /** Drops `crop` rows and columns at the borders: [N, C, H, W] -> [N, C, H - top - bottom, W - left - right]. */
 export function crop2d<const C extends Crop2dConfig, S = unknown, L = Crop2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'crop2d', C, ['crop'], L, S>,
-): Built<L, S, C, ['crop']>;
+  config: Sized<'crop2d', C, ['crop'], L, S, typeof CROP2D_OPTIONS>,
+): Built<L, S, C, ['crop'], 'crop2d', typeof CROP2D_OPTIONS>;
 export function crop2d(config: Crop2dConfig): Layer {
+  knownOptions('crop2d', config, CROP2D_OPTIONS);
   if (config === null || typeof config !== 'object') throw new DslError('crop2d: expects a config object');
   const crop = cropSides(config.crop);
   return reusable('crop2d', (scope, [x]) => scope.node({ op: 'crop2d', inputs: [x], name: config.name, attrs: { crop } }));

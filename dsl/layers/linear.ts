@@ -3,7 +3,7 @@
  * linear layer produces F = C*H*W, so a wrong `in` is caught where the linear layer is applied.
  */
 import type { Built, FirstFailure, Layer, Prefix, ShapeFn } from '../layer.ts';
-import { literalChannels, requireInteger, singleUse } from '../runtime.ts';
+import { knownOptions, literalChannels, optionNames, requireInteger, singleUse } from '../runtime.ts';
 import { DslError } from '../scope.ts';
 import type { CheckCount, CheckLiteralChannels, CheckRank } from '../shape.ts';
 import type { CheckedAtRunTime, Sized } from '../settings.ts';
@@ -15,6 +15,7 @@ export interface LinearConfig {
   readonly bias?: boolean;
   readonly name?: string;
 }
+const LINEAR_OPTIONS = optionNames<LinearConfig>()(['in', 'out', 'bias', 'name']);
 
 type NameOf<C> = C extends { readonly name: infer N extends string } ? N : undefined;
 
@@ -56,17 +57,19 @@ function linearLayer<F extends ShapeFn>(op: 'linear' | 'weightNormLinear', confi
 
 export interface Linear<C> extends Layer<LinearFn<C>> {}
 export function linear<const C extends LinearConfig, S = unknown, L = Linear<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'linear', C, ['in', 'out'], L, S>,
-): Built<L, S, C, ['in', 'out']>;
+  config: Sized<'linear', C, ['in', 'out'], L, S, typeof LINEAR_OPTIONS>,
+): Built<L, S, C, ['in', 'out'], 'linear', typeof LINEAR_OPTIONS>;
 export function linear(config: LinearConfig): Layer {
+  knownOptions('linear', config, LINEAR_OPTIONS);
   return linearLayer('linear', config);
 }
 
 export interface WeightNormLinear<C> extends Layer<WeightNormLinearFn<C>> {}
 /** linear with weight = g * v / ||v||, the norm per output unit. */
 export function weightNormLinear<const C extends LinearConfig, S = unknown, L = WeightNormLinear<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'weightNormLinear', C, ['in', 'out'], L, S>,
-): Built<L, S, C, ['in', 'out']>;
+  config: Sized<'weightNormLinear', C, ['in', 'out'], L, S, typeof LINEAR_OPTIONS>,
+): Built<L, S, C, ['in', 'out'], 'weightNormLinear', typeof LINEAR_OPTIONS>;
 export function weightNormLinear(config: LinearConfig): Layer {
+  knownOptions('weightNormLinear', config, LINEAR_OPTIONS);
   return linearLayer('weightNormLinear', config);
 }

@@ -12,7 +12,7 @@
  */
 import type { RenormWarmup, RunningStatsUpdate } from '../../src/ir/graph.ts';
 import type { Built, FirstFailure, Layer, Prefix, ShapeFn } from '../layer.ts';
-import { literalChannels, requireFraction, requireInteger, requirePositive, singleUse } from '../runtime.ts';
+import { knownOptions, literalChannels, optionNames, requireFraction, requireInteger, requirePositive, singleUse } from '../runtime.ts';
 import { DslError, messagePrefix, type Scope } from '../scope.ts';
 import type { CheckCount, CheckLiteralChannels, CheckRank, CheckRank2or4, CheckRank2to4, SpellShape } from '../shape.ts';
 import type { DimEqual, DimToString, Lt, Mod, Sub } from '../types/index.ts';
@@ -107,15 +107,17 @@ export interface BatchNormConfig extends ChannelsConfig, Omit<RunningStatsConfig
    */
   readonly frozen?: boolean | 'all';
 }
+const BATCH_NORM_OPTIONS = optionNames<BatchNormConfig>()(['channels', 'eps', 'momentum', 'convention', 'affine', 'trackRunningStats', 'frozen', 'name']);
 export interface BatchNormFn<C> extends ShapeFn {
   readonly output: NormOut<'batchNorm', C, this['input'], CheckRank2to4<this['input']>>;
 }
 export interface BatchNorm<C> extends Layer<BatchNormFn<C>> {}
 /** BatchNorm over [N, C] or [N, C, L] (1d) or [N, C, H, W] (2d), per channel. */
 export function batchNorm<const C extends BatchNormConfig = {}, S = unknown, L = BatchNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config?: Sized<'batchNorm', C, ['channels'], L, S>,
-): Built<L, S, C, ['channels']>;
+  config?: Sized<'batchNorm', C, ['channels'], L, S, typeof BATCH_NORM_OPTIONS>,
+): Built<L, S, C, ['channels'], 'batchNorm', typeof BATCH_NORM_OPTIONS>;
 export function batchNorm(config: BatchNormConfig = {}): Layer {
+  knownOptions('batchNorm', config, BATCH_NORM_OPTIONS);
   const op = 'batchNorm';
   channelsConfig(op, config);
   const cumulative = config.momentum === null;
@@ -159,6 +161,7 @@ export interface BatchRenormConfig extends ChannelsConfig, RunningStatsConfig {
    */
   readonly warmup?: RenormWarmup | 'paper';
 }
+const BATCH_RENORM_OPTIONS = optionNames<BatchRenormConfig>()(['channels', 'eps', 'momentum', 'convention', 'rMax', 'dMax', 'sigma', 'renormMomentum', 'warmup', 'name']);
 /** The paper's schedule (Ioffe 2017, section 4). */
 const PAPER_WARMUP: RenormWarmup = { holdSteps: 5000, rMaxSteps: 40000, dMaxSteps: 25000 };
 
@@ -181,9 +184,10 @@ export interface BatchRenormFn<C> extends ShapeFn {
 export interface BatchRenorm<C> extends Layer<BatchRenormFn<C>> {}
 /** Batch Renormalization (Ioffe 2017); at inference it is a BatchNorm. */
 export function batchRenorm<const C extends BatchRenormConfig = {}, S = unknown, L = BatchRenorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config?: Sized<'batchRenorm', C, ['channels'], L, S>,
-): Built<L, S, C, ['channels']>;
+  config?: Sized<'batchRenorm', C, ['channels'], L, S, typeof BATCH_RENORM_OPTIONS>,
+): Built<L, S, C, ['channels'], 'batchRenorm', typeof BATCH_RENORM_OPTIONS>;
 export function batchRenorm(config: BatchRenormConfig = {}): Layer {
+  knownOptions('batchRenorm', config, BATCH_RENORM_OPTIONS);
   const op = 'batchRenorm';
   channelsConfig(op, config);
   const stats = runningStats(op, config);
@@ -211,6 +215,7 @@ export interface AffineNormConfig extends ChannelsConfig {
   /** Learned per-channel gamma and beta (default true). */
   readonly affine?: boolean;
 }
+const AFFINE_NORM_OPTIONS = optionNames<AffineNormConfig>()(['channels', 'eps', 'affine', 'name']);
 
 export interface LayerNormConfig extends AffineNormConfig {
   /**
@@ -225,6 +230,7 @@ export interface LayerNormConfig extends AffineNormConfig {
    */
   readonly normalizedShape?: number[] | readonly number[];
 }
+const LAYER_NORM_OPTIONS = optionNames<LayerNormConfig>()(['channels', 'over', 'normalizedShape', 'eps', 'affine', 'name']);
 
 type OverOf<C> = C extends { readonly over: 'c' } ? 'c' : 'chw';
 type SideOf<I extends number> = I extends 2 ? 'height' : 'width';
@@ -281,9 +287,10 @@ export interface LayerNormFn<C> extends ShapeFn {
 }
 export interface LayerNorm<C> extends Layer<LayerNormFn<C>> {}
 export function layerNorm<const C extends LayerNormConfig = {}, S = unknown, L = LayerNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config?: Sized<'layerNorm', C, ['channels', 'normalizedShape'], L, S>,
-): Built<L, S, C, ['channels', 'normalizedShape']>;
+  config?: Sized<'layerNorm', C, ['channels', 'normalizedShape'], L, S, typeof LAYER_NORM_OPTIONS>,
+): Built<L, S, C, ['channels', 'normalizedShape'], 'layerNorm', typeof LAYER_NORM_OPTIONS>;
 export function layerNorm(config: LayerNormConfig = {}): Layer {
+  knownOptions('layerNorm', config, LAYER_NORM_OPTIONS);
   const op = 'layerNorm';
   channelsConfig(op, config);
   const over = config.over ?? 'chw';
@@ -316,9 +323,10 @@ export interface InstanceNorm<C> extends Layer<InstanceNormFn<C>> {}
  * (`affine: true` adds them).
  */
 export function instanceNorm<const C extends AffineNormConfig = {}, S = unknown, L = InstanceNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config?: Sized<'instanceNorm', C, ['channels'], L, S>,
-): Built<L, S, C, ['channels']>;
+  config?: Sized<'instanceNorm', C, ['channels'], L, S, typeof AFFINE_NORM_OPTIONS>,
+): Built<L, S, C, ['channels'], 'instanceNorm', typeof AFFINE_NORM_OPTIONS>;
 export function instanceNorm(config: AffineNormConfig = {}): Layer {
+  knownOptions('instanceNorm', config, AFFINE_NORM_OPTIONS);
   const op = 'instanceNorm';
   channelsConfig(op, config);
   return singleUse(op, config.name, (scope, [x]) =>
@@ -334,6 +342,7 @@ export function instanceNorm(config: AffineNormConfig = {}): Layer {
 export interface GroupNormConfig extends AffineNormConfig {
   readonly groups: number;
 }
+const GROUP_NORM_OPTIONS = optionNames<GroupNormConfig>()(['groups', 'channels', 'eps', 'affine', 'name']);
 type GroupsDivide<G, Ch> = Ch extends number
   ? number extends Ch
     ? true
@@ -355,9 +364,10 @@ export interface GroupNormFn<C> extends ShapeFn {
 export interface GroupNorm<C> extends Layer<GroupNormFn<C>> {}
 /** Per sample over each group of C/G channels and H, W; `groups` must divide the channels. */
 export function groupNorm<const C extends GroupNormConfig, S = unknown, L = GroupNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'groupNorm', C, ['channels', 'groups'], L, S>,
-): Built<L, S, C, ['channels', 'groups']>;
+  config: Sized<'groupNorm', C, ['channels', 'groups'], L, S, typeof GROUP_NORM_OPTIONS>,
+): Built<L, S, C, ['channels', 'groups'], 'groupNorm', typeof GROUP_NORM_OPTIONS>;
 export function groupNorm(config: GroupNormConfig): Layer {
+  knownOptions('groupNorm', config, GROUP_NORM_OPTIONS);
   const op = 'groupNorm';
   channelsConfig(op, config);
   const groups = requireInteger(op, 'groups', config.groups, 1);
@@ -371,6 +381,7 @@ export interface IbnConfig extends ChannelsConfig, RunningStatsConfig {
   /** Channels given to InstanceNorm, the first ones (default half, rounded down). */
   readonly instanceChannels?: number;
 }
+const IBN_OPTIONS = optionNames<IbnConfig>()(['channels', 'instanceChannels', 'eps', 'momentum', 'convention', 'name']);
 type IbnSplit<C, Ch> = C extends { readonly instanceChannels: infer I extends number }
   ? Ch extends number
     ? number extends Ch
@@ -388,9 +399,10 @@ export interface IbnFn<C> extends ShapeFn {
 export interface Ibn<C> extends Layer<IbnFn<C>> {}
 /** IBN-a (Pan et al. 2018): InstanceNorm on the first channels, BatchNorm on the rest. */
 export function ibn<const C extends IbnConfig = {}, S = unknown, L = Ibn<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config?: Sized<'ibn', C, ['channels', 'instanceChannels'], L, S>,
-): Built<L, S, C, ['channels', 'instanceChannels']>;
+  config?: Sized<'ibn', C, ['channels', 'instanceChannels'], L, S, typeof IBN_OPTIONS>,
+): Built<L, S, C, ['channels', 'instanceChannels'], 'ibn', typeof IBN_OPTIONS>;
 export function ibn(config: IbnConfig = {}): Layer {
+  knownOptions('ibn', config, IBN_OPTIONS);
   const op = 'ibn';
   channelsConfig(op, config);
   const stats = runningStats(op, config);
@@ -410,15 +422,17 @@ export function ibn(config: IbnConfig = {}): Layer {
 }
 
 export interface SwitchableNormConfig extends ChannelsConfig, RunningStatsConfig {}
+const SWITCHABLE_NORM_OPTIONS = optionNames<SwitchableNormConfig>()(['channels', 'eps', 'momentum', 'convention', 'name']);
 export interface SwitchableNormFn<C> extends ShapeFn {
   readonly output: NormOut<'switchableNorm', C, this['input'], CheckRank<this['input'], 4>>;
 }
 export interface SwitchableNorm<C> extends Layer<SwitchableNormFn<C>> {}
 /** Switchable Normalization (Luo et al. 2018): a learned softmax mix of IN, LN and BN statistics. */
 export function switchableNorm<const C extends SwitchableNormConfig = {}, S = unknown, L = SwitchableNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config?: Sized<'switchableNorm', C, ['channels'], L, S>,
-): Built<L, S, C, ['channels']>;
+  config?: Sized<'switchableNorm', C, ['channels'], L, S, typeof SWITCHABLE_NORM_OPTIONS>,
+): Built<L, S, C, ['channels'], 'switchableNorm', typeof SWITCHABLE_NORM_OPTIONS>;
 export function switchableNorm(config: SwitchableNormConfig = {}): Layer {
+  knownOptions('switchableNorm', config, SWITCHABLE_NORM_OPTIONS);
   const op = 'switchableNorm';
   channelsConfig(op, config);
   const stats = runningStats(op, config);
@@ -431,15 +445,17 @@ export interface ScaleShiftConfig {
   readonly channels?: number;
   readonly name?: string;
 }
+const SCALE_SHIFT_OPTIONS = optionNames<ScaleShiftConfig>()(['channels', 'name']);
 export interface ScaleShiftFn<C> extends ShapeFn {
   readonly output: NormOut<'scaleShift', C, this['input'], CheckRank2or4<this['input']>>;
 }
 export interface ScaleShift<C> extends Layer<ScaleShiftFn<C>> {}
 /** y = x * scale[c] + shift[c], learned per channel (starts as the identity). */
 export function scaleShift<const C extends ScaleShiftConfig = {}, S = unknown, L = ScaleShift<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config?: Sized<'scaleShift', C, ['channels'], L, S>,
-): Built<L, S, C, ['channels']>;
+  config?: Sized<'scaleShift', C, ['channels'], L, S, typeof SCALE_SHIFT_OPTIONS>,
+): Built<L, S, C, ['channels'], 'scaleShift', typeof SCALE_SHIFT_OPTIONS>;
 export function scaleShift(config: ScaleShiftConfig = {}): Layer {
+  knownOptions('scaleShift', config, SCALE_SHIFT_OPTIONS);
   const op = 'scaleShift';
   if (config.channels !== undefined) requireInteger(op, 'channels', config.channels, 1);
   return singleUse(op, config.name, (scope, [x]) =>
@@ -452,6 +468,7 @@ export interface NormalizeConfig {
   readonly std: number[] | readonly number[];
   readonly name?: string;
 }
+const NORMALIZE_OPTIONS = optionNames<NormalizeConfig>()(['mean', 'std', 'name']);
 export interface NormalizeFn<C> extends ShapeFn {
   readonly output: C extends { readonly mean: infer M extends readonly number[]; readonly std: infer D extends readonly number[] }
     ? M['length'] extends D['length']
@@ -462,9 +479,10 @@ export interface NormalizeFn<C> extends ShapeFn {
 export interface Normalize<C> extends Layer<NormalizeFn<C>> {}
 /** Input preprocessing (x - mean[c]) / std[c], e.g. ImageNet's mean (0.485, 0.456, 0.406). */
 export function normalize<const C extends NormalizeConfig, S = unknown, L = Normalize<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'normalize', C, ['mean', 'std'], L, S>,
-): Built<L, S, C, ['mean', 'std']>;
+  config: Sized<'normalize', C, ['mean', 'std'], L, S, typeof NORMALIZE_OPTIONS>,
+): Built<L, S, C, ['mean', 'std'], 'normalize', typeof NORMALIZE_OPTIONS>;
 export function normalize(config: NormalizeConfig): Layer {
+  knownOptions('normalize', config, NORMALIZE_OPTIONS);
   const op = 'normalize';
   if (!Array.isArray(config.mean) || !Array.isArray(config.std)) throw new DslError(`${op}: mean and std must be arrays`);
   if (config.mean.length !== config.std.length) {

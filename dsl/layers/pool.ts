@@ -4,7 +4,7 @@
  */
 import type { Padding2d } from '../../src/ir/graph.ts';
 import type { Built, Layer, Prefix, ShapeFn } from '../layer.ts';
-import { type PairOption, pair, reusable } from '../runtime.ts';
+import { knownOptions, optionNames, pair, type PairOption, reusable } from '../runtime.ts';
 import { DslError } from '../scope.ts';
 import type { CheckRank } from '../shape.ts';
 import type { DimProduct } from '../types/index.ts';
@@ -18,11 +18,13 @@ export interface PoolConfig {
   readonly padding?: PaddingOption;
   readonly name?: string;
 }
+const POOL_OPTIONS = optionNames<PoolConfig>()(['kernel', 'stride', 'padding', 'name']);
 
 export interface AvgPoolConfig extends PoolConfig {
   /** Divide by the kernel area even where it overlaps padding (default false: real elements only). */
   readonly countIncludePad?: boolean;
 }
+const AVG_POOL_OPTIONS = optionNames<AvgPoolConfig>()(['kernel', 'stride', 'padding', 'countIncludePad', 'name']);
 
 /** A pool is a conv with the channel count kept, the stride defaulting to the kernel. */
 type AsConv<C, Ch> = Omit<C, 'stride'> & {
@@ -60,18 +62,20 @@ function poolAttrs(op: string, config: PoolConfig): { kernel: [number, number]; 
 
 export interface MaxPool<C> extends Layer<MaxPoolFn<C>> {}
 export function maxPool<const C extends PoolConfig, S = unknown, L = MaxPool<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'maxPool2d', C, ['kernel', 'stride', 'padding'], L, S>,
-): Built<L, S, C, ['kernel', 'stride', 'padding']>;
+  config: Sized<'maxPool2d', C, ['kernel', 'stride', 'padding'], L, S, typeof POOL_OPTIONS>,
+): Built<L, S, C, ['kernel', 'stride', 'padding'], 'maxPool2d', typeof POOL_OPTIONS>;
 export function maxPool(config: PoolConfig): Layer {
+  knownOptions('maxPool2d', config, POOL_OPTIONS);
   const attrs = poolAttrs('maxPool2d', config);
   return reusable('maxPool2d', (scope, [x]) => scope.node({ op: 'maxPool2d', inputs: [x], name: config.name, attrs }));
 }
 
 export interface AvgPool<C> extends Layer<AvgPoolFn<C>> {}
 export function avgPool<const C extends AvgPoolConfig, S = unknown, L = AvgPool<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'avgPool2d', C, ['kernel', 'stride', 'padding'], L, S>,
-): Built<L, S, C, ['kernel', 'stride', 'padding']>;
+  config: Sized<'avgPool2d', C, ['kernel', 'stride', 'padding'], L, S, typeof AVG_POOL_OPTIONS>,
+): Built<L, S, C, ['kernel', 'stride', 'padding'], 'avgPool2d', typeof AVG_POOL_OPTIONS>;
 export function avgPool(config: AvgPoolConfig): Layer {
+  knownOptions('avgPool2d', config, AVG_POOL_OPTIONS);
   const attrs = { ...poolAttrs('avgPool2d', config), countIncludePad: config.countIncludePad ?? false };
   return reusable('avgPool2d', (scope, [x]) => scope.node({ op: 'avgPool2d', inputs: [x], name: config.name, attrs }));
 }
@@ -81,6 +85,7 @@ export interface GlobalAvgPoolConfig {
   readonly keepDims?: boolean;
   readonly name?: string;
 }
+const GLOBAL_AVG_POOL_OPTIONS = optionNames<GlobalAvgPoolConfig>()(['keepDims', 'name']);
 
 /** Over H and W of [N, C, H, W], or over L of [N, C, L] (read as [N, C, 1, L], as the run time does). */
 type GlobalPoolOut<Op extends string, C, S> = S extends readonly [infer N, infer Ch, unknown, unknown]
@@ -103,18 +108,20 @@ export interface GlobalMaxPoolFn<C> extends ShapeFn {
 export interface GlobalAvgPool<C> extends Layer<GlobalAvgPoolFn<C>> {}
 /** Mean over H and W. */
 export function globalAvgPool<const C extends GlobalAvgPoolConfig = {}, S = unknown, L = GlobalAvgPool<{ -readonly [K in keyof C]: C[K] }>>(
-  config?: Sized<'globalAvgPool', C, [], L, S>,
-): Built<L, S, C, []>;
+  config?: Sized<'globalAvgPool', C, [], L, S, typeof GLOBAL_AVG_POOL_OPTIONS>,
+): Built<L, S, C, [], 'globalAvgPool', typeof GLOBAL_AVG_POOL_OPTIONS>;
 export function globalAvgPool(config: GlobalAvgPoolConfig = {}): Layer {
+  knownOptions('globalAvgPool', config, GLOBAL_AVG_POOL_OPTIONS);
   return globalPool('globalAvgPool', config);
 }
 
 export interface GlobalMaxPool<C> extends Layer<GlobalMaxPoolFn<C>> {}
 /** Max over H and W. */
 export function globalMaxPool<const C extends GlobalAvgPoolConfig = {}, S = unknown, L = GlobalMaxPool<{ -readonly [K in keyof C]: C[K] }>>(
-  config?: Sized<'globalMaxPool', C, [], L, S>,
-): Built<L, S, C, []>;
+  config?: Sized<'globalMaxPool', C, [], L, S, typeof GLOBAL_AVG_POOL_OPTIONS>,
+): Built<L, S, C, [], 'globalMaxPool', typeof GLOBAL_AVG_POOL_OPTIONS>;
 export function globalMaxPool(config: GlobalAvgPoolConfig = {}): Layer {
+  knownOptions('globalMaxPool', config, GLOBAL_AVG_POOL_OPTIONS);
   return globalPool('globalMaxPool', config);
 }
 
@@ -133,6 +140,8 @@ export interface FlattenFn extends ShapeFn {
 
 export interface Flatten extends Layer<FlattenFn> {}
 /** [N, C, H, W] -> [N, C*H*W], in NCHW order. */
+const FLATTEN_OPTIONS = ['name'] as const;
 export function flatten(config: { readonly name?: string } = {}): Flatten {
+  knownOptions('flatten', config, FLATTEN_OPTIONS);
   return reusable<FlattenFn>('flatten', (scope, [x]) => scope.node({ op: 'flatten', inputs: [x], name: config.name, attrs: {} }));
 }

@@ -6,7 +6,7 @@
 import type { Shape } from '../../src/ir/graph.ts';
 import { dimLabel, rankLabelList } from '../../src/ir/labels.ts';
 import type { Built, Layer, Prefix, ShapeFn } from '../layer.ts';
-import { requireInteger, singleUse } from '../runtime.ts';
+import { knownOptions, optionNames, requireInteger, singleUse } from '../runtime.ts';
 import { DslError, messagePrefix } from '../scope.ts';
 import type { CheckAxis, DimLabel } from '../shape.ts';
 import type { DimToString } from '../types/index.ts';
@@ -17,6 +17,7 @@ export interface PreluConfig {
   readonly sharedAxes?: number[] | readonly number[];
   readonly name?: string;
 }
+const PRELU_OPTIONS = optionNames<PreluConfig>()(['sharedAxes', 'name']);
 
 type NameOf<C> = C extends { readonly name: infer N extends string } ? N : undefined;
 type SharedOf<C> = C extends { readonly sharedAxes: infer A extends readonly number[] } ? A : [];
@@ -65,9 +66,10 @@ function alphaShape(x: Shape, shared: readonly number[], prefix: string): number
 export interface Prelu<C> extends Layer<PreluFn<C>> {}
 /** x >= 0 ? x : alpha * x with a learned alpha (see the file comment). */
 export function prelu<const C extends PreluConfig = {}, S = unknown, L = Prelu<{ -readonly [K in keyof C]: C[K] }>>(
-  config?: Sized<'prelu', C, [], L, S>,
-): Built<L, S, C, []>;
+  config?: Sized<'prelu', C, [], L, S, typeof PRELU_OPTIONS>,
+): Built<L, S, C, [], 'prelu', typeof PRELU_OPTIONS>;
 export function prelu(config: PreluConfig = {}): Layer {
+  knownOptions('prelu', config, PRELU_OPTIONS);
   const op = 'prelu';
   const shared = (config.sharedAxes ?? []).map((a, i) => requireInteger(op, `sharedAxes[${i}]`, a, 1));
   const prefix = messagePrefix(op, config.name);

@@ -6,7 +6,7 @@
  */
 import type { Interpolation } from '../../src/ir/graph.ts';
 import type { Built, Layer, Prefix, ShapeFn } from '../layer.ts';
-import { type PairOption, pair, reusable } from '../runtime.ts';
+import { knownOptions, optionNames, pair, type PairOption, reusable } from '../runtime.ts';
 import { DslError } from '../scope.ts';
 import type { CheckRank, PairOf } from '../shape.ts';
 import type { DimScale } from '../types/index.ts';
@@ -27,6 +27,7 @@ export interface Upsample2dConfig {
   readonly interpolation?: Interpolation;
   readonly name?: string;
 }
+const UPSAMPLE2D_OPTIONS = optionNames<Upsample2dConfig>()(['scale', 'interpolation', 'name']);
 
 type ScaleOf<C> = PairOf<C extends { readonly scale: infer F } ? F : 2, 2>;
 
@@ -39,9 +40,10 @@ export interface Upsample2dFn<C> extends ShapeFn {
 export interface Upsample2d<C> extends Layer<Upsample2dFn<C>> {}
 /** Scales H and W by whole factors, sampling the nearest pixel or bilinearly. */
 export function upsample2d<const C extends Upsample2dConfig = {}, S = unknown, L = Upsample2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config?: Sized<'upsample2d', C, ['scale'], L, S>,
-): Built<L, S, C, ['scale']>;
+  config?: Sized<'upsample2d', C, ['scale'], L, S, typeof UPSAMPLE2D_OPTIONS>,
+): Built<L, S, C, ['scale'], 'upsample2d', typeof UPSAMPLE2D_OPTIONS>;
 export function upsample2d(config: Upsample2dConfig = {}): Layer {
+  knownOptions('upsample2d', config, UPSAMPLE2D_OPTIONS);
   const op = 'upsample2d';
   const attrs = { scale: pair(op, 'scale', config.scale, 2, 1), interpolation: interpolation(op, config.interpolation) };
   return reusable(op, (scope, [x]) => scope.node({ op, inputs: [x], name: config.name, attrs }));
@@ -56,6 +58,7 @@ export interface Resize2dConfig {
   readonly alignCorners?: boolean;
   readonly name?: string;
 }
+const RESIZE2D_OPTIONS = optionNames<Resize2dConfig>()(['size', 'interpolation', 'alignCorners', 'name']);
 
 type SizeOf<C> = PairOf<C extends { readonly size: infer S } ? S : never, never>;
 
@@ -68,9 +71,10 @@ export interface Resize2dFn<C> extends ShapeFn {
 export interface Resize2d<C> extends Layer<Resize2dFn<C>> {}
 /** Resamples H and W to a fixed size. */
 export function resize2d<const C extends Resize2dConfig, S = unknown, L = Resize2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'resize2d', C, ['size'], L, S>,
-): Built<L, S, C, ['size']>;
+  config: Sized<'resize2d', C, ['size'], L, S, typeof RESIZE2D_OPTIONS>,
+): Built<L, S, C, ['size'], 'resize2d', typeof RESIZE2D_OPTIONS>;
 export function resize2d(config: Resize2dConfig): Layer {
+  knownOptions('resize2d', config, RESIZE2D_OPTIONS);
   const op = 'resize2d';
   if (config === null || typeof config !== 'object') throw new DslError(`${op}: expects a config object`);
   const attrs = { size: pair(op, 'size', config.size, 1, 1), interpolation: interpolation(op, config.interpolation), alignCorners: config.alignCorners ?? false };

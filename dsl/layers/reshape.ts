@@ -9,7 +9,7 @@
 import type { Dim } from '../../src/ir/graph.ts';
 import { dimProduct } from '../../src/shape/dim.ts';
 import type { Built, Layer, Prefix, ShapeFn } from '../layer.ts';
-import { requireInteger, reusable } from '../runtime.ts';
+import { knownOptions, optionNames, requireInteger, reusable } from '../runtime.ts';
 import { DslError, messagePrefix } from '../scope.ts';
 import type { CheckRank, SpellShape } from '../shape.ts';
 import type { DimEqual, DimProduct, DimToString, FloorDiv, Mod, Mul, Sub } from '../types/index.ts';
@@ -22,6 +22,7 @@ export interface ReshapeConfig {
   readonly shape: number[] | readonly number[];
   readonly name?: string;
 }
+const RESHAPE_OPTIONS = optionNames<ReshapeConfig>()(['shape', 'name']);
 
 type TargetOf<C> = C extends { readonly shape: infer T extends readonly number[] } ? T : [];
 type CountInferred<T extends readonly unknown[], Acc extends unknown[] = []> = T extends readonly [infer H, ...infer R]
@@ -76,9 +77,10 @@ function inferredTarget(from: Dim, shape: readonly number[], prefix: string): re
 export interface Reshape<C> extends Layer<ReshapeFn<C>> {}
 /** Reinterprets each sample's values in a new shape, in IR (NCHW row-major) order. */
 export function reshape<const C extends ReshapeConfig, S = unknown, L = Reshape<{ -readonly [K in keyof C]: C[K] }>>(
-  config: Sized<'reshape', C, ['shape'], L, S>,
-): Built<L, S, C, ['shape']>;
+  config: Sized<'reshape', C, ['shape'], L, S, typeof RESHAPE_OPTIONS>,
+): Built<L, S, C, ['shape'], 'reshape', typeof RESHAPE_OPTIONS>;
 export function reshape(config: ReshapeConfig): Layer {
+  knownOptions('reshape', config, RESHAPE_OPTIONS);
   const op = 'reshape';
   if (config === null || typeof config !== 'object' || !Array.isArray(config.shape) || config.shape.length === 0) {
     throw new DslError(`${op}: shape must be a non-empty list of sizes`);
@@ -98,6 +100,7 @@ export interface PermuteConfig {
   readonly dims: number[] | readonly number[];
   readonly name?: string;
 }
+const PERMUTE_OPTIONS = optionNames<PermuteConfig>()(['dims', 'name']);
 
 type DimsOf<C> = C extends { readonly dims: infer D extends readonly number[] } ? D : [];
 type CoversAxes<D extends readonly unknown[], Rank extends number, I extends unknown[] = [unknown]> = I['length'] extends Rank
@@ -122,9 +125,10 @@ export interface PermuteFn<C> extends ShapeFn {
 export interface Permute<C> extends Layer<PermuteFn<C>> {}
 /** Reorders the non-batch axes: axis i+1 of the output is axis dims[i] of the input. */
 export function permute<const C extends PermuteConfig, S = unknown, L = Permute<{ -readonly [K in keyof C]: C[K] }>>(
-  config: Sized<'permute', C, [], L, S>,
-): Built<L, S, C, []>;
+  config: Sized<'permute', C, [], L, S, typeof PERMUTE_OPTIONS>,
+): Built<L, S, C, [], 'permute', typeof PERMUTE_OPTIONS>;
 export function permute(config: PermuteConfig): Layer {
+  knownOptions('permute', config, PERMUTE_OPTIONS);
   const op = 'permute';
   if (config === null || typeof config !== 'object' || !Array.isArray(config.dims)) throw new DslError(`${op}: dims must be a list of axes`);
   const dims = config.dims.map((a, i) => requireInteger(op, `dims[${i}]`, a, 1));
@@ -143,6 +147,7 @@ export interface RepeatVectorConfig {
   readonly times: number;
   readonly name?: string;
 }
+const REPEAT_VECTOR_OPTIONS = optionNames<RepeatVectorConfig>()(['times', 'name']);
 
 export interface RepeatVectorFn<C> extends ShapeFn {
   readonly output: this['input'] extends readonly [infer N, infer Ch]
@@ -153,9 +158,10 @@ export interface RepeatVectorFn<C> extends ShapeFn {
 export interface RepeatVector<C> extends Layer<RepeatVectorFn<C>> {}
 /** [N, C] -> [N, C, times]: each vector repeated along a new sequence axis. */
 export function repeatVector<const C extends RepeatVectorConfig, S = unknown, L = RepeatVector<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'repeatVector', C, ['times'], L, S>,
-): Built<L, S, C, ['times']>;
+  config: Sized<'repeatVector', C, ['times'], L, S, typeof REPEAT_VECTOR_OPTIONS>,
+): Built<L, S, C, ['times'], 'repeatVector', typeof REPEAT_VECTOR_OPTIONS>;
 export function repeatVector(config: RepeatVectorConfig): Layer {
+  knownOptions('repeatVector', config, REPEAT_VECTOR_OPTIONS);
   const op = 'repeatVector';
   const times = requireInteger(op, 'times', config?.times, 1);
   return reusable(op, (scope, [x]) => scope.node({ op, inputs: [x], name: config.name, attrs: { times } }));

@@ -4,7 +4,7 @@
  * the run-time rule (`axisWithin` in src/ir/shapes.ts).
  */
 import type { Built, Layer, Prefix, ShapeFn } from '../layer.ts';
-import { requireInteger, reusable } from '../runtime.ts';
+import { knownOptions, optionNames, requireInteger, reusable } from '../runtime.ts';
 import type { CheckAxis } from '../shape.ts';
 import type { Sized } from '../settings.ts';
 
@@ -13,6 +13,7 @@ export interface SoftmaxConfig {
   readonly axis?: number;
   readonly name?: string;
 }
+const SOFTMAX_OPTIONS = optionNames<SoftmaxConfig>()(['axis', 'name']);
 
 type NameOf<C> = C extends { readonly name: infer N extends string } ? N : undefined;
 type AxisOf<C> = C extends { readonly axis: infer A extends number } ? A : 1;
@@ -34,17 +35,19 @@ function along<F extends ShapeFn>(op: 'softmax' | 'logSoftmax', config: SoftmaxC
 export interface Softmax<C> extends Layer<SoftmaxFn<C>> {}
 /** exp(x_i) / sum_j exp(x_j) along `axis`. */
 export function softmax<const C extends SoftmaxConfig = {}, S = unknown, L = Softmax<{ -readonly [K in keyof C]: C[K] }>>(
-  config?: Sized<'softmax', C, [], L, S>,
-): Built<L, S, C, []>;
+  config?: Sized<'softmax', C, [], L, S, typeof SOFTMAX_OPTIONS>,
+): Built<L, S, C, [], 'softmax', typeof SOFTMAX_OPTIONS>;
 export function softmax(config: SoftmaxConfig = {}): Layer {
+  knownOptions('softmax', config, SOFTMAX_OPTIONS);
   return along('softmax', config);
 }
 
 export interface LogSoftmax<C> extends Layer<LogSoftmaxFn<C>> {}
 /** x_i - log(sum_j exp(x_j)) along `axis`. */
 export function logSoftmax<const C extends SoftmaxConfig = {}, S = unknown, L = LogSoftmax<{ -readonly [K in keyof C]: C[K] }>>(
-  config?: Sized<'logSoftmax', C, [], L, S>,
-): Built<L, S, C, []>;
+  config?: Sized<'logSoftmax', C, [], L, S, typeof SOFTMAX_OPTIONS>,
+): Built<L, S, C, [], 'logSoftmax', typeof SOFTMAX_OPTIONS>;
 export function logSoftmax(config: SoftmaxConfig = {}): Layer {
+  knownOptions('logSoftmax', config, SOFTMAX_OPTIONS);
   return along('logSoftmax', config);
 }

@@ -306,6 +306,11 @@ export const errorCases: ErrorCase[] = [
   { name: 'residual named, its named branch fails', code: `const y = ${img(16, 8)}.to(d.residual(d.conv2d({ in: 8, out: 16, kernel: 3, padding: 1, name: 'c1' }), { name: 'r1' })); // <-`, message: "conv2d 'r1.c1': input has 16 channels, layer expects 8" },
   { name: 'concat on an axis outside the input', code: `const x = ${img(8, 4)};\nconst y = d.concat(x, x, { axis: 4 }); // <-`, message: 'concat: axis 4 is outside a rank-4 input [N, C, H, W]' },
   { name: 'concat along the width with other channels', code: `const x = ${img(8, 4)};\nconst y = d.concat(x, x.to(d.conv2d({ out: 16, kernel: 1 })), { axis: 3 }); // <-`, message: 'concat: input 2 of 2 differs at dim 1 (C): 16 vs 8' },
+  // Options a builder does not have (a Keras spelling, a typo) are the error, not silently ignored.
+  { name: 'conv2d with a Keras-spelt option', code: `const y = ${img(3, 8)}.to(d.conv2d({ out: 8, kernel: 3, strides: 2 })); // <-`, message: "conv2d: unknown option 'strides' (options: in, out, kernel, stride, padding, dilation, groups, bias, name)" },
+  { name: 'a misspelt option in a layer built apart, inside a sequential', code: `const block = d.sequential(d.linear({ in: 4, out: 2, bais: false }), d.relu()); // <-\nconst y = d.input(['N', 4]).to(block);`, message: "linear: unknown option 'bais' (options: in, out, bias, name)" },
+  { name: 'a misspelt option of a unit', code: `const y = ${img(16, 8)}.to(d.resA({ out: 16, strid: 2 })); // <-`, message: "resA: unknown option 'strid' (options: in, out, stride, projection, name)" },
+  { name: 'a misspelt option of a norm without other options', code: `const y = ${img(16, 8)}.to(d.batchNorm({ channels: 16, epsilon: 1e-3 })); // <-`, message: "batchNorm: unknown option 'epsilon' (options: channels, eps, momentum, convention, affine, trackRunningStats, frozen, name)" },
   { name: 'dropout with rate 1', code: `const y = ${img(8, 4)}.to(d.dropout({ rate: 1 })); // <-`, message: 'dropout: dropout rate 1 must be below 1' },
   { name: 'spatialDropout on rank 2', code: "const y = d.input(['N', 8]).to(d.dropout({ rate: 0.1, kind: 'spatialDropout', name: 'sd' })); // <-", message: "dropout 'sd': spatialDropout expects a rank-3 or rank-4 input, got rank 2" },
   // inputs

@@ -4,16 +4,16 @@ import { PRELUDE, errorCases, shapeCases } from './cases.ts';
 import { checkSnippet, expectCompiles, typeLevelWords } from './harness.ts';
 
 const MARK = '// <-';
-/** The whole diagnostic as tsc prints it after `error TSxxxx: ` (measured over 108 cases: worst 180, median 109, 7 above 160; see the README). */
+/** The whole diagnostic as tsc prints it after `error TSxxxx: ` (measured over 112 cases: worst 180, median 109, 8 above 160; see the README). */
 const MAX_DIAGNOSTIC = 180;
 const MEDIAN_DIAGNOSTIC = 109;
 /**
  * The goal is about 160 for every diagnostic; how many are longer today: a composite's child
  * printed in full (a residual's branch, a sequential's step), a merge's tensor of symbolic shape,
- * and two messages long in themselves.
+ * and three messages long in themselves (one lists batchNorm's eight options).
  */
 const GOAL_DIAGNOSTIC = 160;
-const ABOVE_GOAL = 7;
+const ABOVE_GOAL = 8;
 const diagnosticLengths: number[] = [];
 
 function runTimeMessage(code: string): string | undefined {
