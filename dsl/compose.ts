@@ -9,9 +9,10 @@ import { dimLabel, rankLabelList } from '../src/ir/labels.ts';
 import { dimEqual } from '../src/shape/dim.ts';
 import type { Apply, Call, FirstPoisoned, KnownInput, Layer, Prefix, Reported, ShapeError, ShapeFn, ShapeFnOf, ShapeOrError, WithinUnit } from './layer.ts';
 import { ShapefoldError } from '../src/ir/errors.ts';
-import { requireInteger, singleUse } from './runtime.ts';
+import { knownOptions, optionNames, requireInteger, singleUse } from './runtime.ts';
 import { DslError, messagePrefix, type Scope } from './scope.ts';
 import type { CheckAxis, CheckRank2or4, CompareShapes, DimLabel } from './shape.ts';
+import type { HasUnknownOption, UnknownOption } from './settings.ts';
 import { Tensor } from './tensor.ts';
 import type { Dim, DimEqual, DimSum, DimToString } from './types/index.ts';
 
@@ -354,10 +355,21 @@ type ResidualVerdict<B, O, S> = KnownInput<S> extends true
     : true
   : true;
 
+const RESIDUAL_OPTIONS = optionNames<ResidualOptions<Layer | undefined>>()(['shortcut', 'name']);
+
 export function residual<B extends Layer, const O extends ResidualOptions<Layer | undefined> = {}, S = unknown>(
   branch: ResidualVerdict<B, O, S> extends ['branch', infer M] ? M : B,
-  options?: ResidualVerdict<B, O, S> extends ['shortcut', infer M] ? { [K in keyof O]: K extends 'shortcut' ? M : O[K] } : O,
-): ResidualVerdict<B, O, S> extends [unknown, infer M extends string] ? Reported<M, S> : Residual<B, { -readonly [K in keyof O]: O[K] }>;
+  options?: HasUnknownOption<O, typeof RESIDUAL_OPTIONS> extends true
+    ? { [K in keyof O]: K extends (typeof RESIDUAL_OPTIONS)[number] ? O[K] : UnknownOption<'residual', K, typeof RESIDUAL_OPTIONS> }
+    : ResidualVerdict<B, O, S> extends ['shortcut', infer M]
+      ? { [K in keyof O]: K extends 'shortcut' ? M : O[K] }
+      : O,
+): HasUnknownOption<O, typeof RESIDUAL_OPTIONS> extends true
+  ? Reported<UnknownOption<'residual', Exclude<keyof O, (typeof RESIDUAL_OPTIONS)[number]>, typeof RESIDUAL_OPTIONS>, S>
+  : ResidualVerdict<B, O, S> extends [unknown, infer M extends string]
+    ? Reported<M, S>
+    : Residual<B, { -readonly [K in keyof O]: O[K] }>;
 export function residual(branch: Layer, options: ResidualOptions<Layer | undefined> = {}): Layer {
+  knownOptions('residual', options, RESIDUAL_OPTIONS);
   return singleUse('residual', options.name, residualUnit('residual', options.name, branch, options.shortcut));
 }
