@@ -11,8 +11,8 @@
  */
 import type { MergeFn, Shape } from '../src/ir/graph.ts';
 import { broadcastShapes } from '../src/ir/shapes.ts';
-import type { MergeArg, MergeArgs, MergeOut, ShapesOf, TensorArgs } from './compose.ts';
-import { mergeInputs } from './compose.ts';
+import type { MergeArg, MergeArgs, MergeOut, ShapesOf, TensorArgs, WithKnownOptions } from './compose.ts';
+import { MERGE_OPTIONS, mergeInputs } from './compose.ts';
 import type { FirstPoisoned, ShapeOrError } from './layer.ts';
 import { DslError } from './scope.ts';
 import type { DimLabel } from './shape.ts';
@@ -96,7 +96,7 @@ type BroadcastVerdict<Op extends string, Ts extends readonly unknown[]> = Ts['le
     : never;
 type Prefixed<Op extends string, V> = V extends [infer K, infer M extends string] ? [K, `${Op}: ${M}`] : V;
 
-type VerdictOf<Op extends string, Args extends readonly unknown[]> = BroadcastVerdict<Op, TensorArgs<Args>>;
+type VerdictOf<Op extends string, Args extends readonly unknown[]> = WithKnownOptions<Op, Args, typeof MERGE_OPTIONS, BroadcastVerdict<Op, TensorArgs<Args>>>;
 type BroadcastOut<V> = V extends ['ok', infer S] ? (S extends ShapeOrError ? S : never) : MergeOut<V, never>;
 
 /** `op` is the builder's name in messages: the IR's `fn`, or 'broadcastAdd' for its 'add'. */

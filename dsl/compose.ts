@@ -96,7 +96,22 @@ export type MergeOut<Verdict, Out> = Verdict extends [unknown, infer Message ext
       ? Out
       : never;
 
-type AddVerdict<Args extends readonly unknown[]> = MergeVerdict<'add', 'branch', TensorArgs<Args>, -1, true>;
+export const MERGE_OPTIONS = optionNames<MergeOptions>()(['name']);
+
+/**
+ * `[index, message]` when a merge's trailing options object has a key that is none of `Options`
+ * (checked first, as `mergeInputs` does at run time); otherwise `Verdict`.
+ */
+export type WithKnownOptions<Op extends string, Args extends readonly unknown[], Options extends readonly string[], Verdict> =
+  Args extends readonly [...infer Ts, infer Last]
+    ? Last extends Tensor<any>
+      ? Verdict
+      : HasUnknownOption<Last, Options> extends true
+        ? [Ts['length'], UnknownOption<Op, Exclude<keyof Last, Options[number]>, Options>]
+        : Verdict
+    : Verdict;
+
+type AddVerdict<Args extends readonly unknown[]> = WithKnownOptions<'add', Args, typeof MERGE_OPTIONS, MergeVerdict<'add', 'branch', TensorArgs<Args>, -1, true>>;
 
 /**
  * Elementwise sum of two or more branches of equal shape (the residual merge): `add(a, b, c)`,
@@ -137,7 +152,14 @@ type ConcatCheck<Ts extends readonly unknown[], A extends number> = Ts extends r
       : CheckAxis<A, S>
   : true;
 
-type ConcatVerdict<Args extends readonly unknown[]> = MergeVerdict<'concat', 'input', TensorArgs<Args>, ConcatAxisOf<Args>, ConcatCheck<TensorArgs<Args>, ConcatAxisOf<Args>>>;
+const CONCAT_OPTIONS = optionNames<ConcatOptions>()(['axis', 'name']);
+
+type ConcatVerdict<Args extends readonly unknown[]> = WithKnownOptions<
+  'concat',
+  Args,
+  typeof CONCAT_OPTIONS,
+  MergeVerdict<'concat', 'input', TensorArgs<Args>, ConcatAxisOf<Args>, ConcatCheck<TensorArgs<Args>, ConcatAxisOf<Args>>>
+>;
 
 /**
  * Concatenation of two or more tensors on the channel axis (`concat(a, b, c)`, `concat(a, b, { name })`)
@@ -156,6 +178,7 @@ export function mergeInputs(op: string, args: readonly MergeArg[]): { tensors: r
   const hasOptions = last !== undefined && !(last instanceof Tensor);
   const tensors = (hasOptions ? args.slice(0, -1) : args) as readonly Tensor<Shape>[];
   const options = (hasOptions ? last : {}) as MergeOptions;
+  knownOptions(op, options, op === 'concat' ? CONCAT_OPTIONS : MERGE_OPTIONS);
   if (tensors.length < 2) throw new DslError(`${op}: needs at least two tensors`);
   return { tensors, options, scope: sameScope(op, tensors) };
 }

@@ -312,6 +312,8 @@ export const errorCases: ErrorCase[] = [
   { name: 'a misspelt option of a unit', code: `const y = ${img(16, 8)}.to(d.resA({ out: 16, strid: 2 })); // <-`, message: "resA: unknown option 'strid' (options: in, out, stride, projection, name)" },
   { name: 'a misspelt option of a norm without other options', code: `const y = ${img(16, 8)}.to(d.batchNorm({ channels: 16, epsilon: 1e-3 })); // <-`, message: "batchNorm: unknown option 'epsilon' (options: channels, eps, momentum, convention, affine, trackRunningStats, frozen, name)" },
   { name: 'a misspelt residual option', code: `const y = ${img(8, 8)}.to(d.residual(d.relu(), { name: 'r', shortcutt: d.relu() })); // <-`, message: "residual: unknown option 'shortcutt' (options: shortcut, name)" },
+  { name: 'a misspelt concat option', code: `const x = ${img(8, 4)};\nconst y = d.concat(x, x, { name: 'cat', axs: 3 }); // <-`, message: "concat: unknown option 'axs' (options: axis, name)" },
+  { name: 'a misspelt multiply option', code: `const x = ${img(8, 4)};\nconst y = d.multiply(x, x, { name: 'gate', nam: 'g' }); // <-`, message: "multiply: unknown option 'nam' (options: name)" },
   { name: 'dropout with rate 1', code: `const y = ${img(8, 4)}.to(d.dropout({ rate: 1 })); // <-`, message: 'dropout: dropout rate 1 must be below 1' },
   { name: 'spatialDropout on rank 2', code: "const y = d.input(['N', 8]).to(d.dropout({ rate: 0.1, kind: 'spatialDropout', name: 'sd' })); // <-", message: "dropout 'sd': spatialDropout expects a rank-3 or rank-4 input, got rank 2" },
   // inputs
