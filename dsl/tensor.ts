@@ -11,6 +11,7 @@
 import type { Graph, Shape } from '../src/ir/graph.ts';
 import { isSymbolName } from '../src/shape/dim.ts';
 import type { Applied, Layer, ShapeError, ShapeOrError, ToParameter } from './layer.ts';
+import { knownOptions, optionNames } from './runtime.ts';
 import { DslError, Scope, type ScopeOptions } from './scope.ts';
 
 export class Tensor<S extends ShapeOrError> {
@@ -96,6 +97,8 @@ export interface InputOptions {
   readonly scope?: Scope;
 }
 
+const INPUT_OPTIONS = optionNames<InputOptions>()(['name', 'scope']);
+
 /** What is wrong with an input dim, in CheckInputDims' words, or undefined. */
 function inputDimProblem(d: unknown): string | undefined {
   if (typeof d === 'number') return Number.isInteger(d) && d > 0 ? undefined : `is ${d}; sizes must be positive integers`;
@@ -109,6 +112,7 @@ function inputDimProblem(d: unknown): string | undefined {
  * names, or `number` values (checked at run time).
  */
 export function input<const S extends Shape>(shape: ValidInput<S>, options: InputOptions = {}): Tensor<Writable<S>> {
+  knownOptions('input', options, INPUT_OPTIONS);
   const dims = shape as unknown as Shape;
   dims.forEach((d, i) => {
     const problem = inputDimProblem(d);

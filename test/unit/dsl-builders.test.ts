@@ -115,6 +115,16 @@ describe('DSL builders for the IR ops: the node the importer reads, run to the r
     expect(() => d.reshape({ shape: [-1, -1] } as never)).not.toThrow();
     expect(() => y.to(d.reshape({ shape: [-1, -1] }) as never)).toThrow('reshape: shape [-1, -1] may hold one -1');
   });
+
+  it('refuses an option a builder does not have, as a JavaScript caller passes it', () => {
+    const call = (build: (...a: never[]) => unknown, ...args: unknown[]) => () => (build as (...a: unknown[]) => unknown)(...args);
+    expect(call(d.input, ['N', 3], { nmae: 'x' })).toThrow("input: unknown option 'nmae' (options: name, scope)");
+    expect(call(d.leakyRelu, { alpha: 0.1, slope: 0.2 })).toThrow("leakyRelu: unknown option 'slope' (options: alpha, name)");
+    expect(call(d.conv2d, { out: 8, kernel: 3, filters: 8 })).toThrow("conv2d: unknown option 'filters' (options: in, out, kernel, stride, padding, dilation, groups, bias, name)");
+    const y = d.input(['N', 8, 4, 4]);
+    expect(call(d.add, y, y, { name: 'sum', axis: 1 })).toThrow("add: unknown option 'axis' (options: name)");
+    expect(call(d.flatten, { nam: 'f' })).toThrow("flatten: unknown option 'nam' (options: name)");
+  });
 });
 
 describe('squeezeExcite and mbConv', () => {
