@@ -55,7 +55,7 @@ export type Sized<Op extends string, C, Fields extends readonly string[], L = ne
       : { [K in keyof C]: K extends Options[number] ? C[K] : UnknownOption<Op, K, Options> };
 
 /** Whether the config has a key that is none of the options (never for `any` or an index signature). */
-export type HasUnknownOption<C, Options extends readonly string[]> = string extends keyof C ? false : [Exclude<keyof C, Options[number]>] extends [never] ? false : true;
+export type HasUnknownOption<C, Options extends readonly string[]> = string extends keyof C ? false : keyof C extends Options[number] ? false : true;
 
 type Join<Names> = Names extends readonly [infer First extends string, ...infer Rest] ? (Rest extends readonly [] ? First : `${First}, ${Join<Rest>}`) : '';
 
