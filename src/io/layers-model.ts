@@ -86,8 +86,12 @@ async function sizeOf(path: string, source: string, field?: string): Promise<num
   } catch (error) {
     throw fileError(source, field, `cannot read${subject} (${codeOf(error)})`);
   }
-  if (!info.isFile()) throw fileError(source, field, path === source ? 'is not a file' : `${path} is not a file`);
-  return info.size;
+  if (info.isFile()) return info.size;
+  if (path !== source) throw fileError(source, field, `${path} is not a file`);
+  // Given the model's folder rather than its model.json, say which file to give, as the CLI's loader does.
+  const inside = join(path, 'model.json');
+  const holdsModel = info.isDirectory() && (await stat(inside).then((entry) => entry.isFile(), () => false));
+  throw fileError(source, field, holdsModel ? `is a directory: for the Layers model in it, give ${inside}` : info.isDirectory() ? 'is a directory' : 'is not a file');
 }
 
 /** Reads exactly `length` bytes of `path` into `into` at `at`; the file was measured before. */

@@ -86,7 +86,7 @@ export async function readJsonFile(path: string, fail: (message: string) => Erro
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw fail(`${path}: not valid JSON (${(error as Error).message})`);
+    throw fail(`${path}: is not valid JSON (${(error as Error).message})`);
   }
 }
 

@@ -59,7 +59,7 @@ async function failedJson(argv: string[]): Promise<{ code: number; doc: { ok: bo
 describe('--json on a failure', () => {
   const cases: [what: string, argv: string[], name: string, message: RegExp, exitCode: number][] = [
     ['a missing input file', ['check', join(dir, 'missing.json')], 'LoadError', /missing\.json: cannot read \(ENOENT\)$/, 1],
-    ['an input that is not JSON', ['info', join(dir, 'bad.json')], 'LoadError', /bad\.json: not valid JSON/, 1],
+    ['an input that is not JSON', ['info', join(dir, 'bad.json')], 'LoadError', /bad\.json: is not valid JSON/, 1],
     ['a model whose weights cannot be read', ['fold', join(dir, 'weightless', 'model.json'), '-o', join(dir, 'never')], 'LayersModelError', /weightsManifest\[0\]\.paths cannot read .*group1-shard1of1\.bin \(ENOENT\)$/, 1],
     ['an -o that cannot be written', ['fold', MODEL, '-o', '/proc/x/y.json'], 'OutputPathError', /^\/proc\/x\/y\.json: cannot write in \/proc /, 1],
     ['an -o directory holding other files', ['fold', LAYERS_MODEL, '-o', join(dir, 'occupied')], 'OutputPathError', /occupied: exists and holds files but no model\.json \(keep\.txt\); refusing to replace it$/, 1],

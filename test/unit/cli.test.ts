@@ -42,7 +42,7 @@ describe('shapefold check', () => {
     await writeFile(bad, '{ "format": "shapefold-graph", ');
     const cases: [string[], RegExp, number][] = [
       [['check', join(dir, 'missing.json')], /missing\.json: cannot read \(ENOENT\)/, 1],
-      [['check', bad], /bad\.json: not valid JSON/, 1],
+      [['check', bad], /bad\.json: is not valid JSON/, 1],
       [['check', 'examples/lenet-bn.ts'], /no export named 'default'.*\(exports: lenetBn\)/, 1],
       [['check', 'examples/lenet-bn.ts#nope'], /no export named 'nope'/, 1],
       [['check', 'README.md'], /expected a graph \.json or a model module/, 1],

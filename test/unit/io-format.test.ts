@@ -285,6 +285,13 @@ describe('strict reading: each violation one named line', () => {
     await expect(readLayersModel(join(out, 'model.json'))).rejects.toThrow(/model\.json: is not valid JSON/);
   });
 
+  it('given the model\'s folder, names the model.json to give instead', async () => {
+    const out = join(dir, 'folder-given');
+    await writeLayersModel(out, graph);
+    await expect(readLayersModel(out)).rejects.toThrow(`${out}: is a directory: for the Layers model in it, give ${join(out, 'model.json')}`);
+    await expect(readLayersModel(dir)).rejects.toThrow(new RegExp(`${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: is a directory$`));
+  });
+
   it('a weight shape edited in the manifest is named by its layer and weight, not only by the bytes it no longer accounts for', async () => {
     const out = join(dir, 'edited-shape');
     const written = await writeLayersModel(out, graph);
