@@ -182,41 +182,43 @@ function plainUnit(kind: string, steps: readonly Step[], reluAfterAdd: boolean, 
 }
 
 export interface ResA<C> extends Layer<ResAFn<C>> {}
+type UnitSizes = ['in', 'out', 'stride'];
 export function resA<const C extends UnitConfig, S = unknown, L = ResA<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'resA', C, ['in', 'out', 'stride'], L, S, typeof UNIT_OPTIONS>,
-): Built<L, S, C, ['in', 'out', 'stride'], 'resA', typeof UNIT_OPTIONS>;
+  config: Sized<'resA', C, UnitSizes, L, S, typeof UNIT_OPTIONS>,
+): Built<L, S, C, UnitSizes, 'resA', typeof UNIT_OPTIONS>;
 export function resA(config: UnitConfig): Layer {
   knownOptions('resA', config, UNIT_OPTIONS);
   return singleUse('resA', config.name, plainUnit('resA', ['conv1', 'bn1', 'relu', 'conv2', 'bn2', 'relu'], false, config));
 }
 export interface ResB<C> extends Layer<ResBFn<C>> {}
 export function resB<const C extends UnitConfig, S = unknown, L = ResB<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'resB', C, ['in', 'out', 'stride'], L, S, typeof UNIT_OPTIONS>,
-): Built<L, S, C, ['in', 'out', 'stride'], 'resB', typeof UNIT_OPTIONS>;
+  config: Sized<'resB', C, UnitSizes, L, S, typeof UNIT_OPTIONS>,
+): Built<L, S, C, UnitSizes, 'resB', typeof UNIT_OPTIONS>;
 export function resB(config: UnitConfig): Layer {
   knownOptions('resB', config, UNIT_OPTIONS);
   return singleUse('resB', config.name, plainUnit('resB', ['conv1', 'relu', 'bn1', 'conv2', 'relu', 'bn2'], false, config));
 }
 export interface ResC<C> extends Layer<ResCFn<C>> {}
 export function resC<const C extends UnitConfig, S = unknown, L = ResC<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'resC', C, ['in', 'out', 'stride'], L, S, typeof UNIT_OPTIONS>,
-): Built<L, S, C, ['in', 'out', 'stride'], 'resC', typeof UNIT_OPTIONS>;
+  config: Sized<'resC', C, UnitSizes, L, S, typeof UNIT_OPTIONS>,
+): Built<L, S, C, UnitSizes, 'resC', typeof UNIT_OPTIONS>;
 export function resC(config: UnitConfig): Layer {
   knownOptions('resC', config, UNIT_OPTIONS);
   return singleUse('resC', config.name, plainUnit('resC', ['conv1', 'bn1', 'relu', 'bn2', 'conv2', 'bn3', 'relu', 'bn4'], false, config));
 }
 export interface BasicBlock<C> extends Layer<BasicBlockFn<C>> {}
 export function basicBlock<const C extends UnitConfig, S = unknown, L = BasicBlock<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'basicBlock', C, ['in', 'out', 'stride'], L, S, typeof UNIT_OPTIONS>,
-): Built<L, S, C, ['in', 'out', 'stride'], 'basicBlock', typeof UNIT_OPTIONS>;
+  config: Sized<'basicBlock', C, UnitSizes, L, S, typeof UNIT_OPTIONS>,
+): Built<L, S, C, UnitSizes, 'basicBlock', typeof UNIT_OPTIONS>;
 export function basicBlock(config: UnitConfig): Layer {
   knownOptions('basicBlock', config, UNIT_OPTIONS);
   return singleUse('basicBlock', config.name, plainUnit('basicBlock', ['conv1', 'bn1', 'relu', 'conv2', 'bn2'], true, config));
 }
 export interface Bottleneck<C> extends Layer<BottleneckFn<C>> {}
+type BottleneckSizes = ['in', 'width', 'stride'];
 export function bottleneck<const C extends BottleneckConfig, S = unknown, L = Bottleneck<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'bottleneck', C, ['in', 'width', 'stride'], L, S, typeof BOTTLENECK_OPTIONS>,
-): Built<L, S, C, ['in', 'width', 'stride'], 'bottleneck', typeof BOTTLENECK_OPTIONS>;
+  config: Sized<'bottleneck', C, BottleneckSizes, L, S, typeof BOTTLENECK_OPTIONS>,
+): Built<L, S, C, BottleneckSizes, 'bottleneck', typeof BOTTLENECK_OPTIONS>;
 export function bottleneck(config: BottleneckConfig): Layer {
   knownOptions('bottleneck', config, BOTTLENECK_OPTIONS);
   const kind = 'bottleneck';
@@ -282,10 +284,11 @@ function checkSqueezeExcite(kind: string, config: SqueezeExciteConfig): void {
 }
 
 export interface SqueezeExcite<C> extends Layer<SqueezeExciteFn<C>> {}
+type SqueezeExciteSizes = ['squeeze'];
 /** Squeeze-and-excitation (Hu et al. 2018): each channel rescaled by a gate computed from all channels' means. */
 export function squeezeExcite<const C extends SqueezeExciteConfig, S = unknown, L = SqueezeExcite<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'squeezeExcite', C, ['squeeze'], L, S, typeof SQUEEZE_EXCITE_OPTIONS>,
-): Built<L, S, C, ['squeeze'], 'squeezeExcite', typeof SQUEEZE_EXCITE_OPTIONS>;
+  config: Sized<'squeezeExcite', C, SqueezeExciteSizes, L, S, typeof SQUEEZE_EXCITE_OPTIONS>,
+): Built<L, S, C, SqueezeExciteSizes, 'squeezeExcite', typeof SQUEEZE_EXCITE_OPTIONS>;
 export function squeezeExcite(config: SqueezeExciteConfig): Layer {
   knownOptions('squeezeExcite', config, SQUEEZE_EXCITE_OPTIONS);
   const kind = 'squeezeExcite';
@@ -356,13 +359,14 @@ export interface MbConvFn<C> extends ShapeFn {
 }
 
 export interface MbConv<C> extends Layer<MbConvFn<C>> {}
+type MbConvSizes = ['in', 'out', 'expand', 'kernel', 'stride', 'squeeze'];
 /**
  * The inverted residual of MobileNetV2 and EfficientNet (see the file comment). Every conv is
  * bias-free and followed by a BatchNorm, which the fold engine folds into it.
  */
 export function mbConv<const C extends MbConvConfig, S = unknown, L = MbConv<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'mbConv', C, ['in', 'out', 'expand', 'kernel', 'stride', 'squeeze'], L, S, typeof MB_CONV_OPTIONS>,
-): Built<L, S, C, ['in', 'out', 'expand', 'kernel', 'stride', 'squeeze'], 'mbConv', typeof MB_CONV_OPTIONS>;
+  config: Sized<'mbConv', C, MbConvSizes, L, S, typeof MB_CONV_OPTIONS>,
+): Built<L, S, C, MbConvSizes, 'mbConv', typeof MB_CONV_OPTIONS>;
 export function mbConv(config: MbConvConfig): Layer {
   knownOptions('mbConv', config, MB_CONV_OPTIONS);
   const kind = 'mbConv';

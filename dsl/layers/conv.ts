@@ -173,10 +173,11 @@ function convLayer<F extends ShapeFn>(op: 'conv2d' | 'weightNormConv2d', config:
 }
 
 export interface Conv2d<C> extends Layer<Conv2dFn<C>> {}
+type Conv2dSizes = ['in', 'out', 'kernel', 'stride', 'padding', 'dilation', 'groups'];
 /** A 2-D convolution on [N, C, H, W], weight [out, in/groups, kH, kW]. */
 export function conv2d<const C extends Conv2dConfig, S = unknown, L = Conv2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'conv2d', C, ['in', 'out', 'kernel', 'stride', 'padding', 'dilation', 'groups'], L, S, typeof CONV2D_OPTIONS>,
-): Built<L, S, C, ['in', 'out', 'kernel', 'stride', 'padding', 'dilation', 'groups'], 'conv2d', typeof CONV2D_OPTIONS>;
+  config: Sized<'conv2d', C, Conv2dSizes, L, S, typeof CONV2D_OPTIONS>,
+): Built<L, S, C, Conv2dSizes, 'conv2d', typeof CONV2D_OPTIONS>;
 export function conv2d(config: Conv2dConfig): Layer {
   knownOptions('conv2d', config, CONV2D_OPTIONS);
   return convLayer('conv2d', config);
@@ -185,8 +186,8 @@ export function conv2d(config: Conv2dConfig): Layer {
 export interface WeightNormConv2d<C> extends Layer<WeightNormConv2dFn<C>> {}
 /** conv2d with weight = g * v / ||v|| (Salimans & Kingma 2016), the norm per output channel. */
 export function weightNormConv2d<const C extends Conv2dConfig, S = unknown, L = WeightNormConv2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'weightNormConv2d', C, ['in', 'out', 'kernel', 'stride', 'padding', 'dilation', 'groups'], L, S, typeof CONV2D_OPTIONS>,
-): Built<L, S, C, ['in', 'out', 'kernel', 'stride', 'padding', 'dilation', 'groups'], 'weightNormConv2d', typeof CONV2D_OPTIONS>;
+  config: Sized<'weightNormConv2d', C, Conv2dSizes, L, S, typeof CONV2D_OPTIONS>,
+): Built<L, S, C, Conv2dSizes, 'weightNormConv2d', typeof CONV2D_OPTIONS>;
 export function weightNormConv2d(config: Conv2dConfig): Layer {
   knownOptions('weightNormConv2d', config, CONV2D_OPTIONS);
   return convLayer('weightNormConv2d', config);
@@ -218,10 +219,11 @@ type DepthwiseOnChannels<C, Ch, S> = Ch extends number
   : `${Prefix<'depthwiseConv2d', NameOf<C>>}${CheckLiteralChannels<Ch, 'channels', 'weights'> & string}`;
 
 export interface DepthwiseConv2d<C> extends Layer<DepthwiseConv2dFn<C>> {}
+type DepthwiseConv2dSizes = ['in', 'kernel', 'stride', 'padding', 'dilation', 'multiplier'];
 /** A depthwise conv: groups = in channels, out = in * multiplier. Recorded as a grouped conv2d. */
 export function depthwiseConv2d<const C extends DepthwiseConv2dConfig, S = unknown, L = DepthwiseConv2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'depthwiseConv2d', C, ['in', 'kernel', 'stride', 'padding', 'dilation', 'multiplier'], L, S, typeof DEPTHWISE_CONV2D_OPTIONS>,
-): Built<L, S, C, ['in', 'kernel', 'stride', 'padding', 'dilation', 'multiplier'], 'depthwiseConv2d', typeof DEPTHWISE_CONV2D_OPTIONS>;
+  config: Sized<'depthwiseConv2d', C, DepthwiseConv2dSizes, L, S, typeof DEPTHWISE_CONV2D_OPTIONS>,
+): Built<L, S, C, DepthwiseConv2dSizes, 'depthwiseConv2d', typeof DEPTHWISE_CONV2D_OPTIONS>;
 export function depthwiseConv2d(config: DepthwiseConv2dConfig): Layer {
   knownOptions('depthwiseConv2d', config, DEPTHWISE_CONV2D_OPTIONS);
   const op = 'depthwiseConv2d';
@@ -292,10 +294,11 @@ export interface ConvTranspose2dFn<C> extends ShapeFn {
 }
 
 export interface ConvTranspose2d<C> extends Layer<ConvTranspose2dFn<C>> {}
+type ConvTranspose2dSizes = ['in', 'out', 'kernel', 'stride', 'padding', 'outputPadding', 'dilation', 'groups'];
 /** A transposed conv, weight [in, out/groups, kH, kW] (PyTorch layout). */
 export function convTranspose2d<const C extends ConvTranspose2dConfig, S = unknown, L = ConvTranspose2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'convTranspose2d', C, ['in', 'out', 'kernel', 'stride', 'padding', 'outputPadding', 'dilation', 'groups'], L, S, typeof CONV_TRANSPOSE2D_OPTIONS>,
-): Built<L, S, C, ['in', 'out', 'kernel', 'stride', 'padding', 'outputPadding', 'dilation', 'groups'], 'convTranspose2d', typeof CONV_TRANSPOSE2D_OPTIONS>;
+  config: Sized<'convTranspose2d', C, ConvTranspose2dSizes, L, S, typeof CONV_TRANSPOSE2D_OPTIONS>,
+): Built<L, S, C, ConvTranspose2dSizes, 'convTranspose2d', typeof CONV_TRANSPOSE2D_OPTIONS>;
 export function convTranspose2d(config: ConvTranspose2dConfig): Layer {
   knownOptions('convTranspose2d', config, CONV_TRANSPOSE2D_OPTIONS);
   const op = 'convTranspose2d';

@@ -72,10 +72,11 @@ function cropSides(crop: unknown): [number, number, number, number] {
 }
 
 export interface Crop2d<C> extends Layer<Crop2dFn<C>> {}
+type Crop2dSizes = ['crop'];
 /** Drops `crop` rows and columns at the borders: [N, C, H, W] -> [N, C, H - top - bottom, W - left - right]. */
 export function crop2d<const C extends Crop2dConfig, S = unknown, L = Crop2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'crop2d', C, ['crop'], L, S, typeof CROP2D_OPTIONS>,
-): Built<L, S, C, ['crop'], 'crop2d', typeof CROP2D_OPTIONS>;
+  config: Sized<'crop2d', C, Crop2dSizes, L, S, typeof CROP2D_OPTIONS>,
+): Built<L, S, C, Crop2dSizes, 'crop2d', typeof CROP2D_OPTIONS>;
 export function crop2d(config: Crop2dConfig): Layer {
   knownOptions('crop2d', config, CROP2D_OPTIONS);
   if (config === null || typeof config !== 'object') throw new DslError('crop2d: expects a config object');

@@ -56,9 +56,10 @@ function linearLayer<F extends ShapeFn>(op: 'linear' | 'weightNormLinear', confi
 }
 
 export interface Linear<C> extends Layer<LinearFn<C>> {}
+type LinearSizes = ['in', 'out'];
 export function linear<const C extends LinearConfig, S = unknown, L = Linear<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'linear', C, ['in', 'out'], L, S, typeof LINEAR_OPTIONS>,
-): Built<L, S, C, ['in', 'out'], 'linear', typeof LINEAR_OPTIONS>;
+  config: Sized<'linear', C, LinearSizes, L, S, typeof LINEAR_OPTIONS>,
+): Built<L, S, C, LinearSizes, 'linear', typeof LINEAR_OPTIONS>;
 export function linear(config: LinearConfig): Layer {
   knownOptions('linear', config, LINEAR_OPTIONS);
   return linearLayer('linear', config);
@@ -67,8 +68,8 @@ export function linear(config: LinearConfig): Layer {
 export interface WeightNormLinear<C> extends Layer<WeightNormLinearFn<C>> {}
 /** linear with weight = g * v / ||v||, the norm per output unit. */
 export function weightNormLinear<const C extends LinearConfig, S = unknown, L = WeightNormLinear<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'weightNormLinear', C, ['in', 'out'], L, S, typeof LINEAR_OPTIONS>,
-): Built<L, S, C, ['in', 'out'], 'weightNormLinear', typeof LINEAR_OPTIONS>;
+  config: Sized<'weightNormLinear', C, LinearSizes, L, S, typeof LINEAR_OPTIONS>,
+): Built<L, S, C, LinearSizes, 'weightNormLinear', typeof LINEAR_OPTIONS>;
 export function weightNormLinear(config: LinearConfig): Layer {
   knownOptions('weightNormLinear', config, LINEAR_OPTIONS);
   return linearLayer('weightNormLinear', config);

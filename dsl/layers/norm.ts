@@ -112,10 +112,11 @@ export interface BatchNormFn<C> extends ShapeFn {
   readonly output: NormOut<'batchNorm', C, this['input'], CheckRank2to4<this['input']>>;
 }
 export interface BatchNorm<C> extends Layer<BatchNormFn<C>> {}
+type BatchNormSizes = ['channels'];
 /** BatchNorm over [N, C] or [N, C, L] (1d) or [N, C, H, W] (2d), per channel. */
 export function batchNorm<const C extends BatchNormConfig = {}, S = unknown, L = BatchNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config?: Sized<'batchNorm', C, ['channels'], L, S, typeof BATCH_NORM_OPTIONS>,
-): Built<L, S, C, ['channels'], 'batchNorm', typeof BATCH_NORM_OPTIONS>;
+  config?: Sized<'batchNorm', C, BatchNormSizes, L, S, typeof BATCH_NORM_OPTIONS>,
+): Built<L, S, C, BatchNormSizes, 'batchNorm', typeof BATCH_NORM_OPTIONS>;
 export function batchNorm(config: BatchNormConfig = {}): Layer {
   knownOptions('batchNorm', config, BATCH_NORM_OPTIONS);
   const op = 'batchNorm';
@@ -184,8 +185,8 @@ export interface BatchRenormFn<C> extends ShapeFn {
 export interface BatchRenorm<C> extends Layer<BatchRenormFn<C>> {}
 /** Batch Renormalization (Ioffe 2017); at inference it is a BatchNorm. */
 export function batchRenorm<const C extends BatchRenormConfig = {}, S = unknown, L = BatchRenorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config?: Sized<'batchRenorm', C, ['channels'], L, S, typeof BATCH_RENORM_OPTIONS>,
-): Built<L, S, C, ['channels'], 'batchRenorm', typeof BATCH_RENORM_OPTIONS>;
+  config?: Sized<'batchRenorm', C, BatchNormSizes, L, S, typeof BATCH_RENORM_OPTIONS>,
+): Built<L, S, C, BatchNormSizes, 'batchRenorm', typeof BATCH_RENORM_OPTIONS>;
 export function batchRenorm(config: BatchRenormConfig = {}): Layer {
   knownOptions('batchRenorm', config, BATCH_RENORM_OPTIONS);
   const op = 'batchRenorm';
@@ -286,9 +287,10 @@ export interface LayerNormFn<C> extends ShapeFn {
   readonly output: LayerNormOut<C, this['input']>;
 }
 export interface LayerNorm<C> extends Layer<LayerNormFn<C>> {}
+type LayerNormSizes = ['channels', 'normalizedShape'];
 export function layerNorm<const C extends LayerNormConfig = {}, S = unknown, L = LayerNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config?: Sized<'layerNorm', C, ['channels', 'normalizedShape'], L, S, typeof LAYER_NORM_OPTIONS>,
-): Built<L, S, C, ['channels', 'normalizedShape'], 'layerNorm', typeof LAYER_NORM_OPTIONS>;
+  config?: Sized<'layerNorm', C, LayerNormSizes, L, S, typeof LAYER_NORM_OPTIONS>,
+): Built<L, S, C, LayerNormSizes, 'layerNorm', typeof LAYER_NORM_OPTIONS>;
 export function layerNorm(config: LayerNormConfig = {}): Layer {
   knownOptions('layerNorm', config, LAYER_NORM_OPTIONS);
   const op = 'layerNorm';
@@ -323,8 +325,8 @@ export interface InstanceNorm<C> extends Layer<InstanceNormFn<C>> {}
  * (`affine: true` adds them).
  */
 export function instanceNorm<const C extends AffineNormConfig = {}, S = unknown, L = InstanceNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config?: Sized<'instanceNorm', C, ['channels'], L, S, typeof AFFINE_NORM_OPTIONS>,
-): Built<L, S, C, ['channels'], 'instanceNorm', typeof AFFINE_NORM_OPTIONS>;
+  config?: Sized<'instanceNorm', C, BatchNormSizes, L, S, typeof AFFINE_NORM_OPTIONS>,
+): Built<L, S, C, BatchNormSizes, 'instanceNorm', typeof AFFINE_NORM_OPTIONS>;
 export function instanceNorm(config: AffineNormConfig = {}): Layer {
   knownOptions('instanceNorm', config, AFFINE_NORM_OPTIONS);
   const op = 'instanceNorm';
@@ -362,10 +364,11 @@ export interface GroupNormFn<C> extends ShapeFn {
   >;
 }
 export interface GroupNorm<C> extends Layer<GroupNormFn<C>> {}
+type GroupNormSizes = ['channels', 'groups'];
 /** Per sample over each group of C/G channels and H, W; `groups` must divide the channels. */
 export function groupNorm<const C extends GroupNormConfig, S = unknown, L = GroupNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'groupNorm', C, ['channels', 'groups'], L, S, typeof GROUP_NORM_OPTIONS>,
-): Built<L, S, C, ['channels', 'groups'], 'groupNorm', typeof GROUP_NORM_OPTIONS>;
+  config: Sized<'groupNorm', C, GroupNormSizes, L, S, typeof GROUP_NORM_OPTIONS>,
+): Built<L, S, C, GroupNormSizes, 'groupNorm', typeof GROUP_NORM_OPTIONS>;
 export function groupNorm(config: GroupNormConfig): Layer {
   knownOptions('groupNorm', config, GROUP_NORM_OPTIONS);
   const op = 'groupNorm';
@@ -397,10 +400,11 @@ export interface IbnFn<C> extends ShapeFn {
   readonly output: NormOut<'ibn', C, this['input'], CheckRank<this['input'], 4>, IbnSplit<C, ChannelsOf<C, this['input']>>>;
 }
 export interface Ibn<C> extends Layer<IbnFn<C>> {}
+type IbnSizes = ['channels', 'instanceChannels'];
 /** IBN-a (Pan et al. 2018): InstanceNorm on the first channels, BatchNorm on the rest. */
 export function ibn<const C extends IbnConfig = {}, S = unknown, L = Ibn<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config?: Sized<'ibn', C, ['channels', 'instanceChannels'], L, S, typeof IBN_OPTIONS>,
-): Built<L, S, C, ['channels', 'instanceChannels'], 'ibn', typeof IBN_OPTIONS>;
+  config?: Sized<'ibn', C, IbnSizes, L, S, typeof IBN_OPTIONS>,
+): Built<L, S, C, IbnSizes, 'ibn', typeof IBN_OPTIONS>;
 export function ibn(config: IbnConfig = {}): Layer {
   knownOptions('ibn', config, IBN_OPTIONS);
   const op = 'ibn';
@@ -429,8 +433,8 @@ export interface SwitchableNormFn<C> extends ShapeFn {
 export interface SwitchableNorm<C> extends Layer<SwitchableNormFn<C>> {}
 /** Switchable Normalization (Luo et al. 2018): a learned softmax mix of IN, LN and BN statistics. */
 export function switchableNorm<const C extends SwitchableNormConfig = {}, S = unknown, L = SwitchableNorm<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config?: Sized<'switchableNorm', C, ['channels'], L, S, typeof SWITCHABLE_NORM_OPTIONS>,
-): Built<L, S, C, ['channels'], 'switchableNorm', typeof SWITCHABLE_NORM_OPTIONS>;
+  config?: Sized<'switchableNorm', C, BatchNormSizes, L, S, typeof SWITCHABLE_NORM_OPTIONS>,
+): Built<L, S, C, BatchNormSizes, 'switchableNorm', typeof SWITCHABLE_NORM_OPTIONS>;
 export function switchableNorm(config: SwitchableNormConfig = {}): Layer {
   knownOptions('switchableNorm', config, SWITCHABLE_NORM_OPTIONS);
   const op = 'switchableNorm';
@@ -452,8 +456,8 @@ export interface ScaleShiftFn<C> extends ShapeFn {
 export interface ScaleShift<C> extends Layer<ScaleShiftFn<C>> {}
 /** y = x * scale[c] + shift[c], learned per channel (starts as the identity). */
 export function scaleShift<const C extends ScaleShiftConfig = {}, S = unknown, L = ScaleShift<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config?: Sized<'scaleShift', C, ['channels'], L, S, typeof SCALE_SHIFT_OPTIONS>,
-): Built<L, S, C, ['channels'], 'scaleShift', typeof SCALE_SHIFT_OPTIONS>;
+  config?: Sized<'scaleShift', C, BatchNormSizes, L, S, typeof SCALE_SHIFT_OPTIONS>,
+): Built<L, S, C, BatchNormSizes, 'scaleShift', typeof SCALE_SHIFT_OPTIONS>;
 export function scaleShift(config: ScaleShiftConfig = {}): Layer {
   knownOptions('scaleShift', config, SCALE_SHIFT_OPTIONS);
   const op = 'scaleShift';
@@ -477,10 +481,11 @@ export interface NormalizeFn<C> extends ShapeFn {
     : never;
 }
 export interface Normalize<C> extends Layer<NormalizeFn<C>> {}
+type NormalizeSizes = ['mean', 'std'];
 /** Input preprocessing (x - mean[c]) / std[c], e.g. ImageNet's mean (0.485, 0.456, 0.406). */
 export function normalize<const C extends NormalizeConfig, S = unknown, L = Normalize<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'normalize', C, ['mean', 'std'], L, S, typeof NORMALIZE_OPTIONS>,
-): Built<L, S, C, ['mean', 'std'], 'normalize', typeof NORMALIZE_OPTIONS>;
+  config: Sized<'normalize', C, NormalizeSizes, L, S, typeof NORMALIZE_OPTIONS>,
+): Built<L, S, C, NormalizeSizes, 'normalize', typeof NORMALIZE_OPTIONS>;
 export function normalize(config: NormalizeConfig): Layer {
   knownOptions('normalize', config, NORMALIZE_OPTIONS);
   const op = 'normalize';

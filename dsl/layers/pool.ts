@@ -61,9 +61,10 @@ function poolAttrs(op: string, config: PoolConfig): { kernel: [number, number]; 
 }
 
 export interface MaxPool<C> extends Layer<MaxPoolFn<C>> {}
+type MaxPoolSizes = ['kernel', 'stride', 'padding'];
 export function maxPool<const C extends PoolConfig, S = unknown, L = MaxPool<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'maxPool2d', C, ['kernel', 'stride', 'padding'], L, S, typeof POOL_OPTIONS>,
-): Built<L, S, C, ['kernel', 'stride', 'padding'], 'maxPool2d', typeof POOL_OPTIONS>;
+  config: Sized<'maxPool2d', C, MaxPoolSizes, L, S, typeof POOL_OPTIONS>,
+): Built<L, S, C, MaxPoolSizes, 'maxPool2d', typeof POOL_OPTIONS>;
 export function maxPool(config: PoolConfig): Layer {
   knownOptions('maxPool2d', config, POOL_OPTIONS);
   const attrs = poolAttrs('maxPool2d', config);
@@ -72,8 +73,8 @@ export function maxPool(config: PoolConfig): Layer {
 
 export interface AvgPool<C> extends Layer<AvgPoolFn<C>> {}
 export function avgPool<const C extends AvgPoolConfig, S = unknown, L = AvgPool<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'avgPool2d', C, ['kernel', 'stride', 'padding'], L, S, typeof AVG_POOL_OPTIONS>,
-): Built<L, S, C, ['kernel', 'stride', 'padding'], 'avgPool2d', typeof AVG_POOL_OPTIONS>;
+  config: Sized<'avgPool2d', C, MaxPoolSizes, L, S, typeof AVG_POOL_OPTIONS>,
+): Built<L, S, C, MaxPoolSizes, 'avgPool2d', typeof AVG_POOL_OPTIONS>;
 export function avgPool(config: AvgPoolConfig): Layer {
   knownOptions('avgPool2d', config, AVG_POOL_OPTIONS);
   const attrs = { ...poolAttrs('avgPool2d', config), countIncludePad: config.countIncludePad ?? false };
@@ -140,7 +141,7 @@ export interface FlattenFn extends ShapeFn {
 
 export interface Flatten extends Layer<FlattenFn> {}
 /** [N, C, H, W] -> [N, C*H*W], in NCHW order. */
-const FLATTEN_OPTIONS = ['name'] as const;
+const FLATTEN_OPTIONS = optionNames<{ readonly name?: string }>()(['name']);
 export function flatten(config: { readonly name?: string } = {}): Flatten {
   knownOptions('flatten', config, FLATTEN_OPTIONS);
   return reusable<FlattenFn>('flatten', (scope, [x]) => scope.node({ op: 'flatten', inputs: [x], name: config.name, attrs: {} }));

@@ -38,10 +38,11 @@ export interface Upsample2dFn<C> extends ShapeFn {
 }
 
 export interface Upsample2d<C> extends Layer<Upsample2dFn<C>> {}
+type Upsample2dSizes = ['scale'];
 /** Scales H and W by whole factors, sampling the nearest pixel or bilinearly. */
 export function upsample2d<const C extends Upsample2dConfig = {}, S = unknown, L = Upsample2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config?: Sized<'upsample2d', C, ['scale'], L, S, typeof UPSAMPLE2D_OPTIONS>,
-): Built<L, S, C, ['scale'], 'upsample2d', typeof UPSAMPLE2D_OPTIONS>;
+  config?: Sized<'upsample2d', C, Upsample2dSizes, L, S, typeof UPSAMPLE2D_OPTIONS>,
+): Built<L, S, C, Upsample2dSizes, 'upsample2d', typeof UPSAMPLE2D_OPTIONS>;
 export function upsample2d(config: Upsample2dConfig = {}): Layer {
   knownOptions('upsample2d', config, UPSAMPLE2D_OPTIONS);
   const op = 'upsample2d';
@@ -69,10 +70,11 @@ export interface Resize2dFn<C> extends ShapeFn {
 }
 
 export interface Resize2d<C> extends Layer<Resize2dFn<C>> {}
+type Resize2dSizes = ['size'];
 /** Resamples H and W to a fixed size. */
 export function resize2d<const C extends Resize2dConfig, S = unknown, L = Resize2d<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'resize2d', C, ['size'], L, S, typeof RESIZE2D_OPTIONS>,
-): Built<L, S, C, ['size'], 'resize2d', typeof RESIZE2D_OPTIONS>;
+  config: Sized<'resize2d', C, Resize2dSizes, L, S, typeof RESIZE2D_OPTIONS>,
+): Built<L, S, C, Resize2dSizes, 'resize2d', typeof RESIZE2D_OPTIONS>;
 export function resize2d(config: Resize2dConfig): Layer {
   knownOptions('resize2d', config, RESIZE2D_OPTIONS);
   const op = 'resize2d';

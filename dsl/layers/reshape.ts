@@ -75,10 +75,11 @@ function inferredTarget(from: Dim, shape: readonly number[], prefix: string): re
 }
 
 export interface Reshape<C> extends Layer<ReshapeFn<C>> {}
+type ReshapeSizes = ['shape'];
 /** Reinterprets each sample's values in a new shape, in IR (NCHW row-major) order. */
 export function reshape<const C extends ReshapeConfig, S = unknown, L = Reshape<{ -readonly [K in keyof C]: C[K] }>>(
-  config: Sized<'reshape', C, ['shape'], L, S, typeof RESHAPE_OPTIONS>,
-): Built<L, S, C, ['shape'], 'reshape', typeof RESHAPE_OPTIONS>;
+  config: Sized<'reshape', C, ReshapeSizes, L, S, typeof RESHAPE_OPTIONS>,
+): Built<L, S, C, ReshapeSizes, 'reshape', typeof RESHAPE_OPTIONS>;
 export function reshape(config: ReshapeConfig): Layer {
   knownOptions('reshape', config, RESHAPE_OPTIONS);
   const op = 'reshape';
@@ -156,10 +157,11 @@ export interface RepeatVectorFn<C> extends ShapeFn {
 }
 
 export interface RepeatVector<C> extends Layer<RepeatVectorFn<C>> {}
+type RepeatVectorSizes = ['times'];
 /** [N, C] -> [N, C, times]: each vector repeated along a new sequence axis. */
 export function repeatVector<const C extends RepeatVectorConfig, S = unknown, L = RepeatVector<{ -readonly [K in keyof C]: number extends C[K] ? CheckedAtRunTime : C[K] }>>(
-  config: Sized<'repeatVector', C, ['times'], L, S, typeof REPEAT_VECTOR_OPTIONS>,
-): Built<L, S, C, ['times'], 'repeatVector', typeof REPEAT_VECTOR_OPTIONS>;
+  config: Sized<'repeatVector', C, RepeatVectorSizes, L, S, typeof REPEAT_VECTOR_OPTIONS>,
+): Built<L, S, C, RepeatVectorSizes, 'repeatVector', typeof REPEAT_VECTOR_OPTIONS>;
 export function repeatVector(config: RepeatVectorConfig): Layer {
   knownOptions('repeatVector', config, REPEAT_VECTOR_OPTIONS);
   const op = 'repeatVector';

@@ -254,3 +254,16 @@ describe('sizes typed number', () => {
     expectCompiles(`${PRELUDE}\n${strict}\nconst y = d.input(['N', 400]).to(d.linear({ in: 400, out: 120 })).to(d.batchNorm({ channels: 120 }));\n`);
   });
 });
+
+describe('option lists', () => {
+  it('are checked against their config interface: a missing option and a name that is none are compile errors', () => {
+    const header = `import { optionNames } from '../../dsl/runtime.ts';\ninterface Config { readonly out: number; readonly kernel?: number; readonly name?: string }`;
+    expectCompiles(`${header}\nconst ok = optionNames<Config>()(['out', 'kernel', 'name']);\n`);
+    const missing = checkSnippet(`${header}\nconst missing = optionNames<Config>()(['out', 'name']);\n`);
+    expect(missing.errors.map((e) => e.line)).toEqual([3]);
+    expect(missing.errors[0].message).toContain('missing');
+    const extra = checkSnippet(`${header}\nconst extra = optionNames<Config>()(['out', 'kernel', 'name', 'stride']);\n`);
+    expect(extra.errors.map((e) => e.line)).toEqual([3]);
+    expect(extra.errors[0].message).toContain('"stride"');
+  });
+});
