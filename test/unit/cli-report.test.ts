@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatLayersBench, type LayersBenchResult } from '../../src/io/layers-bench.ts';
 import { quantile } from '../../src/io/predict-timing.ts';
@@ -129,9 +130,13 @@ describe('shapefold info', () => {
 });
 
 describe('shapefold bench <model.json>', () => {
-  it('times the model and its folded form under model.predict, and names the backend', async () => {
+  it('times the model and its folded form under model.predict, names the backend, and leaks no tensor', async () => {
     const { code, out } = await runCli(['bench', layersModel, '--runs', '3', '--warmup', '1', '--backend', 'cpu', '--json']);
     expect(code).toBe(0);
+    // The backend is chosen by the first run; a second leaves tfjs's tensor count where it found it.
+    const before = tf.memory().numTensors;
+    expect((await runCli(['bench', layersModel, '--runs', '2', '--warmup', '1', '--backend', 'cpu', '--json'])).code).toBe(0);
+    expect(tf.memory().numTensors).toBe(before);
     const result = JSON.parse(out) as LayersBenchResult;
     expect(result.backend).toBe('cpu');
     expect(result.runs).toBe(3);
